@@ -1,0 +1,183 @@
+"""The small interface every framework adapter implements.
+
+Design rules (after einops' ``_backends.py``)
+- One class per framework, with a ``framework_name``; the framework is imported
+  inside ``__init__`` so importing this package never imports a framework.
+- Every method takes and returns arrays in the *canonical* layout: data
+  ``(N, C, *spatial)``, conv kernels ``(O, I/groups, *k)``, transposed kernels
+  ``(I, O/groups, *k)``, depthwise kernels ``(C, M, *k)``, dense ``(out, in)``.
+  The adapter converts to its native layout through :mod:`equivcheck.layouts`
+  (read at call time), runs native code, and converts back.
+- Arrays passed in and out are the framework's own tensors (so autodiff can
+  flow through them); :meth:`asarray` / :meth:`to_numpy` cross the border.
+- An operation the framework lacks raises :class:`NotApplicable` with a sentence
+  saying why; the default methods here do exactly that.
+- Errors the *framework* raises (a wrong shape, say) propagate untouched: the
+  runner turns them into the verdict ``raises`` with their type and message.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+
+class NotApplicable(Exception):
+    """The framework has no such operation; the message says why (verdict ``n/a``)."""
+
+
+class BackendUnavailable(Exception):
+    """The framework cannot be imported here; the message is the skip reason."""
+
+
+@dataclass
+class LayerHandle:
+    """A native layer built by :meth:`Backend.layer`, with canonical-layout I/O.
+
+    ``api`` names the class used (``"keras.layers.Conv2D"``), ``kernel_shape`` is
+    the *native* kernel shape read off the built layer, ``kernel_layout`` the
+    layout string from the table, ``param_count`` the framework's own count.
+    ``set_weights(kernel, bias)`` loads canonical weights through the layout
+    table; calling the handle runs the layer on a canonical-layout tensor.
+    """
+
+    api: str
+    kernel_shape: tuple
+    kernel_layout: str
+    param_count: int
+    set_weights: Callable[..., None]
+    call: Callable[[Any], Any]
+    native: Any = None
+    extra: dict = field(default_factory=dict)
+
+    def __call__(self, x):
+        return self.call(x)
+
+
+class Backend:
+    """Base adapter. Subclasses set ``framework_name`` and implement what they can."""
+
+    framework_name: str = "?"
+    #: The layer APIs this framework offers, e.g. ("keras",) or ("linen", "nnx").
+    layer_apis: tuple[str, ...] = ()
+    #: The API whose kernel layout the functional ops use (key into layouts.KERNEL_LAYOUTS).
+    functional_api: str = "?"
+
+    def __init__(self, dtype: str = "float32", device: str = "cpu", allow_tf32: bool = False):
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+        if device not in ("cpu", "gpu"):
+            raise ValueError(f"device must be 'cpu' or 'gpu', got {device!r}")
+        self.dtype = dtype
+        self.device = device
+        #: On a GPU, claims run with TF32 off unless this is set (``--allow-tf32``).
+        self.allow_tf32 = allow_tf32
+
+    # ---- identity -------------------------------------------------------
+    def versions(self) -> dict[str, str]:
+        """Versions of the packages this adapter runs, e.g. {"tensorflow": "2.21.0", "keras": "3.15.1"}."""
+        raise NotImplementedError(f"{type(self).__name__} does not report its versions")
+
+    def numeric_settings(self) -> dict[str, Any]:
+        """Precision-relevant state: TF32 flags, oneDNN, matmul precision, device."""
+        return {}
+
+    @contextlib.contextmanager
+    def session(self):
+        """Context every example runs in (e.g. JAX x64 for float64, the device)."""
+        yield
+
+    # ---- crossing the border ---------------------------------------------
+    def asarray(self, array):
+        """NumPy array → framework tensor of the run dtype, same (canonical) layout."""
+        raise NotImplementedError(f"{self.framework_name}: asarray is not implemented")
+
+    def to_numpy(self, tensor):
+        """Framework tensor → float64 NumPy array (shape preserved)."""
+        raise NotImplementedError(f"{self.framework_name}: to_numpy is not implemented")
+
+    # ---- array ops (native semantics, e.g. reshape is row-major) -----------
+    def reshape(self, x, shape: Sequence[int]):
+        raise NotImplementedError(f"{self.framework_name}: reshape is not implemented")
+
+    def transpose(self, x, axes: Sequence[int]):
+        raise NotImplementedError(f"{self.framework_name}: transpose is not implemented")
+
+    def concat(self, xs: Sequence[Any], axis: int):
+        raise NotImplementedError(f"{self.framework_name}: concat is not implemented")
+
+    def expand_dims(self, x, axis: int):
+        raise NotImplementedError(f"{self.framework_name}: expand_dims is not implemented")
+
+    def to_native(self, x):
+        """Canonical ``(N, C, *sp)`` tensor → the framework's native data layout."""
+        raise NotImplementedError(f"{self.framework_name}: to_native is not implemented")
+
+    def from_native(self, x):
+        """Inverse of :meth:`to_native`."""
+        raise NotImplementedError(f"{self.framework_name}: from_native is not implemented")
+
+    # ---- convolution family ------------------------------------------------
+    def conv(self, x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
+        """Functional N-d cross-correlation. ``padding``: int, per-dim ints,
+        per-dim (before, after) pairs, 'valid' or 'same' (the framework's own
+        'same').  An unbatched ``(C, *sp)`` input is passed through as the
+        framework's unbatched form, so the framework decides whether it accepts it."""
+        raise NotApplicable(f"{self.framework_name} has no functional convolution")
+
+    def conv_transpose(self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
+        """Functional transposed conv with PyTorch's meaning of padding/output_padding."""
+        raise NotApplicable(f"{self.framework_name} has no transposed convolution")
+
+    def linear(self, x, w, b=None):
+        """Dense/Linear on the last axis; ``w`` is (out, in)."""
+        raise NotApplicable(f"{self.framework_name} has no linear op")
+
+    def pixel_shuffle(self, x, r: int):
+        raise NotApplicable(f"{self.framework_name} has no pixel_shuffle")
+
+    def pixel_unshuffle(self, x, r: int):
+        raise NotApplicable(f"{self.framework_name} has no pixel_unshuffle")
+
+    def depth_to_space(self, x, r: int):
+        raise NotApplicable(f"{self.framework_name} has no depth_to_space")
+
+    def space_to_depth(self, x, r: int):
+        raise NotApplicable(f"{self.framework_name} has no space_to_depth")
+
+    def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False):
+        """Max pooling; with ``return_indices`` also the framework's argmax
+        indices, *in the framework's own index convention* (recorded by claims)."""
+        raise NotApplicable(f"{self.framework_name} has no max pooling")
+
+    def max_unpool(self, y, indices, kernel, stride=None, output_size=None):
+        """Inverse of max_pool using the indices from :meth:`max_pool`."""
+        raise NotApplicable(f"{self.framework_name} has no max unpooling")
+
+    def avg_pool(self, x, kernel, stride=None, padding=0):
+        raise NotApplicable(f"{self.framework_name} has no average pooling")
+
+    def extract_patches(self, x, kernel, stride=1, padding=0, dilation=1):
+        """The framework's own patch extraction (im2col), returned as
+        ``(N, F, L)`` with F in the framework's *native* feature order and L
+        row-major over output positions.  ``patch_order`` names that order."""
+        raise NotApplicable(f"{self.framework_name} has no patch extraction")
+
+    #: Feature order of :meth:`extract_patches`, e.g. "C,k" (channel-major) or "k,C".
+    patch_order: str = "?"
+
+    # ---- autodiff ------------------------------------------------------------
+    def vjp(self, fn: Callable, primals: Sequence[Any], cotangent):
+        """Vector-Jacobian product of ``fn(*primals)`` with ``cotangent``, by the
+        framework's own autodiff; returns one gradient per primal."""
+        raise NotApplicable(f"{self.framework_name} has no automatic differentiation")
+
+    # ---- layers --------------------------------------------------------------
+    def layer(self, kind: str, *, rank: int = 2, in_channels: int, out_channels: int | None = None,
+              kernel_size=1, stride=1, padding="valid", dilation=1, groups=1, depth_multiplier=1,
+              use_bias=True, api: str | None = None, input_shape=None) -> LayerHandle:
+        """Build a native layer: ``kind`` is conv, conv_transpose, depthwise or dense.
+
+        ``api`` picks one of :attr:`layer_apis` (default: the first).  ``input_shape``
+        is the canonical batched shape, for frameworks that build lazily."""
+        raise NotApplicable(f"{self.framework_name} has no layer API")

@@ -1,0 +1,174 @@
+"""The ``ctx`` a claim body receives: input arrays, checks, and recorded facts.
+
+Design rules
+- A body never asserts; it *records* checks through ``ctx``.  Any failed check
+  makes the example's verdict ``refuted``; the first failed check becomes the
+  counterexample.
+- Inputs come from :meth:`Checker.array`, already rounded to the run dtype, so
+  the float64 oracle sees exactly the numbers the framework sees and the only
+  error left is the framework's own arithmetic (see :mod:`equivcheck.tolerance`).
+- Convention facts a claim discovers go to :meth:`Checker.fact` (structured, for
+  the report); framework error messages a claim provokes on purpose go through
+  :meth:`Checker.raises`.
+
+>>> import numpy as np
+>>> ctx = Checker(backend=None, dtype="float32", compute_dtype="float32", values="int", value_seed=0)
+>>> ctx.array("x", (2, 3)).shape
+(2, 3)
+>>> ctx.equal("shape", (7, 7, 8, 16), (7, 7, 8, 16))
+True
+"""
+from __future__ import annotations
+
+import traceback
+from typing import Any, Callable
+
+import numpy as np
+
+from equivcheck import tolerance
+
+#: Arrays with at most this many elements are printed in counterexamples.
+PRINT_LIMIT = 64
+#: Small-integer values span [-INT_RANGE, INT_RANGE]: exact in every dtype.
+INT_RANGE = 3
+
+
+class Params(dict):
+    """The parameters of one example: a dict that also allows ``p.stride``."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"example has no parameter {name!r}; it has {sorted(self)}") from None
+
+
+def error_info(exc: BaseException) -> dict:
+    """Type and message of an exception, in the form results and reports carry."""
+    kind = type(exc)
+    message = str(exc).strip()
+    # TF error messages can run to pages of graph dumps; the first lines say it.
+    lines = message.splitlines()
+    if len(lines) > 6:
+        message = "\n".join(lines[:6]) + f"\n… ({len(lines) - 6} more lines)"
+    return {"type": f"{kind.__module__}.{kind.__qualname__}", "message": message}
+
+
+class Checker:
+    """Records what one example of a claim body found."""
+
+    def __init__(self, backend, dtype: str, compute_dtype: str, values: str = "normal", value_seed: int = 0):
+        self.bk = backend
+        self.dtype = dtype  # the run dtype: inputs are representable in it
+        self.compute_dtype = compute_dtype  # the precision the framework computes in
+        self.values = values
+        self.rng = np.random.default_rng(value_seed)
+        self.arrays: dict[str, np.ndarray] = {}
+        self.checks: list[dict] = []
+        self.failures: list[dict] = []
+        self.facts: dict[str, Any] = {}
+        self.errors: dict[str, dict] = {}
+        self.worst: tolerance.Comparison | None = None
+
+    # ---- inputs ------------------------------------------------------------
+    def array(self, name: str, shape, *, kind: str | None = None) -> np.ndarray:
+        """A float64 array of ``shape`` whose values are exact in the run dtype.
+
+        ``kind`` is ``"int"`` (small integers, exact everywhere) or ``"normal"``
+        (standard normal rounded to the run dtype); default: the example's kind.
+        """
+        kind = kind or self.values
+        shape = tuple(int(s) for s in shape)
+        if kind == "int":
+            values = self.rng.integers(-INT_RANGE, INT_RANGE + 1, size=shape).astype(np.float64)
+        elif kind == "normal":
+            values = self.rng.standard_normal(shape).astype(self.dtype).astype(np.float64)
+        else:
+            raise ValueError(f"ctx.array: kind must be 'int' or 'normal', got {kind!r}")
+        self.arrays[name] = values
+        return values
+
+    def tensor(self, name: str, shape, **kwargs):
+        """:meth:`array` handed to the backend (``bk.asarray``)."""
+        return self.bk.asarray(self.array(name, shape, **kwargs))
+
+    def numpy(self, value) -> np.ndarray:
+        """A framework tensor (or anything array-like) as float64 NumPy."""
+        if isinstance(value, np.ndarray):
+            return value.astype(np.float64, copy=False)
+        if self.bk is not None and not isinstance(value, (list, tuple, float, int)):
+            return self.bk.to_numpy(value)
+        return np.asarray(value, dtype=np.float64)
+
+    # ---- checks --------------------------------------------------------------
+    def close(self, label: str, got, want, *, magnitude, terms: int, sides: int = 2) -> bool:
+        """``got`` ≈ ``want`` within the derived bound (see :mod:`equivcheck.tolerance`).
+
+        ``magnitude`` is Σ|x·w| per output element (``oracle.conv(|x|, |w|)``),
+        ``terms`` the number of summed products, ``sides`` 2 when both values
+        are computed by the framework, 1 when ``want`` is the float64 oracle.
+        """
+        result = tolerance.compare(self.numpy(got), self.numpy(want), magnitude=magnitude, terms=terms,
+                                   dtype=self.compute_dtype, sides=sides)
+        record = {"label": label, "kind": "close", "ok": result.ok, **result.to_dict()}
+        self.checks.append(record)
+        if self.worst is None or result.ratio > self.worst.ratio:
+            self.worst = result
+        if not result.ok:
+            self.failures.append(record)
+        return result.ok
+
+    def equal(self, label: str, got, want) -> bool:
+        """Exact equality of shapes, counts, strings or integer arrays."""
+        got_plain, want_plain = _plain(got), _plain(want)
+        ok = got_plain == want_plain
+        record = {"label": label, "kind": "equal", "ok": ok, "got": got_plain, "want": want_plain}
+        self.checks.append(record)
+        if not ok:
+            self.failures.append(record)
+        return ok
+
+    def raises(self, label: str, fn: Callable, *args, **kwargs):
+        """Expect ``fn(*args, **kwargs)`` to raise; record the framework's error.
+
+        Returns the exception (or None, which also records a failed check).
+        """
+        try:
+            fn(*args, **kwargs)
+        except Exception as exc:  # the framework's own error is the datum here
+            info = error_info(exc)
+            self.errors[label] = info
+            self.checks.append({"label": label, "kind": "raises", "ok": True, **info})
+            return exc
+        record = {"label": label, "kind": "raises", "ok": False, "got": "no exception", "want": "an exception"}
+        self.checks.append(record)
+        self.failures.append(record)
+        return None
+
+    def fact(self, key: str, value) -> None:
+        """Record a convention fact (JSON-able) for the report."""
+        self.facts[key] = _plain(value)
+
+    def printable_arrays(self) -> dict:
+        return {name: a.tolist() for name, a in self.arrays.items() if a.size <= PRINT_LIMIT}
+
+
+def _plain(value):
+    """JSON-able, comparable form of shapes, numbers and arrays."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if hasattr(value, "as_list"):  # tf.TensorShape
+        return [_plain(v) for v in value.as_list()]
+    return value
+
+
+def innermost_file(exc: BaseException) -> str:
+    """File of the frame that raised ``exc`` (to tell framework errors from harness bugs)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return frames[-1].filename if frames else ""

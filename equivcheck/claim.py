@@ -1,0 +1,235 @@
+"""The claim record, the ``@claim`` decorator and the loader of ``cases/``.
+
+Design rules
+- A case file ``cases/<claim_id>.py`` defines exactly one claim with the
+  :func:`claim` decorator on its body; the id is the file stem.
+- Everything a claim says about itself is data: title, statement, sources,
+  fixed examples (the seeds' worked numbers), a hypothesis parameter space, and
+  the expected verdict per framework.  The body is written once against the
+  backend interface (:mod:`equivcheck.backends.base`).
+- A malformed case fails at load time with :class:`ClaimError`, whose message
+  names the file and the field.  Duplicate ids are an error.
+
+A case file looks like::
+
+    from hypothesis import strategies as st
+    from equivcheck.claim import claim, source
+
+    @claim(
+        title="1x1 conv is a Linear layer",
+        statement="A 1x1 convolution from C to C' equals a Linear(C, C') on every pixel.",
+        sources=[source("000", "Why is 1x1 conv same as fully connected layer?")],
+        examples=[{"n": 2, "c_in": 3, "c_out": 5, "h": 4, "w": 4}],
+        space=st.fixed_dictionaries({...}),
+        expected="holds",
+    )
+    def check(bk, p, ctx):
+        ...
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from equivcheck.backends import FRAMEWORKS
+
+VERDICTS = ("holds", "refuted", "raises", "n/a")
+SEEDS = ("000", "001", "002", "003", "004")
+
+#: Where the cases live: ``cases/`` at the repository root, next to the package.
+DEFAULT_CASES_DIR = Path(__file__).resolve().parent.parent / "cases"
+
+
+class ClaimError(ValueError):
+    """A case file is malformed; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a claim comes from: a seed thread (``"002"``) and the words it quotes."""
+
+    seed: str
+    quote: str
+
+    def to_dict(self) -> dict:
+        return {"seed": self.seed, "quote": self.quote}
+
+
+def source(seed: str, quote: str) -> Source:
+    """A :class:`Source`; ``seed`` is the seed file's number (``"000"`` … ``"004"``).
+
+    >>> source("002", "Why then are its weights actually size (7x7x8x16)?").seed
+    '002'
+    """
+    return Source(seed, quote)
+
+
+@dataclass
+class Claim:
+    """One executable claim.  See the module docstring for the case-file form."""
+
+    id: str
+    title: str
+    statement: str
+    sources: tuple[Source, ...]
+    examples: tuple[dict, ...]
+    space: Any  # a hypothesis SearchStrategy of dicts, or None for fixed examples only
+    expected: Mapping[str, str]
+    body: Callable
+    path: Path
+    #: Free-form notes per framework: how an op was composed, why n/a (shown in reports).
+    notes: Mapping[str, str] = field(default_factory=dict)
+    #: Test-only claims (loaded from EQUIVCHECK_EXTRA_CASES by the meta-tests) are marked so in reports.
+    test_only: bool = False
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "statement": self.statement,
+            "sources": [s.to_dict() for s in self.sources],
+        }
+
+
+_PENDING: list[dict] = []
+
+
+def claim(*, title: str, statement: str, sources, examples, expected, space=None, notes=None,
+          test_only: bool = False):
+    """Decorator declaring the claim of the case file it is used in.
+
+    ``expected`` is one verdict word for every framework, or a mapping from
+    framework name (or ``"*"`` for the rest) to a verdict word.
+    """
+
+    def register(body: Callable) -> Callable:
+        _PENDING.append(dict(title=title, statement=statement, sources=sources, examples=examples,
+                             expected=expected, space=space, notes=notes or {}, body=body,
+                             test_only=test_only))
+        return body
+
+    return register
+
+
+def _fail(path: Path, field_name: str, message: str) -> ClaimError:
+    return ClaimError(f"{path}: field '{field_name}': {message}")
+
+
+def _expand_expected(path: Path, expected) -> dict[str, str]:
+    if isinstance(expected, str):
+        expected = {"*": expected}
+    if not isinstance(expected, Mapping):
+        raise _fail(path, "expected", f"must be a verdict word or a mapping of framework → verdict, got {type(expected).__name__}")
+    unknown = [k for k in expected if k != "*" and k not in FRAMEWORKS]
+    if unknown:
+        raise _fail(path, "expected", f"unknown framework {unknown[0]!r}; known: {', '.join(FRAMEWORKS)} (or '*')")
+    table = {}
+    for framework in FRAMEWORKS:
+        verdict = expected.get(framework, expected.get("*"))
+        if verdict is None:
+            raise _fail(path, "expected", f"no verdict for {framework!r} (give it, or a '*' default)")
+        if verdict not in VERDICTS:
+            raise _fail(path, "expected", f"unknown verdict {verdict!r} for {framework!r}; use one of {', '.join(VERDICTS)}")
+        table[framework] = verdict
+    return table
+
+
+def _validate(path: Path, spec: dict) -> Claim:
+    for name in ("title", "statement"):
+        if not isinstance(spec[name], str) or not spec[name].strip():
+            raise _fail(path, name, "must be a non-empty string")
+    sources = spec["sources"]
+    if not isinstance(sources, (list, tuple)) or not sources:
+        raise _fail(path, "sources", "must be a non-empty list of source(seed, quote)")
+    for item in sources:
+        if not isinstance(item, Source):
+            raise _fail(path, "sources", f"entries must be source(seed, quote), got {item!r}")
+        if item.seed not in SEEDS:
+            raise _fail(path, "sources", f"unknown seed {item.seed!r}; the seeds are {', '.join(SEEDS)}")
+        if not item.quote.strip():
+            raise _fail(path, "sources", f"seed {item.seed}: the quote is empty")
+    examples = spec["examples"]
+    if not isinstance(examples, (list, tuple)) or not examples:
+        raise _fail(path, "examples", "must be a non-empty list of parameter dicts (the seeds' worked numbers)")
+    for index, example in enumerate(examples):
+        if not isinstance(example, dict):
+            raise _fail(path, "examples", f"entry {index} must be a dict, got {type(example).__name__}")
+    space = spec["space"]
+    if space is not None and not hasattr(space, "example"):
+        raise _fail(path, "space", f"must be a hypothesis strategy (of dicts) or None, got {type(space).__name__}")
+    if not callable(spec["body"]):
+        raise _fail(path, "body", "the decorated object must be a function body(bk, p, ctx)")
+    return Claim(
+        id=path.stem,
+        title=spec["title"].strip(),
+        statement=" ".join(spec["statement"].split()),
+        sources=tuple(sources),
+        examples=tuple(examples),
+        space=space,
+        expected=_expand_expected(path, spec["expected"]),
+        body=spec["body"],
+        path=path,
+        notes=dict(spec["notes"]),
+        test_only=spec["test_only"],
+    )
+
+
+def load_file(path: Path | str) -> Claim:
+    """Import one case file and return its claim (raises :class:`ClaimError`)."""
+    path = Path(path)
+    module_name = f"equivcheck_cases.{path.stem}"
+    _PENDING.clear()
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None:
+        raise ClaimError(f"{path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        sys.modules[module_name] = module
+        spec.loader.exec_module(module)
+    except ClaimError:
+        raise
+    except Exception as exc:
+        raise ClaimError(f"{path}: the case file failed to import: {type(exc).__name__}: {exc}") from exc
+    found = list(_PENDING)
+    _PENDING.clear()
+    if len(found) != 1:
+        raise ClaimError(f"{path}: field 'claim': expected exactly one @claim(...) body, found {len(found)}")
+    return _validate(path, found[0])
+
+
+def load_claims(directory: Path | str | None = None) -> dict[str, Claim]:
+    """All claims in ``directory`` (default ``cases/``), keyed by id, sorted by file name.
+
+    Extra directories (e.g. test-only cases) can be given as an ``os.pathsep``
+    list in the environment variable ``EQUIVCHECK_EXTRA_CASES``.
+    """
+    import os
+
+    directories = [Path(directory) if directory else DEFAULT_CASES_DIR]
+    directories += [Path(p) for p in os.environ.get("EQUIVCHECK_EXTRA_CASES", "").split(os.pathsep) if p]
+    claims: dict[str, Claim] = {}
+    for folder in directories:
+        if not folder.is_dir():
+            raise ClaimError(f"{folder}: the cases directory does not exist")
+        for path in sorted(folder.glob("*.py")):
+            if path.name.startswith("_"):
+                continue
+            loaded = load_file(path)
+            if loaded.id in claims:
+                raise ClaimError(f"{path}: field 'id': duplicate claim id {loaded.id!r} (also in {claims[loaded.id].path})")
+            claims[loaded.id] = loaded
+    return claims
+
+
+def select(claims: Mapping[str, Claim], ids, origin: str = "--claims") -> list[Claim]:
+    """The claims named in ``ids`` (all when empty), with a one-line error for unknown ids."""
+    ids = [i.strip() for i in ids or () if i.strip()]
+    if not ids:
+        return list(claims.values())
+    unknown = [i for i in ids if i not in claims]
+    if unknown:
+        raise ClaimError(f"{origin}: unknown claim id {', '.join(map(repr, unknown))}; run 'equivcheck list' to see the ids")
+    return [claims[i] for i in ids]

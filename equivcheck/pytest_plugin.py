@@ -1,0 +1,120 @@
+"""pytest plugin: options, markers, the report header, and claim × framework tests.
+
+Registered through the ``pytest11`` entry point (and named by the root
+conftest.py, so a plain checkout works without installing).  Modelled on
+array-api-tests' conftest: the framework under test is chosen by an option
+plus an environment variable, markers are registered with descriptions, every
+skip carries a reason, and the header prints what was chosen.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from equivcheck import backends
+from equivcheck.runner import DEFAULT_EXAMPLES, DEFAULT_SEED
+
+DTYPES = ("float64", "float32")
+
+
+def _csv(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("equivcheck", "equivcheck: cross-framework convolution claims")
+    group.addoption("--frameworks", default=None, metavar="a,b",
+                    help="comma-separated frameworks to test (numpy, torch, tensorflow, jax, flax); "
+                         "default: $EQUIVCHECK_FRAMEWORKS, else all of them (missing ones are skipped with the reason)")
+    group.addoption("--claims", default=None, metavar="id,…",
+                    help="comma-separated claim ids to run (default: every case in cases/)")
+    group.addoption("--examples", default=None, metavar="N",
+                    help=f"hypothesis draws per claim × framework × dtype, on top of the seeds' fixed examples "
+                         f"(default {DEFAULT_EXAMPLES}; 0 runs the fixed examples only)")
+    group.addoption("--seed", default=None, metavar="S",
+                    help=f"seed for the hypothesis draws and input values (default {DEFAULT_SEED}); "
+                         f"failures print it in their reproduce command")
+    group.addoption("--dtypes", default=",".join(DTYPES), metavar="a,b",
+                    help="run dtypes (default: float64,float32)")
+    group.addoption("--device", default="cpu", choices=("cpu", "gpu"),
+                    help="where the frameworks compute (default cpu); on gpu, TF32 is turned off unless --allow-tf32")
+    group.addoption("--allow-tf32", action="store_true", default=False,
+                    help="leave TF32 on for GPU float32 matmuls/convs (shows what TF32 does to error/bound)")
+
+
+class Options:
+    """Validated equivcheck options of a pytest session."""
+
+    def __init__(self, config):
+        def get(name):
+            return config.getoption(name)
+
+        try:
+            if get("frameworks") is not None:
+                self.frameworks = backends.check_names(_csv(get("frameworks")), "--frameworks")
+            elif os.environ.get("EQUIVCHECK_FRAMEWORKS"):
+                self.frameworks = backends.check_names(_csv(os.environ["EQUIVCHECK_FRAMEWORKS"]), "EQUIVCHECK_FRAMEWORKS")
+            else:
+                self.frameworks = backends.FRAMEWORKS
+        except backends.UnknownFramework as exc:
+            raise pytest.UsageError(str(exc)) from None
+        self.examples = _positive_int(get("examples"), "--examples", DEFAULT_EXAMPLES, minimum=0)
+        self.seed = _positive_int(get("seed"), "--seed", DEFAULT_SEED, minimum=0)
+        self.dtypes = tuple(_csv(get("dtypes")))
+        bad = [d for d in self.dtypes if d not in DTYPES]
+        if bad or not self.dtypes:
+            raise pytest.UsageError(f"--dtypes: unknown dtype {bad[0] if bad else '(none)'!r}; choose from {', '.join(DTYPES)}")
+        self.claim_ids = _csv(get("claims"))
+        self.device = get("device")
+        self.allow_tf32 = get("allow_tf32")
+
+
+def _positive_int(raw, option: str, default: int, minimum: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise pytest.UsageError(f"{option}: expected a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise pytest.UsageError(f"{option}: must be >= {minimum}, got {value}")
+    return value
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "claim(id): a claim × framework case from cases/")
+    config.addinivalue_line("markers", "framework(name): the framework a test exercises")
+    config.addinivalue_line("markers", "meta: fault-injection tests that patch a framework and expect the suite to fail")
+    config._equivcheck = Options(config)
+
+
+def _wants_frameworks(config) -> bool:
+    """Only import frameworks for the header when claims may run (not for oracle-only runs)."""
+    args = [a for a in config.args if not a.startswith("-")]
+    return not args or any("test_claims" in a or os.path.isdir(a.split("::")[0]) for a in args)
+
+
+def pytest_report_header(config):
+    options: Options = config._equivcheck
+    lines = [f"equivcheck: frameworks={','.join(options.frameworks)} dtypes={','.join(options.dtypes)} "
+             f"examples={options.examples} seed={options.seed} device={options.device}"
+             + (" allow_tf32" if options.allow_tf32 else "")]
+    if not _wants_frameworks(config):
+        return lines
+    for framework in options.frameworks:
+        try:
+            bk = backends.load(framework, "float32", options.device, options.allow_tf32)
+        except backends.BackendUnavailable as exc:
+            lines.append(f"  {framework:<10} not available: {exc}")
+            continue
+        versions = " ".join(f"{k}={v}" for k, v in bk.versions().items())
+        settings = " ".join(f"{k}={v}" for k, v in bk.numeric_settings().items())
+        lines.append(f"  {framework:<10} {versions} | {settings}")
+    return lines
+
+
+@pytest.fixture(scope="session")
+def equivcheck_options(request) -> Options:
+    """The validated --frameworks/--examples/--seed/… options."""
+    return request.config._equivcheck

@@ -1,0 +1,1 @@
+"""Rendering results: failure messages, verdict tables, and the conventions report."""

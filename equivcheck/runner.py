@@ -1,0 +1,225 @@
+"""Run a claim on one backend for its fixed examples plus N hypothesis draws.
+
+Design rules
+- Fixed examples (the seeds' numbers) run first, in order; then ``examples``
+  draws from the claim's hypothesis space, seeded by ``seed`` with the
+  hypothesis database off, so the same seed gives the same results.
+- A draw whose verdict is ``refuted`` or ``error`` (or differs from the fixed
+  examples' verdict) is *interesting*: hypothesis shrinks it, and the smallest
+  such example becomes the counterexample.
+- Per example: ``NotApplicable`` → ``n/a``; an exception raised inside a
+  framework (or the oracle) → ``raises``; an exception raised in equivcheck's
+  own code or a case body → ``error`` (a harness bug, never a verdict).
+- Verdict over examples: error > refuted > raises > holds.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from equivcheck import backends
+from equivcheck.backends.base import NotApplicable
+from equivcheck.checker import Checker, Params, error_info, innermost_file
+from equivcheck.claim import Claim
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: Files whose exceptions count as "the framework raised" even though they live in the repo.
+FRAMEWORK_FILES = (str(PACKAGE_DIR / "oracle.py"),)
+PRIORITY = {"error": 4, "refuted": 3, "raises": 2, "holds": 1, "n/a": 0}
+DEFAULT_EXAMPLES = 5
+DEFAULT_SEED = 0
+
+
+@dataclass
+class Outcome:
+    """What one example gave."""
+
+    verdict: str
+    params: dict
+    failure: dict | None = None
+    error: dict | None = None
+    reason: str = ""
+    facts: dict = field(default_factory=dict)
+    errors: dict = field(default_factory=dict)
+    arrays: dict = field(default_factory=dict)
+    worst: Any = None
+    checks: int = 0
+
+
+@dataclass
+class Result:
+    """One claim × framework × dtype: the record tests assert on and results files hold."""
+
+    claim: str
+    framework: str
+    framework_version: str
+    versions: dict
+    dtype: str
+    device: str
+    verdict: str
+    expected: str
+    max_abs_err: float | None
+    bound: float | None
+    ratio: float | None
+    counterexample: dict | None
+    seed: int
+    examples: int
+    examples_run: int
+    reason: str = ""
+    error: dict | None = None
+    errors: dict = field(default_factory=dict)
+    facts: dict = field(default_factory=dict)
+    checks: int = 0
+    duration_s: float = 0.0
+
+    @property
+    def as_expected(self) -> bool:
+        return self.verdict == self.expected
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, default=str)
+
+
+def _is_framework_error(exc: BaseException, claim: Claim) -> bool:
+    where = innermost_file(exc)
+    if where in FRAMEWORK_FILES:
+        return True
+    return not (where.startswith(str(PACKAGE_DIR)) or where.startswith(str(claim.path.parent)))
+
+
+def run_example(claim: Claim, bk, params: dict, *, values: str = "normal", value_seed: int = 0) -> Outcome:
+    """Run the claim body once; never raises (except KeyboardInterrupt and the like)."""
+    ctx = Checker(bk, dtype=bk.dtype, compute_dtype=getattr(bk, "compute_dtype", bk.dtype),
+                  values=values, value_seed=value_seed)
+    shown = dict(params)
+    if values != "normal" or value_seed:
+        shown.update(_values=values, _value_seed=value_seed)
+    try:
+        with bk.session():
+            claim.body(bk, Params(params), ctx)
+    except NotApplicable as exc:
+        return Outcome("n/a", shown, reason=str(exc))
+    except Exception as exc:
+        info = error_info(exc)
+        verdict = "raises" if _is_framework_error(exc, claim) else "error"
+        if verdict == "error":
+            import traceback
+
+            info["traceback"] = "".join(traceback.format_exception(exc)[-6:])
+        return Outcome(verdict, shown, error=info, facts=ctx.facts, errors=ctx.errors,
+                       arrays=ctx.printable_arrays(), worst=ctx.worst, checks=len(ctx.checks))
+    failure = ctx.failures[0] if ctx.failures else None
+    return Outcome("refuted" if failure else "holds", shown, failure=failure, facts=ctx.facts, errors=ctx.errors,
+                   arrays=ctx.printable_arrays(), worst=ctx.worst, checks=len(ctx.checks))
+
+
+class _Interesting(Exception):
+    def __init__(self, outcome: Outcome):
+        super().__init__(outcome.verdict)
+        self.outcome = outcome
+
+
+def _draw(claim: Claim, bk, examples: int, seed: int, reference_verdict: str | None) -> tuple[list[Outcome], Outcome | None]:
+    """``examples`` hypothesis draws; returns all outcomes and the shrunk interesting one."""
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis import seed as hypothesis_seed
+    from hypothesis import strategies as st
+
+    seen: list[Outcome] = []
+
+    @hypothesis_seed(seed)
+    @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
+              phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
+              report_multiple_bugs=False, verbosity=Verbosity.quiet, print_blob=False)
+    @given(params=claim.space, values=st.sampled_from(["int", "normal"]), value_seed=st.integers(0, 2**31 - 1))
+    def probe(params, values, value_seed):
+        outcome = run_example(claim, bk, params, values=values, value_seed=value_seed)
+        seen.append(outcome)
+        interesting = outcome.verdict in ("refuted", "error") or (
+            reference_verdict is not None and outcome.verdict != reference_verdict)
+        if interesting:
+            raise _Interesting(outcome)
+
+    try:
+        probe()
+    except _Interesting as found:
+        return seen, found.outcome
+    except Exception:  # hypothesis' own complaints (e.g. Flaky): keep the last interesting draw
+        interesting = [o for o in seen if o.verdict in ("refuted", "error") or o.verdict != reference_verdict]
+        return seen, (interesting[-1] if interesting else None)
+    return seen, None
+
+
+def run_claim(claim: Claim, framework: str, *, dtype: str = "float32", examples: int = DEFAULT_EXAMPLES,
+              seed: int = DEFAULT_SEED, device: str = "cpu", allow_tf32: bool = False,
+              params: dict | None = None) -> Result:
+    """Run ``claim`` on ``framework``; ``params`` runs exactly that one example (reproduce mode).
+
+    Raises :class:`equivcheck.backends.BackendUnavailable` when the framework
+    is not installed (callers turn it into a skip).
+    """
+    if examples < 0:
+        raise ValueError(f"examples must be >= 0, got {examples}")
+    bk = backends.load(framework, dtype=dtype, device=device, allow_tf32=allow_tf32)
+    started = time.perf_counter()
+    if params is not None:
+        fixed = dict(params)
+        values, value_seed = fixed.pop("_values", "normal"), fixed.pop("_value_seed", 0)
+        outcomes = [run_example(claim, bk, fixed, values=values, value_seed=value_seed)]
+        shrunk = None
+    else:
+        outcomes = [run_example(claim, bk, example) for example in claim.examples]
+        shrunk = None
+        if outcomes[0].verdict != "n/a" and claim.space is not None and examples > 0:
+            reference = max((o.verdict for o in outcomes), key=PRIORITY.get)
+            drawn, shrunk = _draw(claim, bk, examples, seed, reference)
+            outcomes += drawn
+    return _summarise(claim, bk, framework, outcomes, shrunk, dtype=dtype, device=device, seed=seed,
+                      examples=examples, duration=time.perf_counter() - started)
+
+
+def _summarise(claim, bk, framework, outcomes, shrunk, *, dtype, device, seed, examples, duration) -> Result:
+    verdict = max((o.verdict for o in outcomes), key=PRIORITY.get)
+    deciding = shrunk if shrunk is not None and shrunk.verdict == verdict else next(
+        o for o in outcomes if o.verdict == verdict)
+    worst = None
+    for outcome in outcomes:
+        if outcome.worst is not None and (worst is None or outcome.worst.ratio > worst.ratio):
+            worst = outcome.worst
+    counterexample = None
+    if verdict in ("refuted", "error") or (verdict == "raises" and claim.expected[framework] != "raises"):
+        counterexample = {"params": deciding.params, "failure": deciding.failure, "error": deciding.error,
+                          "arrays": deciding.arrays}
+    facts, errors = {}, {}
+    for outcome in outcomes:
+        facts.update(outcome.facts)
+        errors.update(outcome.errors)
+    versions = bk.versions()
+    return Result(
+        claim=claim.id, framework=framework, framework_version=versions.get(framework, next(iter(versions.values()), "?")),
+        versions=versions, dtype=dtype, device=device, verdict=verdict, expected=claim.expected[framework],
+        max_abs_err=None if worst is None else worst.max_abs_err,
+        bound=None if worst is None else worst.bound,
+        ratio=None if worst is None else worst.ratio,
+        counterexample=counterexample, seed=seed, examples=examples, examples_run=len(outcomes),
+        reason=deciding.reason, error=deciding.error, errors=errors, facts=facts,
+        checks=sum(o.checks for o in outcomes), duration_s=round(duration, 4),
+    )
+
+
+def reproduce_command(result: Result) -> str:
+    """One shell command that re-runs exactly the deciding example of ``result``."""
+    params = (result.counterexample or {}).get("params")
+    command = (f"equivcheck run --claims {result.claim} --frameworks {result.framework} "
+               f"--dtypes {result.dtype} --seed {result.seed} --examples {result.examples}")
+    if result.device != "cpu":
+        command += f" --device {result.device}"
+    if params is not None:
+        command += " --params '" + json.dumps(params, sort_keys=True, default=str) + "'"
+    return command
