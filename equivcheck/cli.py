@@ -1,0 +1,193 @@
+"""``equivcheck``: list the claims, run them through every framework, report.
+
+Exit codes (documented in the README and in ``--help``):
+  0  every verdict is the one its case file expects
+  1  at least one unexpected verdict (or a claim body error)
+  2  usage or configuration error (unknown framework/claim, bad option, malformed case file)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from equivcheck import backends
+from equivcheck.claim import ClaimError, load_claims, select
+from equivcheck.results import ResultsError
+from equivcheck.runner import DEFAULT_EXAMPLES, DEFAULT_SEED
+
+EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE = 0, 1, 2
+
+DESCRIPTION = """\
+equivcheck turns claims about convolutions ("a 1x1 conv is a Linear layer",
+"Keras kernels are (7,7,8,16)") into executable cases, runs each through
+PyTorch, TensorFlow/Keras, JAX, Flax and a NumPy float64 oracle, and records
+a verdict per framework: holds, refuted (with a minimal counterexample),
+raises (with the framework's error), or n/a (with the reason)."""
+
+EPILOG = """\
+examples:
+  equivcheck list
+  equivcheck run                                   # every claim, every installed framework
+  equivcheck run --frameworks torch,jax --claims kernel_layouts --results out.jsonl
+  equivcheck run --resume --results out.jsonl      # skip what out.jsonl already has
+
+exit codes: 0 all verdicts as expected, 1 unexpected verdicts, 2 usage/configuration error.
+environment: EQUIVCHECK_FRAMEWORKS is the default for --frameworks."""
+
+
+class UsageProblem(Exception):
+    """A one-line usage/configuration error (exit code 2)."""
+
+
+def _csv(text):
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be >= 1 (use --params to rerun one example)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="equivcheck", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", metavar="{list,run,report}")
+    commands.required = True
+
+    listing = commands.add_parser("list", help="show every claim with its title and sources",
+                                  description="Show every claim in cases/ with its title and the seed it comes from.")
+    listing.add_argument("--json", action="store_true",
+                         help='print a JSON array of {"id", "title", "statement", "sources"}')
+
+    run = commands.add_parser("run", help="run claims through frameworks and print the verdict table",
+                              description="Run claims through frameworks; print a claims × frameworks verdict "
+                                          "table. A cell shows the verdict; '!' marks one that differs from the "
+                                          "case file's expectation.",
+                              formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
+    run.add_argument("--frameworks", metavar="a,b",
+                     help=f"frameworks to run, from {','.join(backends.FRAMEWORKS)} "
+                          f"(default: $EQUIVCHECK_FRAMEWORKS, else all; missing ones are reported, not run)")
+    run.add_argument("--claims", metavar="id,…", help="claim ids to run (default: all; see 'equivcheck list')")
+    run.add_argument("--examples", type=_positive, default=DEFAULT_EXAMPLES, metavar="N",
+                     help=f"hypothesis draws per claim × framework × dtype on top of the seeds' fixed examples "
+                          f"(default {DEFAULT_EXAMPLES})")
+    run.add_argument("--seed", type=_non_negative, default=DEFAULT_SEED, metavar="S",
+                     help=f"seed of the draws and input values; same seed, same results (default {DEFAULT_SEED})")
+    run.add_argument("--dtypes", default="float64,float32", metavar="a,b", help="default: float64,float32")
+    run.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
+                     help="where frameworks compute (default cpu); on gpu TF32 is off unless --allow-tf32")
+    run.add_argument("--allow-tf32", action="store_true", help="leave TF32 on for GPU float32 (adds its effect to error/bound)")
+    run.add_argument("--results", metavar="FILE",
+                     help="append one JSON object per result (JSON Lines), flushed as each finishes")
+    run.add_argument("--resume", action="store_true",
+                     help="with --results: skip claim × framework × dtype already in FILE")
+    run.add_argument("--params", metavar="JSON",
+                     help="run exactly one example with these parameters (as printed by a failure's reproduce line)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    return parser
+
+
+def cmd_list(args) -> int:
+    claims = load_claims()
+    if args.json:
+        print(json.dumps([c.to_dict() for c in claims.values()], indent=2, ensure_ascii=False))
+        return EXIT_OK
+    width = max(len(i) for i in claims)
+    for claim in claims.values():
+        seeds = ",".join(sorted({s.seed for s in claim.sources}))
+        print(f"{claim.id:<{width}}  [{seeds}]  {claim.title}")
+    return EXIT_OK
+
+
+def _frameworks(args) -> tuple[str, ...]:
+    import os
+
+    if args.frameworks is not None:
+        return backends.check_names(_csv(args.frameworks), "--frameworks")
+    if os.environ.get("EQUIVCHECK_FRAMEWORKS"):
+        return backends.check_names(_csv(os.environ["EQUIVCHECK_FRAMEWORKS"]), "EQUIVCHECK_FRAMEWORKS")
+    return backends.FRAMEWORKS
+
+
+def cmd_run(args) -> int:
+    from equivcheck.results import ResultsFile
+    from equivcheck.report.table import verdict_table
+    from equivcheck.runner import reproduce_command, run_claim
+
+    frameworks = _frameworks(args)
+    claims = select(load_claims(), _csv(args.claims))
+    dtypes = _csv(args.dtypes)
+    bad = [d for d in dtypes if d not in ("float32", "float64")]
+    if bad or not dtypes:
+        raise UsageProblem(f"--dtypes: unknown dtype {bad[0] if bad else '(none)'!r}; choose from float64, float32")
+    params = None
+    if args.params is not None:
+        try:
+            params = json.loads(args.params)
+        except json.JSONDecodeError as exc:
+            raise UsageProblem(f"--params: not valid JSON ({exc})") from None
+        if not isinstance(params, dict):
+            raise UsageProblem("--params: must be a JSON object of parameter names to values")
+    if args.resume and not args.results:
+        raise UsageProblem("--resume needs --results FILE (the file to resume)")
+    sink = ResultsFile.open(args.results, resume=args.resume) if args.results else None
+
+    available = {}
+    for framework in frameworks:
+        available[framework] = backends.availability(framework)
+    todo = [(c, fw, dt) for fw in frameworks if available[fw] is None for c in claims for dt in dtypes]
+    done = sink.finished() if sink else {}
+    results, unexpected = [], []
+    started = time.perf_counter()
+    for index, (claim, framework, dtype) in enumerate(todo, 1):
+        key = (claim.id, framework, dtype)
+        if key in done:
+            results.append(done[key])
+            continue
+        result = run_claim(claim, framework, dtype=dtype, examples=args.examples, seed=args.seed,
+                           device=args.device, allow_tf32=args.allow_tf32, params=params)
+        results.append(result)
+        if sink:
+            sink.write(result)
+        if not result.as_expected:
+            unexpected.append(result)
+        if not args.quiet:
+            mark = "" if result.as_expected else f"  ! expected {result.expected}"
+            print(f"[{index:>{len(str(len(todo)))}}/{len(todo)}] {claim.id} × {framework} {dtype}: "
+                  f"{result.verdict}{mark} ({result.duration_s:.2f}s)", file=sys.stderr, flush=True)
+    print(verdict_table(claims, frameworks, results, unavailable={k: v for k, v in available.items() if v}))
+    print(f"\n{len(results)} results in {time.perf_counter() - started:.1f}s; seed {args.seed}, "
+          f"{args.examples} draws per claim × framework × dtype")
+    for result in unexpected:
+        print(f"unexpected: {result.claim} × {result.framework} ({result.dtype}): {result.verdict}, "
+              f"expected {result.expected}\n  reproduce: {reproduce_command(result)}")
+    return EXIT_UNEXPECTED if unexpected else EXIT_OK
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"list": cmd_list, "run": cmd_run}
+    try:
+        return handlers[args.command](args)
+    except (UsageProblem, ClaimError, backends.UnknownFramework, ResultsError) as exc:
+        print(f"equivcheck: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
