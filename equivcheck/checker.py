@@ -66,6 +66,8 @@ class Checker:
         self.arrays: dict[str, np.ndarray] = {}
         self.checks: list[dict] = []
         self.failures: list[dict] = []
+        #: Failed *supporting* checks: facts that must hold even inside a refutation.
+        self.broken: list[dict] = []
         self.facts: dict[str, Any] = {}
         self.errors: dict[str, dict] = {}
         self.worst: tolerance.Comparison | None = None
@@ -101,34 +103,37 @@ class Checker:
         return np.asarray(value, dtype=np.float64)
 
     # ---- checks --------------------------------------------------------------
-    def close(self, label: str, got, want, *, magnitude, terms: int, sides: int = 2) -> bool:
+    def _record(self, record: dict, support: bool) -> None:
+        record["support"] = support
+        self.checks.append(record)
+        if not record["ok"]:
+            (self.broken if support else self.failures).append(record)
+
+    def close(self, label: str, got, want, *, magnitude, terms: int, sides: int = 2, support: bool = False) -> bool:
         """``got`` ≈ ``want`` within the derived bound (see :mod:`equivcheck.tolerance`).
 
         ``magnitude`` is Σ|x·w| per output element (``oracle.conv(|x|, |w|)``),
         ``terms`` the number of summed products, ``sides`` 2 when both values
         are computed by the framework, 1 when ``want`` is the float64 oracle.
+        ``support=True`` marks a fact that must hold even where the claim's
+        statement is refuted: its failure never counts as the verdict, it fails the suite.
         """
         result = tolerance.compare(self.numpy(got), self.numpy(want), magnitude=magnitude, terms=terms,
                                    dtype=self.compute_dtype, sides=sides)
-        record = {"label": label, "kind": "close", "ok": result.ok, **result.to_dict()}
-        self.checks.append(record)
+        record = {"label": label, "kind": "close", **result.to_dict()}
+        self._record(record, support)
         if self.worst is None or result.ratio > self.worst.ratio:
             self.worst = result
-        if not result.ok:
-            self.failures.append(record)
         return result.ok
 
-    def equal(self, label: str, got, want) -> bool:
+    def equal(self, label: str, got, want, *, support: bool = False) -> bool:
         """Exact equality of shapes, counts, strings or integer arrays."""
         got_plain, want_plain = _plain(got), _plain(want)
         ok = got_plain == want_plain
-        record = {"label": label, "kind": "equal", "ok": ok, "got": got_plain, "want": want_plain}
-        self.checks.append(record)
-        if not ok:
-            self.failures.append(record)
+        self._record({"label": label, "kind": "equal", "ok": ok, "got": got_plain, "want": want_plain}, support)
         return ok
 
-    def raises(self, label: str, fn: Callable, *args, **kwargs):
+    def raises(self, label: str, fn: Callable, *args, support: bool = False, **kwargs):
         """Expect ``fn(*args, **kwargs)`` to raise; record the framework's error.
 
         Returns the exception (or None, which also records a failed check).
@@ -138,11 +143,10 @@ class Checker:
         except Exception as exc:  # the framework's own error is the datum here
             info = error_info(exc)
             self.errors[label] = info
-            self.checks.append({"label": label, "kind": "raises", "ok": True, **info})
+            self._record({"label": label, "kind": "raises", "ok": True, **info}, support)
             return exc
-        record = {"label": label, "kind": "raises", "ok": False, "got": "no exception", "want": "an exception"}
-        self.checks.append(record)
-        self.failures.append(record)
+        self._record({"label": label, "kind": "raises", "ok": False, "got": "no exception", "want": "an exception"},
+                     support)
         return None
 
     def fact(self, key: str, value) -> None:

@@ -314,13 +314,14 @@ def conv_output_size(n, k, stride=1, padding=0, dilation=1):
     >>> conv_output_size(4, 3, stride=2, padding=(0, 1))
     2
     """
-    (b, a), = _pad_pairs(padding if isinstance(padding, str) or not _is_pair(padding)
-                         else [padding], 1, "conv_output_size", (n,), (k,), (stride,),
-                         (dilation,))
-    return (n + b + a - dilation * (k - 1) - 1) // stride + 1
+    op = "conv_output_size"
+    (s,), (d,) = _ints(stride, 1, "stride", op, 1), _ints(dilation, 1, "dilation", op, 1)
+    (b, a), = _pad_pairs(padding if isinstance(padding, str) or not _is_seq(padding)
+                         else [padding], 1, op, (n,), (k,), (s,), (d,))
+    return (n + b + a - d * (k - 1) - 1) // s + 1
 
 
-def _is_pair(p):
+def _is_seq(p):
     try:
         operator.index(p)
         return False
@@ -339,8 +340,10 @@ def conv_transpose_output_size(n, k, stride=1, padding=0, output_padding=0, dila
     >>> conv_transpose_output_size(3, 3, stride=2, padding=0, output_padding=1)
     8
     """
-    (b, a), = _pad_pairs([padding], 1, "conv_transpose_output_size")
-    return (n - 1) * stride - b - a + dilation * (k - 1) + output_padding + 1
+    op = "conv_transpose_output_size"
+    (s,), (d,) = _ints(stride, 1, "stride", op, 1), _ints(dilation, 1, "dilation", op, 1)
+    (b, a), = _pad_pairs([padding], 1, op)
+    return (n - 1) * s - b - a + d * (k - 1) + output_padding + 1
 
 
 # --------------------------------------------------------------------------
@@ -764,6 +767,13 @@ def max_pool(x, kernel, stride=None, padding=0, dilation=1, return_indices=False
     """
     x, k, s, d, pairs = _pool_args("max_pool", x, kernel, stride, padding, dilation, True)
     nd = len(k)
+    for i in range(nd):
+        taps = (np.arange(x.shape[2 + i] + sum(pairs[i]) - d[i] * (k[i] - 1))[::s[i], None]
+                - pairs[i][0] + d[i] * np.arange(k[i]))
+        if not ((taps >= 0) & (taps < x.shape[2 + i])).any(axis=1).all():
+            raise OracleError(f"max_pool: some windows lie entirely in the padding in spatial "
+                              f"dim {i} (input shape {x.shape}, kernel {k}, stride {s}, "
+                              f"padding {pairs}, dilation {d})")
     win = _windows(_pad(x, pairs, -np.inf), k, s, d)          # (N, C, *o, *k)
     flat = win.reshape(win.shape[:2 + nd] + (-1,))
     vals = flat.max(axis=-1)

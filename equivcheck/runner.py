@@ -40,6 +40,7 @@ class Outcome:
     verdict: str
     params: dict
     failure: dict | None = None
+    broken: dict | None = None  # first failed supporting check
     error: dict | None = None
     reason: str = ""
     facts: dict = field(default_factory=dict)
@@ -74,10 +75,12 @@ class Result:
     facts: dict = field(default_factory=dict)
     checks: int = 0
     duration_s: float = 0.0
+    #: A supporting fact that failed (params + check): always a suite failure.
+    broken: dict | None = None
 
     @property
     def as_expected(self) -> bool:
-        return self.verdict == self.expected
+        return self.verdict == self.expected and self.broken is None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -115,7 +118,9 @@ def run_example(claim: Claim, bk, params: dict, *, values: str = "normal", value
         return Outcome(verdict, shown, error=info, facts=ctx.facts, errors=ctx.errors,
                        arrays=ctx.printable_arrays(), worst=ctx.worst, checks=len(ctx.checks))
     failure = ctx.failures[0] if ctx.failures else None
-    return Outcome("refuted" if failure else "holds", shown, failure=failure, facts=ctx.facts, errors=ctx.errors,
+    broken = ctx.broken[0] if ctx.broken else None
+    return Outcome("refuted" if failure else "holds", shown, failure=failure, broken=broken,
+                   facts=ctx.facts, errors=ctx.errors,
                    arrays=ctx.printable_arrays(), worst=ctx.worst, checks=len(ctx.checks))
 
 
@@ -141,7 +146,7 @@ def _draw(claim: Claim, bk, examples: int, seed: int, reference_verdict: str | N
     def probe(params, values, value_seed):
         outcome = run_example(claim, bk, params, values=values, value_seed=value_seed)
         seen.append(outcome)
-        interesting = outcome.verdict in ("refuted", "error") or (
+        interesting = outcome.verdict in ("refuted", "error") or outcome.broken is not None or (
             reference_verdict is not None and outcome.verdict != reference_verdict)
         if interesting:
             raise _Interesting(outcome)
@@ -196,6 +201,9 @@ def _summarise(claim, bk, framework, outcomes, shrunk, *, dtype, device, seed, e
     if verdict in ("refuted", "error") or (verdict == "raises" and claim.expected[framework] != "raises"):
         counterexample = {"params": deciding.params, "failure": deciding.failure, "error": deciding.error,
                           "arrays": deciding.arrays}
+    broken_outcome = next((o for o in ([shrunk] if shrunk else []) + outcomes if o.broken is not None), None)
+    broken = None if broken_outcome is None else {"params": broken_outcome.params, "check": broken_outcome.broken,
+                                                   "arrays": broken_outcome.arrays}
     facts, errors = {}, {}
     for outcome in outcomes:
         facts.update(outcome.facts)
@@ -209,13 +217,13 @@ def _summarise(claim, bk, framework, outcomes, shrunk, *, dtype, device, seed, e
         ratio=None if worst is None else worst.ratio,
         counterexample=counterexample, seed=seed, examples=examples, examples_run=len(outcomes),
         reason=deciding.reason, error=deciding.error, errors=errors, facts=facts,
-        checks=sum(o.checks for o in outcomes), duration_s=round(duration, 4),
+        checks=sum(o.checks for o in outcomes), duration_s=round(duration, 4), broken=broken,
     )
 
 
 def reproduce_command(result: Result) -> str:
     """One shell command that re-runs exactly the deciding example of ``result``."""
-    params = (result.counterexample or {}).get("params")
+    params = (result.broken or result.counterexample or {}).get("params")
     command = (f"equivcheck run --claims {result.claim} --frameworks {result.framework} "
                f"--dtypes {result.dtype} --seed {result.seed} --examples {result.examples}")
     if result.device != "cpu":

@@ -8,6 +8,9 @@ from equivcheck.runner import Result, reproduce_command
 
 def direction(result: Result) -> str:
     """Which way reality differs from the case file, in words."""
+    if result.broken is not None and result.verdict == result.expected:
+        return (f"verdict '{result.verdict}' as expected, but the supporting check "
+                f"'{result.broken['check']['label']}' FAILED")
     if result.verdict == "error":
         return "the claim body itself failed (a harness or case bug, not a verdict)"
     if result.expected in ("refuted", "raises") and result.verdict == "holds":
@@ -33,6 +36,10 @@ def failure_message(claim, result: Result) -> str:
              f"  source: {claim.path}"]
     example = result.counterexample or {}
     if example.get("params") is not None:
+        lines.append(f"  params: {_compact(example['params'])}")
+    if result.broken is not None:
+        example = {"params": result.broken["params"], "failure": result.broken["check"],
+                   "arrays": result.broken["arrays"]}
         lines.append(f"  params: {_compact(example['params'])}")
     failure = example.get("failure")
     if failure:

@@ -1,0 +1,1 @@
+"""equivcheck: cross-framework equivalence test suite for convolutions."""

@@ -1,0 +1,412 @@
+"""PyTorch adapter: ``torch.nn.functional`` ops and ``torch.nn`` layers.
+
+Design rules
+- torch is imported in ``__init__``, never at module import time.
+- Canonical layouts in and out; every kernel and activation goes through the
+  layout table (:mod:`equivcheck.layouts`), read at call time, even where the
+  permutation is the identity for torch, so a wrong table entry shows up.
+- Native torch semantics are passed through untouched: torch's own 'same'
+  padding (and its error for stride > 1), its unbatched ``(C, *sp)`` inputs,
+  its max-pool index convention, its errors.  Only what torch cannot express
+  is composed, the way a torch user would (``F.pad`` for asymmetric padding,
+  cropping for asymmetric transposed padding, reshape+permute for the DCR
+  depth_to_space), and each such place says so.
+- Tensors carry the run dtype; autodiff is never switched off, so ``vjp`` can
+  differentiate any composition of these methods.
+"""
+from __future__ import annotations
+
+import contextlib
+import operator
+
+import numpy as np
+
+from equivcheck import layouts
+from equivcheck.backends.base import Backend, BackendUnavailable, LayerHandle, NotApplicable
+
+
+def _is_int(value) -> bool:
+    try:
+        operator.index(value)
+        return True
+    except TypeError:
+        return False
+
+
+def _padding_pairs(padding, rank):
+    """Explicit per-dim (before, after) pairs, or None when ``padding`` is a string
+    or something torch itself should judge (so torch raises its own error)."""
+    if isinstance(padding, str):
+        return None
+    if _is_int(padding):
+        return [(int(padding),) * 2] * rank
+    try:
+        items = list(padding)
+    except TypeError:
+        return None
+    pairs = []
+    for item in items:
+        if _is_int(item):
+            pairs.append((int(item),) * 2)
+        else:
+            pair = tuple(item)
+            if len(pair) != 2 or not all(_is_int(v) for v in pair):
+                return None
+            pairs.append((int(pair[0]), int(pair[1])))
+    return pairs
+
+
+def _native_padding(padding, rank, strings=True):
+    """Split padding into what torch's own ``padding=`` takes and what remains
+    as explicit (before, after) pairs; the remainder is None when torch takes it all.
+    Ops whose ``padding=`` takes no strings (``strings=False``) get 'valid' spelled
+    as torch spells it, 0; 'same' still goes to torch, which rejects it."""
+    if not strings and isinstance(padding, str) and padding == "valid":
+        return 0, None
+    pairs = _padding_pairs(padding, rank)
+    if pairs is None or all(b == a for b, a in pairs):
+        return (padding if pairs is None else tuple(b for b, _ in pairs)), None
+    return 0, pairs
+
+
+class TorchBackend(Backend):
+    """PyTorch: functional ops via ``torch.nn.functional``, layers via ``torch.nn``."""
+
+    framework_name = "torch"
+    functional_api = "functional"
+    layer_apis = ("nn",)
+    #: F.unfold's feature index is c * prod(k) + row-major kernel offset.
+    patch_order = "C,k"
+
+    def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
+        super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
+        import torch
+        import torch.nn.functional as F
+
+        self.torch, self.F = torch, F
+        self._dtype = getattr(torch, dtype)
+        self._device = torch.device("cuda" if device == "gpu" else "cpu")
+        if device == "gpu":
+            if not torch.cuda.is_available():
+                raise BackendUnavailable("torch: device='gpu' was asked for but torch.cuda.is_available() "
+                                         f"is False (torch {torch.__version__}, CUDA build {torch.version.cuda})")
+            if not allow_tf32:
+                self._disable_tf32()
+
+    def _disable_tf32(self):
+        """Turn TF32 off for cuBLAS matmuls and cuDNN convs (process-wide, as Keras' conftest does)."""
+        backends = self.torch.backends
+        if hasattr(backends.cuda.matmul, "fp32_precision"):
+            # torch >= 2.9: the new per-backend API; mixing it with the legacy
+            # allow_tf32 flags makes torch raise, so only this one is used.
+            backends.cuda.matmul.fp32_precision = "ieee"
+            backends.cudnn.conv.fp32_precision = "ieee"
+        else:
+            backends.cuda.matmul.allow_tf32 = False
+            backends.cudnn.allow_tf32 = False
+            self.torch.set_float32_matmul_precision("highest")
+
+    # ---- identity -------------------------------------------------------
+    def versions(self):
+        found = {"torch": self.torch.__version__}
+        if self.torch.version.cuda:
+            found["cuda"] = self.torch.version.cuda
+        return found
+
+    def numeric_settings(self):
+        torch, backends = self.torch, self.torch.backends
+
+        def read(getter):
+            # The legacy TF32 getters raise when the new API set mixed flags; record that.
+            try:
+                return getter()
+            except RuntimeError as exc:
+                return f"unreadable: {str(exc)[:80]}"
+
+        settings = {
+            "device": str(self._device),
+            "dtype": self.dtype,
+            "cuda.matmul.allow_tf32": read(lambda: backends.cuda.matmul.allow_tf32),
+            "cudnn.allow_tf32": read(lambda: backends.cudnn.allow_tf32),
+            "float32_matmul_precision": torch.get_float32_matmul_precision(),
+            "mkldnn.available": backends.mkldnn.is_available(),
+            "mkldnn.enabled": bool(backends.mkldnn.enabled),
+            "num_threads": torch.get_num_threads(),
+            "cudnn.enabled": bool(backends.cudnn.enabled),
+            "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        }
+        for name, holder in (("cuda.matmul", backends.cuda.matmul), ("cudnn.conv", getattr(backends.cudnn, "conv", None)),
+                             ("mkldnn.conv", getattr(backends.mkldnn, "conv", None)),
+                             ("mkldnn.matmul", getattr(backends.mkldnn, "matmul", None))):
+            if holder is not None and hasattr(holder, "fp32_precision"):
+                settings[f"{name}.fp32_precision"] = str(holder.fp32_precision)
+        if self._device.type == "cuda":
+            settings["cuda.device_name"] = torch.cuda.get_device_name(self._device)
+            settings["cudnn.version"] = backends.cudnn.version()
+        return settings
+
+    @contextlib.contextmanager
+    def session(self):
+        # Tensors are placed explicitly; the device context also catches
+        # factory calls made inside case bodies through the native API.
+        with self.torch.device(self._device) if self._device.type == "cuda" else contextlib.nullcontext():
+            yield
+
+    # ---- crossing the border ---------------------------------------------
+    def asarray(self, array):
+        if isinstance(array, self.torch.Tensor):
+            return array.to(dtype=self._dtype, device=self._device)
+        return self.torch.as_tensor(np.asarray(array), dtype=self._dtype, device=self._device)
+
+    def to_numpy(self, tensor):
+        return tensor.detach().to("cpu", self.torch.float64).numpy()
+
+    # ---- array ops -------------------------------------------------------
+    def reshape(self, x, shape):
+        return self.torch.reshape(x, tuple(shape))
+
+    def transpose(self, x, axes):
+        return self.torch.permute(x, tuple(axes))
+
+    def concat(self, xs, axis):
+        return self.torch.cat(list(xs), dim=axis)
+
+    def expand_dims(self, x, axis):
+        return self.torch.unsqueeze(x, axis)
+
+    def _permute(self, x, src, dst):
+        perm = layouts.permutation(src, dst)
+        return x if perm == tuple(range(len(perm))) else x.permute(perm)
+
+    def _data_layouts(self, rank, batched=True):
+        """(canonical, native) activation layouts; unbatched drops the N axis."""
+        canonical, native = layouts.canonical("data", rank), layouts.data_layout("torch", rank)
+        if not batched:
+            canonical, native = canonical.replace("N", ""), native.replace("N", "")
+        return canonical, native
+
+    def to_native(self, x, batched=True):
+        rank = x.ndim - (2 if batched else 1)
+        return self._permute(x, *self._data_layouts(rank, batched))
+
+    def from_native(self, x, batched=True):
+        rank = x.ndim - (2 if batched else 1)
+        canonical, native = self._data_layouts(rank, batched)
+        return self._permute(x, native, canonical)
+
+    def _kernel(self, w, op, rank, api="functional"):
+        """Canonical kernel → torch's native kernel, through the layout table."""
+        native = self._permute(w, layouts.canonical(op, rank), layouts.kernel_layout("torch", op, rank, api=api))
+        return layouts.depthwise_to_grouped(native) if op == "depthwise" else native
+
+    def _fn(self, name, rank, what):
+        if rank not in (1, 2, 3):
+            raise NotApplicable(f"torch.nn.functional has {what} for 1-D, 2-D and 3-D only, not rank {rank}")
+        return getattr(self.F, f"{name}{rank}d")
+
+    @staticmethod
+    def _pad_spec(pairs):
+        """F.pad's argument: (before, after) pairs, last spatial axis first."""
+        return [v for pair in reversed(pairs) for v in pair]
+
+    # ---- convolution family ------------------------------------------------
+    def conv(self, x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
+        rank = w.ndim - 2
+        batched = x.ndim != rank + 1
+        native_padding, explicit = _native_padding(padding, rank)
+        if explicit is not None:
+            # torch's padding= is symmetric; a user pads asymmetric amounts with F.pad first.
+            x = self.F.pad(x, self._pad_spec(explicit))
+        out = self._fn("conv", rank, "convolution")(
+            self.to_native(x, batched), self._kernel(w, "conv", rank), b,
+            stride=stride, padding=native_padding, dilation=dilation, groups=groups)
+        return self.from_native(out, batched)
+
+    def conv_transpose(self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
+        rank = w.ndim - 2
+        batched = x.ndim != rank + 1
+        native_padding, explicit = _native_padding(padding, rank, strings=False)
+        out = self._fn("conv_transpose", rank, "transposed convolution")(
+            self.to_native(x, batched), self._kernel(w, "conv_transpose", rank), b, stride=stride,
+            padding=native_padding, output_padding=output_padding, groups=groups, dilation=dilation)
+        out = self.from_native(out, batched)
+        if explicit is not None:
+            # Transposed padding crops the output; torch's is symmetric, so a
+            # user computes with padding=0 and crops (before, after) per dim.
+            crop = tuple(slice(before, out.shape[axis] - after)
+                         for axis, (before, after) in zip(range(-rank, 0), explicit))
+            out = out[(Ellipsis,) + crop]
+        return out
+
+    def linear(self, x, w, b=None):
+        return self.F.linear(x, self._kernel(w, "dense", 2), b)
+
+    def _spatial_2d(self, x, r, what):
+        """torch's shuffle ops work on (*, C, H, W): accept 2-D (batched or unbatched) only."""
+        if not _is_int(r):
+            r = tuple(r)
+            if len(r) != 2 or r[0] != r[1]:
+                raise NotApplicable(f"torch {what} takes one int factor for both spatial axes, got r={r}")
+            r = r[0]
+        if x.ndim not in (3, 4):
+            raise NotApplicable(f"torch {what} is 2-D only: it rearranges the last three axes (C, H, W), "
+                                f"so a {x.ndim}-D input would not be treated as (N, C, *spatial)")
+        return int(r), x.ndim == 4
+
+    def pixel_shuffle(self, x, r):
+        r, batched = self._spatial_2d(x, r, "pixel_shuffle")
+        return self.from_native(self.F.pixel_shuffle(self.to_native(x, batched), r), batched)
+
+    def pixel_unshuffle(self, x, r):
+        r, batched = self._spatial_2d(x, r, "pixel_unshuffle")
+        return self.from_native(self.F.pixel_unshuffle(self.to_native(x, batched), r), batched)
+
+    def depth_to_space(self, x, r):
+        # torch has no DCR depth_to_space (pixel_shuffle is CRD); a torch user
+        # writes it as reshape + permute: channel (i*r + j)*C + c → (c, h*r+i, w*r+j).
+        r, batched = self._spatial_2d(x, r, "depth_to_space")
+        y = self.to_native(x, batched)
+        *lead, channels, height, width = y.shape
+        c_out = channels // (r * r)
+        y = y.reshape(-1, r, r, c_out, height, width).permute(0, 3, 4, 1, 5, 2)
+        return self.from_native(y.reshape(*lead, c_out, height * r, width * r), batched)
+
+    def space_to_depth(self, x, r):
+        # Inverse of depth_to_space above, composed the same way (torch has no
+        # DCR space_to_depth; pixel_unshuffle is CRD).
+        r, batched = self._spatial_2d(x, r, "space_to_depth")
+        y = self.to_native(x, batched)
+        *lead, channels, height, width = y.shape
+        y = y.reshape(-1, channels, height // r, r, width // r, r).permute(0, 3, 5, 1, 2, 4)
+        return self.from_native(y.reshape(*lead, r * r * channels, height // r, width // r), batched)
+
+    # ---- pooling, patches --------------------------------------------------------
+    @staticmethod
+    def _pool_rank(x, kernel):
+        return x.ndim - 2 if _is_int(kernel) else len(tuple(kernel))
+
+    def _pool_padding(self, x, padding, rank, value, with_indices=False):
+        """torch pools pad symmetrically; asymmetric pairs are padded explicitly with ``value``
+        (a torch user's F.pad)."""
+        native_padding, explicit = _native_padding(padding, rank, strings=False)
+        if explicit is None:
+            return x, native_padding
+        if with_indices:
+            raise NotApplicable("torch max_pool pads symmetrically only; with asymmetric padding done by "
+                                "F.pad the returned indices would address the padded input")
+        return self.F.pad(x, self._pad_spec(explicit), value=value), 0
+
+    def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False):
+        rank = self._pool_rank(x, kernel)
+        batched = x.ndim != rank + 1
+        x, padding = self._pool_padding(x, padding, rank, float("-inf"), with_indices=return_indices)
+        out = self._fn("max_pool", rank, "max pooling")(self.to_native(x, batched), kernel, stride,
+                                                          padding, return_indices=return_indices)
+        if not return_indices:
+            return self.from_native(out, batched)
+        # indices: per (n, c), the row-major flat index into the unpadded input plane
+        values, indices = out
+        return self.from_native(values, batched), self.from_native(indices, batched)
+
+    def max_unpool(self, y, indices, kernel, stride=None, output_size=None):
+        rank = self._pool_rank(y, kernel)
+        batched = y.ndim != rank + 1
+        if indices.is_floating_point():  # indices that crossed the border through asarray
+            indices = indices.round().long()
+        out = self._fn("max_unpool", rank, "max unpooling")(
+            self.to_native(y, batched), self.to_native(indices, batched), kernel, stride,
+            output_size=None if output_size is None else tuple(output_size))
+        return self.from_native(out, batched)
+
+    def avg_pool(self, x, kernel, stride=None, padding=0):
+        rank = self._pool_rank(x, kernel)
+        batched = x.ndim != rank + 1
+        # zero padding, counted in the divisor like torch's count_include_pad=True default
+        x, padding = self._pool_padding(x, padding, rank, 0.0)
+        out = self._fn("avg_pool", rank, "average pooling")(self.to_native(x, batched), kernel, stride, padding)
+        return self.from_native(out, batched)
+
+    def extract_patches(self, x, kernel, stride=1, padding=0, dilation=1):
+        rank = self._pool_rank(x, kernel)
+        if rank != 2:
+            raise NotApplicable("torch.nn.functional.unfold extracts 2-D patches only (input (N, C, H, W) "
+                                f"or (C, H, W)); there is no {rank}-D unfold")
+        batched = x.ndim != rank + 1
+        native_padding, explicit = _native_padding(padding, rank, strings=False)
+        if explicit is not None:
+            x = self.F.pad(x, self._pad_spec(explicit))  # unfold pads symmetrically only
+        # result is (N, C*prod(k), L) in both layouts: no conversion back
+        return self.F.unfold(self.to_native(x, batched), kernel, dilation=dilation,
+                             padding=native_padding, stride=stride)
+
+    # ---- autodiff ------------------------------------------------------------
+    def vjp(self, fn, primals, cotangent):
+        torch = self.torch
+        leaves = [p.detach().requires_grad_(p.is_floating_point()) for p in primals]
+        outputs = fn(*leaves)
+        if isinstance(outputs, (tuple, list)):
+            outputs, cotangents = tuple(outputs), tuple(cotangent)
+        else:
+            outputs, cotangents = (outputs,), (cotangent,)
+        cotangents = tuple(c if isinstance(c, torch.Tensor) else self.asarray(c) for c in cotangents)
+        wanted = [leaf for leaf in leaves if leaf.requires_grad]
+        grads = iter(torch.autograd.grad(outputs, wanted, grad_outputs=cotangents, allow_unused=True))
+        result = []
+        for leaf in leaves:
+            grad = next(grads) if leaf.requires_grad else None
+            result.append(torch.zeros_like(leaf) if grad is None else grad)
+        return result
+
+    # ---- layers --------------------------------------------------------------
+    _LAYER_OPS = {"conv": "conv", "conv_transpose": "conv_transpose", "depthwise": "depthwise", "dense": "dense"}
+
+    def layer(self, kind, *, rank=2, in_channels, out_channels=None, kernel_size=1, stride=1,
+              padding="valid", dilation=1, groups=1, depth_multiplier=1, use_bias=True, api=None,
+              input_shape=None):
+        nn = self.torch.nn
+        api = api or self.layer_apis[0]
+        if api not in self.layer_apis:
+            raise ValueError(f"torch layer api must be one of {self.layer_apis}, got {api!r}")
+        if kind not in self._LAYER_OPS:
+            raise ValueError(f"layer kind must be one of {sorted(self._LAYER_OPS)}, got {kind!r}")
+        factory = {"dtype": self._dtype, "device": self._device}
+        if kind == "dense":
+            name = "Linear"
+            module = nn.Linear(in_channels, out_channels, bias=use_bias, **factory)
+        else:
+            if rank not in (1, 2, 3):
+                raise NotApplicable(f"torch.nn has Conv1d/2d/3d only, no rank-{rank} layer")
+            if kind == "depthwise":
+                # torch's depthwise conv is Conv{n}d with groups=C and C*M outputs.
+                name, out_channels, groups = f"Conv{rank}d", in_channels * depth_multiplier, in_channels
+            elif kind == "conv":
+                name = f"Conv{rank}d"
+            else:
+                name = f"ConvTranspose{rank}d"
+                # ConvTranspose takes no padding strings; torch spells 'valid' as 0
+                padding = 0 if padding == "valid" else padding
+            module = getattr(nn, name)(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
+                                       dilation=dilation, groups=groups, bias=use_bias, **factory)
+        op = self._LAYER_OPS[kind]
+        kernel_rank = 2 if kind == "dense" else rank
+
+        def set_weights(kernel, bias=None):
+            """Load canonical weights; bias None means a zero bias (as the functional ops)."""
+            state = {"weight": self._kernel(self.asarray(kernel), op, kernel_rank, api=api)}
+            if module.bias is not None:
+                state["bias"] = self.torch.zeros_like(module.bias) if bias is None else self.asarray(bias)
+            elif bias is not None:
+                raise ValueError(f"torch.nn.{name} was built with bias=False but a bias was given")
+            module.load_state_dict(state)  # torch's own shape check ("size mismatch")
+
+        def call(x):
+            if kind == "dense":
+                return module(x)
+            batched = x.ndim != rank + 1
+            return self.from_native(module(self.to_native(x, batched)), batched)
+
+        return LayerHandle(api=f"torch.nn.{name}", kernel_shape=tuple(module.weight.shape),
+                           kernel_layout=layouts.kernel_layout("torch", op, kernel_rank, api=api),
+                           param_count=sum(p.numel() for p in module.parameters()),
+                           set_weights=set_weights, call=call, native=module,
+                           extra={"groups": module.groups} if kind != "dense" else {})
