@@ -81,7 +81,14 @@ def test_conv_unbatched_input_is_torch_unbatched_form(backend):
     x, w = data(2, (3, 8, 8), (4, 3, 3, 3))
     got = run(backend, "conv", x, w, padding=1)
     want = oracle.conv(x[None], w, padding=1)[0]
-    np.testing.assert_allclose(got, want, rtol=0, atol=summation_atol(backend.dtype, 27, oracle.abs_bound_conv(x[None], w, padding=1)))
+    mag = oracle.abs_bound_conv(x[None], w, padding=1)[0]
+    np.testing.assert_allclose(got, want, rtol=0, atol=summation_atol(backend.dtype, 27, mag))
+
+
+def test_conv_input_of_other_rank_gets_torch_own_error(backend):
+    x, w = data(2, (8, 8), (4, 1, 3, 3))
+    with pytest.raises(RuntimeError, match="Expected 3D .unbatched. or 4D .batched. input"):
+        run(backend, "conv", x, w)
 
 
 def test_conv_same_with_stride_raises_torch_error(backend):
@@ -179,8 +186,9 @@ def test_avg_pool_matches_oracle(backend, shape, kernel, stride, padding):
     (x,) = data(11, shape)
     want = oracle.avg_pool(x, kernel, stride, padding)
     n_terms = math.prod(kernel) if isinstance(kernel, tuple) else kernel ** (len(shape) - 2)
+    mag = oracle.avg_pool(np.abs(x), kernel, stride, padding)
     np.testing.assert_allclose(run(backend, "avg_pool", x, kernel, stride, padding), want, rtol=0,
-                               atol=summation_atol(backend.dtype, n_terms, oracle.avg_pool(np.abs(x), kernel, stride, padding)))
+                               atol=summation_atol(backend.dtype, n_terms, mag))
 
 
 @pytest.mark.parametrize("kwargs", [dict(), dict(stride=2, padding=1, dilation=(1, 2)), dict(padding=((0, 1), (1, 0)))])
@@ -188,7 +196,8 @@ def test_extract_patches_is_unfold_in_c_k_order(backend, kwargs):
     (x,) = data(12, (2, 3, 7, 6))
     x = x.astype(backend.dtype)
     assert backend.patch_order == "C,k"
-    np.testing.assert_array_equal(run(backend, "extract_patches", x, (2, 3), **kwargs), oracle.unfold(x, (2, 3), **kwargs))
+    got = run(backend, "extract_patches", x, (2, 3), **kwargs)
+    np.testing.assert_array_equal(got, oracle.unfold(x, (2, 3), **kwargs))
 
 
 @pytest.mark.parametrize("shape, kernel", [((1, 2, 8), (3,)), ((1, 2, 4, 4, 4), (2, 2, 2))])
@@ -204,11 +213,11 @@ def test_vjp_of_conv_gives_oracle_input_and_weight_gradients(backend):
                                  [backend.asarray(x), backend.asarray(w)], backend.asarray(cot))
     want_x = oracle.conv_input_grad(cot, w, x.shape, **kwargs)
     want_w = oracle.conv_weight_grad(x, cot, w.shape, **kwargs)
-    # input gradient: ≤ O/groups·prod(k) products; weight gradient: N·prod(out) products
-    np.testing.assert_allclose(backend.to_numpy(grad_x), want_x, rtol=0,
-                               atol=summation_atol(backend.dtype, 27, oracle.conv_input_grad(np.abs(cot), np.abs(w), x.shape, **kwargs)))
-    np.testing.assert_allclose(backend.to_numpy(grad_w), want_w, rtol=0,
-                               atol=summation_atol(backend.dtype, 32, oracle.conv_weight_grad(np.abs(x), np.abs(cot), w.shape, **kwargs)))
+    # input gradient: ≤ O/groups·prod(k) = 27 products; weight gradient: N·prod(out) = 32
+    mag_x = oracle.conv_input_grad(np.abs(cot), np.abs(w), x.shape, **kwargs)
+    mag_w = oracle.conv_weight_grad(np.abs(x), np.abs(cot), w.shape, **kwargs)
+    np.testing.assert_allclose(backend.to_numpy(grad_x), want_x, rtol=0, atol=summation_atol(backend.dtype, 27, mag_x))
+    np.testing.assert_allclose(backend.to_numpy(grad_w), want_w, rtol=0, atol=summation_atol(backend.dtype, 32, mag_w))
 
 
 def test_layer_kernel_shape_and_param_count_from_seed(backend):
@@ -294,6 +303,7 @@ def test_depthwise_layer_reads_layout_table_at_call_time(backend, monkeypatch):
 
 def test_conv_transpose_layer_valid_is_zero_padding_and_same_is_torch_error(backend):
     x = backend.asarray(np.zeros((1, 2, 3, 3)))
-    assert backend.layer("conv_transpose", in_channels=2, out_channels=1, kernel_size=3, stride=2)(x).shape == (1, 1, 7, 7)
+    valid = backend.layer("conv_transpose", in_channels=2, out_channels=1, kernel_size=3, stride=2)
+    assert valid(x).shape == (1, 1, 7, 7)
     with pytest.raises(TypeError):
         backend.layer("conv_transpose", in_channels=2, out_channels=1, kernel_size=3, padding="same")(x)

@@ -135,10 +135,12 @@ class TorchBackend(Backend):
             "cudnn.enabled": bool(backends.cudnn.enabled),
             "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
         }
-        for name, holder in (("cuda.matmul", backends.cuda.matmul), ("cudnn.conv", getattr(backends.cudnn, "conv", None)),
-                             ("mkldnn.conv", getattr(backends.mkldnn, "conv", None)),
-                             ("mkldnn.matmul", getattr(backends.mkldnn, "matmul", None))):
-            if holder is not None and hasattr(holder, "fp32_precision"):
+        # torch >= 2.9 per-backend precision ("ieee", "tf32", "bf16"; "none" = inherit)
+        for name in ("cuda.matmul", "cudnn.conv", "mkldnn.conv", "mkldnn.matmul"):
+            holder = backends
+            for part in name.split("."):
+                holder = getattr(holder, part, None)
+            if hasattr(holder, "fp32_precision"):
                 settings[f"{name}.fp32_precision"] = str(holder.fp32_precision)
         if self._device.type == "cuda":
             settings["cuda.device_name"] = torch.cuda.get_device_name(self._device)
@@ -178,20 +180,28 @@ class TorchBackend(Backend):
         perm = layouts.permutation(src, dst)
         return x if perm == tuple(range(len(perm))) else x.permute(perm)
 
-    def _data_layouts(self, rank, batched=True):
-        """(canonical, native) activation layouts; unbatched drops the N axis."""
+    @staticmethod
+    def _form(x, rank):
+        """'batched' (N, C, *sp), 'unbatched' (C, *sp), or None: any other input
+        goes to torch untouched, so that torch raises its own error."""
+        return {rank + 2: "batched", rank + 1: "unbatched"}.get(x.ndim)
+
+    def _data_layouts(self, rank, form="batched"):
+        """(canonical, native) activation layouts; the unbatched form drops the N axis."""
         canonical, native = layouts.canonical("data", rank), layouts.data_layout("torch", rank)
-        if not batched:
+        if form == "unbatched":
             canonical, native = canonical.replace("N", ""), native.replace("N", "")
         return canonical, native
 
-    def to_native(self, x, batched=True):
-        rank = x.ndim - (2 if batched else 1)
-        return self._permute(x, *self._data_layouts(rank, batched))
+    def to_native(self, x, form="batched"):
+        if form is None:
+            return x
+        return self._permute(x, *self._data_layouts(x.ndim - (2 if form == "batched" else 1), form))
 
-    def from_native(self, x, batched=True):
-        rank = x.ndim - (2 if batched else 1)
-        canonical, native = self._data_layouts(rank, batched)
+    def from_native(self, x, form="batched"):
+        if form is None:
+            return x
+        canonical, native = self._data_layouts(x.ndim - (2 if form == "batched" else 1), form)
         return self._permute(x, native, canonical)
 
     def _kernel(self, w, op, rank, api="functional"):
@@ -212,24 +222,24 @@ class TorchBackend(Backend):
     # ---- convolution family ------------------------------------------------
     def conv(self, x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
         rank = w.ndim - 2
-        batched = x.ndim != rank + 1
+        form = self._form(x, rank)
         native_padding, explicit = _native_padding(padding, rank)
         if explicit is not None:
             # torch's padding= is symmetric; a user pads asymmetric amounts with F.pad first.
             x = self.F.pad(x, self._pad_spec(explicit))
         out = self._fn("conv", rank, "convolution")(
-            self.to_native(x, batched), self._kernel(w, "conv", rank), b,
+            self.to_native(x, form), self._kernel(w, "conv", rank), b,
             stride=stride, padding=native_padding, dilation=dilation, groups=groups)
-        return self.from_native(out, batched)
+        return self.from_native(out, form)
 
     def conv_transpose(self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
         rank = w.ndim - 2
-        batched = x.ndim != rank + 1
+        form = self._form(x, rank)
         native_padding, explicit = _native_padding(padding, rank, strings=False)
         out = self._fn("conv_transpose", rank, "transposed convolution")(
-            self.to_native(x, batched), self._kernel(w, "conv_transpose", rank), b, stride=stride,
+            self.to_native(x, form), self._kernel(w, "conv_transpose", rank), b, stride=stride,
             padding=native_padding, output_padding=output_padding, groups=groups, dilation=dilation)
-        out = self.from_native(out, batched)
+        out = self.from_native(out, form)
         if explicit is not None:
             # Transposed padding crops the output; torch's is symmetric, so a
             # user computes with padding=0 and crops (before, after) per dim.
@@ -251,34 +261,34 @@ class TorchBackend(Backend):
         if x.ndim not in (3, 4):
             raise NotApplicable(f"torch {what} is 2-D only: it rearranges the last three axes (C, H, W), "
                                 f"so a {x.ndim}-D input would not be treated as (N, C, *spatial)")
-        return int(r), x.ndim == 4
+        return int(r), "batched" if x.ndim == 4 else "unbatched"
 
     def pixel_shuffle(self, x, r):
-        r, batched = self._spatial_2d(x, r, "pixel_shuffle")
-        return self.from_native(self.F.pixel_shuffle(self.to_native(x, batched), r), batched)
+        r, form = self._spatial_2d(x, r, "pixel_shuffle")
+        return self.from_native(self.F.pixel_shuffle(self.to_native(x, form), r), form)
 
     def pixel_unshuffle(self, x, r):
-        r, batched = self._spatial_2d(x, r, "pixel_unshuffle")
-        return self.from_native(self.F.pixel_unshuffle(self.to_native(x, batched), r), batched)
+        r, form = self._spatial_2d(x, r, "pixel_unshuffle")
+        return self.from_native(self.F.pixel_unshuffle(self.to_native(x, form), r), form)
 
     def depth_to_space(self, x, r):
         # torch has no DCR depth_to_space (pixel_shuffle is CRD); a torch user
         # writes it as reshape + permute: channel (i*r + j)*C + c → (c, h*r+i, w*r+j).
-        r, batched = self._spatial_2d(x, r, "depth_to_space")
-        y = self.to_native(x, batched)
+        r, form = self._spatial_2d(x, r, "depth_to_space")
+        y = self.to_native(x, form)
         *lead, channels, height, width = y.shape
         c_out = channels // (r * r)
         y = y.reshape(-1, r, r, c_out, height, width).permute(0, 3, 4, 1, 5, 2)
-        return self.from_native(y.reshape(*lead, c_out, height * r, width * r), batched)
+        return self.from_native(y.reshape(*lead, c_out, height * r, width * r), form)
 
     def space_to_depth(self, x, r):
         # Inverse of depth_to_space above, composed the same way (torch has no
         # DCR space_to_depth; pixel_unshuffle is CRD).
-        r, batched = self._spatial_2d(x, r, "space_to_depth")
-        y = self.to_native(x, batched)
+        r, form = self._spatial_2d(x, r, "space_to_depth")
+        y = self.to_native(x, form)
         *lead, channels, height, width = y.shape
         y = y.reshape(-1, channels, height // r, r, width // r, r).permute(0, 3, 5, 1, 2, 4)
-        return self.from_native(y.reshape(*lead, r * r * channels, height // r, width // r), batched)
+        return self.from_native(y.reshape(*lead, r * r * channels, height // r, width // r), form)
 
     # ---- pooling, patches --------------------------------------------------------
     @staticmethod
@@ -298,45 +308,45 @@ class TorchBackend(Backend):
 
     def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False):
         rank = self._pool_rank(x, kernel)
-        batched = x.ndim != rank + 1
+        form = self._form(x, rank)
         x, padding = self._pool_padding(x, padding, rank, float("-inf"), with_indices=return_indices)
-        out = self._fn("max_pool", rank, "max pooling")(self.to_native(x, batched), kernel, stride,
+        out = self._fn("max_pool", rank, "max pooling")(self.to_native(x, form), kernel, stride,
                                                           padding, return_indices=return_indices)
         if not return_indices:
-            return self.from_native(out, batched)
+            return self.from_native(out, form)
         # indices: per (n, c), the row-major flat index into the unpadded input plane
         values, indices = out
-        return self.from_native(values, batched), self.from_native(indices, batched)
+        return self.from_native(values, form), self.from_native(indices, form)
 
     def max_unpool(self, y, indices, kernel, stride=None, output_size=None):
         rank = self._pool_rank(y, kernel)
-        batched = y.ndim != rank + 1
+        form = self._form(y, rank)
         if indices.is_floating_point():  # indices that crossed the border through asarray
             indices = indices.round().long()
         out = self._fn("max_unpool", rank, "max unpooling")(
-            self.to_native(y, batched), self.to_native(indices, batched), kernel, stride,
+            self.to_native(y, form), self.to_native(indices, form), kernel, stride,
             output_size=None if output_size is None else tuple(output_size))
-        return self.from_native(out, batched)
+        return self.from_native(out, form)
 
     def avg_pool(self, x, kernel, stride=None, padding=0):
         rank = self._pool_rank(x, kernel)
-        batched = x.ndim != rank + 1
+        form = self._form(x, rank)
         # zero padding, counted in the divisor like torch's count_include_pad=True default
         x, padding = self._pool_padding(x, padding, rank, 0.0)
-        out = self._fn("avg_pool", rank, "average pooling")(self.to_native(x, batched), kernel, stride, padding)
-        return self.from_native(out, batched)
+        out = self._fn("avg_pool", rank, "average pooling")(self.to_native(x, form), kernel, stride, padding)
+        return self.from_native(out, form)
 
     def extract_patches(self, x, kernel, stride=1, padding=0, dilation=1):
         rank = self._pool_rank(x, kernel)
         if rank != 2:
             raise NotApplicable("torch.nn.functional.unfold extracts 2-D patches only (input (N, C, H, W) "
                                 f"or (C, H, W)); there is no {rank}-D unfold")
-        batched = x.ndim != rank + 1
+        form = self._form(x, rank)
         native_padding, explicit = _native_padding(padding, rank, strings=False)
         if explicit is not None:
             x = self.F.pad(x, self._pad_spec(explicit))  # unfold pads symmetrically only
         # result is (N, C*prod(k), L) in both layouts: no conversion back
-        return self.F.unfold(self.to_native(x, batched), kernel, dilation=dilation,
+        return self.F.unfold(self.to_native(x, form), kernel, dilation=dilation,
                              padding=native_padding, stride=stride)
 
     # ---- autodiff ------------------------------------------------------------
@@ -358,7 +368,7 @@ class TorchBackend(Backend):
         return result
 
     # ---- layers --------------------------------------------------------------
-    _LAYER_OPS = {"conv": "conv", "conv_transpose": "conv_transpose", "depthwise": "depthwise", "dense": "dense"}
+    _LAYER_KINDS = ("conv", "conv_transpose", "depthwise", "dense")  # also their layout-table op names
 
     def layer(self, kind, *, rank=2, in_channels, out_channels=None, kernel_size=1, stride=1,
               padding="valid", dilation=1, groups=1, depth_multiplier=1, use_bias=True, api=None,
@@ -367,8 +377,8 @@ class TorchBackend(Backend):
         api = api or self.layer_apis[0]
         if api not in self.layer_apis:
             raise ValueError(f"torch layer api must be one of {self.layer_apis}, got {api!r}")
-        if kind not in self._LAYER_OPS:
-            raise ValueError(f"layer kind must be one of {sorted(self._LAYER_OPS)}, got {kind!r}")
+        if kind not in self._LAYER_KINDS:
+            raise ValueError(f"layer kind must be one of {self._LAYER_KINDS}, got {kind!r}")
         factory = {"dtype": self._dtype, "device": self._device}
         if kind == "dense":
             name = "Linear"
@@ -387,12 +397,11 @@ class TorchBackend(Backend):
                 padding = 0 if padding == "valid" else padding
             module = getattr(nn, name)(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
                                        dilation=dilation, groups=groups, bias=use_bias, **factory)
-        op = self._LAYER_OPS[kind]
         kernel_rank = 2 if kind == "dense" else rank
 
         def set_weights(kernel, bias=None):
             """Load canonical weights; bias None means a zero bias (as the functional ops)."""
-            state = {"weight": self._kernel(self.asarray(kernel), op, kernel_rank, api=api)}
+            state = {"weight": self._kernel(self.asarray(kernel), kind, kernel_rank, api=api)}
             if module.bias is not None:
                 state["bias"] = self.torch.zeros_like(module.bias) if bias is None else self.asarray(bias)
             elif bias is not None:
@@ -402,11 +411,11 @@ class TorchBackend(Backend):
         def call(x):
             if kind == "dense":
                 return module(x)
-            batched = x.ndim != rank + 1
-            return self.from_native(module(self.to_native(x, batched)), batched)
+            form = self._form(x, rank)
+            return self.from_native(module(self.to_native(x, form)), form)
 
         return LayerHandle(api=f"torch.nn.{name}", kernel_shape=tuple(module.weight.shape),
-                           kernel_layout=layouts.kernel_layout("torch", op, kernel_rank, api=api),
+                           kernel_layout=layouts.kernel_layout("torch", kind, kernel_rank, api=api),
                            param_count=sum(p.numel() for p in module.parameters()),
                            set_weights=set_weights, call=call, native=module,
                            extra={"groups": module.groups} if kind != "dense" else {})
