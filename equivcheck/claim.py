@@ -96,19 +96,24 @@ class Claim:
 
 _PENDING: list[dict] = []
 
+#: Fields of @claim(...): required ones first.
+REQUIRED_FIELDS = ("title", "statement", "sources", "examples", "expected")
+OPTIONAL_FIELDS = {"space": None, "notes": None, "test_only": False}
 
-def claim(*, title: str, statement: str, sources, examples, expected, space=None, notes=None,
-          test_only: bool = False):
+
+def claim(**fields):
     """Decorator declaring the claim of the case file it is used in.
 
-    ``expected`` is one verdict word for every framework, or a mapping from
-    framework name (or ``"*"`` for the rest) to a verdict word.
+    Required: ``title``, ``statement``, ``sources``, ``examples``, ``expected``;
+    optional: ``space`` (hypothesis strategy of dicts), ``notes`` (framework →
+    sentence), ``test_only``.  ``expected`` is one verdict word for every
+    framework, or a mapping from framework name (or ``"*"`` for the rest) to a
+    verdict word.  Missing or unknown fields are reported by the loader,
+    naming the file and the field.
     """
 
     def register(body: Callable) -> Callable:
-        _PENDING.append(dict(title=title, statement=statement, sources=sources, examples=examples,
-                             expected=expected, space=space, notes=notes or {}, body=body,
-                             test_only=test_only))
+        _PENDING.append({**fields, "body": body})
         return body
 
     return register
@@ -138,6 +143,15 @@ def _expand_expected(path: Path, expected) -> dict[str, str]:
 
 
 def _validate(path: Path, spec: dict) -> Claim:
+    unknown = sorted(set(spec) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS) - {"body"})
+    if unknown:
+        raise _fail(path, unknown[0], f"unknown field; @claim takes {', '.join(REQUIRED_FIELDS + tuple(OPTIONAL_FIELDS))}")
+    for name in REQUIRED_FIELDS:
+        if name not in spec:
+            raise _fail(path, name, "missing (required by @claim)")
+    spec = {**OPTIONAL_FIELDS, **spec}
+    if spec["notes"] is None:
+        spec["notes"] = {}
     for name in ("title", "statement"):
         if not isinstance(spec[name], str) or not spec[name].strip():
             raise _fail(path, name, "must be a non-empty string")
