@@ -19,8 +19,9 @@ Design rules
    windows) and ``_contract`` (the GEMM).  There are no per-rank branches and
    no Python loops over pixels.
 5. Speed: convolution is im2col + one BLAS GEMM per group: the strided window
-   view is gathered into a contiguous column matrix and multiplied with
-   ``np.matmul``.  The column matrix is bounded by ``IM2COL_BUDGET_BYTES``
+   view is gathered into a contiguous column matrix (kernel-major or
+   positions-major, whichever gives the longer contiguous copies) and
+   multiplied with ``np.matmul``.  The column matrix is bounded by ``IM2COL_BUDGET_BYTES``
    (overridable per call with ``budget_bytes=``); larger problems are
    processed in chunks over the batch, then over the first output spatial
    axis.  Chunking changes only the memory profile, not the maths: results
@@ -220,18 +221,28 @@ def _windows(x, k, stride, dilation):
                 + tuple(slice(None, None, d) for d in dilation)]
 
 
-def _contract(cols_view, wmat):
-    """The GEMM: ``(G, Cg, *k, n, *o)`` windows x ``(G, Og, Cg*K)`` -> ``(n, G*Og, *o)``.
+def _contract(chunk, wmat, positions_major):
+    """The GEMM of one chunk of windows with the kernel matrix.
 
-    The window view is gathered into a contiguous ``(G, Cg*K, n*P)`` column
-    matrix (the only large temporary) and multiplied by BLAS once per group.
+    ``wmat`` is ``(G, Og, Cg*K)``.  ``chunk`` is a window view laid out either
+    ``(G, Cg, *k, n, *o)`` (kernel-major) or ``(G, n, *o, Cg, *k)``
+    (positions-major); it is gathered into a contiguous column matrix (the
+    only large temporary) and multiplied by BLAS once per group.  Returns
+    ``(n, G, Og, *o)``.  Both layouts compute the same sums; the caller picks
+    the one whose innermost axis is longer, so the gather copies long runs.
     """
     G, Og, CK = wmat.shape
-    nd = (cols_view.ndim - 3) // 2
-    n, o = cols_view.shape[2 + nd], cols_view.shape[3 + nd:]
-    cols = np.ascontiguousarray(cols_view).reshape(G, CK, n * math.prod(o))
-    res = np.matmul(wmat, cols)                       # (G, Og, n*P)
-    return np.moveaxis(res.reshape((G * Og, n) + o), 1, 0)
+    nd = (chunk.ndim - 3) // 2
+    if positions_major:
+        n, o = chunk.shape[1], chunk.shape[2:2 + nd]
+        cols = np.ascontiguousarray(chunk).reshape(G, n * math.prod(o), CK)
+        res = np.matmul(cols, wmat.transpose(0, 2, 1))           # (G, n*P, Og)
+        res = res.reshape((G, n) + o + (Og,))
+        return res.transpose((1, 0, 2 + nd) + tuple(range(2, 2 + nd)))
+    n, o = chunk.shape[2 + nd], chunk.shape[3 + nd:]
+    cols = np.ascontiguousarray(chunk).reshape(G, CK, n * math.prod(o))
+    res = np.matmul(wmat, cols).reshape((G, Og, n) + o)          # (G, Og, n, *o)
+    return np.moveaxis(res, 2, 0)
 
 
 def _split(total, step):
@@ -251,12 +262,18 @@ def _conv_padded(xp, w, stride, dilation, groups, budget):
     K = math.prod(k)
     win = _windows(xp, k, stride, dilation)           # (N, C, *o, *k)
     o = tuple(win.shape[2:2 + nd])
-    # (N, G, Cg, *o, *k) -> (G, Cg, *k, N, *o): the layout of the column matrix
-    win = win.reshape((N, G, Cg) + o + k)
-    perm = (1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + (0,) + tuple(range(3, 3 + nd))
-    win = win.transpose(perm)
+    win = win.reshape((N, G, Cg) + o + k)             # split channels into groups
+    o_axes, k_axes = tuple(range(3, 3 + nd)), tuple(range(3 + nd, 3 + 2 * nd))
+    positions_major = k[-1] > o[-1]                   # e.g. the weight gradient
+    if positions_major:                               # (G, N, *o, Cg, *k)
+        win = win.transpose((1, 0) + o_axes + (2,) + k_axes)
+        head = (slice(None),)
+    else:                                             # (G, Cg, *k, N, *o)
+        win = win.transpose((1, 2) + k_axes + (0,) + o_axes)
+        head = (slice(None),) * (2 + nd)
     wmat = w.reshape(G, Og, Cg * K)
     out = np.empty((N, O) + o, dtype=np.float64)
+    out_groups = out.reshape((N, G, Og) + o)          # a view of out
 
     # Chunking: columns of the im2col matrix are output positions (C*K*8 bytes
     # each).  Split over the batch first, then over the first output axis.
@@ -269,11 +286,10 @@ def _conv_padded(xp, w, stride, dilation, groups, budget):
     else:
         rest = math.prod(o[1:])
         n_bounds, r_bounds = _split(N, 1), _split(o[0], budget // (bytes_per_pos * rest))
-    head = (slice(None),) * (2 + nd)
     for n0, n1 in zip(n_bounds, n_bounds[1:]):
         for r0, r1 in zip(r_bounds, r_bounds[1:]):
             chunk = win[head + (slice(n0, n1), slice(r0, r1))]
-            out[n0:n1, :, r0:r1] = _contract(chunk, wmat)
+            out_groups[n0:n1, :, :, r0:r1] = _contract(chunk, wmat, positions_major)
     return out
 
 
