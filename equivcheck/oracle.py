@@ -21,10 +21,10 @@ Design rules
 5. Speed: convolution is im2col + one BLAS GEMM per group: the strided window
    view is gathered into a contiguous column matrix (kernel-major or
    positions-major, whichever gives the longer contiguous copies) and
-   multiplied with ``np.matmul``.  The column matrix is bounded by ``IM2COL_BUDGET_BYTES``
-   (overridable per call with ``budget_bytes=``); larger problems are
-   processed in chunks over the batch, then over the first output spatial
-   axis.  Chunking changes only the memory profile, not the maths: results
+   multiplied with ``np.matmul``.  The column matrix is bounded by
+   ``IM2COL_BUDGET_BYTES`` (overridable per call with ``budget_bytes=``);
+   larger problems are processed in chunks over the batch, then over the
+   first output spatial axis.  Chunking changes only the memory profile, not the maths: results
    agree to rounding (BLAS may order a dot product differently for a
    different matrix shape) and are bit-identical on integer-valued data.
 6. Derived ops are written as their mathematical identities on top of
