@@ -87,6 +87,12 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "framework(name): the framework a test exercises")
     config.addinivalue_line("markers", "meta: fault-injection tests that patch a framework and expect the suite to fail")
     config._equivcheck = Options(config)
+    # Determinism: no hypothesis example database (it would replay old failures
+    # in a different order), no deadline (first JAX compiles are slow).
+    from hypothesis import settings
+
+    settings.register_profile("equivcheck", database=None, deadline=None)
+    settings.load_profile("equivcheck")
 
 
 def _wants_frameworks(config) -> bool:
