@@ -164,6 +164,17 @@ def _draw(claim: Claim, bk, examples: int, seed: int, reference_verdict: str | N
     return seen, None
 
 
+def _blame_space(claim: Claim, shrunk: Outcome | None) -> None:
+    """An oracle shape error on a *drawn* example, where the seed examples run, is
+    the case's fault: its ``space`` yields invalid shapes.  Say so, naming the field."""
+    if shrunk is None or shrunk.verdict != "raises" or not shrunk.error["type"].endswith("OracleError"):
+        return
+    shrunk.verdict = "error"
+    shrunk.error = {"type": "equivcheck.claim.ClaimError",
+                    "message": f"{claim.path}: field 'space': draws invalid parameters {shrunk.params}: "
+                               f"the oracle rejects them ({shrunk.error['message']})"}
+
+
 def run_claim(claim: Claim, framework: str, *, dtype: str = "float32", examples: int = DEFAULT_EXAMPLES,
               seed: int = DEFAULT_SEED, device: str = "cpu", allow_tf32: bool = False,
               params: dict | None = None) -> Result:
@@ -188,6 +199,8 @@ def run_claim(claim: Claim, framework: str, *, dtype: str = "float32", examples:
             reference = max((o.verdict for o in outcomes), key=PRIORITY.get)
             drawn, shrunk = _draw(claim, bk, examples, seed, reference)
             outcomes += drawn
+            if framework == "numpy" and reference != "raises":
+                _blame_space(claim, shrunk)
     return _summarise(claim, bk, framework, outcomes, shrunk, dtype=dtype, device=device, seed=seed,
                       examples=examples, duration=time.perf_counter() - started)
 

@@ -1,0 +1,80 @@
+"""Runner behaviour a user relies on: verdict rules, shrinking, determinism, clear errors."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from equivcheck.claim import DEFAULT_CASES_DIR, load_file
+from equivcheck.runner import run_claim
+
+HEADER = """
+import numpy as np
+from hypothesis import strategies as st
+from equivcheck import oracle
+from equivcheck.claim import claim, source
+from equivcheck.tolerance import conv_terms
+"""
+
+
+def case(tmp_path, name, body):
+    path = tmp_path / f"{name}.py"
+    path.write_text(HEADER + textwrap.dedent(body))
+    return load_file(path)
+
+
+def test_invalid_parameter_space_is_blamed_on_the_case(tmp_path):
+    claim = case(tmp_path, "bad_space", """
+        @claim(title="t", statement="s", sources=[source("003", "q")], expected="holds",
+               examples=[{"n": 5, "k": 3}],
+               space=st.fixed_dictionaries({"n": st.integers(1, 6), "k": st.integers(1, 6)}))
+        def check(bk, p, ctx):
+            x, w = ctx.array("x", (1, 1, p.n)), ctx.array("w", (1, 1, p.k))
+            out = bk.conv(bk.asarray(x), bk.asarray(w))
+            ctx.close("conv", out, oracle.conv(x, w), magnitude=oracle.conv(abs(x), abs(w)),
+                      terms=conv_terms(w.shape), sides=1)
+    """)
+    result = run_claim(claim, "numpy", examples=30, seed=1)
+    assert result.verdict == "error"
+    assert "bad_space.py: field 'space': draws invalid parameters" in result.error["message"]
+    # hypothesis shrinks the invalid draw to the smallest one: kernel 2 on length 1
+    assert result.counterexample["params"]["n"] < result.counterexample["params"]["k"]
+
+
+def test_refutation_is_shrunk_to_a_minimal_counterexample(tmp_path):
+    claim = case(tmp_path, "flip", """
+        @claim(title="t", statement="conv equals true convolution", sources=[source("001", "q")],
+               expected="refuted", examples=[{"k": 1}],
+               space=st.fixed_dictionaries({"k": st.integers(1, 6), "n": st.integers(6, 9)}))
+        def check(bk, p, ctx):
+            x, w = ctx.array("x", (1, 1, p.get("n", 6))), ctx.array("w", (1, 1, p.k))
+            got = bk.conv(bk.asarray(x), bk.asarray(w))
+            ctx.close("conv vs convolve", got, oracle.convolve(x, w),
+                      magnitude=oracle.conv(abs(x), abs(w)), terms=conv_terms(w.shape), sides=1)
+    """)
+    result = run_claim(claim, "numpy", examples=20, seed=3)
+    assert result.verdict == "refuted"
+    params = result.counterexample["params"]
+    assert params["k"] == 2 and params["n"] == 6, params  # the smallest asymmetric kernel, shortest input
+    assert result.counterexample["failure"]["label"] == "conv vs convolve"
+    assert set(result.counterexample["arrays"]) == {"x", "w"}
+
+
+def test_same_seed_same_results(tmp_path):
+    claim = load_file(DEFAULT_CASES_DIR / "one_by_one_conv_is_linear.py")
+    first = run_claim(claim, "numpy", examples=8, seed=11).to_dict()
+    second = run_claim(claim, "numpy", examples=8, seed=11).to_dict()
+    for record in (first, second):
+        record.pop("duration_s")
+    assert first == second
+
+
+def test_case_body_bug_is_an_error_not_a_verdict(tmp_path):
+    claim = case(tmp_path, "buggy", """
+        @claim(title="t", statement="s", sources=[source("000", "q")], expected="raises", examples=[{"a": 1}])
+        def check(bk, p, ctx):
+            return p.no_such_parameter
+    """)
+    result = run_claim(claim, "numpy", examples=0)
+    assert result.verdict == "error" and not result.as_expected
+    assert "example has no parameter 'no_such_parameter'" in result.error["message"]
