@@ -1,0 +1,95 @@
+"""An r-D conv on C input channels ≡ an (r+1)-D conv on a one-channel volume whose depth is C."""
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import oracle
+from equivcheck.backends.base import NotApplicable
+from equivcheck.claim import claim, source
+from equivcheck.tolerance import conv_terms
+
+
+@st.composite
+def _space(draw):
+    rank = draw(st.integers(1, 2))
+    # tf.nn / Keras reject stride > 1 together with dilation > 1, so at most one of them is > 1.
+    stride, dilation = draw(st.sampled_from([(1, 1), (2, 1), (1, 2)]))
+    k = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
+    padding = draw(st.integers(0, 1))
+    spatial = [max(1, dilation * (kk - 1) + 1 - 2 * padding) + draw(st.integers(0, 3)) for kk in k]
+    return {"n": draw(st.integers(1, 2)), "c_in": draw(st.integers(1, 4)), "c_out": draw(st.integers(1, 3)),
+            "spatial": spatial, "k": k, "stride": stride, "padding": padding, "dilation": dilation,
+            "bias": draw(st.booleans())}
+
+
+@claim(
+    title="A 2-D conv over C channels is a 3-D conv whose kernel spans the whole depth C",
+    statement="Conv2D on a C×H×W input equals Conv3D on the 1×C×H×W volume (one channel, depth C) with a "
+              "kernel of depth C, valid along depth: the 3-D kernel fits once along depth, so the output has "
+              "depth 1 and is the 2-D conv's output.",
+    sources=[
+        source("002", "the Conv2D layers are actually doing a 3D convolution, treating the output maps of the "
+                      "previous layer as channels. It has 16 3D kernels of size(7x7x8)."),
+        source("002", "The motion of that 3D kernel as it \"sweeps\" across the input is only 2D, so it is still "
+                      "referred to as a 2D convolution, and the output of that convolution is a 2D feature map."),
+        source("001", "A 2D convolution correlates the filter along \"x and y\" and is learning (kernel x kernel x "
+                      "input_channel) parameters per output channel."),
+    ],
+    examples=[
+        # seed 002: Keras Conv2D(16, (7, 7)) after Conv2D(8, ...): 16 kernels of 7x7x8 (on a small map)
+        {"n": 1, "c_in": 8, "c_out": 16, "spatial": [12, 12], "k": [7, 7], "stride": 1, "padding": 0,
+         "dilation": 1, "bias": True},
+        # seed 002: a 10(w) x 5(h) x 6 image through a default 3x3 conv to 16 channels (-> 8 x 3 x 16)
+        {"n": 1, "c_in": 6, "c_out": 16, "spatial": [5, 10], "k": [3, 3], "stride": 1, "padding": 0,
+         "dilation": 1, "bias": True},
+        # seed 000: T x 80 x 3 mel features through 32 kernels 3x3 strided 2x2 (T = 8 here)
+        {"n": 1, "c_in": 3, "c_out": 32, "spatial": [8, 80], "k": [3, 3], "stride": 2, "padding": 0,
+         "dilation": 1, "bias": False},
+        # the same identity one rank down: Conv1D over C channels == Conv2D over a C-row image
+        {"n": 2, "c_in": 3, "c_out": 2, "spatial": [9], "k": [3], "stride": 1, "padding": 1, "dilation": 2,
+         "bias": True},
+    ],
+    space=_space(),
+    expected="holds",
+    notes={
+        "*": "The volume is the input with a unit channel axis inserted (expand_dims at axis 1) and the kernel "
+             "(O, C, *k) becomes (O, 1, C, *k); stride/padding/dilation apply to the spatial axes only "
+             "(depth: stride 1, padding 0, dilation 1); the depth-1 output is reshaped away.",
+        "jax": "lax has no layers: the parameter-count side check is skipped (the functional identity is tested).",
+    },
+)
+def check(bk, p, ctx):
+    rank = len(p.spatial)
+    x = ctx.array("x", (p.n, p.c_in, *p.spatial))
+    w = ctx.array("w", (p.c_out, p.c_in, *p.k))
+    b = ctx.array("b", (p.c_out,)) if p.bias else None
+    bias = None if b is None else bk.asarray(b)
+    spatial_args = dict(stride=p.stride, padding=p.padding, dilation=p.dilation)
+
+    conv = bk.conv(bk.asarray(x), bk.asarray(w), bias, **spatial_args)
+    # The volume: one channel of depth C; the kernel: depth C (all of it), one input channel.
+    volume = bk.expand_dims(bk.asarray(x), 1)          # (N, 1, C, *sp)
+    kernel = bk.expand_dims(bk.asarray(w), 1)          # (O, 1, C, *k)
+    deep = bk.conv(volume, kernel, bias, stride=(1,) + (p.stride,) * rank, padding=(0,) + (p.padding,) * rank,
+                   dilation=(1,) + (p.dilation,) * rank)
+    deep_shape = ctx.numpy(deep).shape
+    ctx.equal("the (r+1)-D output has depth 1 (valid along depth)", deep_shape[2], 1)
+    flat = bk.reshape(deep, deep_shape[:2] + deep_shape[3:])
+
+    magnitude = oracle.conv(np.abs(x), np.abs(w), None if b is None else np.abs(b), **spatial_args)
+    terms = conv_terms(w.shape, bias=p.bias)
+    ctx.close(f"Conv{rank}D vs Conv{rank + 1}D with kernel depth C", conv, flat, magnitude=magnitude, terms=terms)
+    ctx.close(f"Conv{rank}D vs oracle", conv, oracle.conv(x, w, b, **spatial_args), magnitude=magnitude,
+              terms=terms, sides=1)
+
+    # Side fact (seed 002): the r-D layer's kernel holds exactly the weights of the (r+1)-D layer's kernel.
+    try:
+        flat_layer = bk.layer("conv", rank=rank, in_channels=p.c_in, out_channels=p.c_out, kernel_size=tuple(p.k),
+                              use_bias=p.bias, input_shape=x.shape)
+        deep_layer = bk.layer("conv", rank=rank + 1, in_channels=1, out_channels=p.c_out,
+                              kernel_size=(p.c_in, *p.k), use_bias=p.bias, input_shape=(p.n, 1, p.c_in, *p.spatial))
+    except NotApplicable:
+        return
+    ctx.equal(f"parameter count: Conv{rank}D(C→O, k) == Conv{rank + 1}D(1→O, (C, *k))", flat_layer.param_count,
+              deep_layer.param_count, support=True)
+    ctx.equal("parameter count == O·(C·prod(k) + bias)", flat_layer.param_count,
+              p.c_out * (p.c_in * int(np.prod(p.k)) + (1 if p.bias else 0)), support=True)
