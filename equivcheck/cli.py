@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --results: skip claim × framework × dtype already in FILE")
     run.add_argument("--params", metavar="JSON",
                      help="run exactly one example with these parameters (as printed by a failure's reproduce line)")
+    run.add_argument("--jobs", type=_positive, default=1, metavar="N",
+                     help="frameworks run side by side, each in its own worker process (default 1)")
+    run.add_argument("--in-process", action="store_true",
+                     help="run everything in this process instead of one worker process per framework "
+                          "(faster to start; a crash in native code then ends the whole run)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     return parser
 
@@ -123,11 +128,8 @@ def _frameworks(args) -> tuple[str, ...]:
     return backends.FRAMEWORKS
 
 
-def cmd_run(args) -> int:
-    from equivcheck.results import ResultsFile
-    from equivcheck.report.table import verdict_table
-    from equivcheck.runner import reproduce_command, run_claim
-
+def _run_settings(args):
+    """Validated (frameworks, claims, dtypes, params) of ``equivcheck run``."""
     frameworks = _frameworks(args)
     claims = select(load_claims(), _csv(args.claims))
     dtypes = _csv(args.dtypes)
@@ -144,35 +146,65 @@ def cmd_run(args) -> int:
             raise UsageProblem("--params: must be a JSON object of parameter names to values")
     if args.resume and not args.results:
         raise UsageProblem("--resume needs --results FILE (the file to resume)")
-    sink = ResultsFile.open(args.results, resume=args.resume) if args.results else None
+    return frameworks, claims, dtypes, params
 
-    available = {}
-    for framework in frameworks:
-        available[framework] = backends.availability(framework)
-    todo = [(c, fw, dt) for fw in frameworks if available[fw] is None for c in claims for dt in dtypes]
+
+def cmd_run(args) -> int:
+    from equivcheck.report.table import verdict_table
+    from equivcheck.results import ResultsFile, crash_result
+    from equivcheck.runner import Result, reproduce_command, run_claim
+    from equivcheck.worker import Job, run_jobs
+
+    frameworks, claims, dtypes, params = _run_settings(args)
+    sink = ResultsFile.open(args.results, resume=args.resume) if args.results else None
     done = sink.finished() if sink else {}
-    results, unexpected = [], []
+    unavailable = {fw: reason for fw in frameworks if (reason := backends.availability(fw, import_it=args.in_process))}
+    todo = [(c.id, fw, dt) for fw in frameworks if fw not in unavailable for c in claims for dt in dtypes
+            if (c.id, fw, dt) not in done]
+    results = list(done.values())
+    crashes, count, width = [], [0], len(str(len(todo)))
     started = time.perf_counter()
-    for index, (claim, framework, dtype) in enumerate(todo, 1):
-        key = (claim.id, framework, dtype)
-        if key in done:
-            results.append(done[key])
-            continue
-        result = run_claim(claim, framework, dtype=dtype, examples=args.examples, seed=args.seed,
-                           device=args.device, allow_tf32=args.allow_tf32, params=params)
+
+    def record(result: Result) -> None:
         results.append(result)
         if sink:
             sink.write(result)
-        if not result.as_expected:
-            unexpected.append(result)
+        count[0] += 1
         if not args.quiet:
             mark = "" if result.as_expected else f"  ! expected {result.expected}"
-            print(f"[{index:>{len(str(len(todo)))}}/{len(todo)}] {claim.id} × {framework} {dtype}: "
+            print(f"[{count[0]:>{width}}/{len(todo)}] {result.claim} × {result.framework} {result.dtype}: "
                   f"{result.verdict}{mark} ({result.duration_s:.2f}s)", file=sys.stderr, flush=True)
-    print(verdict_table(claims, frameworks, results, unavailable={k: v for k, v in available.items() if v}))
+
+    def on_event(kind, payload):
+        if kind == "result":
+            record(Result(**payload))
+        elif kind == "crash":
+            crashes.append(payload)
+            record(crash_result(payload, claims_by_id[payload["claim"]], args))
+
+    claims_by_id = {c.id: c for c in claims}
+    if args.in_process:
+        for claim_id, framework, dtype in todo:
+            record(run_claim(claims_by_id[claim_id], framework, dtype=dtype, examples=args.examples, seed=args.seed,
+                             device=args.device, allow_tf32=args.allow_tf32, params=params))
+    else:
+        jobs = [Job(fw, [(c, dt) for c, f, dt in todo if f == fw], args.examples, args.seed, args.device,
+                    args.allow_tf32, params) for fw in frameworks if fw not in unavailable]
+        run_jobs([job for job in jobs if job.items], on_event, parallel=args.jobs)
+    if sink:
+        sink.close()
+    order = {(c.id, fw, dt): i for i, (c, fw, dt) in enumerate((c, fw, dt) for fw in frameworks for c in claims for dt in dtypes)}
+    results.sort(key=lambda r: order.get((r.claim, r.framework, r.dtype), len(order)))
+    print(verdict_table(claims, frameworks, results, unavailable=unavailable))
     print(f"\n{len(results)} results in {time.perf_counter() - started:.1f}s; seed {args.seed}, "
           f"{args.examples} draws per claim × framework × dtype")
+    for crash in crashes:
+        print(f"did not run: {crash['claim']} × {crash['framework']} ({crash['dtype']}): the worker process died "
+              f"({crash['how']}); results before it are kept; rerun with --resume")
+    unexpected = [r for r in results if not r.as_expected]
     for result in unexpected:
+        if result.error and result.error.get("type") == "equivcheck.WorkerCrashed":
+            continue
         print(f"unexpected: {result.claim} × {result.framework} ({result.dtype}): {result.verdict}, "
               f"expected {result.expected}\n  reproduce: {reproduce_command(result)}")
     return EXIT_UNEXPECTED if unexpected else EXIT_OK

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from equivcheck.runner import Result
+from equivcheck.worker import CRASH_TYPE
 
 #: Fields every results line carries (the documented schema's required part).
 REQUIRED_FIELDS = ("claim", "framework", "framework_version", "verdict", "expected", "max_abs_err", "bound",
@@ -49,8 +50,9 @@ class ResultsFile:
         os.fsync(self.handle.fileno())
 
     def finished(self) -> dict:
-        """(claim, framework, dtype) → Result for every complete line already in the file."""
-        return {(r.claim, r.framework, r.dtype): r for r in read(self.path)}
+        """(claim, framework, dtype) → Result for every complete line already in the file,
+        except crash records (their claims did not run; --resume runs them again)."""
+        return {(r.claim, r.framework, r.dtype): r for r in read(self.path) if not is_crash(r)}
 
     def close(self) -> None:
         self.handle.close()
@@ -78,3 +80,18 @@ def read(*paths) -> list[Result]:
                 except TypeError:
                     continue
     return results
+
+
+def is_crash(result: Result) -> bool:
+    """A record written because the worker process died while running this claim."""
+    return bool(result.error) and result.error.get("type") == CRASH_TYPE
+
+
+def crash_result(crash: dict, claim, args) -> Result:
+    """The record of a claim whose worker process died (it did not run to a verdict)."""
+    return Result(claim=crash["claim"], framework=crash["framework"], framework_version="?", versions={},
+                  dtype=crash["dtype"], device=args.device, verdict="error", expected=claim.expected[crash["framework"]],
+                  max_abs_err=None, bound=None, ratio=None, counterexample=None, seed=args.seed,
+                  examples=args.examples, examples_run=0,
+                  error={"type": CRASH_TYPE, "message": f"the worker process died ({crash['how']}) while running "
+                                                        f"this claim; stderr tail: {crash['stderr'][-500:]}"})

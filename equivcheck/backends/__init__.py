@@ -85,8 +85,19 @@ def load(framework: str, dtype: str = "float32", device: str = "cpu", allow_tf32
     return backend
 
 
-def availability(framework: str) -> str | None:
-    """None when ``framework`` can be loaded, else the reason it cannot."""
+def availability(framework: str, import_it: bool = True) -> str | None:
+    """None when ``framework`` can be loaded, else the reason it cannot.
+
+    With ``import_it=False`` only checks that its packages are installed (cheap:
+    no framework import), for a parent process whose workers do the importing.
+    """
+    if not import_it:
+        import importlib.util
+
+        for requirement in REQUIREMENTS[check_names([framework], "framework")[0]]:
+            if importlib.util.find_spec(requirement) is None:
+                return f"{framework}: {requirement} is not installed"
+        return None
     try:
         load(framework)
     except BackendUnavailable as exc:

@@ -1,0 +1,123 @@
+"""One framework per worker process: a crash (an abort in native code) loses one claim, not the run.
+
+The parent (``equivcheck run``) starts ``python -m equivcheck.worker '<json job>'``
+and reads protocol lines from its stdout; anything else a framework prints is
+ignored.  Each line is ``@@equivcheck `` + JSON: a ``start`` event before each
+claim × dtype, then its ``result``.  A ``start`` without a ``result`` when the
+process ends names the claim that crashed it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+
+PREFIX = "@@equivcheck "
+CRASH_TYPE = "equivcheck.WorkerCrashed"
+
+
+@dataclass
+class Job:
+    framework: str
+    items: list  # [(claim_id, dtype), ...]
+    examples: int
+    seed: int
+    device: str = "cpu"
+    allow_tf32: bool = False
+    params: dict | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__)
+
+
+def _emit(event: str, **payload) -> None:
+    sys.stdout.write(PREFIX + json.dumps({"event": event, **payload}, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def main(argv=None) -> int:
+    from equivcheck import backends
+    from equivcheck.claim import load_claims
+    from equivcheck.runner import run_claim
+
+    job = Job(**json.loads((argv or sys.argv[1:])[0]))
+    backends.SOLO = True
+    claims = load_claims()
+    for claim_id, dtype in job.items:
+        _emit("start", claim=claim_id, framework=job.framework, dtype=dtype)
+        result = run_claim(claims[claim_id], job.framework, dtype=dtype, examples=job.examples, seed=job.seed,
+                           device=job.device, allow_tf32=job.allow_tf32, params=job.params)
+        _emit("result", result=result.to_dict())
+    return 0
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
+def run_jobs(jobs: list[Job], on_event, parallel: int = 1) -> None:
+    """Run ``jobs`` in worker processes (``parallel`` at a time), calling
+    ``on_event(kind, payload)`` in the calling thread for every start, result
+    and crash.  A crashed worker is restarted on the items it had not reached.
+    """
+    events: queue.Queue = queue.Queue()
+    pending = list(jobs)
+    running = 0
+
+    def supervise(job: Job):
+        remaining = list(job.items)
+        while remaining:
+            current = None
+            with tempfile.TemporaryFile(mode="w+") as log:
+                process = subprocess.Popen([sys.executable, "-m", "equivcheck.worker", Job(**{**job.__dict__, "items": remaining}).to_json()],
+                                           stdout=subprocess.PIPE, stderr=log, text=True,
+                                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")})
+                for line in process.stdout:
+                    if not line.startswith(PREFIX):
+                        continue
+                    message = json.loads(line[len(PREFIX):])
+                    if message["event"] == "start":
+                        current = (message["claim"], message["dtype"])
+                        events.put(("start", message))
+                    else:
+                        remaining.remove(current)
+                        current = None
+                        events.put(("result", message["result"]))
+                code = process.wait()
+                if current is None and code != 0 and remaining:
+                    current = remaining[0]  # died before starting anything (e.g. import failure)
+                if current is not None:
+                    log.seek(0)
+                    tail = log.read()[-2000:]
+                    events.put(("crash", {"claim": current[0], "framework": job.framework, "dtype": current[1],
+                                          "how": _describe_exit(code), "stderr": tail}))
+                    remaining.remove(current)
+        events.put(("done", job.framework))
+
+    threads = []
+    while pending or running:
+        while pending and running < parallel:
+            thread = threading.Thread(target=supervise, args=(pending.pop(0),), daemon=True)
+            thread.start()
+            threads.append(thread)
+            running += 1
+        kind, payload = events.get()
+        if kind == "done":
+            running -= 1
+        else:
+            on_event(kind, payload)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
