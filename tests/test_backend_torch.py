@@ -307,3 +307,9 @@ def test_conv_transpose_layer_valid_is_zero_padding_and_same_is_torch_error(back
     assert valid(x).shape == (1, 1, 7, 7)
     with pytest.raises(TypeError):
         backend.layer("conv_transpose", in_channels=2, out_channels=1, kernel_size=3, padding="same")(x)
+
+
+def test_asarray_accepts_negative_stride_views(backend):
+    kernel = np.arange(6.0).reshape(1, 1, 2, 3)
+    flipped = np.flip(kernel, axis=(2, 3))  # a view with negative strides
+    assert np.array_equal(backend.to_numpy(backend.asarray(flipped)), flipped)

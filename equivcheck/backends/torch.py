@@ -158,7 +158,8 @@ class TorchBackend(Backend):
     def asarray(self, array):
         if isinstance(array, self.torch.Tensor):
             return array.to(dtype=self._dtype, device=self._device)
-        return self.torch.as_tensor(np.asarray(array), dtype=self._dtype, device=self._device)
+        # ascontiguousarray: torch.as_tensor rejects NumPy views with negative strides (np.flip)
+        return self.torch.as_tensor(np.ascontiguousarray(array), dtype=self._dtype, device=self._device)
 
     def to_numpy(self, tensor):
         return tensor.detach().to("cpu", self.torch.float64).numpy()
