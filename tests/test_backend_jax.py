@@ -1,0 +1,248 @@
+"""The JAX (lax) adapter against the NumPy float64 oracle, in float32 and float64.
+
+Tolerances: a computed sum of n products obeys |fl(Σ) − Σ| ≤ γ_n·Σ|terms|, γ_n ≈ n·u
+with u = eps/2 (Higham, Accuracy and Stability of Numerical Algorithms, §3.1).
+The inputs are rounded to the run dtype before the oracle sees them, so that is
+the only error: ``n·eps·max Σ|terms|`` (:func:`bound`) is a worst-case bound with a
+factor-2 margin.  Pure rearrangements (shuffles, max, patches) must be exact.
+"""
+import math
+import traceback
+
+import numpy as np
+import pytest
+
+jax = pytest.importorskip("jax")
+
+from equivcheck import layouts, oracle  # noqa: E402
+from equivcheck.backends import NotApplicable  # noqa: E402
+from equivcheck.backends.jax import JaxBackend  # noqa: E402
+
+DTYPES = ("float32", "float64")
+_BACKENDS = {}
+
+
+@pytest.fixture(params=DTYPES)
+def bk(request):
+    """The adapter for one dtype, inside its session (x64 on for float64 only)."""
+    backend = _BACKENDS.setdefault(request.param, JaxBackend(dtype=request.param))
+    with backend.session():
+        yield backend
+
+
+def data(backend, seed, *shapes):
+    """Uniform(−1, 1) arrays, rounded to the run dtype (so the oracle sees what JAX sees)."""
+    rng = np.random.default_rng(seed)
+    return [rng.uniform(-1, 1, shape).astype(backend.dtype).astype(np.float64) for shape in shapes]
+
+
+def bound(dtype, n_terms, magnitude):
+    """n·eps·max Σ|terms|: see the module docstring."""
+    return n_terms * np.finfo(dtype).eps * float(np.max(magnitude, initial=0.0))
+
+
+def run(backend, method, *arrays, **kwargs):
+    out = getattr(backend, method)(*(backend.asarray(a) if isinstance(a, np.ndarray) else a for a in arrays), **kwargs)
+    return backend.to_numpy(out)
+
+
+def bias_column(b, rank):
+    return np.abs(b).reshape((-1,) + (1,) * rank)
+
+
+CONV_CASES = [  # (x shape, w shape, kwargs)
+    ((2, 3, 9), (4, 3, 3), {}),
+    ((2, 4, 10), (6, 2, 3), dict(stride=2, dilation=2, groups=2, padding=1)),
+    ((1, 3, 8, 7), (5, 3, 3, 2), dict(stride=(2, 1), padding=((0, 1), (2, 1)))),
+    ((2, 4, 9, 9), (4, 1, 3, 3), dict(groups=4, dilation=(1, 2), padding=(1, 2))),
+    ((1, 2, 8, 6), (3, 2, 3, 3), dict(padding="same", stride=2)),  # lax 'SAME' = TF rule, odd pad at the end
+    ((1, 2, 7, 6), (3, 2, 4, 3), dict(padding="same", dilation=2)),
+    ((1, 2, 7, 6), (3, 2, 3, 3), dict(padding="valid")),
+    ((1, 2, 5, 6, 7), (3, 2, 2, 3, 3), dict(stride=(1, 2, 2), padding=1)),
+    ((1, 4, 6, 5, 5), (2, 2, 3, 1, 2), dict(groups=2, padding=((1, 0), (0, 0), (0, 1)))),
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", CONV_CASES)
+def test_conv_matches_oracle(bk, x_shape, w_shape, kwargs):
+    x, w, b = data(bk, 0, x_shape, w_shape, (w_shape[0],))
+    got = run(bk, "conv", x, w, b, **kwargs)
+    assert got.dtype == np.float64 and bk.conv(bk.asarray(x), bk.asarray(w), **kwargs).dtype == bk.dtype
+    n_terms = math.prod(w_shape[1:]) + 1  # products per output, plus the bias
+    mag = oracle.abs_bound_conv(x, w, **kwargs) + bias_column(b, len(x_shape) - 2)
+    np.testing.assert_allclose(got, oracle.conv(x, w, b, **kwargs), rtol=0, atol=bound(bk.dtype, n_terms, mag))
+
+
+def test_float64_really_computes_in_float64():
+    # float32 arithmetic leaves errors ≈ eps32·Σ|x·w|; a true float64 run is far below that.
+    errors = {}
+    for dtype in DTYPES:
+        backend = JaxBackend(dtype)
+        with backend.session():
+            x, w = data(JaxBackend("float32"), 1, (1, 8, 12, 12), (4, 8, 3, 3))  # float32-exact inputs in both runs
+            errors[dtype] = np.abs(run(backend, "conv", x, w) - oracle.conv(x, w)).max()
+    mag = oracle.abs_bound_conv(x, w).max()
+    assert errors["float64"] < 1e-3 * np.finfo(np.float32).eps * mag < errors["float32"]
+
+
+def test_x64_is_enabled_only_inside_the_float64_session():
+    float64, float32 = JaxBackend("float64"), JaxBackend("float32")
+    with float64.session():
+        assert jax.config.jax_enable_x64
+        assert float64.conv(float64.asarray(np.ones((1, 1, 5))), float64.asarray(np.ones((1, 1, 3)))).dtype == np.float64
+    assert not jax.config.jax_enable_x64
+    with float32.session():
+        assert not jax.config.jax_enable_x64
+        y = float32.conv(float32.asarray(np.ones((1, 1, 5))), float32.asarray(np.ones((1, 1, 3))))
+        assert y.dtype == np.float32
+    with pytest.raises(RuntimeError, match="session"):
+        float64.asarray(np.ones(3))  # outside the session JAX would silently make float32
+
+
+def test_conv_unbatched_input_gets_lax_own_error(bk):
+    x, w = data(bk, 2, (3, 8, 8), (4, 3, 3, 3))
+    with pytest.raises(TypeError, match="ndim to be equal") as info:
+        run(bk, "conv", x, w)
+    # traceback filtering is off in the session: the error is JAX's, so the runner says 'raises'
+    assert "jax" in traceback.extract_tb(info.value.__traceback__)[-1].filename
+
+
+def test_conv_reads_layout_table_at_call_time(bk, monkeypatch):
+    x, w = data(bk, 4, (1, 3, 6, 6), (3, 3, 3, 3))  # O == I: a swapped layout still runs
+    right = run(bk, "conv", x, w)
+    monkeypatch.setitem(layouts.KERNEL_LAYOUTS, ("jax", "lax", "conv"), "IO*")
+    assert np.abs(run(bk, "conv", x, w) - right).max() > 1e-2
+    monkeypatch.undo()
+    monkeypatch.setitem(layouts.DATA_LAYOUTS, "jax", "N*C")
+    with pytest.raises(Exception):  # lax is still told NC*: the channels no longer match
+        run(bk, "conv", x, w)
+
+
+CONV_T_CASES = [
+    ((1, 2, 3), (2, 3, 3), dict(stride=2, output_padding=1)),
+    ((2, 4, 5), (4, 2, 3), dict(stride=3, padding=1, dilation=2, groups=2, output_padding=2)),
+    ((1, 3, 4, 5), (3, 2, 3, 3), dict(stride=2, padding=1, output_padding=(1, 0))),
+    ((1, 3, 4, 5), (3, 2, 3, 3), dict(stride=2, padding=3)),  # p > d(k−1): negative pads crop
+    ((1, 4, 3, 4), (4, 1, 2, 3), dict(stride=(1, 2), groups=2, padding=((1, 0), (2, 1)), output_padding=(0, 1))),
+    ((1, 2, 3, 3, 4), (2, 2, 2, 2, 3), dict(stride=2, padding=(0, 1, 1), dilation=(1, 1, 2))),
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", CONV_T_CASES)
+def test_conv_transpose_matches_oracle(bk, x_shape, w_shape, kwargs):
+    groups = kwargs.get("groups", 1)
+    x, w, b = data(bk, 5, x_shape, w_shape, (w_shape[1] * groups,))
+    got = run(bk, "conv_transpose", x, w, b, **kwargs)
+    n_terms = w_shape[0] // groups * math.prod(w_shape[2:]) + 1  # upper bound on products per output
+    mag = oracle.magnitude(oracle.conv_transpose, x, w, **kwargs) + bias_column(b, x.ndim - 2)
+    np.testing.assert_allclose(got, oracle.conv_transpose(x, w, b, **kwargs), rtol=0,
+                               atol=bound(bk.dtype, n_terms, mag))
+
+
+def test_conv_transpose_string_padding_has_no_output_padding(bk):
+    x, w = data(bk, 5, (1, 2, 4), (2, 2, 3))
+    assert run(bk, "conv_transpose", x, w, stride=2, padding="same").shape == (1, 2, 8)  # lax's own 'SAME'
+    with pytest.raises(NotApplicable, match="output_padding"):
+        run(bk, "conv_transpose", x, w, stride=2, padding="same", output_padding=1)
+    with pytest.raises(NotApplicable, match="feature_group_count"):
+        run(bk, "conv_transpose", x, w[:, :1], stride=2, padding="valid", groups=2)
+
+
+def test_conv_transpose_is_vjp_of_conv(bk):
+    x, w = data(bk, 6, (2, 3, 9, 8), (4, 3, 3, 3))
+    kwargs = dict(stride=2, padding=1, dilation=1)
+    cot = data(bk, 7, (2, 4, 5, 4))[0]
+    grad_x, grad_w = bk.vjp(lambda a, k: bk.conv(a, k, **kwargs), [bk.asarray(x), bk.asarray(w)], bk.asarray(cot))
+    mag_x = oracle.conv_input_grad(np.abs(cot), np.abs(w), x.shape, **kwargs)
+    np.testing.assert_allclose(bk.to_numpy(grad_x), oracle.conv_input_grad(cot, w, x.shape, **kwargs), rtol=0,
+                               atol=bound(bk.dtype, 4 * 9, mag_x))
+    mag_w = oracle.conv_weight_grad(np.abs(x), np.abs(cot), w.shape, **kwargs)
+    np.testing.assert_allclose(bk.to_numpy(grad_w), oracle.conv_weight_grad(x, cot, w.shape, **kwargs), rtol=0,
+                               atol=bound(bk.dtype, 2 * 5 * 4, mag_w))
+
+
+def test_linear_matches_oracle(bk):
+    x, w, b = data(bk, 6, (3, 5, 7), (4, 7), (4,))
+    mag = oracle.magnitude(oracle.linear, x, w, b)
+    np.testing.assert_allclose(run(bk, "linear", x, w, b), oracle.linear(x, w, b), rtol=0, atol=bound(bk.dtype, 8, mag))
+
+
+@pytest.mark.parametrize("method", ["pixel_shuffle", "depth_to_space", "pixel_unshuffle", "space_to_depth"])
+@pytest.mark.parametrize("shape", [(2, 8, 4), (2, 12, 4, 6), (1, 16, 2, 4, 2)])
+def test_composed_shuffles_are_exact(bk, method, shape):
+    (x,) = data(bk, 7, shape)
+    np.testing.assert_array_equal(run(bk, method, x, 2), getattr(oracle, method)(x, 2))
+
+
+def test_pixel_shuffle_and_depth_to_space_differ_for_several_channels(bk):
+    (x,) = data(bk, 8, (1, 8, 2, 2))
+    assert not np.array_equal(run(bk, "pixel_shuffle", x, 2), run(bk, "depth_to_space", x, 2))
+
+
+POOL_CASES = [
+    ((2, 3, 9), 3, None, 1),
+    ((1, 2, 7, 8), (2, 3), (2, 2), (1, 1)),
+    ((1, 2, 6, 5), 2, 1, ((1, 0), (0, 1))),
+    ((1, 1, 5, 6, 7), (2, 3, 2), (1, 2, 2), 0),
+]
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding", POOL_CASES)
+def test_pooling_matches_oracle(bk, shape, kernel, stride, padding):
+    (x,) = data(bk, 9, shape)
+    np.testing.assert_array_equal(run(bk, "max_pool", x, kernel, stride, padding),
+                                  oracle.max_pool(x, kernel, stride, padding))
+    n_terms = math.prod(kernel) if isinstance(kernel, tuple) else kernel ** (len(shape) - 2)
+    mag = oracle.avg_pool(np.abs(x), kernel, stride, padding)
+    np.testing.assert_allclose(run(bk, "avg_pool", x, kernel, stride, padding), oracle.avg_pool(x, kernel, stride, padding),
+                               rtol=0, atol=bound(bk.dtype, n_terms + 1, mag))  # +1: the division
+
+
+def test_max_pool_indices_and_unpool_are_not_applicable(bk):
+    x = bk.asarray(np.zeros((1, 1, 4, 4)))
+    with pytest.raises(NotApplicable, match="argmax"):
+        bk.max_pool(x, 2, return_indices=True)
+    with pytest.raises(NotApplicable, match="unpool"):
+        bk.max_unpool(x, x, 2)
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(stride=2, padding=1, dilation=(1, 2)), dict(padding=((0, 1), (1, 0)))])
+def test_extract_patches_is_unfold_in_c_k_order(bk, kwargs):
+    (x,) = data(bk, 12, (2, 3, 7, 6))
+    assert bk.patch_order == "C,k"
+    np.testing.assert_array_equal(run(bk, "extract_patches", x, (2, 3), **kwargs), oracle.unfold(x, (2, 3), **kwargs))
+
+
+def test_array_ops_and_native_layout(bk):
+    (x,) = data(bk, 13, (2, 3, 4))
+    t = bk.asarray(x)
+    assert np.array_equal(bk.to_numpy(bk.reshape(t, (2, 12))), x.reshape(2, 12))
+    assert np.array_equal(bk.to_numpy(bk.transpose(t, (2, 0, 1))), x.transpose(2, 0, 1))
+    assert np.array_equal(bk.to_numpy(bk.concat([t, t], 1)), np.concatenate([x, x], 1))
+    assert np.array_equal(bk.to_numpy(bk.expand_dims(t, 1)), x[:, None])
+    assert np.array_equal(bk.to_numpy(bk.from_native(bk.to_native(t))), x)  # lax's NC* is canonical
+
+
+def test_no_layers(bk):
+    for kind in ("conv", "conv_transpose", "depthwise", "dense"):
+        with pytest.raises(NotApplicable, match="flax column"):
+            bk.layer(kind, in_channels=2, out_channels=2)
+
+
+def test_jitted_ops_are_cached_per_configuration(bk):
+    x, w = data(bk, 14, (1, 2, 6), (2, 2, 3))
+    run(bk, "conv", x, w, stride=2)
+    size = len(bk._compiled)
+    run(bk, "conv", x, w, stride=2)
+    run(bk, "conv", x[:, :, :5], w, stride=2)  # a new shape reuses the callable (jit retraces inside)
+    assert len(bk._compiled) == size
+
+
+def test_versions_and_settings_are_flat_json(bk):
+    import json
+
+    assert bk.versions()["jax"] == jax.__version__
+    settings = bk.numeric_settings()
+    json.dumps(settings)
+    assert settings["jax_enable_x64"] == (bk.dtype == "float64")
+    assert settings["platform"] == "cpu" and "jax_default_matmul_precision" in settings
