@@ -313,3 +313,5 @@ def test_asarray_accepts_negative_stride_views(backend):
     kernel = np.arange(6.0).reshape(1, 1, 2, 3)
     flipped = np.flip(kernel, axis=(2, 3))  # a view with negative strides
     assert np.array_equal(backend.to_numpy(backend.asarray(flipped)), flipped)
+    single = np.flip(np.ones((1, 1, 1)), axis=2)  # one element: "contiguous", strides still negative
+    assert np.array_equal(backend.to_numpy(backend.asarray(single)), single)

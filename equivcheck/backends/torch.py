@@ -158,8 +158,11 @@ class TorchBackend(Backend):
     def asarray(self, array):
         if isinstance(array, self.torch.Tensor):
             return array.to(dtype=self._dtype, device=self._device)
-        # ascontiguousarray: torch.as_tensor rejects NumPy views with negative strides (np.flip)
-        return self.torch.as_tensor(np.ascontiguousarray(array), dtype=self._dtype, device=self._device)
+        array = np.asarray(array)
+        if any(step < 0 for step in array.strides):
+            # torch.as_tensor rejects NumPy views with negative strides (np.flip), even of one element
+            array = array.copy()
+        return self.torch.as_tensor(array, dtype=self._dtype, device=self._device)
 
     def to_numpy(self, tensor):
         return tensor.detach().to("cpu", self.torch.float64).numpy()
