@@ -1,0 +1,510 @@
+"""TensorFlow adapter: ``tf.nn`` for the functional ops, ``keras.layers`` for layers.
+
+Design rules
+- TensorFlow and Keras are imported in ``__init__`` (torch first when it is
+  installed; ``TF_CPP_MIN_LOG_LEVEL=2`` unless already set, to keep logs short).
+- Canonical layouts in and out.  Activations go to the native layout of
+  ``layouts.data_layout`` and kernels to ``layouts.kernel_layout``, both read
+  at call time; explicit padding lists are built from the same layout strings.
+- Native ops first, with their own semantics ('SAME', index conventions,
+  errors).  Only what ``tf.nn`` cannot express is composed, the way a TF user
+  would, and each such place says so: ``tf.pad`` where an op takes only
+  'SAME'/'VALID', split+concat where a build has no grouped kernel,
+  reshape+transpose for PyTorch's CRD pixel shuffle, ``tf.tensor_scatter_nd_update``
+  for unpooling.
+- The Keras path runs on any Keras backend (``KERAS_BACKEND``): inputs cross via
+  ``keras.ops.convert_to_tensor`` and outputs via ``keras.ops.convert_to_numpy``
+  when that backend is not TensorFlow (autodiff then stops at the layer).
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import operator
+import os
+
+import numpy as np
+
+from equivcheck import layouts
+from equivcheck.backends.base import Backend, LayerHandle, NotApplicable
+
+
+def _ints(value, rank):
+    """An int or a sequence → tuple of ``rank`` ints (sequences pass through as given)."""
+    try:
+        return (operator.index(value),) * rank
+    except TypeError:
+        return tuple(int(v) for v in value)
+
+
+def _is_seq(value):
+    return not isinstance(value, str) and hasattr(value, "__len__")
+
+
+def _pad_spec(padding, rank):
+    """'SAME'/'VALID' (or another string, for TF to judge) or ``rank`` (before, after) pairs."""
+    if isinstance(padding, str):
+        return padding.upper()
+    pairs = [(int(p), int(p)) if not _is_seq(p) else (int(p[0]), int(p[1]))
+             for p in ((padding,) * rank if not _is_seq(padding) else padding)]
+    return pairs
+
+
+def _pad_list(layout, pairs):
+    """Explicit TF padding ``[[before, after], ...]`` over every axis of ``layout``."""
+    spatial = [a for a in layout if a not in "NC"]
+    return [list(pairs[spatial.index(a)]) if a in spatial else [0, 0] for a in layout]
+
+
+class TensorflowBackend(Backend):
+    """TensorFlow: functional ops via ``tf.nn`` (NHWC), layers via ``keras.layers``."""
+
+    framework_name = "tensorflow"
+    functional_api = "tf.nn"
+    layer_apis = ("keras",)
+    #: tf.image.extract_patches: feature = (row-major kernel offset) * C + c.
+    patch_order = "k,C"
+
+    def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
+        super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
+        from equivcheck.backends import import_torch_first
+        import_torch_first("tensorflow")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import keras
+        import tensorflow as tf
+        self.tf, self.keras = tf, keras
+        self.keras_backend = keras.backend.backend()
+        self._device_name = "/GPU:0" if device == "gpu" else "/CPU:0"
+        self._grouped = {}
+        if device == "gpu":
+            if not tf.config.list_physical_devices("GPU"):
+                raise RuntimeError("tensorflow: device='gpu' was asked for but TensorFlow sees no GPU "
+                                   "(tf.config.list_physical_devices('GPU') is empty)")
+            self._set_tf32()
+
+    def _set_tf32(self):
+        """Claims compare in full float32: TF32 off on a GPU unless allowed."""
+        self.tf.config.experimental.enable_tensor_float_32_execution(self.allow_tf32)
+        if self.keras_backend == "torch":
+            import torch
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = self.allow_tf32
+        elif self.keras_backend == "jax":
+            import jax
+            jax.config.update("jax_default_matmul_precision", None if self.allow_tf32 else "highest")
+
+    # ---- identity -------------------------------------------------------
+    def versions(self):
+        found = {"tensorflow": self.tf.__version__, "keras": self.keras.__version__,
+                 "keras_backend": self.keras_backend}
+        if self.keras_backend in ("jax", "torch"):
+            found[self.keras_backend] = __import__(self.keras_backend).__version__
+        return found
+
+    def numeric_settings(self):
+        try:  # oneDNN is on by default on x86 Linux since TF 2.9; this reports the runtime state
+            from tensorflow.python.util import _pywrap_util_port
+            onednn = bool(_pywrap_util_port.IsMklEnabled())
+        except (ImportError, AttributeError):
+            onednn = "unknown"
+        floatx = getattr(getattr(self.keras, "config", self.keras.backend), "floatx", lambda: "?")()
+        return {"device": self._device_name,
+                "tensor_float_32_execution": bool(self.tf.config.experimental.tensor_float_32_execution_enabled()),
+                "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset"),
+                "onednn_enabled": onednn, "keras_backend": self.keras_backend, "keras_floatx": floatx}
+
+    @contextlib.contextmanager
+    def session(self):
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(self.tf.device(self._device_name))
+            if self.keras_backend != "tensorflow" and hasattr(self.keras, "device"):
+                stack.enter_context(self.keras.device(self._device_name.strip("/").lower()))
+            if self.keras_backend == "jax" and self.dtype == "float64":
+                import jax  # Keras-on-JAX silently computes float64 in float32 without x64
+                stack.enter_context(jax.enable_x64(True) if hasattr(jax, "enable_x64")
+                                    else __import__("jax.experimental", fromlist=["x"]).enable_x64())
+            if self.device == "gpu":
+                self._set_tf32()
+            yield
+
+    # ---- crossing the border ---------------------------------------------
+    def asarray(self, array):
+        with self.tf.device(self._device_name):
+            return self.tf.cast(self.tf.convert_to_tensor(np.asarray(array)), self.dtype)
+
+    def to_numpy(self, tensor):
+        if hasattr(tensor, "numpy"):
+            return np.asarray(tensor.numpy(), dtype=np.float64)
+        return np.asarray(self.keras.ops.convert_to_numpy(tensor), dtype=np.float64)
+
+    def reshape(self, x, shape):
+        return self.tf.reshape(x, list(shape))
+
+    def transpose(self, x, axes):
+        return self.tf.transpose(x, list(axes))
+
+    def concat(self, xs, axis):
+        return self.tf.concat(list(xs), axis=axis)
+
+    def expand_dims(self, x, axis):
+        return self.tf.expand_dims(x, axis)
+
+    # ---- layouts ----------------------------------------------------------
+    def _layouts(self, rank, batched):
+        canon, native = layouts.canonical("data", rank), layouts.data_layout("tensorflow", rank)
+        return (canon, native) if batched else (canon.replace("N", ""), native.replace("N", ""))
+
+    def _native(self, x, rank, batched=True):
+        """Canonical → native activation; returns (tensor, native layout string)."""
+        canon, native = self._layouts(rank, batched)
+        return self.tf.transpose(x, layouts.permutation(canon, native)), native
+
+    def _canonical(self, y, rank, batched=True):
+        canon, native = self._layouts(rank, batched)
+        return self.tf.transpose(y, layouts.permutation(native, canon))
+
+    def to_native(self, x):
+        return self._native(x, len(x.shape) - 2)[0]
+
+    def from_native(self, x):
+        return self._canonical(x, len(x.shape) - 2)
+
+    def _kernel(self, w, op, rank):
+        dst = layouts.kernel_layout("tensorflow", op, rank, api=self.functional_api)
+        return self.tf.transpose(w, layouts.permutation(layouts.canonical(op, rank), dst)), dst
+
+    def _add_bias(self, y, b, layout):
+        if b is None:
+            return y
+        shape = [-1 if a == "C" else 1 for a in layout]
+        return y + self.tf.reshape(self.tf.cast(b, y.dtype), shape)
+
+    def _run(self, fn, batched, *args):
+        # Unbatched input goes to TF as it is, but in graph mode: there TF's shape
+        # inference rejects it with a ValueError, whereas the eager oneDNN conv kernel
+        # (TF 2.21, x86) aborts the whole process on a rank-3 input (CHECK failure).
+        return fn(*args) if batched else self.tf.function(fn, autograph=False)(*args)
+
+    # ---- convolution family ----------------------------------------------
+    def _nn_conv(self, xn, wn, rank, strides, pad, dil):
+        nn = self.tf.nn
+        if rank == 1:
+            return nn.conv1d(xn, wn, stride=strides[0], padding=pad, dilations=dil[0])
+        if rank == 2:
+            return nn.conv2d(xn, wn, strides=list(strides), padding=pad, dilations=list(dil))
+        return nn.conv3d(xn, wn, strides=[1, *strides, 1], padding=pad, dilations=[1, *dil, 1])
+
+    def _nn_conv_transpose(self, xn, wn, out_shape, rank, strides, pad, dil):
+        nn = self.tf.nn
+        if rank == 1:
+            return nn.conv1d_transpose(xn, wn, out_shape, strides=strides[0], padding=pad, dilations=dil[0])
+        if rank == 2:
+            return nn.conv2d_transpose(xn, wn, out_shape, strides=list(strides), padding=pad, dilations=list(dil))
+        return nn.conv3d_transpose(xn, wn, out_shape, strides=[1, *strides, 1], padding=pad,
+                                   dilations=[1, *dil, 1])
+
+    def _grouped_ok(self, op, rank):
+        """Does this build run a grouped ``op`` natively (filter depth = C/groups)?
+        Probed once per (op, rank) on a tiny input: TF infers groups from the filter."""
+        if (op, rank) not in self._grouped:
+            tf, ones = self.tf, (1,) * rank
+            x = tf.zeros((1, *(3,) * rank, 4), self.dtype)
+            try:
+                if op == "conv":
+                    self._nn_conv(x, tf.zeros((*ones, 2, 4), self.dtype), rank, ones, "VALID", ones)
+                else:
+                    self._nn_conv_transpose(x, tf.zeros((*ones, 2, 4), self.dtype), [1, *(3,) * rank, 4],
+                                            rank, ones, "VALID", ones)
+                self._grouped[(op, rank)] = True
+            except Exception:  # noqa: BLE001 - any failure means "not on this build"
+                self._grouped[(op, rank)] = False
+        return self._grouped[(op, rank)]
+
+    def conv(self, x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
+        tf, rank = self.tf, len(w.shape) - 2
+        batched = len(x.shape) != rank + 1
+        xn, layout = self._native(x, rank, batched)
+        wn, klayout = self._kernel(w, "conv", rank)
+        strides, dil, pad = _ints(stride, rank), _ints(dilation, rank), _pad_spec(padding, rank)
+        if not isinstance(pad, str):
+            if rank == 2:  # tf.nn.conv2d takes explicit (before, after) pairs itself
+                pad = _pad_list(layout, pad)
+            else:  # conv1d/conv3d take only 'SAME'/'VALID': zero-pad first, as a TF user would
+                xn, pad = tf.pad(xn, _pad_list(layout, pad)), "VALID"
+        channel = layout.index("C")
+
+        def run(xn, wn):
+            if groups == 1 or (self._grouped_ok("conv", rank)
+                               and xn.shape[channel] == wn.shape[klayout.index("I")] * groups):
+                return self._nn_conv(xn, wn, rank, strides, pad, dil)
+            # No grouped kernel on this build (CPU conv3d): one conv per group, then concat.
+            parts = zip(tf.split(xn, groups, axis=channel), tf.split(wn, groups, axis=klayout.index("O")))
+            return tf.concat([self._nn_conv(a, k, rank, strides, pad, dil) for a, k in parts], axis=channel)
+
+        y = self._add_bias(self._run(run, batched, xn, wn), b, layout)
+        return self._canonical(y, rank, batched)
+
+    def conv_transpose(self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
+        """PyTorch semantics on tf.nn.conv{1,2,3}d_transpose with 'VALID' padding.
+
+        TF asks for the output shape instead of padding: with 'VALID' any length in
+        [full, full+s-1] is accepted, full = (n-1)s + d(k-1) + 1, and the extra rows
+        are zero, which is exactly PyTorch's output_padding.  PyTorch's padding p then
+        crops p rows per side (a slice, as a TF user would write it).  conv2d_transpose
+        also takes explicit padding, but on CPU that sends it to a kernel without
+        dilation or groups ("Current CPU implementations do not yet support dilation
+        rates larger than 1"), and conv1d/3d_transpose take only 'SAME'/'VALID'."""
+        tf, rank = self.tf, len(w.shape) - 2
+        batched = len(x.shape) != rank + 1
+        xn, layout = self._native(x, rank, batched)
+        wn, klayout = self._kernel(w, "conv_transpose", rank)
+        s, d, extra = _ints(stride, rank), _ints(dilation, rank), _ints(output_padding, rank)
+        spatial = [a for a in layout if a not in "NC"]
+        n = [xn.shape[layout.index(a)] for a in spatial]
+        full = [(ni - 1) * si + di * (ki - 1) + 1 for ni, si, di, ki in zip(n, s, d, w.shape[2:])]
+        spec, crop = _pad_spec(padding, rank), None
+        if spec == "SAME":  # TF's own 'SAME': output n*s, as Keras' Conv{n}DTranspose does
+            if any(extra):
+                raise NotApplicable("tensorflow conv_transpose: padding='same' fixes the output to n*stride; "
+                                    "output_padding has no meaning there")
+            sizes = [ni * si for ni, si in zip(n, s)]
+        elif isinstance(spec, str):  # 'VALID', or a string TF itself should judge
+            sizes = [f + e for f, e in zip(full, extra)]
+        else:
+            # TF rejects an output longer than full+s-1; PyTorch allows output_padding up to
+            # the dilation too: those rows are zero-padded after the op.
+            sizes = [f + min(e, si - 1) for f, e, si in zip(full, extra, s)]
+            crop, spec = [(bf, af - e + min(e, si - 1)) for (bf, af), e, si in zip(spec, extra, s)], "VALID"
+        channel = layout.index("C")
+        native_groups = groups == 1 or self._grouped_ok("conv_transpose", rank)
+        out_channels = w.shape[1] * (groups if native_groups else 1)
+        out_shape = [xn.shape[0] if a == "N" else out_channels if a == "C" else sizes[spatial.index(a)]
+                     for a in layout]
+
+        def run(xn, wn):
+            if native_groups:
+                return self._nn_conv_transpose(xn, wn, out_shape, rank, s, spec, d)
+            # No grouped transposed kernel on this build (CPU without oneDNN, any 3-D): one per group.
+            parts = zip(tf.split(xn, groups, axis=channel), tf.split(wn, groups, axis=klayout.index("I")))
+            return tf.concat([self._nn_conv_transpose(a, k, out_shape, rank, s, spec, d) for a, k in parts],
+                             axis=channel)
+
+        y = self._run(run, batched, xn, wn)
+        if crop is not None:
+            if any(af < 0 for _, af in crop):
+                y = tf.pad(y, _pad_list(layout, [(0, max(-af, 0)) for _, af in crop]))
+            y = y[tuple(slice(crop[spatial.index(a)][0], y.shape[i] - max(crop[spatial.index(a)][1], 0))
+                        if a in spatial else slice(None) for i, a in enumerate(layout))]
+        return self._canonical(self._add_bias(y, b, layout), rank, batched)
+
+    def linear(self, x, w, b=None):
+        wn = self.tf.transpose(w, layouts.permutation(
+            layouts.canonical("dense", 1), layouts.kernel_layout("tensorflow", "dense", 1, api=self.functional_api)))
+        y = self.tf.matmul(x, wn) if len(x.shape) >= 2 else self.tf.tensordot(x, wn, 1)
+        return y if b is None else y + self.tf.cast(b, y.dtype)
+
+    # ---- rearrangements (2-D, NHWC) ---------------------------------------
+    def _rearrange(self, x, fn):
+        batched = len(x.shape) != 3
+        xn, _ = self._native(x, 2, batched)
+        return self._canonical(fn(xn), 2, batched)
+
+    def depth_to_space(self, x, r):
+        return self._rearrange(x, lambda xn: self.tf.nn.depth_to_space(xn, r))
+
+    def space_to_depth(self, x, r):
+        return self._rearrange(x, lambda xn: self.tf.nn.space_to_depth(xn, r))
+
+    def pixel_shuffle(self, x, r):
+        # TF has only DCR depth_to_space; PyTorch's CRD order (channel c*r*r + i*r + j)
+        # is written on NHWC with reshape+transpose, as a TF user porting it would.
+        tf = self.tf
+
+        def shuffle(xn):
+            *lead, h, w_, c = xn.shape
+            m = len(lead)
+            y = tf.reshape(xn, [*lead, h, w_, c // (r * r), r, r])
+            y = tf.transpose(y, [*range(m), m, m + 3, m + 1, m + 4, m + 2])
+            return tf.reshape(y, [*lead, h * r, w_ * r, c // (r * r)])
+        return self._rearrange(x, shuffle)
+
+    def pixel_unshuffle(self, x, r):
+        tf = self.tf  # inverse of pixel_shuffle above, same reshape+transpose route
+
+        def unshuffle(xn):
+            *lead, h, w_, c = xn.shape
+            m = len(lead)
+            y = tf.reshape(xn, [*lead, h // r, r, w_ // r, r, c])
+            y = tf.transpose(y, [*range(m), m, m + 2, m + 4, m + 1, m + 3])
+            return tf.reshape(y, [*lead, h // r, w_ // r, c * r * r])
+        return self._rearrange(x, unshuffle)
+
+    # ---- pooling and patches ----------------------------------------------
+    def _pool_setup(self, x, kernel, stride):
+        rank = len(kernel) if _is_seq(kernel) else len(x.shape) - 2
+        batched = len(x.shape) != rank + 1
+        k = _ints(kernel, rank)
+        return rank, batched, k, (k if stride is None else _ints(stride, rank))
+
+    def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False):
+        tf = self.tf
+        rank, batched, k, s = self._pool_setup(x, kernel, stride)
+        xn, layout = self._native(x, rank, batched)
+        spec = _pad_spec(padding, rank)
+        if not return_indices:
+            if not isinstance(spec, str):
+                if rank == 3:  # max_pool3d takes only 'SAME'/'VALID': pad with -inf first
+                    xn, spec = tf.pad(xn, _pad_list(layout, spec), constant_values=-np.inf), "VALID"
+                else:  # max_pool1d/2d take explicit pairs themselves
+                    spec = _pad_list(layout, spec)
+            pool = {1: tf.nn.max_pool1d, 2: tf.nn.max_pool2d, 3: tf.nn.max_pool3d}[rank]
+            return self._canonical(pool(xn, list(k), list(s), spec), rank, batched)
+        if rank != 2:
+            raise NotApplicable(f"tensorflow: tf.nn.max_pool_with_argmax is 2-D only; there is no {rank}-D "
+                                "max pool that returns indices")
+        shift = None
+        if not isinstance(spec, str):
+            # max_pool_with_argmax takes only 'SAME'/'VALID': pad with -inf as a TF user would,
+            # then re-base the indices onto the unpadded input (same (y*W + x)*C + c form).
+            (top, _), (left, _) = spec
+            width, channels = xn.shape[layout.index("W")], xn.shape[layout.index("C")]
+            xn, spec = tf.pad(xn, _pad_list(layout, spec), constant_values=-np.inf), "VALID"
+            shift = (top, left, width, xn.shape[layout.index("W")], channels)
+        values, argmax = tf.nn.max_pool_with_argmax(xn, list(k), list(s), spec)
+        if shift is not None:
+            top, left, width, padded_width, channels = shift
+            row, rest = argmax // (padded_width * channels), argmax % (padded_width * channels)
+            argmax = ((row - top) * width + rest // channels - left) * channels + rest % channels
+        return self._canonical(values, rank, batched), self._canonical(argmax, rank, batched)
+
+    def max_unpool(self, y, indices, kernel, stride=None, output_size=None):
+        tf = self.tf
+        rank, batched, k, s = self._pool_setup(y, kernel, stride)
+        if rank != 2 or not batched:
+            raise NotApplicable("tensorflow: indices come from tf.nn.max_pool_with_argmax, which is 2-D and batched only")
+        yn, layout = self._native(y, 2)
+        idx = self._native(tf.cast(indices, tf.int64), 2)[0]
+        spatial = [a for a in layout if a not in "NC"]
+        pooled = [yn.shape[layout.index(a)] for a in spatial]
+        size = ([(o - 1) * si + ki for o, si, ki in zip(pooled, s, k)] if output_size is None
+                else [int(v) for v in output_size][-rank:])
+        batch, channels = yn.shape[layout.index("N")], yn.shape[layout.index("C")]
+        # TF has no unpooling op: scatter each value to its flat (y*W + x)*C + c slot of
+        # its batch row.  tensor_scatter_nd_update writes (overlapping windows repeat an
+        # index with the same value); tf.scatter_nd would add those repeats up.
+        rows = tf.broadcast_to(tf.reshape(tf.range(batch, dtype=tf.int64), [-1] + [1] * (len(layout) - 1)),
+                               tf.shape(idx, out_type=tf.int64))
+        where = tf.stack([tf.reshape(rows, [-1]), tf.reshape(idx, [-1])], axis=1)
+        flat = tf.tensor_scatter_nd_update(tf.zeros([batch, math.prod(size) * channels], yn.dtype),
+                                           where, tf.reshape(yn, [-1]))
+        out = tf.reshape(flat, [batch if a == "N" else channels if a == "C" else size[spatial.index(a)]
+                                for a in layout])
+        return self._canonical(out, 2)
+
+    def avg_pool(self, x, kernel, stride=None, padding=0):
+        tf = self.tf
+        rank, batched, k, s = self._pool_setup(x, kernel, stride)
+        xn, layout = self._native(x, rank, batched)
+        spec = _pad_spec(padding, rank)
+        if not isinstance(spec, str):
+            # tf.nn.avg_pool takes only 'SAME'/'VALID' (its 'SAME' leaves padding out of the
+            # mean); zero-padding first counts the pad in, like PyTorch's count_include_pad.
+            xn, spec = tf.pad(xn, _pad_list(layout, spec)), "VALID"
+        pool = {1: tf.nn.avg_pool1d, 2: tf.nn.avg_pool2d, 3: tf.nn.avg_pool3d}[rank]
+        return self._canonical(pool(xn, list(k), list(s), spec), rank, batched)
+
+    def extract_patches(self, x, kernel, stride=1, padding=0, dilation=1):
+        tf = self.tf
+        rank = len(kernel) if _is_seq(kernel) else len(x.shape) - 2
+        batched = len(x.shape) != rank + 1
+        k, s, d = _ints(kernel, rank), _ints(stride, rank), _ints(dilation, rank)
+        xn, layout = self._native(x, rank, batched)
+        spec = _pad_spec(padding, rank)
+        if not isinstance(spec, str):  # extract_patches takes only 'SAME'/'VALID': zero-pad first
+            xn, spec = tf.pad(xn, _pad_list(layout, spec)), "VALID"
+        if rank == 3:
+            if any(di != 1 for di in d):
+                raise NotApplicable("tensorflow: tf.extract_volume_patches has no dilation (rates) argument")
+            patches = tf.extract_volume_patches(xn, [1, *k, 1], [1, *s, 1], spec)
+        else:
+            if rank == 1:  # a sequence as a one-row image, the way a TF user reaches for extract_patches
+                xn, k, s, d = tf.expand_dims(xn, layout.index("W")), (1, *k), (1, *s), (1, *d)
+            patches = tf.image.extract_patches(xn, [1, *k, 1], [1, *s, 1], [1, *d, 1], spec)
+        batch = patches.shape[0]
+        return tf.transpose(tf.reshape(patches, [batch, -1, patches.shape[-1]]), [0, 2, 1])
+
+    # ---- autodiff ----------------------------------------------------------
+    def vjp(self, fn, primals, cotangent):
+        tf = self.tf
+        primals = [tf.convert_to_tensor(p) for p in primals]
+        with tf.GradientTape() as tape:
+            for p in primals:
+                tape.watch(p)
+            out = fn(*primals)
+        return list(tape.gradient(tf.nest.flatten(out), primals, output_gradients=tf.nest.flatten(cotangent),
+                                  unconnected_gradients=tf.UnconnectedGradients.ZERO))
+
+    # ---- layers ------------------------------------------------------------
+    def layer(self, kind, *, rank=2, in_channels, out_channels=None, kernel_size=1, stride=1,
+              padding="valid", dilation=1, groups=1, depth_multiplier=1, use_bias=True, api=None,
+              input_shape=None):
+        api = api or self.layer_apis[0]
+        if api not in self.layer_apis:
+            raise NotApplicable(f"tensorflow has no layer API {api!r}; it offers {self.layer_apis}")
+        keras = self.keras
+        native_layout = layouts.data_layout("tensorflow", rank)
+        conv_args = dict(kernel_size=kernel_size, strides=stride, padding=padding, dilation_rate=dilation,
+                         data_format="channels_last" if native_layout.endswith("C") else "channels_first")
+        if kind == "conv":
+            name, args = f"Conv{rank}D", dict(filters=out_channels, groups=groups, **conv_args)
+        elif kind == "conv_transpose":
+            if groups != 1:
+                raise NotApplicable(f"tensorflow: keras.layers.Conv{rank}DTranspose has no groups argument")
+            name, args = f"Conv{rank}DTranspose", dict(filters=out_channels, **conv_args)
+        elif kind == "depthwise":
+            name, args = f"DepthwiseConv{rank}D", dict(depth_multiplier=depth_multiplier, **conv_args)
+        elif kind == "dense":
+            name, args = "Dense", dict(units=out_channels)
+        else:
+            raise ValueError(f"layer kind must be conv, conv_transpose, depthwise or dense, got {kind!r}")
+        cls = getattr(keras.layers, name, None)
+        if cls is None:
+            raise NotApplicable(f"tensorflow: keras {keras.__version__} has no keras.layers.{name}")
+        native = cls(dtype=self.dtype, use_bias=use_bias, **args)
+        if kind == "dense":
+            build_shape = (None, *(input_shape[1:] if input_shape else (in_channels,)))
+        else:
+            canon = layouts.canonical("data", rank)
+            shape = dict(zip(canon, input_shape or (None, in_channels) + (None,) * rank))
+            build_shape = tuple(None if a == "N" else shape[a] for a in native_layout)
+        with self.session():
+            native.build(build_shape)
+        kernel_var = next(v for v in (getattr(native, n, None) for n in ("kernel", "depthwise_kernel"))
+                          if v is not None)
+        op = kind
+        kernel_layout = layouts.kernel_layout("tensorflow", op, rank, api=api)
+
+        def set_weights(kernel, bias=None):
+            canonical_kernel = np.asarray(self.to_numpy(kernel) if not isinstance(kernel, np.ndarray) else kernel)
+            with self.session():
+                kernel_var.assign(layouts.convert(canonical_kernel, layouts.canonical(op, rank),
+                                                  layouts.kernel_layout("tensorflow", op, rank, api=api))
+                                  .astype(self.dtype))
+                if bias is not None:
+                    native.bias.assign(np.asarray(bias if isinstance(bias, np.ndarray) else self.to_numpy(bias),
+                                                  dtype=self.dtype))
+
+        def call(x):
+            x = self.tf.convert_to_tensor(x)
+            batched = kind == "dense" or len(x.shape) != rank + 1
+            xn = x if kind == "dense" else self._native(x, rank, batched)[0]
+            if self.keras_backend == "tensorflow":
+                yn = native(xn)
+            else:  # another Keras backend: cross through NumPy (autodiff stops here)
+                yn = native(keras.ops.convert_to_tensor(xn.numpy(), dtype=self.dtype))
+                yn = self.tf.constant(np.asarray(keras.ops.convert_to_numpy(yn)), dtype=self.dtype)
+            return yn if kind == "dense" else self._canonical(yn, rank, batched)
+
+        return LayerHandle(api=f"keras.layers.{name}", kernel_shape=tuple(int(v) for v in kernel_var.shape),
+                           kernel_layout=kernel_layout, param_count=int(native.count_params()),
+                           set_weights=set_weights, call=call, native=native,
+                           extra={"keras_backend": self.keras_backend})
