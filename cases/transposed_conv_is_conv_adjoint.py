@@ -1,0 +1,168 @@
+"""Transposed convolution is the adjoint of convolution, with the same (shared) weights (seed 004)."""
+import math
+
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import oracle
+from equivcheck.claim import claim, source
+
+
+def _per_dim(value, rank):
+    return [int(value)] * rank if isinstance(value, int) else [int(v) for v in value]
+
+
+def _pairs(padding, rank):
+    if isinstance(padding, int):
+        return [(padding, padding)] * rank
+    return [(int(q), int(q)) if isinstance(q, int) else (int(q[0]), int(q[1])) for q in padding]
+
+
+@st.composite
+def _geometries(draw):
+    """Multi-channel, strided, padded (also asymmetrically), dilated, grouped; 1-D to 3-D."""
+    rank = draw(st.sampled_from([2, 1, 3]))
+    groups = draw(st.integers(1, 2))
+    k = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
+    stride = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
+    dilation = draw(st.lists(st.integers(1, 2), min_size=rank, max_size=rank))
+    padding, spatial = [], []
+    for kk, d in zip(k, dilation):
+        reach = d * (kk - 1)
+        before, after = draw(st.integers(0, reach)), draw(st.integers(0, reach))
+        padding.append([before, after])
+        spatial.append(draw(st.integers(max(1, reach + 1 - before - after), reach + 5 - before - after)))
+    return {
+        "n": draw(st.integers(1, 2)),
+        "c_in": groups * draw(st.integers(1, 3)),
+        "c_out": groups * draw(st.integers(1, 3)),
+        "spatial": spatial, "k": k, "stride": stride, "padding": padding, "dilation": dilation,
+        "groups": groups, "layers": False,
+    }
+
+
+def _scatter_adjoint(y, w, x_shape, stride, pairs, dilation, groups):
+    """Jᵀy for J = conv(·, w), straight from the definition of the conv as a gather:
+    output y[n, o, p] was made from the input pixels p·s + j·d − before, so it sends
+    y[n, o, p]·w[o, c, j] back to them.  NumPy float64, one kernel tap at a time."""
+    n, out_channels, out = y.shape[0], y.shape[1], y.shape[2:]
+    per_group, k = w.shape[1], w.shape[2:]
+    og = out_channels // groups
+    padded = [size + b + a for size, (b, a) in zip(x_shape[2:], pairs)]
+    acc = np.zeros((n, groups, per_group, *padded))
+    yg = y.reshape(n, groups, og, *out)
+    wg = w.reshape(groups, og, per_group, *k)
+    lead = (slice(None),) * 3
+    for tap in np.ndindex(*k):
+        part = np.einsum("ngo...,goc->ngc...", yg, wg[lead + tap])
+        where = tuple(slice(t * d, t * d + (m - 1) * s + 1, s) for t, d, m, s in zip(tap, dilation, out, stride))
+        acc[lead + where] += part
+    crop = tuple(slice(b, b + size) for size, (b, _) in zip(x_shape[2:], pairs))
+    return acc[lead + crop].reshape(x_shape)
+
+
+@claim(
+    title="conv_transpose is the adjoint (and the input-VJP) of conv with the same weights",
+    statement="For every x, y: <conv(x, w), y> = <x, conv_transpose(y, w)>, and conv_transpose(y, w) is the "
+              "vector-Jacobian product of conv with respect to its input; the deconv layer shares the conv "
+              "layer's weights, the same tensor with its in/out channel axes read the other way round.",
+    sources=[
+        source("004", "A deconvolutional layer is just the transposed of its corresponding conv layer."),
+        source("004", "if conv layer's shape is [height, width, previous_layer_fms, next_layer_fms], than the "
+                      "deconv layer will have the shape [height, width, next_layer_fms, previous_layer_fms]. "
+                      "The weights of conv and deconv layers are shared!"),
+        source("004", "Lets say the input is a 3 dimensional RGB image with dimension 3x7x7 The filter has the "
+                      "dimension 3x3x3. On convolving with stride set to 2 we will get an output of dimension 3x3."),
+    ],
+    examples=[
+        # seed 004: a 3x7x7 RGB input, one 3x3x3 filter, stride 2 → 1x3x3; deconv brings 3x3 back to 3x7x7.
+        # With layers: the conv layer and the deconv layer built from one weight tensor.
+        {"n": 1, "c_in": 3, "c_out": 1, "spatial": [7, 7], "k": 3, "stride": 2, "padding": 0, "dilation": 1,
+         "groups": 1, "layers": True},
+        # the same with several output maps ("more than one feature map output" in 004's question)
+        {"n": 1, "c_in": 3, "c_out": 4, "spatial": [7, 7], "k": 3, "stride": 2, "padding": 0, "dilation": 1,
+         "groups": 1, "layers": False},
+        # everything at once: padded (asymmetrically), dilated, grouped, uneven sizes, stride not dividing
+        {"n": 2, "c_in": 4, "c_out": 6, "spatial": [6, 5], "k": [3, 2], "stride": [2, 3],
+         "padding": [[1, 2], [0, 1]], "dilation": [1, 2], "groups": 2, "layers": False},
+        {"n": 1, "c_in": 2, "c_out": 3, "spatial": [9], "k": 4, "stride": 3, "padding": 1, "dilation": 1,
+         "groups": 1, "layers": False},
+        {"n": 1, "c_in": 2, "c_out": 2, "spatial": [4, 5, 3], "k": [2, 3, 1], "stride": [2, 1, 2], "padding": 0,
+         "dilation": [1, 1, 1], "groups": 1, "layers": False},
+    ],
+    space=_geometries(),
+    expected="holds",
+    notes={
+        "numpy": "NumPy has no autodiff: the VJP side is the adjoint built by brute force from the definition "
+                 "of conv as a gather (every output sends y·w back to the input pixels it read, a scatter-add per "
+                 "kernel tap), compared with the oracle's conv_transpose (zero insertion + flipped kernel); the "
+                 "inner-product identity compares the oracle's conv with its conv_transpose.",
+        "torch": "VJP by torch.autograd.grad.",
+        "tensorflow": "VJP by tf.GradientTape.",
+        "jax": "VJP by jax.vjp.",
+        "flax": "VJP by jax.vjp through the Flax column's ops.",
+    },
+)
+def check(bk, p, ctx):
+    rank = len(p.spatial)
+    k, stride, dilation = _per_dim(p.k, rank), _per_dim(p.stride, rank), _per_dim(p.dilation, rank)
+    pairs, groups = _pairs(p.padding, rank), p.groups
+    conv_kw = dict(stride=stride, padding=pairs, dilation=dilation, groups=groups)
+    out = [oracle.conv_output_size(n, kk, s, pair, d) for n, kk, s, pair, d in zip(p.spatial, k, stride, pairs, dilation)]
+    # the output padding that makes conv_transpose land on x's size again
+    restore = [(n + b + a - d * (kk - 1) - 1) % s for n, (b, a), d, kk, s in zip(p.spatial, pairs, dilation, k, stride)]
+    tr_kw = dict(stride=stride, padding=pairs, output_padding=restore, dilation=dilation, groups=groups)
+
+    x = ctx.array("x", (p.n, p.c_in, *p.spatial))
+    # One tensor: the conv kernel (O, I/g, *k) is read by conv_transpose as (I_t = O, O_t/g = I/g, *k).
+    w = ctx.array("w", (p.c_out, p.c_in // groups, *k))
+    y = ctx.array("y", (p.n, p.c_out, *out))
+    xt, wt, yt = bk.asarray(x), bk.asarray(w), bk.asarray(y)
+
+    conv_terms = (p.c_in // groups) * math.prod(k)        # products per conv output
+    tr_terms = (p.c_out // groups) * math.prod(k)         # at most this many per conv_transpose output
+    conv_mag = oracle.conv(np.abs(x), np.abs(w), **conv_kw)
+    tr_mag = oracle.conv_transpose(np.abs(y), np.abs(w), **tr_kw)
+
+    forward = bk.conv(xt, wt, **conv_kw)
+    backward = bk.conv_transpose(yt, wt, **tr_kw)
+    ctx.close("conv vs oracle", forward, oracle.conv(x, w, **conv_kw), magnitude=conv_mag, terms=conv_terms, sides=1)
+    ctx.close("conv_transpose vs oracle", backward, oracle.conv_transpose(y, w, **tr_kw), magnitude=tr_mag,
+              terms=tr_terms, sides=1)
+
+    # <conv(x, w), y> = <x, conv_transpose(y, w)>, both sums taken in float64 of the framework's outputs.
+    # Magnitude: Σ conv(|x|, |w|)·|y| (= Σ |x|·conv_transpose(|y|, |w|)); terms: every product in the sum.
+    lhs = np.sum(ctx.numpy(forward) * y)
+    rhs = np.sum(x * ctx.numpy(backward))
+    ctx.close("<conv(x, w), y> = <x, conv_transpose(y, w)>", lhs, rhs, magnitude=np.sum(conv_mag * np.abs(y)),
+              terms=max(conv_terms, tr_terms) * y.size, sides=2)
+
+    if bk.framework_name == "numpy":
+        how, vjp = "brute-force adjoint (scatter)", _scatter_adjoint(y, w, x.shape, stride, pairs, dilation, groups)
+    else:
+        how, vjp = "autodiff VJP", bk.vjp(lambda xx: bk.conv(xx, wt, **conv_kw), [xt], yt)[0]
+    ctx.close(f"conv_transpose(y, w) = {how} of conv w.r.t. x", backward, vjp, magnitude=tr_mag,
+              terms=tr_terms, sides=2)
+
+    if p.layers:
+        # The seed's shared weights, through each framework's layer classes: one canonical tensor is
+        # loaded into a conv layer (c_in → c_out) and into a deconv layer (c_out → c_in).
+        layer_kw = dict(rank=rank, kernel_size=k, stride=stride, padding="valid", dilation=dilation,
+                        groups=groups, use_bias=False)
+        conv_layer = bk.layer("conv", in_channels=p.c_in, out_channels=p.c_out, input_shape=x.shape, **layer_kw)
+        deconv_layer = bk.layer("conv_transpose", in_channels=p.c_out, out_channels=p.c_in,
+                                input_shape=y.shape, **layer_kw)
+        conv_layer.set_weights(w)
+        deconv_layer.set_weights(w)
+        ctx.fact("shared weights: native kernel shapes of the conv layer and its deconv layer",
+                 {"conv_api": conv_layer.api, "conv_transpose_api": deconv_layer.api,
+                  "channels": f"{p.c_in}→{p.c_out}→{p.c_in}", "kernel_size": k,
+                  "conv": list(conv_layer.kernel_shape), "conv_layout": conv_layer.kernel_layout,
+                  "conv_transpose": list(deconv_layer.kernel_shape), "conv_transpose_layout": deconv_layer.kernel_layout,
+                  "same_native_shape": list(conv_layer.kernel_shape) == list(deconv_layer.kernel_shape)})
+        layer_out = conv_layer(xt)
+        layer_back = deconv_layer(yt)
+        ctx.equal("deconv layer output shape == conv input shape", tuple(ctx.numpy(layer_back).shape), x.shape)
+        ctx.close("<conv_layer(x), y> = <x, deconv_layer(y)>", np.sum(ctx.numpy(layer_out) * y),
+                  np.sum(x * ctx.numpy(layer_back)), magnitude=np.sum(conv_mag * np.abs(y)),
+                  terms=max(conv_terms, tr_terms) * y.size, sides=2)
