@@ -1,0 +1,108 @@
+"""A Conv3D with a (1, kh, kw) kernel ≡ the same Conv2D applied to every time step (TimeDistributed)."""
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import oracle
+from equivcheck.backends.base import NotApplicable
+from equivcheck.claim import claim, source
+from equivcheck.tolerance import conv_terms
+
+
+@st.composite
+def _space(draw):
+    # PyTorch rejects padding='same' with stride > 1 and tf.nn/Keras reject stride > 1 with dilation > 1,
+    # so the draws stay inside what every framework accepts.
+    stride, dilation = draw(st.sampled_from([(1, 1), (2, 1), (1, 2)]))
+    padding = draw(st.sampled_from(["valid", "same", 1] if stride == 1 else ["valid", 1]))
+    k = draw(st.lists(st.integers(1, 3), min_size=2, max_size=2))
+    spatial = [dilation * (kk - 1) + 1 + draw(st.integers(0, 3)) for kk in k]
+    return {"n": draw(st.integers(1, 2)), "c_in": draw(st.integers(1, 3)), "c_out": draw(st.integers(1, 3)),
+            "t": draw(st.integers(1, 3)), "spatial": spatial, "k": k, "stride": stride, "padding": padding,
+            "dilation": dilation, "bias": draw(st.booleans())}
+
+
+def _per_dim(value, depth_value):
+    """The 2-D argument as the 3-D one: time gets ``depth_value`` (stride/dilation 1, padding 0)."""
+    return value if isinstance(value, str) else (depth_value, value, value)
+
+
+@claim(
+    title="A Conv3D with a 1×k×k kernel is a Conv2D applied to every time step (TimeDistributed)",
+    statement="On a (batch, time, H, W, channels) input, Conv3D with kernel (1, kh, kw) (stride, padding and "
+              "dilation 1/0/1 along time) equals the same Conv2D with kernel (kh, kw), the same weights and bias, "
+              "applied to every time step independently (TimeDistributed(Conv2D)).",
+    sources=[
+        source("002", "I tried a (1,3,3) conv3d filter and a (3,3) timedistributed conv2d filter separately. "
+                      "The performance is different."),
+        source("002", "So my input are shape of (batchsize x timesteps x 32 x 32)"),
+    ],
+    examples=[
+        # seed 002: (batch x timesteps x 32 x 32) series, a (1,3,3) Conv3D vs a (3,3) TimeDistributed Conv2D
+        {"n": 2, "c_in": 1, "c_out": 4, "t": 4, "spatial": [32, 32], "k": [3, 3], "stride": 1,
+         "padding": "valid", "dilation": 1, "bias": True},
+        # the same with 'same' padding, several channels, and a strided, rectangular variant
+        {"n": 1, "c_in": 3, "c_out": 2, "t": 3, "spatial": [6, 7], "k": [3, 3], "stride": 1, "padding": "same",
+         "dilation": 1, "bias": False},
+        {"n": 1, "c_in": 2, "c_out": 3, "t": 2, "spatial": [7, 8], "k": [2, 3], "stride": 2, "padding": 1,
+         "dilation": 1, "bias": True},
+    ],
+    space=_space(),
+    expected="holds",
+    notes={
+        "*": "TimeDistributed is composed as a user (and keras.layers.TimeDistributed itself) does it: move time "
+             "next to batch, fold it into the batch axis, run the Conv2D, unfold (transpose + reshape). It is also "
+             "checked literally, one Conv2D call per time step, concatenated along time. The backend interface has "
+             "no TimeDistributed wrapper, so Keras' own TimeDistributed layer is not called.",
+        "jax": "lax has no layers: the layer-level check (Conv3D layer vs Conv2D layer with the same weights) is "
+               "skipped; the functional identity is tested.",
+    },
+)
+def check(bk, p, ctx):
+    x = ctx.array("x", (p.n, p.c_in, p.t, *p.spatial))
+    w = ctx.array("w", (p.c_out, p.c_in, *p.k))
+    b = ctx.array("b", (p.c_out,)) if p.bias else None
+    w3 = w[:, :, None]                                            # (O, C, 1, kh, kw)
+    bias = None if b is None else bk.asarray(b)
+    args2 = dict(stride=p.stride, padding=p.padding, dilation=p.dilation)
+    args3 = dict(stride=_per_dim(p.stride, 1), padding=_per_dim(p.padding, 0), dilation=_per_dim(p.dilation, 1))
+
+    conv3d = bk.conv(bk.asarray(x), bk.asarray(w3), bias, **args3)                  # (N, O, T, H', W')
+    out_shape = ctx.numpy(conv3d).shape
+    ctx.equal("Conv3D keeps the time axis", out_shape[2], p.t)
+
+    # TimeDistributed(Conv2D): fold time into the batch, convolve, unfold.
+    frames = bk.reshape(bk.transpose(bk.asarray(x), (0, 2, 1, 3, 4)), (p.n * p.t, p.c_in, *p.spatial))
+    folded = bk.conv(frames, bk.asarray(w), bias, **args2)                           # (N*T, O, H', W')
+    spatial_out = out_shape[3:]
+    distributed = bk.transpose(bk.reshape(folded, (p.n, p.t, p.c_out, *spatial_out)), (0, 2, 1, 3, 4))
+    # ... and literally: one Conv2D call per time step, stacked along time.
+    steps = bk.concat([bk.expand_dims(bk.conv(bk.asarray(x[:, :, t]), bk.asarray(w), bias, **args2), 2)
+                       for t in range(p.t)], axis=2)
+
+    magnitude = oracle.conv(np.abs(x), np.abs(w3), None if b is None else np.abs(b), **args3)
+    terms = conv_terms(w3.shape, bias=p.bias)
+    ctx.close("Conv3D (1,kh,kw) vs TimeDistributed Conv2D (time folded into batch)", conv3d, distributed,
+              magnitude=magnitude, terms=terms)
+    ctx.close("Conv3D (1,kh,kw) vs Conv2D on each time step", conv3d, steps, magnitude=magnitude, terms=terms)
+    ctx.close("Conv3D (1,kh,kw) vs oracle", conv3d, oracle.conv(x, w3, b, **args3), magnitude=magnitude,
+              terms=terms, sides=1)
+
+    # The layers of the seed's question, sharing one set of weights (string paddings only: Keras has no ints).
+    if not isinstance(p.padding, str):
+        return
+    try:
+        layer3 = bk.layer("conv", rank=3, in_channels=p.c_in, out_channels=p.c_out, kernel_size=(1, *p.k),
+                          stride=_per_dim(p.stride, 1), padding=p.padding, dilation=_per_dim(p.dilation, 1),
+                          use_bias=p.bias, input_shape=x.shape)
+        layer2 = bk.layer("conv", rank=2, in_channels=p.c_in, out_channels=p.c_out, kernel_size=tuple(p.k),
+                          stride=p.stride, padding=p.padding, dilation=p.dilation, use_bias=p.bias,
+                          input_shape=(p.n * p.t, p.c_in, *p.spatial))
+    except NotApplicable:
+        return
+    ctx.equal("parameter count: Conv3D (1,kh,kw) layer == Conv2D (kh,kw) layer", layer3.param_count,
+              layer2.param_count, support=True)
+    layer3.set_weights(bk.asarray(w3), bias)
+    layer2.set_weights(bk.asarray(w), bias)
+    by_layer2 = bk.transpose(bk.reshape(layer2(frames), (p.n, p.t, p.c_out, *spatial_out)), (0, 2, 1, 3, 4))
+    ctx.close("Conv3D layer vs TimeDistributed Conv2D layer (same weights)", layer3(bk.asarray(x)), by_layer2,
+              magnitude=magnitude, terms=terms)

@@ -1,0 +1,98 @@
+"""conv ≡ im2col (the framework's own patch extraction) followed by one matmul with the flattened filter."""
+import itertools
+
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import oracle
+from equivcheck.claim import claim, source
+from equivcheck.tolerance import conv_terms
+
+#: Names of the axes a patch vector is made of: the input channel, then the kernel's spatial offsets.
+AXES = ("C", "kh", "kw")
+
+
+@st.composite
+def _space(draw):
+    stride, dilation = draw(st.sampled_from([(1, 1), (2, 1), (1, 2), (2, 2)]))
+    k = draw(st.lists(st.integers(1, 3), min_size=2, max_size=2))
+    padding = draw(st.integers(0, 1))
+    spatial = [max(1, dilation * (kk - 1) + 1 - 2 * padding) + draw(st.integers(0, 3)) for kk in k]
+    return {"n": draw(st.integers(1, 2)), "c_in": draw(st.integers(1, 3)), "c_out": draw(st.integers(1, 3)),
+            "spatial": spatial, "k": k, "stride": stride, "padding": padding, "dilation": dilation,
+            "bias": draw(st.booleans())}
+
+
+def _candidate(reference, c_in, k, order):
+    """``reference`` patches (N, C*kh*kw, L) in (C, kh, kw) order, re-laid out in feature ``order``."""
+    n, _, positions = reference.shape
+    split = reference.reshape(n, c_in, *k, positions)
+    perm = (0,) + tuple(1 + AXES.index(a) for a in order) + (4,)
+    return split.transpose(perm).reshape(n, -1, positions)
+
+
+@claim(
+    title="A convolution is patch extraction (im2col) followed by one matmul with the flattened filter",
+    statement="conv(x, w) equals: extract every kh×kw×C input patch (the framework's own patch extraction), "
+              "flatten the filter to a [kh·kw·in, out] matrix in the same feature order as the patches, and "
+              "right-multiply each patch vector by it (then add the bias).",
+    sources=[
+        source("003", "Flattens the filter to a 2-D matrix with shape [filter_height * filter_width * in_channels, "
+                      "output_channels]."),
+        source("003", "Extracts image patches from the input tensor to form a virtual tensor of shape [batch, "
+                      "out_height, out_width, filter_height * filter_width * in_channels]."),
+        source("003", "For each patch, right-multiplies the filter matrix and the image patch vector."),
+    ],
+    examples=[
+        # seed 003: a (60, 60, 10) input and a (5, 5, 10, 5) filter give 56 x 56 x 5
+        {"n": 1, "c_in": 10, "c_out": 5, "spatial": [60, 60], "k": [5, 5], "stride": 1, "padding": 0,
+         "dilation": 1, "bias": True},
+        # rectangular kernel, stride, padding and dilation: the patch order must still be discovered the same
+        {"n": 2, "c_in": 3, "c_out": 4, "spatial": [7, 9], "k": [2, 3], "stride": 2, "padding": 1,
+         "dilation": 2, "bias": False},
+    ],
+    space=_space(),
+    expected="holds",
+    notes={
+        "*": "The patch feature order is discovered, not assumed: every ordering of (C, kh, kw) is tried against "
+             "the oracle's patches and the one that matches is recorded; the kernel (O, C, kh, kw) is then "
+             "transposed and reshaped into that order by the framework, and the matmul is the framework's Linear.",
+        "tensorflow": "tf.image.extract_patches (the patch order of the documented filter flattening).",
+        "jax": "lax.conv_general_dilated_patches.",
+        "flax": "Flax has no patch extraction of its own; its adapter uses lax.conv_general_dilated_patches, "
+                "as a Flax user would.",
+    },
+)
+def check(bk, p, ctx):
+    x = ctx.array("x", (p.n, p.c_in, *p.spatial))
+    w = ctx.array("w", (p.c_out, p.c_in, *p.k))
+    b = ctx.array("b", (p.c_out,)) if p.bias else None
+    args = dict(stride=p.stride, padding=p.padding, dilation=p.dilation)
+
+    patches = bk.extract_patches(bk.asarray(x), tuple(p.k), **args)                  # (N, F, L), native order
+    got = ctx.numpy(patches)
+    reference = oracle.unfold(x, tuple(p.k), **args)                                # (C, kh, kw) order
+    ctx.equal("patches shape (N, C·kh·kw, L)", got.shape, reference.shape, support=True)
+    errors = {order: float(np.max(np.abs(got - _candidate(reference, p.c_in, p.k, order)), initial=0.0))
+              for order in itertools.permutations(AXES)}
+    matching = [order for order, error in errors.items() if error == 0.0]
+    if not matching:  # no order matches exactly: keep the nearest, the support check below reports it
+        matching = [min(errors, key=errors.get)]
+    order = matching[0]
+    if len(matching) == 1:  # C == 1 or a 1-wide kernel makes several orders coincide; record unambiguous ones
+        ctx.fact("patch feature order (slowest to fastest)", ",".join(order))
+    ctx.close(f"patches equal the oracle's in order {','.join(order)}", patches,
+              _candidate(reference, p.c_in, p.k, order), magnitude=np.abs(reference), terms=1, sides=1, support=True)
+
+    # The filter flattened in the same order: (O, C, kh, kw) -> (O, *order) -> (O, F), i.e. [F, O] transposed.
+    perm = (0,) + tuple(1 + AXES.index(a) for a in order)
+    matrix = bk.reshape(bk.transpose(bk.asarray(w), perm), (p.c_out, -1))
+    rows = bk.linear(bk.transpose(patches, (0, 2, 1)), matrix, None if b is None else bk.asarray(b))  # (N, L, O)
+
+    want = oracle.conv(x, w, b, **args)
+    by_matmul = bk.reshape(bk.transpose(rows, (0, 2, 1)), want.shape)
+    conv = bk.conv(bk.asarray(x), bk.asarray(w), None if b is None else bk.asarray(b), **args)
+    magnitude = oracle.conv(np.abs(x), np.abs(w), None if b is None else np.abs(b), **args)
+    terms = conv_terms(w.shape, bias=p.bias)
+    ctx.close("conv vs patches @ flattened filter", conv, by_matmul, magnitude=magnitude, terms=terms)
+    ctx.close("patches @ flattened filter vs oracle", by_matmul, want, magnitude=magnitude, terms=terms, sides=1)

@@ -1,0 +1,88 @@
+"""Deep-learning "convolution" is cross-correlation: it is a true convolution only with the kernel flipped."""
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import oracle
+from equivcheck.claim import claim, source
+from equivcheck.tolerance import conv_terms
+
+#: Seed 001's example kernel (a Sobel x-derivative): 180° rotation negates it.
+SOBEL = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+
+
+@st.composite
+def _space(draw):
+    # Smallest draw (what hypothesis shrinks to): 1-D, one channel, a length-2 kernel on a length-2 input.
+    rank = draw(st.integers(1, 3))
+    stride, dilation = draw(st.sampled_from([(1, 1), (2, 1), (1, 2)]))
+    k = draw(st.lists(st.integers(2, 3), min_size=rank, max_size=rank))
+    padding = draw(st.integers(0, 1))
+    spatial = [max(1, dilation * (kk - 1) + 1 - 2 * padding) + draw(st.integers(0, 2)) for kk in k]
+    return {"n": draw(st.integers(1, 2)), "c_in": draw(st.integers(1, 3)), "c_out": draw(st.integers(1, 2)),
+            "spatial": spatial, "k": k, "stride": stride, "padding": padding, "dilation": dilation,
+            "kernel": "random"}
+
+
+@claim(
+    title="Framework convolutions are cross-correlations, not mathematical convolutions",
+    statement="A deep-learning framework's conv computes the mathematical convolution of the input with the "
+              "kernel (as scipy.signal.convolve / np.convolve do, i.e. with the kernel reversed).",
+    sources=[
+        source("001", "Note I specifically said “correlation” as opposed to “convolution” and that is key. If you "
+                      "think they “almost” the same thing, then I recommend you take some time and learn about the "
+                      "differences."),
+        source("001", "e.g. if you have a 3x3 kernel like this : [-1 0 1; -2 0 2; -1 0 1] and now you want to "
+                      "convolve it with an input with N as depth or say channel, you just copy this 3x3 kernel N "
+                      "times in 3rd dimension"),
+    ],
+    examples=[
+        # seed 001: the 3x3 kernel [-1 0 1; -2 0 2; -1 0 1] copied over N = 3 input channels
+        {"n": 1, "c_in": 3, "c_out": 1, "spatial": [6, 6], "k": [3, 3], "stride": 1, "padding": 0, "dilation": 1,
+         "kernel": "sobel"},
+        # the smallest asymmetric case: 1-D, one channel, a length-2 kernel
+        {"n": 1, "c_in": 1, "c_out": 1, "spatial": [2], "k": [2], "stride": 1, "padding": 0, "dilation": 1,
+         "kernel": "random"},
+        {"n": 2, "c_in": 2, "c_out": 3, "spatial": [5, 6], "k": [2, 3], "stride": 2, "padding": 1, "dilation": 1,
+         "kernel": "random"},
+    ],
+    space=_space(),
+    expected="refuted",
+    notes={
+        "*": "The true convolution is the oracle's convolve (cross-correlation with the spatially flipped "
+             "kernel), cross-checked against np.convolve(..., 'valid') in the 1-D single-channel case. Supporting "
+             "facts: the framework's conv equals the oracle's cross-correlation, and equals the true convolution "
+             "when it is given the flipped kernel. Which of the two the framework computes is recorded as a fact.",
+    },
+)
+def check(bk, p, ctx):
+    rank = len(p.spatial)
+    x = ctx.array("x", (p.n, p.c_in, *p.spatial))
+    if p.kernel == "sobel":
+        w = np.broadcast_to(SOBEL, (p.c_out, p.c_in, *SOBEL.shape)).copy()
+    else:
+        w = ctx.array("w", (p.c_out, p.c_in, *p.k))
+    args = dict(stride=p.stride, padding=p.padding, dilation=p.dilation)
+    got = bk.conv(bk.asarray(x), bk.asarray(w), **args)
+    flipped = bk.conv(bk.asarray(x), bk.asarray(oracle.flip(w)), **args)
+
+    correlation = oracle.conv(x, w, **args)
+    convolution = oracle.convolve(x, w, **args)
+    magnitude = oracle.conv(np.abs(x), np.abs(w), **args)  # the same for the flipped kernel, mirrored windows
+    flipped_magnitude = oracle.convolve(np.abs(x), np.abs(w), **args)
+    terms = conv_terms(w.shape)
+
+    is_correlation = ctx.close("framework conv vs cross-correlation (oracle.conv)", got, correlation,
+                               magnitude=magnitude, terms=terms, sides=1, support=True)
+    ctx.close("framework conv with the flipped kernel vs true convolution (oracle.convolve)", flipped, convolution,
+              magnitude=flipped_magnitude, terms=terms, sides=1, support=True)
+    if rank == 1 and p.c_in == 1 and p.c_out == 1 and p.stride == 1 and p.dilation == 1 and p.padding == 0:
+        by_numpy = np.stack([np.convolve(row, w[0, 0], mode="valid") for row in x[:, 0]])[:, None]
+        ctx.close("framework conv with the flipped kernel vs np.convolve(x, w, 'valid')", flipped, by_numpy,
+                  magnitude=np.stack([np.convolve(np.abs(row), np.abs(w[0, 0]), mode="valid")
+                                      for row in x[:, 0]])[:, None], terms=terms, sides=1, support=True)
+
+    # The statement as said: the framework's conv *is* the mathematical convolution.
+    is_convolution = ctx.close("framework conv vs true convolution (the statement)", got, convolution,
+                               magnitude=np.maximum(magnitude, flipped_magnitude), terms=terms, sides=1)
+    if is_correlation != is_convolution:  # a symmetric kernel (or zero input) cannot tell them apart
+        ctx.fact("what the framework's conv computes", "cross-correlation" if is_correlation else "convolution")
