@@ -1,0 +1,160 @@
+"""∂L/∂w of a conv is the cross-correlation of the stored input with ∂L/∂y (seed 001)."""
+import math
+
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import oracle, tolerance
+from equivcheck.claim import claim, source
+
+
+def _per_dim(value, rank):
+    return [int(value)] * rank if isinstance(value, int) else [int(v) for v in value]
+
+
+def _pairs(padding, rank):
+    if isinstance(padding, int):
+        return [(padding, padding)] * rank
+    return [(int(q), int(q)) if isinstance(q, int) else (int(q[0]), int(q[1])) for q in padding]
+
+
+@st.composite
+def _geometries(draw):
+    """Multi-channel, strided, padded (also asymmetrically), dilated, grouped, batched; 1-D to 3-D."""
+    rank = draw(st.sampled_from([2, 1, 3]))
+    groups = draw(st.integers(1, 2))
+    k = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
+    stride = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
+    dilation = draw(st.lists(st.integers(1, 2), min_size=rank, max_size=rank))
+    padding, spatial = [], []
+    for kk, d in zip(k, dilation):
+        reach = d * (kk - 1)
+        before, after = draw(st.integers(0, reach)), draw(st.integers(0, reach))
+        padding.append([before, after])
+        spatial.append(draw(st.integers(max(1, reach + 1 - before - after), reach + 5 - before - after)))
+    return {
+        "n": draw(st.integers(1, 3)),
+        "c_in": groups * draw(st.integers(1, 3)),
+        "c_out": groups * draw(st.integers(1, 3)),
+        "spatial": spatial, "k": k, "stride": stride, "padding": padding, "dilation": dilation, "groups": groups,
+    }
+
+
+def _shifted_weight_grad(x, gy, k, stride, pairs, dilation, groups):
+    """∂L/∂w from the definition (NumPy, float64): w[o, c, j] multiplied the input pixel p·s + j·d
+    for every output p, so dW[o, c, j] = Σ_n Σ_p gy[n, o, p]·x_pad[n, c, p·s + j·d]; one shifted,
+    strided slice of the padded input per kernel tap."""
+    n, channels = x.shape[:2]
+    out_channels, out = gy.shape[1], gy.shape[2:]
+    cg, og = channels // groups, out_channels // groups
+    xp = np.pad(x, [(0, 0), (0, 0)] + [tuple(pair) for pair in pairs])
+    xg = xp.reshape(n, groups, cg, *xp.shape[2:])
+    gyg = gy.reshape(n, groups, og, -1)
+    dw = np.zeros((groups, og, cg, *k))
+    lead = (slice(None),) * 3
+    for tap in np.ndindex(*k):
+        where = tuple(slice(t * d, t * d + (m - 1) * s + 1, s) for t, d, m, s in zip(tap, dilation, out, stride))
+        dw[lead + tap] = np.einsum("ngcp,ngop->goc", xg[lead + where].reshape(n, groups, cg, -1), gyg)
+    return dw.reshape(out_channels, cg, *k)
+
+
+@claim(
+    title="The weight gradient of a conv is the correlation of the stored input with ∂L/∂y",
+    statement="∂L/∂w of y = conv(x, w) equals the cross-correlation of the (padded) stored input x with ∂L/∂y "
+              "used as the kernel: dW[o, c, j] = Σ_n Σ_p ∂L/∂y[n, o, p]·x[n, c, p·s + j·d − p_before], i.e. a conv "
+              "with batch and channel axes exchanged and the roles of stride and dilation swapped; per group for "
+              "grouped convs.",
+    sources=[
+        source("001", "A more sophisticated approach is to apply “correlation” between the input gradient and the "
+                      "stored channel matrix. Note I specifically said “correlation” as opposed to “convolution” and "
+                      "that is key."),
+        source("001", "you have the stored input matrix (one channel), you have a gradient from a lower layer in the "
+                      "form of a matrix and is the size of the layer kernel, and you need to backpropagate it up to "
+                      "the next convolutional layer."),
+        source("001", "The simple approach is to rotate your stored channel matrix by 180 degrees and then convolve "
+                      "it with the gradient."),
+        source("004", "Lets say out input layer is of dimension 3x3x3 and we use 1 filter of dimension 2x2x3 then "
+                      "the resultant convolution will again be of dimension 2x2"),
+    ],
+    examples=[
+        # seed 004: 3x3 input, 2x2 filter, 2x2 output; the seed-001 reading of the 180° recipe is recorded here
+        {"n": 1, "c_in": 1, "c_out": 1, "spatial": [3, 3], "k": 2, "stride": 1, "padding": 0, "dilation": 1,
+         "groups": 1, "describe": True},
+        # seed 004: 3x3x3 input, one 2x2x3 filter
+        {"n": 1, "c_in": 3, "c_out": 1, "spatial": [3, 3], "k": 2, "stride": 1, "padding": 0, "dilation": 1,
+         "groups": 1},
+        # seed 004: 3x7x7, 3x3x3 filter, stride 2
+        {"n": 1, "c_in": 3, "c_out": 1, "spatial": [7, 7], "k": 3, "stride": 2, "padding": 0, "dilation": 1,
+         "groups": 1},
+        # seed 001: MNIST's first layer (1x28x28 → 32 maps, 5x5) and second layer (32x14x14 → 64 maps, 5x5)
+        {"n": 1, "c_in": 1, "c_out": 32, "spatial": [28, 28], "k": 5, "stride": 1, "padding": 2, "dilation": 1,
+         "groups": 1},
+        {"n": 1, "c_in": 32, "c_out": 64, "spatial": [14, 14], "k": 5, "stride": 1, "padding": 2, "dilation": 1,
+         "groups": 1},
+        # beyond the seeds: a batch, asymmetric padding, dilation, groups, 1-D and 3-D
+        {"n": 2, "c_in": 4, "c_out": 6, "spatial": [6, 5], "k": [3, 2], "stride": [2, 3], "padding": [[1, 2], [0, 1]],
+         "dilation": [1, 2], "groups": 2},
+        {"n": 3, "c_in": 2, "c_out": 3, "spatial": [10], "k": 4, "stride": 3, "padding": 1, "dilation": 1,
+         "groups": 1},
+        {"n": 1, "c_in": 2, "c_out": 2, "spatial": [4, 5, 3], "k": [2, 3, 1], "stride": [2, 1, 2], "padding": 0,
+         "dilation": 1, "groups": 1},
+    ],
+    space=_geometries(),
+    expected="holds",
+    notes={
+        "numpy": "NumPy has no autodiff: the gradient side is ∂L/∂w written out from the definition (one shifted, "
+                 "strided slice of the padded input per kernel tap, contracted with ∂L/∂y), compared with the "
+                 "input–gradient correlation and the oracle's conv_weight_grad.",
+        "*": "Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); the batch/channel exchange "
+             "and padding of x are done in NumPy (exact), the correlation itself through the framework's conv.",
+    },
+)
+def check(bk, p, ctx):
+    rank = len(p.spatial)
+    k, stride, dilation = _per_dim(p.k, rank), _per_dim(p.stride, rank), _per_dim(p.dilation, rank)
+    pairs, groups = _pairs(p.padding, rank), p.groups
+    conv_kw = dict(stride=stride, padding=pairs, dilation=dilation, groups=groups)
+    out = [oracle.conv_output_size(n, kk, s, pair, d) for n, kk, s, pair, d in zip(p.spatial, k, stride, pairs, dilation)]
+    cg, og = p.c_in // groups, p.c_out // groups
+
+    x = ctx.array("x", (p.n, p.c_in, *p.spatial))
+    w = ctx.array("w", (p.c_out, cg, *k))
+    gy = ctx.array("grad_y", (p.n, p.c_out, *out))
+    xt, wt, gyt = bk.asarray(x), bk.asarray(w), bk.asarray(gy)
+
+    if bk.framework_name == "numpy":
+        how, grad = "shift definition", _shifted_weight_grad(x, gy, k, stride, pairs, dilation, groups)
+    else:
+        how, grad = "autodiff", bk.vjp(lambda ww: bk.conv(xt, ww, **conv_kw), [wt], gyt)[0]
+
+    # Correlation of the stored input with ∂L/∂y as the kernel.  Rearranged in NumPy (exact):
+    # "batch" := the Cg channels of a group, "channels" := (group, sample); kernel := ∂L/∂y as (O, N, *out).
+    tail = tuple(range(3, 3 + rank))
+    xp = np.pad(x, [(0, 0), (0, 0)] + [tuple(pair) for pair in pairs])
+    stored = xp.reshape(p.n, groups, cg, *xp.shape[2:]).transpose((2, 1, 0) + tail).reshape(cg, groups * p.n,
+                                                                                            *xp.shape[2:])
+    kernel = gy.reshape(p.n, groups, og, *out).transpose((1, 2, 0) + tail).reshape(p.c_out, p.n, *out)
+    # Stride and dilation swap roles: the taps of ∂L/∂y are s apart, the kernel offsets d apart.
+    corr = bk.conv(bk.asarray(stored), bk.asarray(kernel), stride=dilation, dilation=stride, groups=groups)
+    corr = ctx.numpy(corr)[(slice(None), slice(None)) + tuple(slice(0, kk) for kk in k)]  # (Cg, O, *k') → *k
+    by_correlation = corr.swapaxes(0, 1)
+
+    magnitude = oracle.conv_weight_grad(np.abs(x), np.abs(gy), w.shape, **conv_kw)
+    terms = p.n * math.prod(out)       # products per element of ∂L/∂w
+    ctx.close(f"∂L/∂w ({how}) vs correlation of the stored input with ∂L/∂y", grad, by_correlation,
+              magnitude=magnitude, terms=terms, sides=2)
+    ctx.close(f"∂L/∂w ({how}) vs oracle conv_weight_grad", grad, oracle.conv_weight_grad(x, gy, w.shape, **conv_kw),
+              magnitude=magnitude, terms=terms, sides=1)
+
+    if p.get("describe"):
+        # Seed 001's "simple approach", read literally: rotate the stored matrix by 180°, then *convolve*
+        # (true convolution = the framework's correlation with a flipped kernel) with the gradient.
+        # Which gradient does it give: ∂L/∂w itself, or ∂L/∂w rotated by 180°?
+        spatial_axes = tuple(range(2, 2 + rank))
+        literal = bk.conv(bk.asarray(np.flip(stored, axis=spatial_axes)), bk.asarray(np.flip(kernel, axis=spatial_axes)),
+                          stride=dilation, dilation=stride, groups=groups)
+        literal = ctx.numpy(literal)[(slice(None), slice(None)) + tuple(slice(0, kk) for kk in k)].swapaxes(0, 1)
+        found = [name for name, want in (("∂L/∂w", ctx.numpy(grad)), ("∂L/∂w rotated by 180°", np.flip(ctx.numpy(grad),
+                                                                                                       axis=spatial_axes)))
+                 if tolerance.compare(literal, want, magnitude=magnitude, terms=terms, dtype=ctx.compute_dtype).ok]
+        ctx.fact("seed 001's 'rotate the stored matrix by 180° and convolve it with the gradient' gives", found)
