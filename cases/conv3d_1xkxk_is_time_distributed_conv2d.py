@@ -10,9 +10,9 @@ from equivcheck.tolerance import conv_terms
 
 @st.composite
 def _space(draw):
-    # PyTorch rejects padding='same' with stride > 1 and tf.nn/Keras reject stride > 1 with dilation > 1,
-    # so the draws stay inside what every framework accepts.
-    stride, dilation = draw(st.sampled_from([(1, 1), (2, 1), (1, 2)]))
+    # PyTorch rejects padding='same' with stride > 1, so the draws stay inside what every framework accepts;
+    # no dilation: TF's CPU Conv3D has no float64 kernel for it (see notes).
+    stride, dilation = draw(st.sampled_from([1, 2])), 1
     padding = draw(st.sampled_from(["valid", "same", 1] if stride == 1 else ["valid", 1]))
     k = draw(st.lists(st.integers(1, 3), min_size=2, max_size=2))
     spatial = [dilation * (kk - 1) + 1 + draw(st.integers(0, 3)) for kk in k]
@@ -53,6 +53,9 @@ def _per_dim(value, depth_value):
              "next to batch, fold it into the batch axis, run the Conv2D, unfold (transpose + reshape). It is also "
              "checked literally, one Conv2D call per time step, concatenated along time. The backend interface has "
              "no TimeDistributed wrapper, so Keras' own TimeDistributed layer is not called.",
+        "tensorflow": "No dilation in the draws: TF 2.21's CPU Conv3D raises InvalidArgumentError 'CPU "
+                      "implementation of Conv3D currently only supports dilated rates of 1.' in float64 (float32 "
+                      "runs, through oneDNN); a TF limitation, not part of this claim.",
         "jax": "lax has no layers: the layer-level check (Conv3D layer vs Conv2D layer with the same weights) is "
                "skipped; the functional identity is tested.",
     },
