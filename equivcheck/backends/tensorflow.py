@@ -47,7 +47,7 @@ def _pad_spec(padding, rank):
         return padding.upper()
     pairs = [(int(p), int(p)) if not _is_seq(p) else (int(p[0]), int(p[1]))
              for p in ((padding,) * rank if not _is_seq(padding) else padding)]
-    return pairs
+    return "VALID" if not any(map(any, pairs)) else pairs  # padding 0 is spelled 'VALID' in TF
 
 
 def _pad_list(layout, pairs):
