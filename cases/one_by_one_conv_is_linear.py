@@ -25,6 +25,8 @@ from equivcheck.tolerance import conv_terms
         {"n": 2, "c_in": 3, "c_out": 5, "spatial": [4, 7], "bias": False},
         {"n": 1, "c_in": 4, "c_out": 2, "spatial": [9], "bias": True},
         {"n": 1, "c_in": 2, "c_out": 3, "spatial": [2, 3, 4], "bias": True},
+        # C → C (a square weight, where W and Wᵀ have the same shape and only values tell them apart)
+        {"n": 1, "c_in": 8, "c_out": 8, "spatial": [3, 3], "bias": True},
     ],
     space=st.fixed_dictionaries({
         "n": st.integers(1, 3),

@@ -124,3 +124,19 @@ def pytest_report_header(config):
 def equivcheck_options(request) -> Options:
     """The validated --frameworks/--examples/--seed/… options."""
     return request.config._equivcheck
+
+
+_CAUGHT: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    """Collect the fault-injection meta-tests' ``caught_by`` properties (also from xdist workers)."""
+    if report.when == "call":
+        _CAUGHT.extend(value for name, value in report.user_properties if name == "caught_by")
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _CAUGHT:
+        terminalreporter.section("fault injection: claims that caught each fault")
+        for line in sorted(_CAUGHT):
+            terminalreporter.write_line(line)
