@@ -1,0 +1,115 @@
+""""Two kernels per input channel" is a depthwise conv (groups=C, multiplier 2), not the full conv C→2C."""
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import layouts, oracle
+from equivcheck.backends.base import NotApplicable
+from equivcheck.claim import claim, source
+from equivcheck.tolerance import conv_terms
+
+
+@st.composite
+def _space(draw):
+    # Smallest draw (what hypothesis shrinks to): 2 channels, multiplier 1, a 1-wide 1-D kernel -- already
+    # not a full conv. 'same' only at stride 1 (PyTorch rejects it for strided convs); Keras has
+    # DepthwiseConv1D/2D only, so rank <= 2.
+    rank = draw(st.integers(1, 2))
+    stride = draw(st.integers(1, 2))
+    padding = draw(st.sampled_from(["valid", "same"] if stride == 1 else ["valid"]))
+    k = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
+    spatial = [kk + draw(st.integers(0, 3)) for kk in k]
+    return {"n": 1 + draw(st.integers(0, 1)), "c": draw(st.integers(2, 4)), "m": draw(st.integers(1, 2)),
+            "spatial": spatial, "k": k, "stride": stride, "padding": padding, "bias": draw(st.booleans())}
+
+
+@claim(
+    title="A layer with M kernels per input channel is a depthwise conv, not a full conv to C·M channels",
+    statement="A layer that applies two kernels to each of its 32 input channels to produce 64 channels (5×5 "
+              "kernels) is the ordinary full convolution 32→64: the same weights (64·32·25) and the same outputs.",
+    sources=[
+        source("001", "In the next layer you specify two kernels per channel. In your example there would be 32 "
+                      "input channels, the hidden layer has 2 kernels per channel, and the output would be 64 "
+                      "channels."),
+        source("001", "you need 64 kernel, each with the size of (32,5,5) ."),
+        source("001", "you just copy this 3x3 kernel N times in 3rd dimension"),
+    ],
+    examples=[
+        # seed 001: 32 x 14 x 14 after pooling, 2 kernels (5x5) per channel -> 64 channels: 32*2*25 weights,
+        # against the full conv's 64*32*25
+        {"n": 1, "c": 32, "m": 2, "spatial": [14, 14], "k": [5, 5], "stride": 1, "padding": "same", "bias": True},
+        # a small strided one, and a 1-D one
+        {"n": 2, "c": 3, "m": 2, "spatial": [6, 7], "k": [3, 2], "stride": 2, "padding": "valid", "bias": False},
+        {"n": 1, "c": 2, "m": 3, "spatial": [6], "k": [3], "stride": 1, "padding": "valid", "bias": True},
+    ],
+    space=_space(),
+    expected="refuted",
+    notes={
+        "*": "The statement is checked twice: the full C→C·M conv whose kernel is the depthwise kernel copied "
+             "across the input depth (the seed's 'copy this kernel N times in 3rd dimension') gives different "
+             "outputs, and the native full-conv layer has C times the depthwise layer's weights. Supporting facts "
+             "(must hold): the depthwise output equals the grouped conv with groups=C, C single-channel convs with "
+             "M kernels each (concatenated), the full conv with a block-diagonal kernel, the native depthwise layer "
+             "(Keras DepthwiseConv{1,2}D, torch Conv{n}d(groups=C), Flax Conv(feature_group_count=C)) loaded with "
+             "the same weights, and the oracle; the depthwise layer has C·M·prod(k) (+ C·M bias) weights.",
+        "jax": "lax has no layers: the weight-count checks are skipped; the output identities are tested.",
+    },
+)
+def check(bk, p, ctx):
+    C, M, k = p.c, p.m, tuple(p.k)
+    x = ctx.array("x", (p.n, C, *p.spatial))
+    w = ctx.array("w", (C, M, *k))                       # canonical depthwise kernel (C, M, *k)
+    b = ctx.array("b", (C * M,)) if p.bias else None
+    bias = None if b is None else bk.asarray(b)
+    args = dict(stride=p.stride, padding=p.padding)
+    grouped_kernel = layouts.depthwise_to_grouped(w)     # (C*M, 1, *k): output c*M + m
+    X = bk.asarray(x)
+
+    depthwise = bk.conv(X, bk.asarray(grouped_kernel), bias, groups=C, **args)
+    want = oracle.conv(x, grouped_kernel, b, groups=C, **args)
+    magnitude = oracle.conv(np.abs(x), np.abs(grouped_kernel), None if b is None else np.abs(b), groups=C, **args)
+    terms = conv_terms(grouped_kernel.shape, bias=p.bias)
+    ctx.close("depthwise (groups=C) vs oracle", depthwise, want, magnitude=magnitude, terms=terms, sides=1,
+              support=True)
+
+    # Per input channel: one conv of that channel with its M kernels; concatenated in channel order.
+    per_channel = bk.concat([
+        bk.conv(bk.asarray(x[:, c:c + 1]), bk.asarray(w[c][:, None]),
+                None if b is None else bk.asarray(b[c * M:(c + 1) * M]), **args)
+        for c in range(C)], axis=1)
+    ctx.close("depthwise vs C single-channel convs with M kernels each", depthwise, per_channel,
+              magnitude=magnitude, terms=terms, support=True)
+
+    # A full conv represents it only with a block-diagonal kernel: zero outside each channel's own block.
+    block_diagonal = np.zeros((C * M, C, *k))
+    for c in range(C):
+        block_diagonal[c * M:(c + 1) * M, c] = w[c]
+    ctx.close("depthwise vs full conv with the block-diagonal kernel", depthwise,
+              bk.conv(X, bk.asarray(block_diagonal), bias, **args), magnitude=magnitude, terms=conv_terms(
+                  block_diagonal.shape, bias=p.bias), support=True)
+
+    # The statement: the full conv C -> C*M whose output channel c*M + m uses kernel w[c, m] over the whole depth.
+    copied = np.repeat(grouped_kernel, C, axis=1)        # (C*M, C, *k)
+    full = bk.conv(X, bk.asarray(copied), bias, **args)
+    full_magnitude = oracle.conv(np.abs(x), np.abs(copied), None if b is None else np.abs(b), **args)
+    ctx.close("depthwise vs full conv (kernel copied across the input depth)", depthwise, full,
+              magnitude=np.maximum(magnitude, full_magnitude), terms=conv_terms(copied.shape, bias=p.bias))
+
+    try:
+        dw_layer = bk.layer("depthwise", rank=len(k), in_channels=C, depth_multiplier=M, kernel_size=k,
+                            stride=p.stride, padding=p.padding, use_bias=p.bias, input_shape=x.shape)
+        full_layer = bk.layer("conv", rank=len(k), in_channels=C, out_channels=C * M, kernel_size=k,
+                              stride=p.stride, padding=p.padding, use_bias=p.bias, input_shape=x.shape)
+    except NotApplicable:
+        return
+    bias_count = C * M if p.bias else 0
+    ctx.equal("depthwise layer weights == C·M·prod(k) (+ C·M bias)", dw_layer.param_count,
+              C * M * int(np.prod(k)) + bias_count, support=True)
+    ctx.equal("full conv layer weights == C·M·C·prod(k) (+ C·M bias)", full_layer.param_count,
+              C * M * C * int(np.prod(k)) + bias_count, support=True)
+    dw_layer.set_weights(bk.asarray(w), bias)
+    ctx.close("native depthwise layer vs grouped conv", dw_layer(X), depthwise, magnitude=magnitude, terms=terms,
+              support=True)
+    ctx.fact("depthwise layer class", dw_layer.api)
+    ctx.fact(f"depthwise layer native kernel shape for C={C}, M={M}, k={list(k)}", list(dw_layer.kernel_shape))
+    ctx.equal("weight count: depthwise layer == full conv layer (the statement)", dw_layer.param_count,
+              full_layer.param_count)
