@@ -153,12 +153,14 @@ class JaxBackend(Backend):
             yield
 
     # ---- crossing the border ----------------------------------------------------
+    def _require_session(self):
+        """Outside the session JAX would silently make float32 of float64: refuse instead."""
+        if self.dtype == "float64" and not self.jax.config.jax_enable_x64:
+            raise RuntimeError("float64 JAX runs must happen inside backend.session(), which enables x64")
+
     def asarray(self, array):
-        tensor = self.jax.device_put(np.asarray(array, dtype=self.dtype), self._device)
-        if tensor.dtype != np.dtype(self.dtype):
-            raise RuntimeError(f"JAX made a {tensor.dtype} array of a {self.dtype} one: float64 runs must "
-                               "happen inside backend.session(), which enables x64")
-        return tensor
+        self._require_session()
+        return self.jax.device_put(np.asarray(array, dtype=self.dtype), self._device)
 
     def to_numpy(self, tensor):
         return np.asarray(tensor, dtype=np.float64)

@@ -1,0 +1,219 @@
+"""The Flax adapter: linen modules for the functional ops, linen and nnx layers.
+
+Design rules
+- ``flax`` is imported in ``__init__``; this module imports no framework.
+- All JAX plumbing (asarray, session with x64, vjp, jit cache, composed
+  pixel shuffles, patches) is inherited from :class:`JaxBackend`: a Flax user
+  reaches for ``jax.numpy``/``lax`` for what Flax lacks.
+- Functional ops run a ``flax.linen`` module (``Conv``, ``ConvTranspose``,
+  ``Dense``) applied to parameters made from the canonical weights through
+  :mod:`equivcheck.layouts` (read at call time); data goes in Flax's ``N*C``.
+- ``dtype`` and ``param_dtype`` follow the run dtype; float64 layers must be
+  built inside :meth:`session` (x64), which ``layer`` checks.
+- Unbatched ``(C, *sp)`` input is passed on as ``(*sp, C)``: Flax itself adds
+  and removes the batch axis.
+- PyTorch's ConvTranspose is reproduced by ``ConvTranspose(transpose_kernel=False)``
+  (Flax's default, kernel ``(*k, I, O)``) with the kernel spatially flipped and
+  explicit padding pairs (d(k−1)−p, d(k−1)−p+output_padding) of the stride-dilated
+  input.  ``transpose_kernel=True`` would flip and swap I/O itself, making the
+  kernel ``(*k, O, I)`` with no flip.  Flax's ConvTranspose has no
+  feature_group_count, so grouped transposed convs are n/a.
+- Layers are built abstractly (``eval_shape``) with zero parameters, so no random
+  initializer compiles per kernel shape; ``set_weights`` loads the claim's weights.
+- Depthwise is ``Conv(features=C*M, feature_group_count=C)``: the native kernel
+  is ``(*k, 1, C*M)``, the table's ``*CM`` layout reshaped (channel c*M + m).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from equivcheck import layouts
+from equivcheck.backends.base import LayerHandle, NotApplicable
+from equivcheck.backends.jax import JaxBackend, _ints, _padding, _transpose_padding
+
+_KINDS = ("conv", "conv_transpose", "depthwise", "dense")
+
+
+class FlaxBackend(JaxBackend):
+    """Flax linen/nnx on canonical tensors; every array is a ``jax.Array``."""
+
+    framework_name = "flax"
+    functional_api = "linen"
+    layer_apis = ("linen", "nnx")
+
+    def __init__(self, dtype: str = "float32", device: str = "cpu", allow_tf32: bool = False):
+        super().__init__(dtype, device, allow_tf32)
+        import flax
+        from flax import linen, nnx
+
+        self.flax, self.linen, self.nnx = flax, linen, nnx
+
+    def versions(self):
+        return {**super().versions(), "flax": self.flax.__version__}
+
+    # ---- functional ops through linen modules ----------------------------------
+    def _spatial_axes(self, layout: str, rank: int) -> tuple[int, ...]:
+        return tuple(i for i, axis in enumerate(layout) if axis in layouts.SPATIAL[rank])
+
+    def _run_module(self, cls_name: str, op: str, x, w, b, rank: int, config: dict):
+        """Apply ``linen.<cls_name>(**config)`` to ``x`` with the canonical kernel ``w``, bias ``b``."""
+        perms = self._data_perms("flax", x.ndim, rank) if op != "dense" else ((), ())
+        native_kernel = layouts.kernel_layout("flax", op, rank, api="linen")
+        kernel_perm = self._kernel_perm("flax", "linen", op, rank)
+        flip = self._spatial_axes(native_kernel, rank) if op == "conv_transpose" else ()
+        config = {**config, "use_bias": b is not None, "dtype": self.dtype, "param_dtype": self.dtype}
+
+        def build():
+            module = getattr(self.linen, cls_name)(**config)
+            to_native, from_native = perms
+
+            def run(x, w, b):
+                kernel = self._permute(w, kernel_perm)
+                if flip:  # transpose_kernel=False correlates with the kernel as given
+                    kernel = self.jnp.flip(kernel, flip)
+                params = {"kernel": kernel} if b is None else {"kernel": kernel, "bias": b}
+                y = module.apply({"params": params}, self._permute(x, to_native) if to_native else x)
+                return self._permute(y, from_native) if from_native else y
+            return run
+
+        key = ("linen", cls_name, perms, kernel_perm, flip, tuple(sorted(config.items())))
+        return self._jit(key, build)(x, w, b)
+
+    def conv(self, x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
+        """``flax.linen.Conv``; 'same' is Flax's (lax's) 'SAME', the TF rule."""
+        rank = w.ndim - 2
+        return self._run_module("Conv", "conv", x, w, b, rank, dict(
+            features=int(w.shape[0]), kernel_size=tuple(int(k) for k in w.shape[2:]), strides=_ints(stride, rank),
+            padding=_padding(padding, rank), kernel_dilation=_ints(dilation, rank), feature_group_count=int(groups)))
+
+    def conv_transpose(self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
+        """``flax.linen.ConvTranspose`` (transpose_kernel=False, flipped kernel, explicit pads)."""
+        if int(groups) != 1:
+            raise NotApplicable("flax ConvTranspose has no feature_group_count, so it cannot express a "
+                                "grouped transposed convolution")
+        rank = w.ndim - 2
+        kernel, dilations = tuple(int(k) for k in w.shape[2:]), _ints(dilation, rank)
+        return self._run_module("ConvTranspose", "conv_transpose", x, w, b, rank, dict(
+            features=int(w.shape[1]), kernel_size=kernel, strides=_ints(stride, rank),
+            padding=_transpose_padding(padding, output_padding, kernel, dilations, rank), kernel_dilation=dilations))
+
+    def linear(self, x, w, b=None):
+        """``flax.linen.Dense`` on the last axis; kernel in the table's dense layout (IO)."""
+        return self._run_module("Dense", "dense", x, w, b, 0, dict(features=int(w.shape[0])))
+
+    # ---- pooling through flax.linen.{max,avg}_pool ---------------------------------------
+    def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False):
+        if return_indices:
+            raise NotApplicable("Flax has no max-pool-with-argmax (flax.linen.max_pool returns values only), "
+                                "so there are no switch indices to record or unpool with")
+        return self._pool("max_pool", x, *self._pool_config(x, kernel, stride, padding))
+
+    def max_unpool(self, y, indices, kernel, stride=None, output_size=None):
+        raise NotApplicable("Flax has no max-unpool op (and no max-pool argmax to feed one)")
+
+    def avg_pool(self, x, kernel, stride=None, padding=0):
+        """``flax.linen.avg_pool`` with its default count_include_pad=True."""
+        return self._pool("avg_pool", x, *self._pool_config(x, kernel, stride, padding))
+
+    def _pool(self, name, x, rank, kernel, strides, pads):
+        to_native, from_native = self._data_perms("flax", x.ndim, rank)
+
+        def build():
+            pool = getattr(self.linen, name)
+
+            def run(x):
+                return self._permute(pool(self._permute(x, to_native), kernel, strides, pads), from_native)
+            return run
+
+        return self._jit(("flax", name, to_native, from_native, kernel, strides, pads), build)(x)
+
+    # ---- layers -----------------------------------------------------------------------------
+    def layer(self, kind, *, rank=2, in_channels, out_channels=None, kernel_size=1, stride=1, padding="valid",
+              dilation=1, groups=1, depth_multiplier=1, use_bias=True, api=None, input_shape=None):
+        """``flax.linen.{Conv,ConvTranspose,Dense}`` or ``flax.nnx.{Conv,ConvTranspose,Linear}``."""
+        self._require_session()
+        api = api or self.layer_apis[0]
+        if api not in self.layer_apis:
+            raise ValueError(f"flax layer api must be one of {self.layer_apis}, got {api!r}")
+        if kind not in _KINDS:
+            raise ValueError(f"layer kind must be one of {_KINDS}, got {kind!r}")
+        if kind == "conv_transpose" and groups != 1:
+            raise NotApplicable("flax ConvTranspose has no feature_group_count (grouped transposed conv)")
+        k, s, d = _ints(kernel_size, rank), _ints(stride, rank), _ints(dilation, rank)
+        options = dict(use_bias=use_bias, dtype=self.dtype, param_dtype=self.dtype)
+        if kind != "dense":
+            options.update(kernel_size=k, strides=s, kernel_dilation=d,
+                           padding=padding.upper() if isinstance(padding, str) else padding)
+        features = in_channels * depth_multiplier if kind == "depthwise" else out_channels
+        if kind in ("conv", "depthwise"):
+            options["feature_group_count"] = in_channels if kind == "depthwise" else groups
+        cls_name = {"conv": "Conv", "depthwise": "Conv", "conv_transpose": "ConvTranspose",
+                    "dense": "Dense" if api == "linen" else "Linear"}[kind]
+        if api == "linen":
+            native, kernel_shape, param_count, load, call = self._linen_layer(
+                cls_name, kind, rank, in_channels, features, options, input_shape)
+        else:
+            native, kernel_shape, param_count, load, call = self._nnx_layer(cls_name, in_channels, features, options)
+        layout = layouts.kernel_layout("flax", kind, rank, api=api)
+
+        def set_weights(kernel, bias=None):
+            kernel = self.asarray(kernel) if isinstance(kernel, np.ndarray) else kernel
+            native_kernel = self._permute(kernel, self._kernel_perm("flax", api, kind, rank))
+            if kind == "conv_transpose":  # transpose_kernel=False: see the module docstring
+                native_kernel = self.jnp.flip(native_kernel, self._spatial_axes(layout, rank))
+            if kind == "depthwise":  # (*k, C, M) → Flax's grouped (*k, 1, C*M)
+                native_kernel = self.jnp.reshape(native_kernel, kernel_shape)
+            if not use_bias and bias is not None:
+                raise ValueError("this layer was built with use_bias=False but set_weights got a bias")
+            if use_bias:  # no bias given: a zero bias computes the same as none
+                bias = np.zeros(features) if bias is None else bias
+                bias = self.asarray(bias) if isinstance(bias, np.ndarray) else bias
+            load(native_kernel, bias)
+
+        def run(x):
+            if kind == "dense":
+                return call(x)
+            to_native, from_native = self._data_perms("flax", x.ndim, rank)
+            return self._permute(call(self._permute(x, to_native)), from_native)
+
+        extra = {"note": "Flax has no depthwise class: Conv(feature_group_count=C, features=C*M), "
+                          "kernel (*k, 1, C*M) = the table's *CM reshaped"} if kind == "depthwise" else {}
+        return LayerHandle(api=f"flax.{api}.{cls_name}", kernel_shape=tuple(kernel_shape), kernel_layout=layout,
+                           param_count=param_count, set_weights=set_weights, call=run, native=native, extra=extra)
+
+    def _zeros_like(self, abstract):
+        """Zero parameters of the abstract shapes: layers are built by ``eval_shape`` (Flax's
+        random initializers would compile op by op for every new kernel shape), and
+        ``set_weights`` loads the real ones."""
+        return self.jax.tree_util.tree_map(lambda leaf: self.jnp.zeros(leaf.shape, leaf.dtype), abstract)
+
+    def _linen_layer(self, cls_name, kind, rank, in_channels, features, options, input_shape):
+        module = getattr(self.linen, cls_name)(features=features, **options)
+        if kind == "dense":
+            dummy_shape = (1, in_channels)
+        elif input_shape is not None:
+            dummy_shape = (1, *tuple(input_shape)[2:], in_channels)
+        else:  # any spatial size the kernel fits in: only in_channels shapes the parameters
+            dummy_shape = (1, *(di * (ki - 1) + 1 for ki, di in zip(options["kernel_size"], options["kernel_dilation"])),
+                           in_channels)
+        dummy = self.jax.ShapeDtypeStruct(dummy_shape, np.dtype(self.dtype))
+        abstract = self.jax.eval_shape(module.init, self.jax.random.PRNGKey(0), dummy)["params"]
+        state = {"params": self._zeros_like(abstract)}
+        apply = self.jax.jit(module.apply)
+
+        def load(kernel, bias):
+            state["params"] = {"kernel": kernel} if bias is None else {"kernel": kernel, "bias": bias}
+        count = sum(int(leaf.size) for leaf in self.jax.tree_util.tree_leaves(state["params"]))
+        return module, state["params"]["kernel"].shape, count, load, lambda x: apply(state, x)
+
+    def _nnx_layer(self, cls_name, in_channels, features, options):
+        nnx = self.nnx
+        module = nnx.eval_shape(lambda: getattr(nnx, cls_name)(in_channels, features, **options, rngs=nnx.Rngs(0)))
+        nnx.update(module, self._zeros_like(nnx.state(module, nnx.Param)))
+
+        def load(kernel, bias):
+            module.kernel[...] = kernel
+            if bias is not None:
+                module.bias[...] = bias
+        count = sum(int(leaf.size) for leaf in self.jax.tree_util.tree_leaves(nnx.state(module, nnx.Param)))
+        return module, module.kernel[...].shape, count, load, module
