@@ -1,0 +1,156 @@
+"""'SAME' padding is not symmetric padding: with a stride it pads max((⌈n/s⌉−1)s + d(k−1)+1 − n, 0), odd pixel last."""
+import itertools
+
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import oracle, tolerance
+from equivcheck.backends.base import NotApplicable
+from equivcheck.claim import claim, source
+from equivcheck.tolerance import conv_terms
+
+
+@st.composite
+def _space(draw):
+    # Every draw is a candidate counterexample: an odd kernel (where symmetric padding is believed to be
+    # 'same'), stride >= 2, and a size n with n mod s != 1 (n mod s == 1 is exactly when they agree).
+    # The smallest draw, what hypothesis shrinks to, is 1-D: n = 2, k = 3, stride 2.
+    rank = draw(st.integers(1, 2))
+    k = draw(st.lists(st.sampled_from([3, 5]), min_size=rank, max_size=rank))
+    stride = draw(st.integers(2, 3))
+    spatial = [stride * draw(st.integers(1, 3)) + draw(st.sampled_from([0] + list(range(2, stride))))
+               for _ in range(rank)]
+    return {"n": 1, "c_in": draw(st.integers(1, 2)), "c_out": draw(st.integers(1, 2)), "spatial": spatial, "k": k,
+            "stride": stride, "dilation": draw(st.integers(1, 2))}
+
+
+def _discover_pads(bk_out, x, w, stride, dilation, dtype):
+    """The (before, after) pads per dim that reproduce ``bk_out`` (the framework's 'same'), found by trying
+    every split with the right output size, smallest total first; None when not unique."""
+    out = bk_out.shape[2:]
+    per_dim = []
+    for n, k, o in zip(x.shape[2:], w.shape[2:], out):
+        span = dilation * (k - 1) + 1
+        pairs = [(b, a) for b in range(span) for a in range(span)
+                 if (n + b + a - span) // stride + 1 == o and n + b + a >= span]
+        per_dim.append(sorted(pairs, key=lambda pair: (sum(pair), pair)))
+    magnitude_of = {}
+    matches = []
+    for pads in itertools.product(*per_dim):
+        total = tuple(sum(pair) for pair in pads)
+        if matches and total != tuple(sum(pair) for pair in matches[0]):
+            break  # only the smallest total that matches: larger ones pad pixels no window reads
+        want = oracle.conv(x, w, stride=stride, padding=pads, dilation=dilation)
+        magnitude_of[pads] = oracle.conv(np.abs(x), np.abs(w), stride=stride, padding=pads, dilation=dilation)
+        if tolerance.compare(bk_out, want, magnitude=magnitude_of[pads], terms=conv_terms(w.shape), dtype=dtype,
+                             sides=1).ok:
+            matches.append(pads)
+    return matches[0] if len(matches) == 1 else None
+
+
+#: Shapes (n, k, stride, dilation) whose discovered split is recorded one by one: the seeds' and the
+#: smallest counterexample's.  Every other split only feeds the rule fact below.
+ILLUSTRATIVE = {(4, 3, 2, 1), (80, 3, 2, 1), (28, 6, 1, 1), (28, 5, 1, 1)}
+
+
+def _record(ctx, pads, x, w, stride, dilation):
+    for n, k, (before, after) in zip(x.shape[2:], w.shape[2:], pads):
+        if (n, k, stride, dilation) in ILLUSTRATIVE:
+            ctx.fact(f"'same' pads (before, after) for n={n}, k={k}, stride={stride}, dilation={dilation}",
+                     [before, after])
+        total = before + after
+        if before == total // 2:
+            ctx.fact("'same' split rule", "before = total // 2, after = total - before")
+        else:  # its own key, so that later examples cannot overwrite it (the support check fails too)
+            ctx.fact(f"'same' split deviates from before = total // 2 at n={n}, k={k}, stride={stride}, "
+                     f"dilation={dilation}", [before, after])
+        if total % 2:
+            ctx.fact("odd pixel of 'same' padding goes at the", "end" if after > before else "start")
+
+
+@claim(
+    title="'SAME' padding is asymmetric: symmetric padding (k−1)/2 differs from it at stride 2 on even sizes",
+    statement="For an odd kernel k, padding (k−1)/2 pixels on each side (d(k−1)/2 with dilation d) is the same as "
+              "padding='same' ('SAME'), whatever the stride.",
+    sources=[
+        source("001", "To get the same output dimension as the input dimension, you need to add padding. Padding "
+                      "consists of adding the right number of rows and columns on each side of the matrix."),
+        source("001", "give the result image again in size 28x28 because we use padding='SAME'"),
+        source("000", "These are both strided by 2 × 2, downsampling the sequence in time by a total factor of 4"),
+    ],
+    examples=[
+        # seed 001: tf.nn.conv2d(x, W [5, 5, 1, 32], strides 1, 'SAME') on 28 x 28 stays 28 x 28: here they agree
+        {"n": 1, "c_in": 1, "c_out": 32, "spatial": [28, 28], "k": [5, 5], "stride": 1, "dilation": 1},
+        # seed 001: Keras Conv2D(32, (3, 3), padding='same') on 64 x 64 x 3 (on an 8 x 8 map): they agree
+        {"n": 1, "c_in": 3, "c_out": 32, "spatial": [8, 8], "k": [3, 3], "stride": 1, "dilation": 1},
+        # seed 000: T x 80 x 3 mel features, 32 kernels 3x3 strided 2x2 (80 -> 40 needs 'same'; T = 8 here):
+        # 'same' pads (0, 1), symmetric pads (1, 1) -- same size, windows shifted by one
+        {"n": 1, "c_in": 3, "c_out": 32, "spatial": [8, 80], "k": [3, 3], "stride": 2, "dilation": 1},
+        # the smallest counterexample: stride 2 on an even input
+        {"n": 1, "c_in": 1, "c_out": 1, "spatial": [4], "k": [3], "stride": 2, "dilation": 1},
+    ],
+    space=_space(),
+    expected={"*": "refuted", "torch": "raises"},
+    notes={
+        "*": "Every example first checks the framework's own 'same' at stride 1 with an even kernel (k+1, dilation "
+             "d), where the total padding is odd, against the formula, and discovers the (before, after) split by "
+             "trying every split (recorded as facts). Then at the example's stride (dilation 1, since tf.nn rejects "
+             "stride > 1 with dilation > 1): the framework's 'same' against the formula and its discovered split, "
+             "then the statement (symmetric padding vs 'same'), then the native layer with padding='same' where "
+             "the framework has layers.",
+        "torch": "PyTorch's padding='same' exists for stride 1 only (where it follows the same formula, odd pixel "
+                 "at the end, as the even-kernel check shows); for stride > 1 F.conv{n}d raises RuntimeError "
+                 "\"padding='same' is not supported for strided convolutions\", so the strided statement cannot be "
+                 "evaluated: verdict raises.",
+        "jax": "lax has no layers: the layer check is skipped.",
+    },
+)
+def check(bk, p, ctx):
+    rank = len(p.spatial)
+    x = ctx.array("x", (p.n, p.c_in, *p.spatial))
+    w = ctx.array("w", (p.c_out, p.c_in, *p.k))
+    w_even = ctx.array("w_even", (p.c_out, p.c_in, *(k + 1 for k in p.k)))
+    X = bk.asarray(x)
+
+    # Stride 1, even kernel: the total padding d*k is odd, so the split shows where the odd pixel goes.
+    d = p.dilation
+    same_even = bk.conv(X, bk.asarray(w_even), padding="same", dilation=d)
+    ctx.close("'same' (stride 1, even kernel) vs the formula", same_even,
+              oracle.conv(x, w_even, padding="same", dilation=d),
+              magnitude=oracle.conv(np.abs(x), np.abs(w_even), padding="same", dilation=d),
+              terms=conv_terms(w_even.shape), sides=1, support=True)
+    pads = _discover_pads(ctx.numpy(same_even), x, w_even, 1, d, ctx.compute_dtype)
+    if pads is not None:
+        _record(ctx, pads, x, w_even, 1, d)
+        ctx.equal("discovered 'same' split (stride 1) == formula", pads,
+                  [oracle.same_padding(n, k, 1, d) for n, k in zip(p.spatial, w_even.shape[2:])], support=True)
+
+    # The example's stride (dilation 1): the framework's own 'same' (PyTorch raises here for stride > 1).
+    s = p.stride
+    same = bk.conv(X, bk.asarray(w), stride=s, padding="same")
+    magnitude = oracle.conv(np.abs(x), np.abs(w), stride=s, padding="same")
+    terms = conv_terms(w.shape)
+    ctx.close(f"'same' (stride {s}) vs the formula", same, oracle.conv(x, w, stride=s, padding="same"),
+              magnitude=magnitude, terms=terms, sides=1, support=True)
+    pads = _discover_pads(ctx.numpy(same), x, w, s, 1, ctx.compute_dtype)
+    if pads is not None:
+        _record(ctx, pads, x, w, s, 1)
+        ctx.equal(f"discovered 'same' split (stride {s}) == formula", pads,
+                  [oracle.same_padding(n, k, s, 1) for n, k in zip(p.spatial, p.k)], support=True)
+
+    # The statement: symmetric padding (k-1)//2 on both sides equals 'same'.
+    symmetric = bk.conv(X, bk.asarray(w), stride=s, padding=[(k - 1) // 2 for k in p.k])
+    symmetric_magnitude = oracle.conv(np.abs(x), np.abs(w), stride=s, padding=[(k - 1) // 2 for k in p.k])
+    if symmetric_magnitude.shape == magnitude.shape:
+        magnitude = np.maximum(magnitude, symmetric_magnitude)
+    ctx.close(f"symmetric padding (k-1)//2 vs 'same' (stride {s})", symmetric, same, magnitude=magnitude, terms=terms)
+
+    # The native layer with padding='same' (Keras Conv{n}D, Flax Conv 'SAME', torch Conv{n}d at stride 1).
+    try:
+        layer = bk.layer("conv", rank=rank, in_channels=p.c_in, out_channels=p.c_out, kernel_size=tuple(p.k),
+                         stride=s, padding="same", use_bias=False, input_shape=x.shape)
+    except NotApplicable:
+        return
+    layer.set_weights(bk.asarray(w))
+    ctx.close(f"{layer.api}(padding='same', stride {s}) vs the functional 'same'", layer(X), same,
+              magnitude=magnitude, terms=terms, support=True)
