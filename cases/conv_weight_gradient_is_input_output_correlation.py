@@ -58,6 +58,34 @@ def _shifted_weight_grad(x, gy, k, stride, pairs, dilation, groups):
     return dw.reshape(out_channels, cg, *k)
 
 
+_HOW = ("Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); the batch/channel exchange "
+        "and padding of x are done in NumPy (exact), the correlation itself through the framework's conv.")
+
+#: What TensorFlow's CPU build cannot run, as observed with TF 2.21 (the notes of the TF column).
+_TF_NOTE = ("Where TF's CPU build has no kernel, the example records TF's own error (InvalidArgumentError, through a "
+            "supporting ctx.raises) and checks everything else: in float64 TF has no backprop kernel (which is also "
+            "conv_transpose) for dilated or grouped convs and no dilated Conv3D; in float32 (oneDNN) none for the "
+            "backprop of dilated or grouped 2-D convs with explicit padding. Everything TF does run agrees.")
+
+
+#: How TensorFlow's CPU build says it has no kernel for a case (float64 backprop of dilated or grouped convs,
+#: float32 backprop with explicit padding and dilation/groups, dilated Conv3D in float64).
+_TF_MISSING_KERNEL = ("not yet support dilation", "only supports dilated rates of 1",
+                      "grouped convolutions are not supported on CPU")
+
+
+def _unless_missing_kernel(bk, ctx, label, fn):
+    """``fn()``; where TensorFlow's CPU build has no kernel for it, the framework's error is recorded instead
+    (a supporting ``ctx.raises``) and None returned, so the example checks everything else TF can run."""
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - only TF's missing-kernel errors are kept; the rest propagate
+        if bk.framework_name != "tensorflow" or not any(words in str(exc) for words in _TF_MISSING_KERNEL):
+            raise
+    ctx.raises(f"TensorFlow CPU {bk.dtype} has no kernel: {label}", fn, support=True)
+    return None
+
+
 @claim(
     title="The weight gradient of a conv is the correlation of the stored input with ∂L/∂y",
     statement="∂L/∂w of y = conv(x, w) equals the cross-correlation of the (padded) stored input x with ∂L/∂y "
@@ -105,8 +133,8 @@ def _shifted_weight_grad(x, gy, k, stride, pairs, dilation, groups):
         "numpy": "NumPy has no autodiff: the gradient side is ∂L/∂w written out from the definition (one shifted, "
                  "strided slice of the padded input per kernel tap, contracted with ∂L/∂y), compared with the "
                  "input–gradient correlation and the oracle's conv_weight_grad.",
-        "*": "Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); the batch/channel exchange "
-             "and padding of x are done in NumPy (exact), the correlation itself through the framework's conv.",
+        "*": _HOW,
+        "tensorflow": _HOW + " " + _TF_NOTE,
     },
 )
 def check(bk, p, ctx):
@@ -125,7 +153,8 @@ def check(bk, p, ctx):
     if bk.framework_name == "numpy":
         how, grad = "shift definition", _shifted_weight_grad(x, gy, k, stride, pairs, dilation, groups)
     else:
-        how, grad = "autodiff", bk.vjp(lambda ww: bk.conv(xt, ww, **conv_kw), [wt], gyt)[0]
+        how, grad = "autodiff", _unless_missing_kernel(
+            bk, ctx, "conv weight gradient", lambda: bk.vjp(lambda ww: bk.conv(xt, ww, **conv_kw), [wt], gyt)[0])
 
     # Correlation of the stored input with ∂L/∂y as the kernel.  Rearranged in NumPy (exact):
     # "batch" := the Cg channels of a group, "channels" := (group, sample); kernel := ∂L/∂y as (O, N, *out).
@@ -135,7 +164,10 @@ def check(bk, p, ctx):
                                                                                             *xp.shape[2:])
     kernel = gy.reshape(p.n, groups, og, *out).transpose((1, 2, 0) + tail).reshape(p.c_out, p.n, *out)
     # Stride and dilation swap roles: the taps of ∂L/∂y are s apart, the kernel offsets d apart.
-    corr = bk.conv(bk.asarray(stored), bk.asarray(kernel), stride=dilation, dilation=stride, groups=groups)
+    corr = _unless_missing_kernel(bk, ctx, "conv", lambda: bk.conv(bk.asarray(stored), bk.asarray(kernel),
+                                                                   stride=dilation, dilation=stride, groups=groups))
+    if grad is None or corr is None:
+        return
     corr = ctx.numpy(corr)[(slice(None), slice(None)) + tuple(slice(0, kk) for kk in k)]  # (Cg, O, *k') → *k
     by_correlation = corr.swapaxes(0, 1)
 

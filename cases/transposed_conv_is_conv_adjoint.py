@@ -5,6 +5,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import oracle
+from equivcheck.backends import NotApplicable
 from equivcheck.claim import claim, source
 
 
@@ -61,6 +62,31 @@ def _scatter_adjoint(y, w, x_shape, stride, pairs, dilation, groups):
     return acc[lead + crop].reshape(x_shape)
 
 
+#: What TensorFlow's CPU build cannot run, as observed with TF 2.21 (the notes of the TF column).
+_TF_NOTE = ("Where TF's CPU build has no kernel, the example records TF's own error (InvalidArgumentError, through a "
+            "supporting ctx.raises) and checks everything else: in float64 TF has no backprop kernel (which is also "
+            "conv_transpose) for dilated or grouped convs and no dilated Conv3D; in float32 (oneDNN) none for the "
+            "backprop of dilated or grouped 2-D convs with explicit padding. Everything TF does run agrees.")
+
+
+#: How TensorFlow's CPU build says it has no kernel for a case (float64 backprop of dilated or grouped convs,
+#: float32 backprop with explicit padding and dilation/groups, dilated Conv3D in float64).
+_TF_MISSING_KERNEL = ("not yet support dilation", "only supports dilated rates of 1",
+                      "grouped convolutions are not supported on CPU")
+
+
+def _unless_missing_kernel(bk, ctx, label, fn):
+    """``fn()``; where TensorFlow's CPU build has no kernel for it, the framework's error is recorded instead
+    (a supporting ``ctx.raises``) and None returned, so the example checks everything else TF can run."""
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - only TF's missing-kernel errors are kept; the rest propagate
+        if bk.framework_name != "tensorflow" or not any(words in str(exc) for words in _TF_MISSING_KERNEL):
+            raise
+    ctx.raises(f"TensorFlow CPU {bk.dtype} has no kernel: {label}", fn, support=True)
+    return None
+
+
 @claim(
     title="conv_transpose is the adjoint (and the input-VJP) of conv with the same weights",
     statement="For every x, y: <conv(x, w), y> = <x, conv_transpose(y, w)>, and conv_transpose(y, w) is the "
@@ -98,7 +124,7 @@ def _scatter_adjoint(y, w, x_shape, stride, pairs, dilation, groups):
                  "kernel tap), compared with the oracle's conv_transpose (zero insertion + flipped kernel); the "
                  "inner-product identity compares the oracle's conv with its conv_transpose.",
         "torch": "VJP by torch.autograd.grad.",
-        "tensorflow": "VJP by tf.GradientTape.",
+        "tensorflow": "VJP by tf.GradientTape. " + _TF_NOTE,
         "jax": "VJP by jax.vjp.",
         "flax": "VJP by jax.vjp through the Flax column's ops.",
     },
@@ -123,46 +149,57 @@ def check(bk, p, ctx):
     tr_terms = (p.c_out // groups) * math.prod(k)         # at most this many per conv_transpose output
     conv_mag = oracle.conv(np.abs(x), np.abs(w), **conv_kw)
     tr_mag = oracle.conv_transpose(np.abs(y), np.abs(w), **tr_kw)
+    inner_mag = np.sum(conv_mag * np.abs(y))              # Σ conv(|x|, |w|)·|y| = Σ |x|·conv_transpose(|y|, |w|)
+    inner_terms = max(conv_terms, tr_terms) * y.size      # every product in the inner product
 
-    forward = bk.conv(xt, wt, **conv_kw)
-    backward = bk.conv_transpose(yt, wt, **tr_kw)
-    ctx.close("conv vs oracle", forward, oracle.conv(x, w, **conv_kw), magnitude=conv_mag, terms=conv_terms, sides=1)
-    ctx.close("conv_transpose vs oracle", backward, oracle.conv_transpose(y, w, **tr_kw), magnitude=tr_mag,
-              terms=tr_terms, sides=1)
-
-    # <conv(x, w), y> = <x, conv_transpose(y, w)>, both sums taken in float64 of the framework's outputs.
-    # Magnitude: Σ conv(|x|, |w|)·|y| (= Σ |x|·conv_transpose(|y|, |w|)); terms: every product in the sum.
-    lhs = np.sum(ctx.numpy(forward) * y)
-    rhs = np.sum(x * ctx.numpy(backward))
-    ctx.close("<conv(x, w), y> = <x, conv_transpose(y, w)>", lhs, rhs, magnitude=np.sum(conv_mag * np.abs(y)),
-              terms=max(conv_terms, tr_terms) * y.size, sides=2)
+    forward = _unless_missing_kernel(bk, ctx, "conv", lambda: bk.conv(xt, wt, **conv_kw))
+    backward = _unless_missing_kernel(bk, ctx, "conv_transpose", lambda: bk.conv_transpose(yt, wt, **tr_kw))
+    if forward is not None:
+        ctx.close("conv vs oracle", forward, oracle.conv(x, w, **conv_kw), magnitude=conv_mag, terms=conv_terms,
+                  sides=1)
+    if backward is not None:
+        ctx.close("conv_transpose vs oracle", backward, oracle.conv_transpose(y, w, **tr_kw), magnitude=tr_mag,
+                  terms=tr_terms, sides=1)
+    if forward is not None and backward is not None:
+        # <conv(x, w), y> = <x, conv_transpose(y, w)>, both sums taken in float64 of the framework's outputs.
+        ctx.close("<conv(x, w), y> = <x, conv_transpose(y, w)>", np.sum(ctx.numpy(forward) * y),
+                  np.sum(x * ctx.numpy(backward)), magnitude=inner_mag, terms=inner_terms, sides=2)
 
     if bk.framework_name == "numpy":
         how, vjp = "brute-force adjoint (scatter)", _scatter_adjoint(y, w, x.shape, stride, pairs, dilation, groups)
     else:
-        how, vjp = "autodiff VJP", bk.vjp(lambda xx: bk.conv(xx, wt, **conv_kw), [xt], yt)[0]
-    ctx.close(f"conv_transpose(y, w) = {how} of conv w.r.t. x", backward, vjp, magnitude=tr_mag,
-              terms=tr_terms, sides=2)
+        how, vjp = "autodiff VJP", _unless_missing_kernel(
+            bk, ctx, "conv input gradient", lambda: bk.vjp(lambda xx: bk.conv(xx, wt, **conv_kw), [xt], yt)[0])
+    if backward is not None and vjp is not None:
+        ctx.close(f"conv_transpose(y, w) = {how} of conv w.r.t. x", backward, vjp, magnitude=tr_mag,
+                  terms=tr_terms, sides=2)
 
     if p.layers:
-        # The seed's shared weights, through each framework's layer classes: one canonical tensor is
-        # loaded into a conv layer (c_in → c_out) and into a deconv layer (c_out → c_in).
-        layer_kw = dict(rank=rank, kernel_size=k, stride=stride, padding="valid", dilation=dilation,
-                        groups=groups, use_bias=False)
+        _shared_layers(bk, p, ctx, x, w, y, k, stride, dilation, groups, inner_mag, inner_terms)
+
+
+def _shared_layers(bk, p, ctx, x, w, y, k, stride, dilation, groups, inner_mag, inner_terms):
+    """The seed's shared weights, through each framework's layer classes: one canonical tensor is loaded
+    into a conv layer (c_in → c_out) and into a deconv layer (c_out → c_in)."""
+    rank = len(k)
+    layer_kw = dict(rank=rank, kernel_size=k, stride=stride, padding="valid", dilation=dilation, groups=groups,
+                    use_bias=False)
+    try:
         conv_layer = bk.layer("conv", in_channels=p.c_in, out_channels=p.c_out, input_shape=x.shape, **layer_kw)
-        deconv_layer = bk.layer("conv_transpose", in_channels=p.c_out, out_channels=p.c_in,
-                                input_shape=y.shape, **layer_kw)
-        conv_layer.set_weights(w)
-        deconv_layer.set_weights(w)
-        ctx.fact("shared weights: native kernel shapes of the conv layer and its deconv layer",
-                 {"conv_api": conv_layer.api, "conv_transpose_api": deconv_layer.api,
-                  "channels": f"{p.c_in}→{p.c_out}→{p.c_in}", "kernel_size": k,
-                  "conv": list(conv_layer.kernel_shape), "conv_layout": conv_layer.kernel_layout,
-                  "conv_transpose": list(deconv_layer.kernel_shape), "conv_transpose_layout": deconv_layer.kernel_layout,
-                  "same_native_shape": list(conv_layer.kernel_shape) == list(deconv_layer.kernel_shape)})
-        layer_out = conv_layer(xt)
-        layer_back = deconv_layer(yt)
-        ctx.equal("deconv layer output shape == conv input shape", tuple(ctx.numpy(layer_back).shape), x.shape)
-        ctx.close("<conv_layer(x), y> = <x, deconv_layer(y)>", np.sum(ctx.numpy(layer_out) * y),
-                  np.sum(x * ctx.numpy(layer_back)), magnitude=np.sum(conv_mag * np.abs(y)),
-                  terms=max(conv_terms, tr_terms) * y.size, sides=2)
+        deconv_layer = bk.layer("conv_transpose", in_channels=p.c_out, out_channels=p.c_in, input_shape=y.shape,
+                                **layer_kw)
+    except NotApplicable as exc:  # JAX (lax) has no layers; the functional identity above is the claim there
+        ctx.fact("shared weights: conv and deconv layers", f"n/a: {exc}")
+        return
+    conv_layer.set_weights(w)
+    deconv_layer.set_weights(w)
+    ctx.fact("shared weights: native kernel shapes of the conv layer and its deconv layer",
+             {"conv_api": conv_layer.api, "conv_transpose_api": deconv_layer.api,
+              "channels": f"{p.c_in}→{p.c_out}→{p.c_in}", "kernel_size": k,
+              "conv": list(conv_layer.kernel_shape), "conv_layout": conv_layer.kernel_layout,
+              "conv_transpose": list(deconv_layer.kernel_shape), "conv_transpose_layout": deconv_layer.kernel_layout,
+              "same_native_shape": list(conv_layer.kernel_shape) == list(deconv_layer.kernel_shape)})
+    layer_back = deconv_layer(bk.asarray(y))
+    ctx.equal("deconv layer output shape == conv input shape", tuple(ctx.numpy(layer_back).shape), x.shape)
+    ctx.close("<conv_layer(x), y> = <x, deconv_layer(y)>", np.sum(ctx.numpy(conv_layer(bk.asarray(x))) * y),
+              np.sum(x * ctx.numpy(layer_back)), magnitude=inner_mag, terms=inner_terms, sides=2)
