@@ -1,0 +1,114 @@
+"""A Dense head on non-overlapping blocks is a strided conv; on the whole map, a map-sized conv (fully convolutional nets)."""
+import math
+
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import oracle
+from equivcheck.claim import claim, source
+from equivcheck.tolerance import conv_terms
+
+
+def blocks_last(x, block):
+    """(N, C, g0*b0, g1*b1, …) → (N, g0, g1, …, C*b0*b1*…): each non-overlapping block flattened in (C, *b) order.
+
+    Pure data movement, done in NumPy before the data reaches the framework (each extra eager
+    reshape/transpose on a new shape would cost JAX a compile)."""
+    n, c, *size = x.shape
+    rank = len(block)
+    grid = [s // b for s, b in zip(size, block)]
+    split = [v for g, b in zip(grid, block) for v in (g, b)]           # (g0, b0, g1, b1, …)
+    perm = (0, *(2 + 2 * i for i in range(rank)), 1, *(3 + 2 * i for i in range(rank)))  # N, g…, C, b…
+    return x.reshape(n, c, *split).transpose(perm).reshape(n, *grid, c * math.prod(block)), grid
+
+
+@claim(
+    title="A Dense head on non-overlapping blocks is a strided conv; on the flattened map it is a map-sized conv",
+    statement="A Dense layer (n_dim outputs) applied to each non-overlapping 4×4×C block of a 16×16 feature map "
+              "equals a 4×4 convolution with stride 4 and n_dim filters (16×16 → 4×4×5 for n_dim = 5); a Dense on "
+              "the whole flattened map equals a convolution whose kernel covers the whole map.  Flatten+Dense "
+              "raises on a larger input, where the convolution still runs and gives a larger output map.",
+    sources=[
+        source("001", "Fully connected layers have a fixed size input. Thus, changing the input size will cause a "
+                      "wrong-size error."),
+        source("001", "Assuming for example the conv layer's output is of size 16X16, you can create a \"classifier "
+                      "layer\" of size 4x4 with stride 4, that would output for each of the 4 4x4 squares "
+                      "comprising the 16x16 feature map, a single value per dimension. Such filter would be of size "
+                      "4x4xn_dim, in your case n_dim will be 5, and the final output would be of size 4x4x5"),
+        source("001", "If I change image size to [455 x 256]\nlhs shape= [4608,1024] rhs shape= [2048,1024]\n"
+                      "error occurred."),
+    ],
+    examples=[
+        # seed 001: a 16×16 map, 4×4 blocks with stride 4, n_dim = 5 → 4×4×5 (C = 8 chosen); larger input 20×24
+        {"n": 1, "c": 8, "block": [4, 4], "grid": [4, 4], "out": 5, "grow": [4, 8], "seed_sizes": True},
+        # seed 001's error numbers: a Dense built for 2048 = 8·8·32 inputs gets 4608 = 12·12·32 (the larger
+        # image); 1024 outputs in the seed, 2 here (the output width does not change the error)
+        {"n": 1, "c": 32, "block": [4, 4], "grid": [2, 2], "out": 2, "grow": [4, 4], "seed_sizes": True},
+    ],
+    # 1-D, non-square 2-D and 3-D maps, uneven blocks, growth along some axes only.  Three configurations,
+    # because each new shape costs JAX a compile of every op (conv, dense) in the body.
+    space=st.sampled_from([
+        {"n": 2, "c": 2, "block": [3], "grid": [2], "out": 2, "grow": [2]},
+        {"n": 1, "c": 3, "block": [2, 3], "grid": [2, 1], "out": 3, "grow": [1, 0]},
+        {"n": 1, "c": 1, "block": [1, 2, 2], "grid": [2, 1, 2], "out": 1, "grow": [0, 1, 1]},
+    ]),
+    expected="holds",
+    notes={
+        "*": "The per-block Dense: every non-overlapping block is cut out and flattened in (C, *block) order "
+             "(reshape+transpose, done in NumPy: pure data movement), then the framework's dense/linear op; the "
+             "conv kernel is the same weight reshaped to (out, C, *block).  'Flatten' is the framework's reshape "
+             "of the (N, C, *spatial) map; the wrong-size error is the functional dense op's (matmul's) error.",
+        "jax": "Dense = jnp.matmul (JAX has no layer API).",
+    },
+)
+def check(bk, p, ctx):
+    block, rank = tuple(p.block), len(p.block)
+    size = tuple(g * b for g, b in zip(p.grid, block))
+    x = ctx.array("x", (p.n, p.c, *size))
+    w = ctx.array("w", (p.out, p.c * math.prod(block)))
+    b = ctx.array("b", (p.out,))
+    xt, wt, bt = bk.asarray(x), bk.asarray(w), bk.asarray(b)
+
+    # 1. Dense on every non-overlapping block == block-sized conv with stride = block.
+    kernel = w.reshape(p.out, p.c, *block)
+    flat_blocks, grid = blocks_last(x, block)
+    per_block = bk.to_numpy(bk.linear(bk.asarray(flat_blocks), wt, bt))        # (N, *grid, out)
+    per_block = per_block.transpose(0, rank + 1, *range(1, rank + 1))          # (N, out, *grid)
+    strided = bk.conv(xt, bk.asarray(kernel), bt, stride=block)
+    magnitude = oracle.conv(np.abs(x), np.abs(kernel), np.abs(b), stride=block)
+    terms = conv_terms(kernel.shape, bias=True)
+    ctx.equal("strided conv output shape (N, n_dim, *grid)", tuple(bk.to_numpy(strided).shape), (p.n, p.out, *grid))
+    ctx.close("Dense per block == conv(kernel = block, stride = block)", per_block, strided,
+              magnitude=magnitude, terms=terms)
+    ctx.close("strided conv vs oracle", strided, oracle.conv(x, kernel, b, stride=block),
+              magnitude=magnitude, terms=terms, sides=1)
+
+    # 2. Dense on the flattened map == conv whose kernel is the whole map (output 1×…×1).
+    w_map = ctx.array("w_map", (p.out, p.c * math.prod(size)))
+    kernel_map = w_map.reshape(p.out, p.c, *size)
+    dense = bk.linear(bk.reshape(xt, (p.n, -1)), bk.asarray(w_map), bt)        # (N, out)
+    whole = bk.conv(xt, bk.asarray(kernel_map), bt)                             # (N, out, 1, …)
+    magnitude = oracle.conv(np.abs(x), np.abs(kernel_map), np.abs(b))
+    terms = conv_terms(kernel_map.shape, bias=True)
+    ctx.close("Dense(flatten(x)) == conv with a map-sized kernel", bk.reshape(whole, (p.n, p.out)), dense,
+              magnitude=magnitude.reshape(p.n, p.out), terms=terms)
+
+    # 3. A larger input: Flatten+Dense raises (the wrong-size error), the conv runs and slides over it.
+    big = ctx.array("x_big", (p.n, p.c, *(s + g for s, g in zip(size, p.grow))))
+    big_t = bk.asarray(big)
+    # (The seed's own sizes get their own error label; every drawn size shares one.)
+    label = (f"Flatten+Dense: {big[0].size} inputs into a Dense built for {x[0].size}" if p.get("seed_sizes")
+             else "Flatten+Dense on a larger (drawn) input")
+    ctx.raises(label, bk.linear, bk.reshape(big_t, (p.n, -1)), bk.asarray(w_map), bt, support=True)
+    slid = bk.conv(big_t, bk.asarray(kernel_map), bt)
+    out_size = tuple(g + 1 for g in p.grow)
+    ctx.equal("map-sized conv on the larger input: output (N, n_dim, grow+1 …)", tuple(bk.to_numpy(slid).shape),
+              (p.n, p.out, *out_size))
+    ctx.close("map-sized conv on the larger input vs oracle", slid, oracle.conv(big, kernel_map, b),
+              magnitude=oracle.conv(np.abs(big), np.abs(kernel_map), np.abs(b)), terms=terms, sides=1)
+    # Its first output is the Dense applied to the top-left crop of the larger input.
+    crop = big[(slice(None), slice(None)) + tuple(slice(0, s) for s in size)]
+    corner = bk.to_numpy(slid)[(slice(None), slice(None)) + (0,) * rank]
+    ctx.close("conv output at the origin == Dense on the top-left crop", corner,
+              oracle.linear(crop.reshape(p.n, -1), w_map, b),
+              magnitude=oracle.linear(np.abs(crop).reshape(p.n, -1), np.abs(w_map), np.abs(b)), terms=terms, sides=1)

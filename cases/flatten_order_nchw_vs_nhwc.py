@@ -1,0 +1,146 @@
+"""Porting the Linear after x.view(-1, 16*5*5) from NCHW to an NHWC Flatten+Dense needs a column permutation."""
+import itertools
+import math
+
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import layouts, oracle, tolerance
+from equivcheck.claim import claim, source
+from equivcheck.tolerance import conv_terms
+
+
+def flat_index(order: str) -> str:
+    """Row-major flat index of a map laid out in ``order``: 'CHW' → '(c*H + h)*W + w'."""
+    expr = order[0].lower()
+    for axis in order[1:]:
+        expr = (f"({expr})" if "+" in expr else expr) + f"*{axis} + {axis.lower()}"
+    return expr
+
+
+@claim(
+    title="Copying a Linear's weight from an NCHW flatten to an NHWC Flatten+Dense changes the outputs",
+    statement="The Linear that follows a conv in an NCHW model (x = x.view(-1, 16*5*5); x = self.fc1(x)) can be "
+              "ported to an NHWC framework's Flatten+Dense by copying its weight matrix as it is (only transposed "
+              "to the Dense kernel's (in, out) layout): the two models give the same outputs.",
+    sources=[
+        source("003", "x = x.view(-1, 16 * 5 * 5)\nx = F.relu(self.fc1(x))"),
+        source("003", "Is this why we use the command “x = x.view(-1, 16 * 5 * 5)” before inserting x into the "
+                      "fully-connected layers?"),
+        source("003", "flatten the 64 channels [turn a matrix into a vector by stacking the columns or rows], and "
+                      "pass it as a column vector into a fully connected network"),
+    ],
+    examples=[
+        # seed 003: the PyTorch tutorial's conv2 output 16×5×5 flattened into fc1 = Linear(400, 120)
+        {"n": 1, "c": 16, "spatial": [5, 5], "out": 120, "discover": True},
+        # the same with a batch of 4 and a 1-D and a 3-D feature map
+        {"n": 4, "c": 16, "spatial": [5, 5], "out": 120},
+        {"n": 2, "c": 3, "spatial": [7], "out": 4, "discover": True},
+        {"n": 1, "c": 2, "spatial": [2, 3, 4], "out": 3, "discover": True},
+    ],
+    # Only maps where the two flatten orders differ (C >= 2 and more than one pixel); 1-D, 2-D and 3-D.
+    space=st.fixed_dictionaries({
+        "n": st.integers(1, 2),
+        "c": st.integers(2, 4),
+        "spatial": st.lists(st.integers(1, 3), min_size=1, max_size=3).filter(lambda s: math.prod(s) > 1),
+        "out": st.integers(1, 3),
+    }),
+    expected="refuted",
+    notes={
+        "*": "The NCHW source model: flatten of the (N, C, *spatial) maps (the framework's reshape) then its "
+             "linear op with weight (out, C·H·W); the maps are the drawn ones plus every one-hot map, and the "
+             "weight's columns are distinct (noise + 8·column), so the refutation never hinges on a lucky draw.  The NHWC port: the same map in channels-last order, flattened "
+             "by the framework's reshape, then Dense with the weight copied as is.  The repair, with support=True: "
+             "the weight's input columns permuted from (C, *spatial) to (*spatial, C) order, which gives identical "
+             "outputs; the fact 'column_order' is found by trying every axis order.",
+        "numpy": "NumPy's native layout is NCHW: 'porting' means to an NHWC framework, so the NHWC map is the "
+                 "canonical one transposed to channels-last, then flattened.",
+        "torch": "PyTorch is NCHW-native: 'porting' means from this torch model to an NHWC framework (Keras, Flax); "
+                 "the NHWC side is the same map permuted to channels-last (torch.permute) and flattened in torch.",
+        "tensorflow": "The port target itself: the map in TF's native NHWC layout (bk.to_native), flattened with "
+                      "tf.reshape (what keras.layers.Flatten does), then keras.layers.Dense.",
+        "jax": "lax is told NCHW (its default dimension_numbers): 'porting' means to an NHWC framework; the NHWC side "
+               "is the map transposed to channels-last in JAX and flattened with jnp.reshape; Dense = jnp.matmul.",
+        "flax": "The port target itself: the map in Flax's native NHWC layout, flattened with jnp.reshape, then "
+                "flax.linen.Dense.",
+    },
+)
+def check(bk, p, ctx):
+    rank = len(p.spatial)
+    features = p.c * math.prod(p.spatial)
+    x = ctx.array("x", (p.n, p.c, *p.spatial))                # the conv's output feature map, canonical NCHW
+    # The inputs: the drawn maps, then every one-hot map (each single feature on), so that a weight that
+    # only works for these particular maps cannot pass by accident.
+    basis = np.eye(features).reshape(features, p.c, *p.spatial)
+    maps = np.concatenate([x, basis])
+    batch = maps.shape[0]
+    # fc1 of the NCHW model, (out, C·H·W).  Its columns are made distinct (noise + 8·column, rounded to the
+    # run dtype), as a trained layer's are: a weight with two equal columns would be blind to their order.
+    noise = ctx.array("w_noise", (p.out, features))
+    w = (noise + 8.0 * np.arange(features)).astype(ctx.dtype).astype(np.float64)
+    xt, wt = bk.asarray(maps), bk.asarray(w)
+    canonical = layouts.canonical("data", rank)                  # e.g. NCHW
+    channels_last = canonical.replace("C", "") + "C"             # e.g. NHWC
+    native = layouts.data_layout(bk.framework_name, rank)
+
+    # The NCHW source model: x.view(-1, C·H·W) then Linear.
+    source_out = bk.linear(bk.reshape(xt, (batch, features)), wt)
+    # The same maps in the NHWC framework: its native tensor when the framework is channels-last, otherwise
+    # the canonical maps permuted to channels-last (porting *to* an NHWC framework).
+    if native == channels_last:
+        nhwc = bk.to_native(xt)
+    else:
+        nhwc = bk.transpose(xt, layouts.permutation(canonical, channels_last))
+    nhwc_flat = bk.reshape(nhwc, (batch, features))           # Flatten in the NHWC framework
+
+    if bk.layer_apis:  # the framework's Dense layer (built once, weights loaded per variant)
+        layer = bk.layer("dense", in_channels=features, out_channels=p.out, use_bias=False)
+
+        def dense(weight):
+            layer.set_weights(bk.asarray(weight))
+            return layer(nhwc_flat)
+    else:
+        def dense(weight):
+            return bk.linear(nhwc_flat, bk.asarray(weight))
+
+    flat = maps.reshape(batch, features)
+    magnitude = oracle.linear(np.abs(flat), np.abs(w))
+    terms = conv_terms(w.shape)
+    ctx.close("NCHW source model vs oracle", source_out, oracle.linear(flat, w), magnitude=magnitude, terms=terms,
+              sides=1, support=True)
+
+    # The statement: copy the weight as it is.
+    ported_as_is = dense(w)
+    ctx.close("NHWC Flatten+Dense with the weight copied as is == NCHW model (drawn maps)",
+              bk.to_numpy(ported_as_is)[:p.n], bk.to_numpy(source_out)[:p.n], magnitude=magnitude[:p.n], terms=terms)
+    ctx.close("NHWC Flatten+Dense with the weight copied as is == NCHW model (one-hot maps)", ported_as_is,
+              source_out, magnitude=magnitude, terms=terms)
+
+    # The repair: permute the weight's input columns from (C, *spatial) to (*spatial, C) order, the
+    # permutation taken from the layout table (canonical data layout → channels-last, without N).
+    src, dst = canonical.replace("N", ""), channels_last.replace("N", "")
+    w_blocks = w.reshape(p.out, p.c, *p.spatial)
+
+    def ported(order):
+        return w_blocks.transpose(0, *(1 + src.index(a) for a in order)).reshape(p.out, features)
+
+    ctx.close("NHWC Flatten+Dense with permuted columns == NCHW model", dense(ported(dst)), source_out,
+              magnitude=magnitude, terms=terms, support=True)
+
+    # The column order, found live on the fixed examples: try every axis order for the ported weight and
+    # keep those that reproduce the NCHW model within the same derived bound.
+    if p.get("discover"):
+        reference = bk.to_numpy(source_out)
+        matches = ["".join(order) for order in itertools.permutations(src)
+                   if tolerance.compare(bk.to_numpy(dense(ported(order))), reference, magnitude=magnitude,
+                                        terms=terms, dtype=ctx.compute_dtype).ok]
+        ctx.equal("exactly one column order reproduces the NCHW model", len(matches), 1, support=True)
+        if len(matches) == 1:
+            order = matches[0]
+            axes = (0, *(1 + src.index(a) for a in order))
+            ctx.fact(f"column_order.{rank}d", {
+                "nchw_flatten_index": flat_index(src),
+                "nhwc_flatten_index": flat_index(order),
+                "ported_weight": f"w.reshape(O, {', '.join(src)}).transpose{axes}.reshape(O, {'*'.join(order)})",
+                "rule": f"ported[:, {flat_index(order)}] = w[:, {flat_index(src)}]",
+            })

@@ -1,0 +1,98 @@
+"""nn.Linear / Dense on an input of any rank acts on the last axis only: (*, in) → (*, out)."""
+from hypothesis import strategies as st
+
+from equivcheck import oracle
+from equivcheck.claim import claim, source
+from equivcheck.tolerance import conv_terms
+
+
+def _layers(bk, p):
+    """The framework's Dense/Linear layers (every layer API it has), or its functional linear."""
+    if not bk.layer_apis:
+        return [("functional", lambda w, b: (lambda x: bk.linear(x, w, b)))]
+    found = []
+    for api in bk.layer_apis:
+        def make(w, b, api=api):
+            handle = bk.layer("dense", in_channels=p.in_features, out_channels=p.out_features, use_bias=p.bias,
+                              api=api)
+            handle.set_weights(w, b)
+            return handle
+        found.append((api, make))
+    return found
+
+
+@claim(
+    title="Linear/Dense acts on the last axis of an input of any rank",
+    statement="A Linear(in_features=50, out_features=1) layer applied to a (32, 128, 50) tensor transforms "
+              "only the last axis and gives (32, 128, 1): every vector along the last axis goes through the "
+              "same (out, in) matrix, whatever the number of leading axes; an input whose last axis is not "
+              "in_features, e.g. (32, 50, 128), is rejected with an error.",
+    sources=[
+        source("003", "I have a tensor of size (32, 128, 50) in PyTorch."),
+        source("003", "I want to pass this through a linear layer to get an output of size (32, 128, 1)."),
+        source("003", "If I input a tensor of shape (32, 50, 50) -- thus creating ambiguity by having two "
+                      "dimensions along which the linear layer could be applied to (two 50s) -- it only applies "
+                      "it to the last dim and gives an output tensor of shape (32, 50, 1)."),
+        source("003", "If I input a tensor of shape (32, 50, 128) it does NOT output a tensor of shape (32, 1, "
+                      "128), but rather gives me an error."),
+        source("003", "the input of this module can be any tensor of size (*, H_in) and the output will be a "
+                      "tensor of size (*, H_out)"),
+    ],
+    examples=[
+        # seed 003: word embeddings (batch 32, length 128, dim 50) → 1; (32, 50, 128) must raise
+        {"lead": [32, 128], "in_features": 50, "out_features": 1, "bias": True, "bad_last": 128, "seed_error": True},
+        # seed 003: the ambiguous (32, 50, 50) input: still the last axis
+        {"lead": [32, 50], "in_features": 50, "out_features": 1, "bias": True, "bad_last": 128},
+    ],
+    # rank 2-4 inputs (leading axes 1-3); Keras Dense requires rank >= 2, see notes.
+    space=st.fixed_dictionaries({
+        "lead": st.lists(st.integers(1, 4), min_size=1, max_size=3),
+        "in_features": st.integers(1, 6),
+        "out_features": st.integers(1, 4),
+        "bias": st.booleans(),
+        "bad_last": st.integers(1, 7),
+        "seed_error": st.just(False),
+    }).filter(lambda p: p["bad_last"] != p["in_features"]),
+    expected="holds",
+    notes={
+        "numpy": "The oracle's linear (x @ W.T + b on the last axis); a wrong last axis raises OracleError.",
+        "torch": "torch.nn.Linear.",
+        "tensorflow": "keras.layers.Dense (its input_spec checks axis -1 against the built input size; it also "
+                      "requires rank >= 2, which the fact 'rank1_input' records on the first example).",
+        "jax": "JAX has no layer API: jnp.matmul(x, W) on the last axis, as a JAX user writes a dense layer.",
+        "flax": "flax.linen.Dense and flax.nnx.Linear, both checked.",
+    },
+)
+def check(bk, p, ctx):
+    lead = tuple(p.lead)
+    x = ctx.array("x", (*lead, p.in_features))
+    w = ctx.array("w", (p.out_features, p.in_features))
+    b = ctx.array("b", (p.out_features,)) if p.bias else None
+    wt, bt = bk.asarray(w), (None if b is None else bk.asarray(b))
+
+    # The reference treats the input as a plain matrix of rows: flatten every leading axis.
+    rows = x.reshape(-1, p.in_features)
+    want = oracle.linear(rows, w, b).reshape(*lead, p.out_features)
+    magnitude = oracle.linear(abs(rows), abs(w), None if b is None else abs(b)).reshape(want.shape)
+    terms = conv_terms(w.shape, bias=p.bias)
+    # The seed's wrong input: the in_features axis moved off the end, (32, 128, 50) → (32, 50, 128).
+    bad_shape = (*lead[:-1], p.in_features, p.bad_last)
+    bad = ctx.array("x_bad", bad_shape)
+    for api, make in _layers(bk, p):
+        layer = make(wt, bt)
+        got = layer(bk.asarray(x))
+        ctx.equal(f"{api}: output shape (*, out)", tuple(bk.to_numpy(got).shape), want.shape)
+        ctx.close(f"{api}: every last-axis vector through the same matrix", got, want,
+                  magnitude=magnitude, terms=terms, sides=1)
+        # Acting on the last axis means a last axis of the wrong size is an error, not a reinterpretation.
+        # (One error label for the seed's (32, 50, 128), one for every drawn wrong shape.)
+        label = "(32, 50, 128) into in_features=50" if p.get("seed_error") else "a drawn wrong last axis"
+        ctx.raises(f"{api}: {label}", layer, bk.asarray(bad), support=True)
+        if p.get("seed_error"):
+            # A side fact on the seed's example: is a rank-1 input (in_features,) accepted?
+            try:
+                shape = tuple(bk.to_numpy(layer(bk.asarray(x[0, 0]))).shape)
+                ctx.fact(f"rank1_input.{api}", {"accepted": True, "output_shape": list(shape)})
+            except Exception as exc:  # the framework's own rejection is the datum
+                from equivcheck.checker import error_info
+                ctx.fact(f"rank1_input.{api}", {"accepted": False, **error_info(exc)})
