@@ -61,6 +61,9 @@ CONV_CASES = [  # (x shape, w shape, kwargs)
     ((1, 2, 7, 6), (3, 2, 3, 3), dict(padding="valid")),
     ((1, 2, 5, 6, 7), (3, 2, 2, 3, 3), dict(stride=(1, 2, 2), padding=1)),
     ((1, 4, 6, 5, 5), (2, 2, 3, 1, 2), dict(groups=2, padding=((1, 0), (0, 0), (0, 1)))),
+    # 3-D dilation: float64 tf.nn.conv3d on CPU has none; the adapter goes through tf.nn.convolution
+    ((1, 2, 5, 6, 7), (3, 2, 2, 2, 3), dict(dilation=(1, 2, 2), stride=(2, 1, 1), padding=1)),
+    ((1, 1, 1, 1, 3), (1, 1, 1, 1, 1), dict(dilation=(1, 1, 2))),
 ]
 
 
@@ -299,7 +302,11 @@ def test_layers_tensorflow_lacks(backend):
         backend.layer("conv_transpose", rank=2, in_channels=4, out_channels=4, kernel_size=2, groups=2)
 
 
-def test_dense_layer_and_unbatched_conv_layer(backend):
+def test_dense_layer_and_unbatched_conv_layer(backend, request):
+    if backend.keras_backend == "torch" and backend.dtype == "float64":
+        # Keras 3.15 on torch: dtypes.result_type(torch.float64, torch.float64) is 'float32',
+        # so keras.ops.matmul (and Dense) computes float64 inputs in float32.
+        request.applymarker(pytest.mark.xfail(strict=True, reason="Keras-on-torch matmul downcasts float64"))
     dense = backend.layer("dense", in_channels=5, out_channels=2)
     x, w, b = data(16, (3, 4, 5), (2, 5), (2,))
     dense.set_weights(w, b)

@@ -191,6 +191,13 @@ class TensorflowBackend(Backend):
             return nn.conv1d(xn, wn, stride=strides[0], padding=pad, dilations=dil[0])
         if rank == 2:
             return nn.conv2d(xn, wn, strides=list(strides), padding=pad, dilations=list(dil))
+        if any(d > 1 for d in dil) and xn.dtype == self.tf.float64 and (pad == "VALID" or max(strides) == 1):
+            # tf.nn.conv3d's float64 CPU kernel has no dilation ("CPU implementation of Conv3D currently
+            # only supports dilated rates of 1"); tf.nn.convolution, TF's general entry point, has it
+            # (space_to_batch) but not together with strides > 1, so a TF user runs it at stride 1 and
+            # keeps every s-th output ('VALID' only: 'SAME' pads by the stride).
+            y = nn.convolution(xn, wn, padding=pad, dilations=list(dil))
+            return y[:, ::strides[0], ::strides[1], ::strides[2], :]
         return nn.conv3d(xn, wn, strides=[1, *strides, 1], padding=pad, dilations=[1, *dil, 1])
 
     def _nn_conv_transpose(self, xn, wn, out_shape, rank, strides, pad, dil):
