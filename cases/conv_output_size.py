@@ -1,0 +1,130 @@
+"""Conv output size: out = floor((n + 2p − d(k−1) − 1)/s) + 1, per spatial dim, in every framework."""
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import oracle
+from equivcheck.claim import claim, source
+from equivcheck.tolerance import conv_terms
+
+
+def formula(n, k, s, p, d):
+    """The claim's formula for one spatial dim (p symmetric, on both sides)."""
+    return (n + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def _per_dim(value, rank):
+    return list(value) if isinstance(value, (list, tuple)) else [value] * rank
+
+
+@st.composite
+def _space(draw):
+    rank = draw(st.integers(1, 3))
+    steps = []
+    spatial = [draw(st.integers(1, 9)) for _ in range(rank)]
+    sizes = list(spatial)
+    for _ in range(draw(st.integers(1, 2))):
+        k = [draw(st.integers(1, 4)) for _ in range(rank)]
+        s = [draw(st.integers(1, 3)) for _ in range(rank)]
+        d = [draw(st.integers(1, 2)) for _ in range(rank)]
+        p = [draw(st.integers(0, 2)) for _ in range(rank)]
+        sizes = [formula(n, *a) for n, a in zip(sizes, zip(k, s, p, d))]
+        if min(sizes) < 1:  # the kernel does not fit: a different claim
+            break
+        steps.append({"c_out": draw(st.integers(1, 4)), "k": k, "s": s, "p": p, "d": d})
+    if not steps:
+        steps = [{"c_out": 1, "k": [1] * rank, "s": [1] * rank, "p": [0] * rank, "d": [1] * rank}]
+    return {"n": draw(st.integers(1, 2)), "c_in": draw(st.integers(1, 4)), "spatial": spatial, "steps": steps}
+
+
+@claim(
+    title="Conv output size is floor((n + 2p − d(k−1) − 1)/s) + 1",
+    statement="Along every spatial dim a convolution with kernel k, stride s, symmetric padding p and dilation d "
+              "turns size n into floor((n + 2p − d(k−1) − 1)/s) + 1, and its depth is the number of filters: "
+              "227 → 55 (F=11, S=4, P=0), 10×5×6 → 8×3×16, 28×28 'SAME' stride 1 stays 28×28 (then a 2×2 "
+              "max-pool gives 14×14), T×80×3 through two 3×3 stride-2 convs with 32 kernels → T/4×20×32, "
+              "60×60×10 with 5×5 and 5 filters → 56×56×5.",
+    sources=[
+        source("004", "accepted images of size [227x227x3]. On the first Convolutional Layer, it used neurons with "
+                      "receptive field size F=11, stride S=4 and no zero padding P=0. Since (227 - 11)/4 + 1 = 55, "
+                      "and since the Conv layer had a depth of K=96, the Conv layer output volume had size "
+                      "[55x55x96]."),
+        source("002", "Say I have a 10(width) * 5(height) * 6(channels) image, and I feed it into a default 2-D "
+                      "convolution layer with stride=1 and padding=0 and expect the output to be 8(width) * "
+                      "3(height) * 16(channels)."),
+        source("001", "Convolutional layer with kernel_size = (5,5) with 32 output channels\nnew dimension of "
+                      "throughput = (32, 28, 28)\nMax Pooling layer with pool_size (2,2) and step (2,2)\nnew "
+                      "dimension of throughput = (32, 14, 14)"),
+        source("001", "the authors are using 32 kernels of shape 3x3, which results (after two layers with 2x2 "
+                      "striding) in an output of shape t/4x20x32 where t stands for the time dimension."),
+        source("003", "julia> c(randn(Float32, 60, 60, 10, 1)) |> summary # check it works\n"
+                      "\"56×56×5×1 Array{Float32, 4}\""),
+    ],
+    examples=[
+        # seed 004: AlexNet conv1 along one axis: 227 → 55 with F=11, S=4, P=0 and 96 filters (the second
+        # spatial axis is kept small, 11 → 1, to keep the example cheap)
+        {"n": 1, "c_in": 3, "spatial": [227, 11],
+         "steps": [{"c_out": 96, "k": [11, 11], "s": [4, 4], "p": [0, 0], "d": [1, 1]}], "want": [96, 55, 1]},
+        # seed 002: 10(w)×5(h)×6(c), 3×3, stride 1, no padding, 16 filters → 8(w)×3(h)×16(c)
+        {"n": 1, "c_in": 6, "spatial": [5, 10],
+         "steps": [{"c_out": 16, "k": [3, 3], "s": [1, 1], "p": [0, 0], "d": [1, 1]}], "want": [16, 3, 8]},
+        # seed 001: MNIST 28×28×1, 5×5 conv with 32 outputs, 'SAME' (the framework's own string), stride 1,
+        # then a 2×2 max-pool with stride 2 → 32×14×14
+        {"n": 1, "c_in": 1, "spatial": [28, 28],
+         "steps": [{"c_out": 32, "k": [5, 5], "s": [1, 1], "p": "same", "d": [1, 1]}], "pool": 2,
+         "want": [32, 14, 14]},
+        # seed 001: mel features T×80×3 (T = 16 here), two 3×3 stride-2 convs with 32 kernels, padding 1 →
+        # T/4×20×32 (padding 'valid' would give 3×19; see the facts)
+        {"n": 1, "c_in": 3, "spatial": [16, 80],
+         "steps": [{"c_out": 32, "k": [3, 3], "s": [2, 2], "p": [1, 1], "d": [1, 1]},
+                   {"c_out": 32, "k": [3, 3], "s": [2, 2], "p": [1, 1], "d": [1, 1]}], "want": [32, 4, 20],
+         "mel": True},
+        # seed 003: 60×60×10 with 5×5 and 5 filters → 56×56×5
+        {"n": 1, "c_in": 10, "spatial": [60, 60],
+         "steps": [{"c_out": 5, "k": [5, 5], "s": [1, 1], "p": [0, 0], "d": [1, 1]}], "want": [5, 56, 56]},
+    ],
+    space=_space(),
+    expected="holds",
+    notes={"*": "Functional convs with explicit symmetric integer padding (the framework's own 'same' string for "
+                "the MNIST example, where it equals p=(k−1)/2); a 2-D max-pool for the 14×14 step. The mel "
+                "example reproduces T/4×20×32 with padding 1 (TF-style 'SAME' would too; 'valid' does not)."},
+)
+def check(bk, p, ctx):
+    rank = len(p.spatial)
+    x = ctx.array("x", (p.n, p.c_in, *p.spatial))
+    h, channels = bk.asarray(x), p.c_in
+    for index, step in enumerate(p.steps):
+        k, s, d = (_per_dim(step[name], rank) for name in ("k", "s", "d"))
+        if step["p"] == "same":
+            pads = [(dd * (kk - 1)) // 2 for kk, dd in zip(k, d)]  # what 'same' means at stride 1, odd k
+            padding = "same"
+        else:
+            pads = _per_dim(step["p"], rank)
+            padding = pads
+        w = ctx.array(f"w{index}", (step["c_out"], channels, *k))
+        x_np = ctx.numpy(h)
+        h = bk.conv(h, bk.asarray(w), stride=s, padding=padding, dilation=d)
+        want_size = [formula(n, kk, ss, pp, dd) for n, kk, ss, pp, dd in zip(x_np.shape[2:], k, s, pads, d)]
+        ctx.equal(f"conv {index + 1}: output shape == (N, filters, floor((n+2p-d(k-1)-1)/s)+1 ...)",
+                  tuple(h.shape), (p.n, step["c_out"], *want_size))
+        ctx.close(f"conv {index + 1} vs oracle", h, oracle.conv(x_np, w, stride=s, padding=padding, dilation=d),
+                  magnitude=oracle.conv(np.abs(x_np), np.abs(w), stride=s, padding=padding, dilation=d),
+                  terms=conv_terms(w.shape), sides=1)
+        channels = step["c_out"]
+    if "pool" in p:
+        before = ctx.numpy(h)
+        h = bk.max_pool(h, p.pool, p.pool)
+        pooled = [formula(n, p.pool, p.pool, 0, 1) for n in before.shape[2:]]
+        ctx.equal("max-pool: output shape", tuple(h.shape), (p.n, channels, *pooled))
+        ctx.close("max-pool vs oracle", h, oracle.max_pool(before, p.pool, p.pool),
+                  magnitude=oracle.max_pool(np.abs(before), p.pool, p.pool), terms=1, sides=1)
+    if "want" in p:
+        ctx.equal("the seed's output volume (channels first)", tuple(h.shape[1:]), tuple(p.want), support=True)
+    if p.get("mel"):
+        # Which padding reproduces the seed's T/4×20×32: the sizes 'valid' (p=0) would give, by the oracle's
+        # size function (running them live would cost two more compiles in JAX for nothing new).
+        sizes = list(p.spatial)
+        for step in p.steps:
+            sizes = [oracle.conv_output_size(n, kk, ss, "valid") for n, kk, ss in zip(sizes, step["k"], step["s"])]
+        ctx.fact("mel_T16x80x3_two_3x3_stride2_convs", {
+            "padding 1 (symmetric), run": list(h.shape[1:]), "padding 'valid'": [channels, *sizes],
+            "seed says": "T/4 x 20 x 32 with T=16 → 4 x 20 x 32 (channels first: [32, 4, 20])"})
