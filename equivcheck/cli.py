@@ -32,6 +32,7 @@ examples:
   equivcheck run                                   # every claim, every installed framework
   equivcheck run --frameworks torch,jax --claims kernel_layouts --results out.jsonl
   equivcheck run --resume --results out.jsonl      # skip what out.jsonl already has
+  equivcheck report --results out.jsonl --format html -o report.html
 
 exit codes: 0 all verdicts as expected, 1 unexpected verdicts, 2 usage/configuration error.
 environment: EQUIVCHECK_FRAMEWORKS is the default for --frameworks."""
@@ -103,7 +104,100 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run everything in this process instead of one worker process per framework "
                           "(faster to start; a crash in native code then ends the whole run)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    _add_report_parser(commands)
     return parser
+
+
+REPORT_DESCRIPTION = """\
+Write the conventions report: axis orders, 'same' padding splits, pixel-shuffle,
+patch and flatten orders, argmax indices, unbatched inputs and float32 precision
+defaults, probed live from the installed frameworks (each in a child process)
+and shown next to what equivcheck/layouts.py says. With --results, the verdict
+matrix, the tolerance audit (error/bound per claim x framework) and the facts
+and errors claims recorded are added, and several files (one per environment,
+e.g. results/*.jsonl from tox) merge into a cross-version report that marks
+every value differing between versions of a framework."""
+
+REPORT_EPILOG = """\
+examples:
+  equivcheck report                                   # Markdown of this interpreter's conventions on stdout
+  equivcheck report --format md -o docs/CONVENTIONS.md
+  equivcheck report --format md --check docs/CONVENTIONS.md   # CI: exit 1 when the committed copy is stale
+  equivcheck report --results 'results/*.jsonl' --format html -o matrix.html
+  equivcheck report --record results/latest.jsonl     # add this env's probes to its results file
+
+probing: live unless a results file already carries probes (--probe / --no-probe force it).
+exit codes: 0 written (with --check: up to date), 1 --check found the file stale, 2 usage error.
+JSON schema: docs/report-schema.json."""
+
+
+def _add_report_parser(commands) -> None:
+    report = commands.add_parser("report", help="conventions probed live, verdict matrix; md, json or html",
+                                 description=REPORT_DESCRIPTION, epilog=REPORT_EPILOG,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    report.add_argument("--results", nargs="+", metavar="FILE",
+                        help="results files (JSON Lines from 'equivcheck run --results'); glob patterns and "
+                             "directories are expanded; each file is one environment")
+    report.add_argument("--format", choices=("md", "json", "html"), default="md", help="default md")
+    report.add_argument("-o", "--output", metavar="PATH", help="write here (default: stdout)")
+    report.add_argument("--check", metavar="PATH",
+                        help="instead of writing, compare with PATH; exit 1 and show a diff when it is stale")
+    report.add_argument("--record", metavar="FILE",
+                        help="append this environment's record and live probes to FILE (a results file), "
+                             "replacing earlier ones, so a merged report can compare environments")
+    probing = report.add_mutually_exclusive_group()
+    probing.add_argument("--probe", dest="probe", action="store_const", const=True, default=None,
+                         help="probe this interpreter's frameworks even when results files carry probes")
+    probing.add_argument("--no-probe", dest="probe", action="store_const", const=False,
+                         help="never probe live; use only what the results files hold")
+    report.add_argument("--frameworks", metavar="a,b", help="frameworks to probe (default: every installed one)")
+    report.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
+                        help="device recorded for the probes; on gpu the precision rows show the GPU TF32 state")
+    report.add_argument("--allow-tf32", action="store_true", help="record that this environment allows TF32")
+    report.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+
+
+def cmd_report(args) -> int:
+    from pathlib import Path
+
+    from equivcheck.report import generate, model
+
+    frameworks = backends.check_names(_csv(args.frameworks), "--frameworks") if args.frameworks else None
+    if args.check and args.output:
+        raise UsageProblem("--check compares with a file and writes nothing; drop -o")
+    if args.record and args.probe is False:
+        raise UsageProblem("--record stores live probes; it cannot be combined with --no-probe")
+    progress = None if args.quiet else sys.stderr
+    probe = True if args.record else args.probe
+    if args.record:
+        environment, rows = generate.live_environment(frameworks, args.device, args.allow_tf32,
+                                                      name=Path(args.record).stem, progress=progress)
+        try:
+            model.record_probes(args.record, environment, rows)
+        except OSError as exc:
+            raise UsageProblem(f"--record: cannot write {args.record}: {exc.strerror or exc}") from None
+        sources = generate.sources_from_files(args.results) if args.results else []
+        if not any(s[0].get("source") and Path(s[0]["source"]).resolve() == Path(args.record).resolve()
+                   for s in sources):
+            sources += generate.sources_from_files([args.record])
+        report = model.build([s[0] for s in sources], sources, name="merged" if args.results else "installed")
+    else:
+        report = generate.make_report(args.results, probe=probe, frameworks=frameworks, device=args.device,
+                                      allow_tf32=args.allow_tf32, progress=progress)
+    text = generate.render(report, args.format)
+    if args.check:
+        return EXIT_OK if generate.check(text, Path(args.check)) else EXIT_UNEXPECTED
+    if args.output:
+        try:
+            Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageProblem(f"-o: cannot write {args.output}: {exc.strerror or exc}") from None
+        if progress:
+            print(f"wrote {args.output} ({args.format})", file=progress)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
 
 
 def cmd_list(args) -> int:
@@ -213,10 +307,12 @@ def cmd_run(args) -> int:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"list": cmd_list, "run": cmd_run}
+    handlers = {"list": cmd_list, "run": cmd_run, "report": cmd_report}
+    from equivcheck.report.model import ReportInputError
+
     try:
         return handlers[args.command](args)
-    except (UsageProblem, ClaimError, backends.UnknownFramework, ResultsError) as exc:
+    except (UsageProblem, ClaimError, backends.UnknownFramework, ResultsError, ReportInputError) as exc:
         print(f"equivcheck: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

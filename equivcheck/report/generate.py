@@ -1,0 +1,87 @@
+"""From options to a rendered report: live probes and/or results files, merged.
+
+>>> sorted(FORMATS)
+['html', 'json', 'md']
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from equivcheck.report import model, probes
+
+FORMATS = {"md": "render_md", "json": "render_json", "html": "render_html"}
+
+
+def live_environment(frameworks=None, device: str = "cpu", allow_tf32: bool = False, name: str = "installed",
+                     progress=None) -> tuple[dict, list]:
+    """(environment record, probe rows) of this interpreter; each framework in a child process."""
+    started = time.perf_counter()
+    wanted = [f for f in (frameworks or model.FRAMEWORKS) if probes.installed(f)]
+    if progress:
+        print(f"probing {', '.join(wanted) or 'nothing (no framework installed)'} …", file=progress, flush=True)
+    rows = probes.probe_all(wanted, device=device)
+    environment = model.environment_record(name, device=device, allow_tf32=allow_tf32, frameworks=wanted)
+    if progress:
+        print(f"probed {len(rows)} conventions in {time.perf_counter() - started:.1f}s", file=progress, flush=True)
+    return environment, rows
+
+
+def sources_from_files(patterns) -> list[tuple]:
+    """(environment record, probe rows, results) per results file; env name = file stem unless recorded."""
+    sources, names = [], set()
+    for path in model.expand_paths(patterns):
+        environment, rows, results = model.read_file(path)
+        if environment is None:
+            environment = {"kind": "environment", "name": path.stem, "frameworks": {}, "device": "cpu",
+                           "allow_tf32": False}
+        environment = {**environment, "source": str(path)}
+        name = environment.get("name") or path.stem
+        while name in names:
+            name += "'"
+        names.add(name)
+        environment["name"] = name
+        sources.append((environment, rows, results))
+    return sources
+
+
+def make_report(results=None, probe: bool | None = None, frameworks=None, device="cpu", allow_tf32=False,
+                progress=None) -> dict:
+    """The report dict.  ``probe=None`` probes live unless some results file carries probes."""
+    sources = sources_from_files(results) if results else []
+    if probe is None:
+        probe = not any(rows for _, rows, _ in sources)
+    if probe:
+        environment, rows = live_environment(frameworks, device, allow_tf32, progress=progress)
+        sources.append((environment, rows, []))
+    return model.build([s[0] for s in sources], sources, name="merged" if results else "installed")
+
+
+def render(report: dict, fmt: str) -> str:
+    import importlib
+
+    if fmt not in FORMATS:
+        raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    return importlib.import_module(f"equivcheck.report.{FORMATS[fmt]}").render(report)
+
+
+def check(text: str, path: Path, out=sys.stdout) -> bool:
+    """Whether ``path`` holds exactly ``text``; prints the start of a diff when not."""
+    import difflib
+
+    path = Path(path)
+    if not path.exists():
+        print(f"{path} does not exist; generate it with: equivcheck report --format md -o {path}", file=out)
+        return False
+    current = path.read_text(encoding="utf-8")
+    if current == text:
+        print(f"{path} is up to date", file=out)
+        return True
+    diff = list(difflib.unified_diff(current.splitlines(), text.splitlines(), f"{path} (committed)",
+                                     f"{path} (regenerated)", lineterm="", n=1))
+    print(f"{path} is stale: {len(diff)} diff lines; regenerate with: equivcheck report --format "
+          f"{'md' if path.suffix == '.md' else path.suffix.lstrip('.')} -o {path}", file=out)
+    for line in diff[:60]:
+        print(line, file=out)
+    return False

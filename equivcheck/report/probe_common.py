@@ -1,0 +1,340 @@
+"""Probes every framework shares: data and kernel layouts, 'same' splits, default padding.
+
+A framework module describes each of its APIs (functional ops or layers) as a
+:class:`ConvAPI` that can *run* a conv-family op on native arrays; this module
+registers the rows and decodes what the op did.  Framework-specific probes
+(pixel shuffle, patches, flatten, argmax, precision) live in the framework
+modules.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from equivcheck import layouts, oracle
+from equivcheck.report.probes import register as _register
+from equivcheck.report.probes import (DATA_SPATIAL, GROUPS, SAME_CASES, Row, canonical_sizes, decode_shape,
+                                      describe_split, error_text, integer_array, same_item,
+                                      same_split_from_output, search_layout, table_kernel)
+
+#: op → (canonical kernel letters template, title)
+OPS = {
+    "conv": ("OI*", "conv{r}d"),
+    "conv_transpose": ("IO*", "conv_transpose{r}d"),
+    "grouped": ("OI*", "grouped conv{r}d (groups=2)"),
+    "depthwise": ("CM*", "depthwise conv{r}d"),
+}
+CONV_RANKS = (1, 2, 3)
+
+
+class ConvAPI:
+    """One API of a framework (functional or layer).  Subclasses implement :meth:`run`.
+
+    ``run(env, op, rank, x, w, data_layout)`` returns the output as a NumPy array
+    in ``data_layout``; ``x`` and ``w`` are already in the candidate native
+    layouts.  It raises when the framework rejects them (that is how wrong
+    candidates are ruled out).  ``op`` is conv (valid, stride 1),
+    conv_transpose (stride 2, no padding), grouped (groups=2) or depthwise
+    (multiplier 5 on 3 channels).
+    """
+
+    framework = "?"
+    label = "?"          # e.g. "torch.nn"
+    table_api = None     # key into layouts.KERNEL_LAYOUTS
+    is_layer = False
+    #: "native" (a depthwise op/layer with a (C, M) kernel) or "grouped" (groups=C conv)
+    depthwise_style = "grouped"
+    ranks = {"conv": CONV_RANKS, "conv_transpose": CONV_RANKS, "grouped": (2,), "depthwise": (2,)}
+
+    def name(self, op: str, rank: int) -> str:
+        raise NotImplementedError
+
+    def run(self, env, op, rank, x, w, data_layout):
+        raise NotImplementedError
+
+    def kernel_shape(self, env, op, rank):
+        """Layers: the kernel shape of the built layer (read, not computed)."""
+        return None
+
+    def same_1d(self, env, x, k: int, stride: int):
+        """A 1-D 'same' conv of ``x`` (length n, one channel) with the first-tap kernel e_0."""
+        raise NotImplementedError
+
+    def default_padding(self, env):
+        """(declared default, output spatial shape for an 8×9 input and a 3×3 kernel)."""
+        raise NotImplementedError
+
+    def dense(self, env, x, w):
+        """Dense/Linear of x (N, in) with a native kernel; None when the API has none."""
+        return None
+
+
+def _want(op, rank, x, w):
+    if op == "conv":
+        return oracle.conv(x, w)
+    if op == "conv_transpose":
+        return oracle.conv_transpose(x, w, stride=2)
+    if op == "grouped":
+        return oracle.conv(x, w, groups=GROUPS)
+    return oracle.conv(x, w, groups=x.shape[1])  # depthwise, w already grouped
+
+
+def _inputs(op, rank):
+    """Canonical (x, w, kernel letters) of the probe for ``op``."""
+    sizes = canonical_sizes("grouped" if op == "grouped" else "conv_transpose" if op == "conv_transpose" else "conv", rank)
+    spatial = DATA_SPATIAL[rank]
+    if op == "depthwise":
+        channels, multiplier = 3, 5
+        k = [canonical_sizes("conv", rank)[a] for a in layouts.SPATIAL[rank]]
+        x = integer_array((2, channels, *spatial), seed=rank)
+        w = integer_array((channels, multiplier, *k), seed=10 + rank)
+        return x, w, layouts.canonical("depthwise", rank)
+    letters = layouts.canonical("conv_transpose" if op == "conv_transpose" else "conv", rank)
+    in_channels = sizes["I"] * (GROUPS if op == "grouped" else 1)
+    if op == "conv_transpose":
+        spatial = tuple(s - 3 for s in spatial)  # keep the output small
+    x = integer_array((2, in_channels, *spatial), seed=rank)
+    w = integer_array(tuple(sizes[a] for a in letters), seed=20 + rank)
+    return x, w, letters
+
+
+def conv_search(env, api: ConvAPI, op: str, rank: int):
+    """(data layout, kernel layout, flipped, note) found for ``op`` through ``api`` (memoised)."""
+    memo = env.setdefault("_search", {})
+    key = (api.label, op, rank)
+    if key in memo:
+        return memo[key]
+    x, w, letters = _inputs(op, rank)
+    note = ""
+    if op == "depthwise":
+        want = oracle.conv(x, layouts.depthwise_to_grouped(w), groups=x.shape[1])
+        if api.depthwise_style == "grouped":
+            w, letters = layouts.depthwise_to_grouped(w), layouts.canonical("conv", rank)
+            note = " (as groups=C conv: O=C·M, I=1)"
+    else:
+        want = _want(op, rank, x, w)
+    flips = (False, True) if op == "conv_transpose" else (False,)
+
+    def call(xn, wn, data_layout):
+        return api.run(env, op, rank, xn, wn, data_layout)
+
+    found = search_layout(call, x, w, want, rank=rank, kernel_canonical=letters, flips=flips)
+    result = (found, note)
+    memo[key] = result
+    return result
+
+
+def _table_for(api: ConvAPI, op: str, rank: int):
+    """The layout table's letters for ``op`` as the native kernel (grouped-style depthwise translated)."""
+    table_op = "conv" if op == "grouped" else op
+    table = table_kernel(api.framework, table_op, rank, api.table_api) if api.table_api else None
+    if table is None:
+        return None, None
+    if op == "depthwise" and api.depthwise_style == "grouped":
+        # the adapters reshape (C, M) → (C·M, 1) (or (1, C·M) when channels come last): grouped OI/IO letters
+        native = table.replace("CM", "OI") if table.startswith("CM") else table.replace("CM", "IO")
+        return native, f"{table} → reshaped to {native}"
+    return table, table
+
+
+def _kernel_row(env, api: ConvAPI, op: str, rank: int, item: str) -> Row:
+    name = api.name(op, rank)
+    found, note = conv_search(env, api, op, rank)
+    table, table_text = _table_for(api, op, rank)
+    shape = api.kernel_shape(env, op, rank) if api.is_layer else None
+    detail = ""
+    if shape is not None:
+        x, w, letters = _inputs(op, rank)
+        if op == "depthwise" and api.depthwise_style == "grouped":
+            w, letters = layouts.depthwise_to_grouped(w), layouts.canonical("conv", rank)
+        sizes = dict(zip(letters, w.shape))
+        detail = f"built kernel shape {tuple(int(s) for s in shape)} decodes as {decode_shape(shape, sizes)}"
+    if not found:
+        return Row("kernel_layout", item, api.framework, name, "no axis order reproduces the oracle",
+                   table_text, None if table is None else False, detail or "every candidate was rejected or differed")
+    kernels = sorted({k for _, k, _ in found})
+    flipped = any(f for _, _, f in found)
+    value = " or ".join(kernels) + note + (" (kernel spatially flipped vs PyTorch's)" if flipped else "")
+    agrees = None if table is None else (table in kernels)
+    if shape is not None:
+        agrees = agrees if agrees is None else agrees and decode_shape(shape, sizes) == table
+    return Row("kernel_layout", item, api.framework, name, value, table_text, agrees, detail,
+               data={"layouts": kernels, "flipped": flipped})
+
+
+def _data_row(env, api: ConvAPI, rank: int) -> Row:
+    name = api.name("conv", rank)
+    found, _ = conv_search(env, api, "conv", rank)
+    data = sorted({d for d, _, _ in found})
+    table = layouts.data_layout(api.framework, rank) if api.framework in layouts.DATA_LAYOUTS else None
+    if not data:
+        return Row("data_layout", f"conv{rank}d", api.framework, name, "no layout reproduces the oracle", table,
+                   None if table is None else False)
+    return Row("data_layout", f"conv{rank}d", api.framework, name, " or ".join(data), table,
+               None if table is None else table in data)
+
+
+def _dense_row(env, api: ConvAPI) -> Row:
+    x = integer_array((2, 3), seed=7)
+    w = integer_array((5, 3), seed=8)  # canonical (out, in)
+    want = x @ w.T
+    matches, errors = [], []
+    for letters in ("OI", "IO"):
+        native = np.ascontiguousarray(layouts.convert(w, "OI", letters))
+        try:
+            got = api.dense(env, x, native)
+        except Exception as exc:
+            errors.append(error_text(exc))
+            continue
+        if got is not None and np.allclose(np.asarray(got, dtype=np.float64), want, atol=1e-3):
+            matches.append(letters)
+    table = table_kernel(api.framework, "dense", 2, api.table_api) if api.table_api else None
+    value = " or ".join(matches) if matches else "no order reproduces x·Wᵀ"
+    return Row("kernel_layout", "dense", api.framework, api.name("dense", 0), value, table,
+               None if table is None else table in matches, data={"layouts": matches})
+
+
+def _same_row(env, api: ConvAPI, n: int, k: int, stride: int) -> Row:
+    x = np.arange(1, n + 1, dtype=np.float32)
+    want = oracle.same_padding(n, k, stride)
+    try:
+        y = api.same_1d(env, x, k, stride)
+    except Exception as exc:
+        return Row("same_padding", same_item(n, k, stride), api.framework, api.name("conv", 1),
+                   "raises", None, None, error_text(exc))
+    before, after = same_split_from_output(y, n, k, stride)
+    return Row("same_padding", same_item(n, k, stride), api.framework, api.name("conv", 1),
+               describe_split(before, after), describe_split(*want) + " (TF rule)", (before, after) == want,
+               data={"before": before, "after": after})
+
+
+def _strided_same_row(env, api: ConvAPI) -> Row:
+    x = np.arange(1, 9, dtype=np.float32)
+    try:
+        api.same_1d(env, x, 3, 2)
+    except Exception as exc:
+        return Row("strided_same", "stride 2", api.framework, api.name("conv", 1), "rejected", detail=error_text(exc))
+    return Row("strided_same", "stride 2", api.framework, api.name("conv", 1), "accepted")
+
+
+def _default_padding_row(env, api: ConvAPI) -> Row:
+    declared, shape = api.default_padding(env)
+    if shape is None:
+        return Row("default_padding", "conv2d", api.framework, api.name("conv", 2), str(declared))
+    shape = tuple(int(s) for s in shape)
+    meaning = {(6, 7): "valid", (8, 9): "same"}.get(shape, f"other {shape}")
+    return Row("default_padding", "conv2d", api.framework, api.name("conv", 2),
+               f"{declared} ({meaning}: 8×9 → {shape[0]}×{shape[1]})", data={"declared": str(declared), "output": shape})
+
+
+def _family(fn, api: ConvAPI):
+    """Tag a shared row with its API family (``torch.nn``), the row label of the pivoted tables."""
+    def run(env):
+        row = fn(env)
+        row.data = {**row.data, "family": api.label}
+        return row
+    return run
+
+
+def register_conv_family(framework: str, apis: list[ConvAPI]) -> None:
+    """Register the shared rows for each API of ``framework``."""
+    def register(framework, topic, item, name, fn, api=None):
+        _register(framework, topic, item, name, _family(fn, api))
+
+    for api in apis:
+        if api.framework != framework:
+            raise ValueError(f"{api.label} belongs to {api.framework}, not {framework}")
+        for rank in api.ranks["conv"]:
+            register(framework, "data_layout", f"conv{rank}d", api.name("conv", rank),
+                     lambda env, api=api, rank=rank: _data_row(env, api, rank), api=api)
+        for op, (_, title) in OPS.items():
+            for rank in api.ranks.get(op, ()):
+                item = title.format(r=rank)
+                register(framework, "kernel_layout", item, api.name(op, rank),
+                         lambda env, api=api, op=op, rank=rank, item=item: _kernel_row(env, api, op, rank, item), api=api)
+        if type(api).dense is not ConvAPI.dense:
+            register(framework, "kernel_layout", "dense", api.name("dense", 0),
+                     lambda env, api=api: _dense_row(env, api), api=api)
+        if type(api).same_1d is not ConvAPI.same_1d:
+            for n, k, stride in SAME_CASES:
+                register(framework, "same_padding", same_item(n, k, stride), api.name("conv", 1),
+                         lambda env, api=api, n=n, k=k, s=stride: _same_row(env, api, n, k, s), api=api)
+            register(framework, "strided_same", "stride 2", api.name("conv", 1),
+                     lambda env, api=api: _strided_same_row(env, api), api=api)
+        if type(api).default_padding is not ConvAPI.default_padding:
+            register(framework, "default_padding", "conv2d", api.name("conv", 2),
+                     lambda env, api=api: _default_padding_row(env, api), api=api)
+
+
+# ---------------------------------------------------------------------------
+# shared decoders for framework-specific probes
+# ---------------------------------------------------------------------------
+OUTPUT_SIZE_GRID = [(n, k, s, p, d) for n in (5, 8, 11) for k in (1, 3, 4) for s in (1, 2, 3)
+                    for p in ((0, 0), (1, 1), (0, 2)) for d in (1, 2)
+                    if n + p[0] + p[1] >= d * (k - 1) + 1]
+
+
+def output_size_row(framework: str, api: str, conv_len) -> Row:
+    """Check ``conv_len(n, k, s, (before, after), d)`` against the formula on the grid."""
+    bad, checked, rejected = [], 0, []
+    for n, k, s, p, d in OUTPUT_SIZE_GRID:
+        want = (n + p[0] + p[1] - d * (k - 1) - 1) // s + 1
+        try:
+            got = int(conv_len(n, k, s, p, d))
+        except Exception as exc:
+            rejected.append(f"n={n} k={k} s={s} p={p} d={d}: {error_text(exc)}")
+            continue
+        checked += 1
+        if got != want:
+            bad.append(f"n={n} k={k} s={s} p={p} d={d}: {got} ≠ {want}")
+    if bad:
+        value = f"differs in {len(bad)}/{checked}"
+    else:
+        value = f"holds ({checked}/{checked} configurations)"
+    detail = "; ".join((bad + rejected)[:3])
+    if rejected:
+        value += f"; {len(rejected)} rejected"
+    return Row("output_size", "explicit padding", framework, api, value, "floor((n+pb+pa-d(k-1)-1)/s)+1",
+               not bad if checked else None, detail)
+
+
+def flatten_order_from(values, canonical_shape) -> str:
+    """Axis order (slowest first) of a flattened arange made from a canonical (1, C, H, W) map."""
+    from equivcheck.report.probes import order_name
+
+    positions = [np.unravel_index(int(round(float(v))), canonical_shape)[1:] for v in np.ravel(values)]
+    return order_name(positions, ("C", "H", "W"))
+
+
+def patch_order_from(features, canonical_shape) -> str:
+    """Feature order of the first patch (at the origin) of an arange (1, C, H, W) input."""
+    from equivcheck.report.probes import order_name
+
+    positions = [np.unravel_index(int(round(float(v))), canonical_shape)[1:] for v in np.ravel(features)]
+    return order_name(positions, ("C", "kh", "kw"))
+
+
+def adapter_patch_order(text: str | None) -> str | None:
+    """The adapters' short names ('C,k', 'k,C') in the probes' spelling."""
+    return {"C,k": "C,kh,kw", "k,C": "kh,kw,C"}.get(text, text)
+
+
+ARGMAX_CANDIDATES = {
+    "h·W + w per (n, c)": lambda n, c, h, w, N, C, H, W: h * W + w,
+    "(h·W + w)·C + c, batch excluded": lambda n, c, h, w, N, C, H, W: (h * W + w) * C + c,
+    "((n·H + h)·W + w)·C + c, batch included": lambda n, c, h, w, N, C, H, W: ((n * H + h) * W + w) * C + c,
+    "c·H·W + h·W + w per n": lambda n, c, h, w, N, C, H, W: (c * H + h) * W + w,
+}
+
+
+def argmax_convention(indices_canonical, shape, window: int = 2) -> str:
+    """Which formula the max-pool indices follow, for an increasing arange input (max = bottom-right)."""
+    N, C, H, W = shape
+    idx = np.asarray(indices_canonical)
+    for name, formula in ARGMAX_CANDIDATES.items():
+        ok = True
+        for n, c, oh, ow in np.ndindex(idx.shape):
+            h, w = oh * window + window - 1, ow * window + window - 1
+            ok &= int(idx[n, c, oh, ow]) == formula(n, c, h, w, N, C, H, W)
+        if ok:
+            return name
+    return "none of the known conventions"

@@ -1,0 +1,368 @@
+"""TensorFlow and Keras conventions: ``tf.nn``, ``keras.layers`` and (Keras 3) ``keras.ops``.
+
+Keras runs on whatever backend ``KERAS_BACKEND`` selects; the environment
+record of the report says which, so Keras 3 on jax or torch gets its own column.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402  (the child process probes this framework only)
+import tensorflow as tf  # noqa: E402
+
+from equivcheck.report.probe_common import (ConvAPI, adapter_patch_order, argmax_convention,  # noqa: E402
+                                            flatten_order_from, output_size_row, patch_order_from,
+                                            register_conv_family)
+from equivcheck.report.probes import (GROUPS, Row, error_text, pixel_shuffle_order, probe,  # noqa: E402
+                                      unshuffle_order)
+
+FRAMEWORK = "tensorflow"
+KERAS3 = hasattr(keras, "ops")
+KERNEL = {1: (4,), 2: (2, 4), 3: (2, 4, 6)}
+
+
+def setup(framework, device):
+    keras.utils.set_random_seed(0)
+    return {"device": device}
+
+
+def _np(value):
+    if hasattr(value, "numpy") and not KERAS3:
+        return np.asarray(value.numpy(), dtype=np.float64)
+    if KERAS3:
+        return np.asarray(keras.ops.convert_to_numpy(value), dtype=np.float64)
+    return np.asarray(value, dtype=np.float64)
+
+
+def _f32(array):
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+class TfNN(ConvAPI):
+    framework, label, table_api, depthwise_style = FRAMEWORK, "tf.nn", "tf.nn", "native"
+
+    def name(self, op, rank):
+        if op == "dense":
+            return "tf.linalg.matmul"
+        if op == "depthwise":
+            return "tf.nn.depthwise_conv2d"
+        return f"tf.nn.conv{rank}d" + ("_transpose" if op == "conv_transpose" else "")
+
+    def run(self, env, op, rank, x, w, data_layout):
+        x, w = _f32(x), _f32(w)
+        if op == "depthwise":
+            return _np(tf.nn.depthwise_conv2d(x, w, [1, 1, 1, 1], "VALID"))
+        if op == "conv_transpose":
+            channels_last = data_layout.endswith("C")
+            spatial = x.shape[1:-1] if channels_last else x.shape[2:]
+            out_channels = 5
+            k = KERNEL[rank]
+            out_spatial = [(n - 1) * 2 + kk for n, kk in zip(spatial, k)]
+            shape = [x.shape[0], *out_spatial, out_channels] if channels_last else [x.shape[0], out_channels, *out_spatial]
+            fn = getattr(tf.nn, f"conv{rank}d_transpose")
+            return _np(fn(x, w, shape, 2, "VALID"))
+        strides = 1 if rank == 1 else [1] * (rank + 2)
+        return _np(getattr(tf.nn, f"conv{rank}d")(x, w, strides, "VALID"))
+
+    def same_1d(self, env, x, k, stride):
+        w = np.zeros((k, 1, 1), np.float32)
+        w[0] = 1
+        return _np(tf.nn.conv1d(_f32(x)[None, :, None], w, stride, "SAME"))[0, :, 0]
+
+    def default_padding(self, env):
+        import inspect
+
+        parameter = inspect.signature(tf.nn.conv2d).parameters["padding"]
+        if parameter.default is inspect.Parameter.empty:
+            return "required argument (no default)", None
+        return f"padding={parameter.default!r}", tf.nn.conv2d(np.zeros((1, 8, 9, 1), np.float32),
+                                                               np.zeros((3, 3, 1, 1), np.float32), 1).shape[1:3]
+
+    def dense(self, env, x, w):
+        return _np(tf.linalg.matmul(_f32(x), _f32(w)))  # x @ W, the matmul a Dense layer runs
+
+
+class KerasLayers(ConvAPI):
+    framework, label, table_api, is_layer, depthwise_style = FRAMEWORK, "keras.layers", "keras", True, "native"
+
+    def name(self, op, rank):
+        if op == "dense":
+            return "keras.layers.Dense"
+        if op == "depthwise":
+            return f"keras.layers.DepthwiseConv{rank}D"
+        return f"keras.layers.Conv{rank}D" + ("Transpose" if op == "conv_transpose" else "") + (
+            "(groups=2)" if op == "grouped" else "")
+
+    def _layer(self, env, op, rank):
+        cache = env.setdefault("_layers", {})
+        if (op, rank) not in cache:
+            k = KERNEL[rank]
+            name = f"probe_{op}_{rank}d"
+            if op == "conv_transpose":
+                layer = getattr(keras.layers, f"Conv{rank}DTranspose")(5, k, strides=2, use_bias=False, name=name)
+                channels = 3
+            elif op == "depthwise":
+                layer = getattr(keras.layers, f"DepthwiseConv{rank}D")(k, depth_multiplier=5, use_bias=False, name=name)
+                channels = 3
+            elif op == "grouped":
+                layer = getattr(keras.layers, f"Conv{rank}D")(6, k, groups=GROUPS, use_bias=False, name=name)
+                channels = 3 * GROUPS
+            else:
+                layer = getattr(keras.layers, f"Conv{rank}D")(5, k, use_bias=False, name=name)
+                channels = 3
+            layer.build((2, *([12] * rank), channels))
+            cache[(op, rank)] = layer
+        return cache[(op, rank)]
+
+    def kernel_shape(self, env, op, rank):
+        return tuple(int(s) for s in self._layer(env, op, rank).kernel.shape)
+
+    def run(self, env, op, rank, x, w, data_layout):
+        layer = self._layer(env, op, rank)
+        layer.set_weights([_f32(w)])  # Keras' own shape check
+        return _np(layer(_f32(x)))
+
+    def same_1d(self, env, x, k, stride):
+        layer = keras.layers.Conv1D(1, k, strides=stride, padding="same", use_bias=False, name="probe_same")
+        layer.build((1, len(x), 1))
+        w = np.zeros((k, 1, 1), np.float32)
+        w[0] = 1
+        layer.set_weights([w])
+        return _np(layer(_f32(x)[None, :, None]))[0, :, 0]
+
+    def default_padding(self, env):
+        layer = keras.layers.Conv2D(1, 3, name="probe_default")
+        return f"padding={layer.padding!r}", _np(layer(np.zeros((1, 8, 9, 1), np.float32))).shape[1:3]
+
+    def dense(self, env, x, w):
+        layer = keras.layers.Dense(5, use_bias=False, name="probe_dense")
+        layer.build((2, 3))
+        layer.set_weights([_f32(w)])
+        return _np(layer(_f32(x)))
+
+
+class KerasOps(ConvAPI):
+    """Keras 3's backend-agnostic functional ops."""
+
+    framework, label, table_api, depthwise_style = FRAMEWORK, "keras.ops", "keras", "native"
+
+    def name(self, op, rank):
+        return {"conv_transpose": "keras.ops.conv_transpose", "depthwise": "keras.ops.depthwise_conv",
+                "dense": "keras.ops.matmul"}.get(op, "keras.ops.conv") + ("" if op == "dense" else f" ({rank}-D)")
+
+    def run(self, env, op, rank, x, w, data_layout):
+        x, w = _f32(x), _f32(w)
+        if op == "depthwise":
+            return _np(keras.ops.depthwise_conv(x, w))
+        if op == "conv_transpose":
+            return _np(keras.ops.conv_transpose(x, w, strides=2))
+        return _np(keras.ops.conv(x, w))
+
+    def same_1d(self, env, x, k, stride):
+        w = np.zeros((k, 1, 1), np.float32)
+        w[0] = 1
+        return _np(keras.ops.conv(_f32(x)[None, :, None], w, strides=stride, padding="same"))[0, :, 0]
+
+    def default_padding(self, env):
+        import inspect
+
+        declared = inspect.signature(keras.ops.conv).parameters["padding"].default
+        return f"padding={declared!r}", _np(keras.ops.conv(np.zeros((1, 8, 9, 1), np.float32),
+                                                            np.zeros((3, 3, 1, 1), np.float32))).shape[1:3]
+
+    def dense(self, env, x, w):
+        return _np(keras.ops.matmul(_f32(x), _f32(w)))
+
+
+_APIS = [TfNN(), KerasLayers()] + ([KerasOps()] if KERAS3 else [])
+register_conv_family(FRAMEWORK, _APIS)
+
+if not KERAS3:
+    @probe(FRAMEWORK, "kernel_layout", "conv2d", "keras.ops.conv (2-D)")
+    def _no_ops(env):
+        return f"n/a: Keras {keras.__version__} has no keras.ops (functional ops arrived with Keras 3)"
+
+
+@probe(FRAMEWORK, "output_size", "explicit padding", "tf.nn.conv2d")
+def _output_size(env):
+    def conv_len(n, k, s, p, d):
+        out = tf.nn.conv2d(np.zeros((1, 1, n, 1), np.float32), np.zeros((1, k, 1, 1), np.float32), [1, 1, s, 1],
+                           [[0, 0], [0, 0], list(p), [0, 0]], dilations=[1, 1, d, 1])
+        return out.shape[2]
+    return output_size_row(FRAMEWORK, "tf.nn.conv2d", conv_len)
+
+
+def _sizes(make, choices, label):
+    parts = []
+    for choice in choices:
+        try:
+            parts.append(f"{label}={choice} → {make(choice)}")
+        except Exception as exc:
+            parts.append(f"{label}={choice} → {error_text(exc)}")
+    return ", ".join(parts)
+
+
+@probe(FRAMEWORK, "output_padding", "3 → 7 or 8", "tf.nn.conv1d_transpose")
+def _output_shape(env):
+    def make(size):
+        return tf.nn.conv1d_transpose(np.zeros((1, 3, 1), np.float32), np.zeros((3, 1, 1), np.float32),
+                                      [1, size, 1], 2, "VALID").shape[1]
+    return "no output_padding; output_shape chooses: " + _sizes(make, (7, 8), "output_shape")
+
+
+@probe(FRAMEWORK, "output_padding", "3 → 7 or 8", "keras.layers.Conv1DTranspose")
+def _keras_output_padding(env):
+    def make(choice):
+        layer = keras.layers.Conv1DTranspose(1, 3, strides=2, output_padding=choice, name="probe_op")
+        return _np(layer(np.zeros((1, 3, 1), np.float32))).shape[1]
+    return _sizes(make, (None, 0, 1), "output_padding")
+
+
+if KERAS3:
+    @probe(FRAMEWORK, "output_padding", "3 → 7 or 8", "keras.ops.conv_transpose (1-D)")
+    def _ops_output_padding(env):
+        def make(choice):
+            return _np(keras.ops.conv_transpose(np.zeros((1, 3, 1), np.float32), np.zeros((3, 1, 1), np.float32),
+                                                strides=2, output_padding=choice)).shape[1]
+        return _sizes(make, (None, 0, 1), "output_padding")
+
+
+def _shuffle_row(api, fn):
+    x = np.arange(8, dtype=np.float32).reshape(1, 1, 1, 8)
+    out = _np(fn(x, 2))[0]  # (2r, 2r, C') in NHWC
+    mapping = out.transpose(2, 0, 1)
+    return Row("pixel_shuffle", "depth → space", FRAMEWORK, api, pixel_shuffle_order(mapping, 2, 2),
+               data={"mapping": mapping.astype(int).tolist(), "channels_out": 2, "r": 2})
+
+
+def _unshuffle_value(fn):
+    x = np.arange(8, dtype=np.float32).reshape(1, 2, 2, 2).transpose(0, 2, 3, 1)  # canonical (C,r,r) → NHWC
+    return unshuffle_order(_np(fn(np.ascontiguousarray(x), 2))[0, 0, 0], 2, 2)
+
+
+probe(FRAMEWORK, "pixel_shuffle", "depth → space", "tf.nn.depth_to_space")(
+    lambda env: _shuffle_row("tf.nn.depth_to_space", tf.nn.depth_to_space))
+probe(FRAMEWORK, "pixel_shuffle", "space → depth", "tf.nn.space_to_depth")(
+    lambda env: _unshuffle_value(tf.nn.space_to_depth))
+if KERAS3 and hasattr(keras.ops, "depth_to_space"):
+    probe(FRAMEWORK, "pixel_shuffle", "depth → space", "keras.ops.depth_to_space")(
+        lambda env: _shuffle_row("keras.ops.depth_to_space", keras.ops.depth_to_space))
+    probe(FRAMEWORK, "pixel_shuffle", "space → depth", "keras.ops.space_to_depth")(
+        lambda env: _unshuffle_value(keras.ops.space_to_depth))
+else:
+    probe(FRAMEWORK, "pixel_shuffle", "depth → space", "keras.ops.depth_to_space")(
+        lambda env: f"n/a: Keras {keras.__version__} has no keras.ops.depth_to_space")
+
+
+def _patch_value(fn):
+    shape = (1, 2, 3, 4)
+    x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape).transpose(0, 2, 3, 1)
+    out = _np(fn(np.ascontiguousarray(x)))  # (1, oh, ow, kh·kw·C)
+    order = patch_order_from(out[0, 0, 0], shape)
+    adapter = _adapter_attr("patch_order")
+    table = adapter_patch_order(adapter)
+    return order, (f"adapter: {adapter}" if adapter else None), (None if table is None else table == order)
+
+
+def _adapter_attr(name):
+    try:
+        from equivcheck.backends.tensorflow import TensorflowBackend
+
+        return getattr(TensorflowBackend, name)
+    except Exception:
+        return None
+
+
+probe(FRAMEWORK, "patch_order", "2×3 patches", "tf.image.extract_patches")(
+    lambda env: _patch_value(lambda x: tf.image.extract_patches(x, [1, 2, 3, 1], [1, 1, 1, 1], [1, 1, 1, 1], "VALID")))
+if KERAS3:
+    probe(FRAMEWORK, "patch_order", "2×3 patches", "keras.ops.image.extract_patches")(
+        lambda env: _patch_value(lambda x: keras.ops.image.extract_patches(x, (2, 3), strides=(1, 1))))
+else:
+    probe(FRAMEWORK, "patch_order", "2×3 patches", "keras.ops.image.extract_patches")(
+        lambda env: f"n/a: Keras {keras.__version__} has no keras.ops.image.extract_patches")
+
+
+def _flatten_value(layer_kwargs, channels_first):
+    shape = (1, 2, 3, 4)
+    x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    if not channels_first:
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    out = _np(keras.layers.Flatten(**layer_kwargs)(x))[0]
+    return flatten_order_from(out, shape) + (" (NCHW map)" if channels_first else " (NHWC map)")
+
+
+probe(FRAMEWORK, "flatten_order", "conv map → vector", "keras.layers.Flatten()")(
+    lambda env: _flatten_value({}, channels_first=False))
+probe(FRAMEWORK, "flatten_order", "conv map → vector", "keras.layers.Flatten(data_format='channels_first')")(
+    lambda env: _flatten_value({"data_format": "channels_first"}, channels_first=True))
+
+
+@probe(FRAMEWORK, "flatten_order", "conv map → vector", "tf.reshape(x, [N, -1])")
+def _reshape_flatten(env):
+    shape = (1, 2, 3, 4)
+    x = np.ascontiguousarray(np.arange(np.prod(shape), dtype=np.float32).reshape(shape).transpose(0, 2, 3, 1))
+    return flatten_order_from(_np(tf.reshape(x, [1, -1]))[0], shape) + " (NHWC map)"
+
+
+def _argmax_value(include_batch):
+    shape = (2, 3, 4, 6)
+    x = np.ascontiguousarray(np.arange(np.prod(shape), dtype=np.float32).reshape(shape).transpose(0, 2, 3, 1))
+    _, indices = tf.nn.max_pool_with_argmax(x, 2, 2, "VALID", include_batch_in_index=include_batch)
+    return argmax_convention(indices.numpy().transpose(0, 3, 1, 2), shape)
+
+
+probe(FRAMEWORK, "argmax", "max_pool2d 2×2", "tf.nn.max_pool_with_argmax")(lambda env: _argmax_value(False))
+probe(FRAMEWORK, "argmax", "max_pool2d 2×2", "tf.nn.max_pool_with_argmax(include_batch_in_index=True)")(
+    lambda env: _argmax_value(True))
+probe(FRAMEWORK, "argmax", "max_pool2d 2×2", "keras.layers.MaxPooling2D")(
+    lambda env: "n/a: returns values only (no argmax indices)")
+
+
+def _unbatched(api, item, make):
+    def run(env):
+        try:
+            out = make()
+        except Exception as exc:
+            return Row("unbatched", item, FRAMEWORK, api, "rejected", detail=error_text(exc))
+        return Row("unbatched", item, FRAMEWORK, api, f"accepted → output {tuple(int(s) for s in out.shape)}")
+    probe(FRAMEWORK, "unbatched", item, api)(run)
+
+
+_unbatched("tf.nn.conv2d", "conv2d on (H, W, C)",
+           lambda: tf.nn.conv2d(np.zeros((7, 9, 3), np.float32), np.zeros((2, 4, 3, 5), np.float32), 1, "VALID"))
+_unbatched("keras.layers.Conv2D", "conv2d on (H, W, C)",
+           lambda: keras.layers.Conv2D(5, (2, 4), name="probe_unbatched")(np.zeros((7, 9, 3), np.float32)))
+_unbatched("keras.layers.Conv1D", "conv1d on (L, C)",
+           lambda: keras.layers.Conv1D(5, 4, name="probe_unbatched1")(np.zeros((9, 3), np.float32)))
+if KERAS3:
+    _unbatched("keras.ops.conv (2-D)", "conv2d on (H, W, C)",
+               lambda: keras.ops.conv(np.zeros((7, 9, 3), np.float32), np.zeros((2, 4, 3, 5), np.float32)))
+
+
+def _setting(name, api, read):
+    def run(env):
+        try:
+            return str(read())
+        except Exception as exc:
+            return f"unreadable: {error_text(exc)}"
+    probe(FRAMEWORK, "precision", name, api)(run)
+
+
+def _onednn():
+    from tensorflow.python.util import _pywrap_util_port
+
+    flag = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    return f"{_pywrap_util_port.IsMklEnabled()} (TF_ENABLE_ONEDNN_OPTS={'unset' if flag is None else flag})"
+
+
+_setting("tensor_float_32_execution", "tf.config.experimental",
+         lambda: tf.config.experimental.tensor_float_32_execution_enabled())
+_setting("oneDNN (MKL) enabled", "tensorflow", _onednn)
+_setting("floatx", "keras", lambda: keras.backend.floatx())
+_setting("image_data_format", "keras", lambda: keras.backend.image_data_format())
+_setting("keras backend", "keras", lambda: keras.backend.backend())
