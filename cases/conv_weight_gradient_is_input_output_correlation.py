@@ -65,13 +65,15 @@ _HOW = ("Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); t
 _TF_NOTE = ("Where TF's CPU build has no kernel, the example records TF's own error (InvalidArgumentError, through a "
             "supporting ctx.raises) and checks everything else: in float64 TF has no backprop kernel (which is also "
             "conv_transpose) for dilated or grouped convs and no dilated Conv3D; in float32 (oneDNN) none for the "
-            "backprop of dilated or grouped 2-D convs with explicit padding. Everything TF does run agrees.")
+            "backprop of dilated or grouped 2-D convs with explicit padding; and tf.nn.convolution (1-D, 3-D) rejects "
+            "stride > 1 together with dilation > 1 (ValueError). Everything TF does run agrees.")
 
 
-#: How TensorFlow's CPU build says it has no kernel for a case (float64 backprop of dilated or grouped convs,
-#: float32 backprop with explicit padding and dilation/groups, dilated Conv3D in float64).
+#: How TensorFlow says it has no kernel for a case (float64 backprop of dilated or grouped convs, float32
+#: backprop with explicit padding and dilation/groups, dilated Conv3D in float64, tf.nn.convolution's
+#: stride together with dilation).
 _TF_MISSING_KERNEL = ("not yet support dilation", "only supports dilated rates of 1",
-                      "grouped convolutions are not supported on CPU")
+                      "grouped convolutions are not supported on CPU", "not supported in conjunction with `dilation_rate")
 
 
 def _unless_missing_kernel(bk, ctx, label, fn):
