@@ -98,8 +98,9 @@ def test_float64_really_computes_in_float64():
 def test_conv_unbatched_input_gets_tensorflow_own_error(backend, rank):
     # TF has no unbatched conv: its shape inference must reject (C, *sp) -- and the process survive
     x, w = data(3, (2,) + (5,) * rank, (3, 2) + (2,) * rank)
-    with pytest.raises(ValueError, match=f"rank {rank + 2}"):
-        run(backend, "conv", x, w)
+    for padding in (0, 1):
+        with pytest.raises(ValueError, match=f"rank {rank + 2}"):
+            run(backend, "conv", x, w, padding=padding)
 
 
 def test_conv_filter_must_span_input_depth(backend):

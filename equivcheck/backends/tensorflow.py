@@ -233,9 +233,10 @@ class TensorflowBackend(Backend):
         wn, klayout = self._kernel(w, "conv", rank)
         strides, dil, pad = _ints(stride, rank), _ints(dilation, rank), _pad_spec(padding, rank)
         if not isinstance(pad, str):
-            if rank == 2:  # tf.nn.conv2d takes explicit (before, after) pairs itself
+            if rank == 2 and batched:  # tf.nn.conv2d takes explicit (before, after) pairs itself
                 pad = _pad_list(layout, pad)
-            else:  # conv1d/conv3d take only 'SAME'/'VALID': zero-pad first, as a TF user would
+            else:  # conv1d/conv3d take only 'SAME'/'VALID' (and unbatched input should meet
+                # TF's rank check, not its padding-list check): zero-pad first, as a TF user would
                 xn, pad = tf.pad(xn, _pad_list(layout, pad)), "VALID"
         channel = layout.index("C")
 
