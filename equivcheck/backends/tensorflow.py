@@ -132,9 +132,11 @@ class TensorflowBackend(Backend):
             return self.tf.cast(self.tf.convert_to_tensor(np.asarray(array)), self.dtype)
 
     def to_numpy(self, tensor):
-        if hasattr(tensor, "numpy"):
+        if self.tf.is_tensor(tensor):
             return np.asarray(tensor.numpy(), dtype=np.float64)
-        return np.asarray(self.keras.ops.convert_to_numpy(tensor), dtype=np.float64)
+        if self.keras_backend != "tensorflow":  # a tensor of another Keras backend
+            tensor = self.keras.ops.convert_to_numpy(tensor)
+        return np.asarray(tensor, dtype=np.float64)
 
     def reshape(self, x, shape):
         return self.tf.reshape(x, list(shape))
