@@ -294,3 +294,27 @@ def test_versions_and_settings(bk):
     assert bk.versions()["flax"] == flax.__version__ and "jax" in bk.versions()
     json.dumps(bk.numeric_settings())
     assert bk.layer_apis == APIS and bk.functional_api == "linen"
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_layer_input_without_batch_and_channel_axes_reaches_flax_untouched(bk, api):
+    # (H, W) for a 2-D conv is neither (N, C, H, W) nor (C, H, W): no layout permutation is applied,
+    # so the error is Flax's own, not a transpose of the wrong rank in the adapter.
+    handle = bk.layer("conv", api=api, in_channels=1, out_channels=1, kernel_size=3)
+    with pytest.raises(Exception) as info:
+        handle(bk.asarray(np.zeros((6, 7))))
+    assert "out of bounds" not in str(info.value) and "permutation" not in str(info.value)
+
+
+def test_linen_layers_with_equal_settings_share_one_compiled_apply(bk):
+    first = bk.layer("conv", api="linen", in_channels=2, out_channels=3, kernel_size=2)
+    cached = len(bk._compiled)
+    second = bk.layer("conv", api="linen", in_channels=2, out_channels=3, kernel_size=2)
+    assert len(bk._compiled) == cached
+    w, b = data(bk, 30, (3, 2, 2, 2), (3,))
+    (x,) = data(bk, 31, (1, 2, 4, 5))
+    first.set_weights(w, b)
+    second.set_weights(-w, b)  # separate parameters, shared compiled function
+    got_first, got_second = bk.to_numpy(first(bk.asarray(x))), bk.to_numpy(second(bk.asarray(x)))
+    assert_conv_close(bk.dtype, got_first, x, w, b)
+    assert_conv_close(bk.dtype, got_second, x, -w, b)

@@ -171,7 +171,8 @@ class FlaxBackend(JaxBackend):
             load(native_kernel, bias)
 
         def run(x):
-            if kind == "dense":
+            if kind == "dense" or x.ndim not in (rank + 1, rank + 2):
+                # dense, or neither (N, C, *sp) nor (C, *sp): no layout to convert, Flax judges the input
                 return call(x)
             to_native, from_native = self._data_perms("flax", x.ndim, rank)
             return self._permute(call(self._permute(x, to_native)), from_native)
@@ -199,7 +200,9 @@ class FlaxBackend(JaxBackend):
         dummy = self.jax.ShapeDtypeStruct(dummy_shape, np.dtype(self.dtype))
         abstract = self.jax.eval_shape(module.init, self.jax.random.PRNGKey(0), dummy)["params"]
         state = {"params": self._zeros_like(abstract)}
-        apply = self.jax.jit(module.apply)
+        # One jitted apply per module configuration (linen modules hash by their fields), so a layer
+        # rebuilt with the same settings reuses the compiled call instead of compiling again.
+        apply = self._jit(("linen.apply", module), lambda: module.apply)
 
         def load(kernel, bias):
             state["params"] = {"kernel": kernel} if bias is None else {"kernel": kernel, "bias": bias}
