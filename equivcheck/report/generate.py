@@ -66,10 +66,11 @@ def render(report: dict, fmt: str) -> str:
     return importlib.import_module(f"equivcheck.report.{FORMATS[fmt]}").render(report)
 
 
-def check(text: str, path: Path, out=sys.stdout) -> bool:
-    """Whether ``path`` holds exactly ``text``; prints the start of a diff when not."""
+def check(text: str, path: Path, out=None) -> bool:
+    """Whether ``path`` holds exactly ``text``; prints the start of a diff (to stdout) when not."""
     import difflib
 
+    out = out or sys.stdout
     path = Path(path)
     if not path.exists():
         print(f"{path} does not exist; generate it with: equivcheck report --format md -o {path}", file=out)

@@ -320,12 +320,12 @@ def installed(framework: str) -> bool:
     return all(importlib.util.find_spec(name) is not None for name in NEEDS[framework])
 
 
-def _child(framework: str, skip: set[str], device: str) -> int:
+def _child(framework: str, skip: set[str], device: str, module_name: str | None = None) -> int:
     """Run in the child process: probe rows of ``framework``, one JSON line each."""
     import importlib
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    module = importlib.import_module(FRAMEWORK_MODULES[framework])
+    module = importlib.import_module(module_name or FRAMEWORK_MODULES[framework])
     env = module.setup(framework, device)
     out = sys.stdout
     for spec in REGISTRY.get(framework, []):
@@ -352,12 +352,17 @@ def _crash_row(framework: str, probe_id: str, stderr: str, returncode: int) -> R
                detail=f"the Python process died (status {returncode}): {why}")
 
 
-def run_framework(framework: str, device: str = "cpu", timeout: float = 900) -> list[Row]:
-    """All probe rows of ``framework``, each from a child process (restarted past any crash)."""
+def run_framework(framework: str, device: str = "cpu", timeout: float = 900, module: str | None = None) -> list[Row]:
+    """All probe rows of ``framework``, each from a child process (restarted past any crash).
+
+    ``module`` names the module registering the probes (default: :data:`FRAMEWORK_MODULES`).
+    """
     rows: list[Row] = []
     skip: set[str] = set()
     for _attempt in range(20):
         command = [sys.executable, "-m", "equivcheck.report.probes", framework, "--device", device]
+        if module:
+            command += ["--module", module]
         if skip:
             command += ["--skip", json.dumps(sorted(skip))]
         proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
@@ -419,14 +424,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m equivcheck.report.probes",
                                      description="Probe one framework's conventions (child process of "
                                                  "'equivcheck report'); prints JSON lines.")
-    parser.add_argument("framework", choices=sorted(FRAMEWORK_MODULES))
+    parser.add_argument("framework")
+    parser.add_argument("--module", help="module registering the probes (default: the framework's own)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "gpu"))
     parser.add_argument("--skip", default="[]", help="JSON list of probe ids already done")
     args = parser.parse_args(argv)
     # Run as __main__, this module is not the one the framework modules register into.
     from equivcheck.report import probes as registered
 
-    return registered._child(args.framework, set(json.loads(args.skip)), args.device)
+    return registered._child(args.framework, set(json.loads(args.skip)), args.device, args.module)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,111 @@
+"""The ``equivcheck`` command line: help, list, run's results file, report, and the exit codes."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from equivcheck.cli import EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE, main
+from equivcheck.results import REQUIRED_FIELDS
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "equivcheck.cli", *args], capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_help_explains_the_commands_and_exit_codes():
+    proc = _cli("--help")
+    assert proc.returncode == 0
+    for word in ("list", "run", "report", "exit codes", "0 all verdicts as expected", "2 usage"):
+        assert word in proc.stdout
+    report_help = _cli("report", "--help").stdout
+    for word in ("--results", "--format", "--check", "--record", "docs/report-schema.json", "1 --check found"):
+        assert word in report_help
+
+
+def test_list_json_is_an_array_of_id_title_statement_sources(capsys):
+    assert main(["list", "--json"]) == EXIT_OK
+    claims = json.loads(capsys.readouterr().out)
+    assert isinstance(claims, list) and claims
+    for claim in claims:
+        assert set(claim) == {"id", "title", "statement", "sources"}
+        assert all(set(s) == {"seed", "quote"} for s in claim["sources"])
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--frameworks", "numpy,nope"],
+    ["run", "--claims", "no_such_claim"],
+    ["report", "--results", "does/not/exist.jsonl"],
+    ["report", "--no-probe", "--results", "nothing-matches-*.jsonl"],
+    ["report", "--frameworks", "nope"],
+    ["report", "--check", "a.md", "-o", "b.md"],
+    ["report", "--record", "x.jsonl", "--no-probe"],
+])
+def test_usage_errors_exit_2_with_one_line(argv, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("equivcheck: error: ") and err.count("\n") == 1
+
+
+def test_argparse_rejects_an_unknown_format_with_exit_2():
+    proc = _cli("report", "--format", "pdf")
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def numpy_results(tmp_path_factory):
+    """One real run of one claim on the oracle column, written as JSON Lines."""
+    path = tmp_path_factory.mktemp("run") / "numpy.jsonl"
+    proc = _cli("run", "--frameworks", "numpy", "--claims", "one_by_one_conv_is_linear", "--examples", "1",
+                "--results", str(path))
+    assert proc.returncode == EXIT_OK, proc.stdout + proc.stderr
+    return path, proc
+
+
+def test_run_prints_a_verdict_table_and_writes_json_lines(numpy_results):
+    path, proc = numpy_results
+    assert "one_by_one_conv_is_linear" in proc.stdout and "holds" in proc.stdout
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert {line["dtype"] for line in lines} == {"float32", "float64"}
+    for line in lines:
+        assert set(REQUIRED_FIELDS) <= set(line)
+        assert (line["claim"], line["framework"], line["verdict"]) == ("one_by_one_conv_is_linear", "numpy", "holds")
+
+
+def test_report_merges_results_into_each_format(numpy_results, tmp_path, capsys):
+    path, _ = numpy_results
+    assert main(["report", "--no-probe", "-q", "--results", str(path), "--format", "json"]) == EXIT_OK
+    report = json.loads(capsys.readouterr().out)
+    assert report["verdicts"][0]["claim"] == "one_by_one_conv_is_linear"
+    cell = next(iter(report["verdicts"][0]["cells"].values()))
+    assert cell["verdict"] == "holds" and cell["as_expected"] and set(cell["dtypes"]) == {"float32", "float64"}
+    for fmt, marker in (("md", "## Verdict matrix"), ("html", "<table class='matrix'>")):
+        output = tmp_path / f"report.{fmt}"
+        assert main(["report", "--no-probe", "-q", "--results", str(path), "--format", fmt, "-o", str(output)]) == EXIT_OK
+        assert marker in output.read_text(encoding="utf-8")
+
+
+def test_report_check_exits_1_when_the_file_is_stale(numpy_results, tmp_path, capsys):
+    path, _ = numpy_results
+    doc = tmp_path / "CONVENTIONS.md"
+    args = ["report", "--no-probe", "-q", "--results", str(path), "--format", "md"]
+    assert main(args + ["-o", str(doc)]) == EXIT_OK
+    assert main(args + ["--check", str(doc)]) == EXIT_OK
+    doc.write_text(doc.read_text() + "hand edit\n")
+    assert main(args + ["--check", str(doc)]) == EXIT_UNEXPECTED
+    assert "stale" in capsys.readouterr().out
+
+
+def test_report_record_adds_this_environments_probes(numpy_results, tmp_path, capsys):
+    source, _ = numpy_results
+    path = tmp_path / "env.jsonl"
+    path.write_text(source.read_text())
+    assert main(["report", "--record", str(path), "--frameworks", "numpy", "-q", "--format", "json"]) == EXIT_OK
+    report = json.loads(capsys.readouterr().out)
+    assert report["environments"][0]["name"] == "env"
+    assert any(r["topic"] == "kernel_layout" for r in report["conventions"])
+    assert report["verdicts"], "the results already in the file are kept"
