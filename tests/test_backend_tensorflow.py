@@ -318,6 +318,9 @@ def test_dense_layer_and_unbatched_conv_layer(backend, request):
     conv = backend.layer("conv", rank=2, in_channels=3, out_channels=2, kernel_size=2)
     with pytest.raises(ValueError, match="ndim"), backend.session():
         conv(backend.asarray(np.zeros((3, 5, 5))))
+    # neither batched nor unbatched (no channel axis either): Keras' own error, not a transpose error
+    with pytest.raises(ValueError, match="expected min_ndim=4, found ndim=2"), backend.session():
+        conv(backend.asarray(np.zeros((5, 5))))
 
 
 def test_settings_versions_and_missing_gpu(backend):

@@ -505,14 +505,17 @@ class TensorflowBackend(Backend):
 
         def call(x):
             x = self.tf.convert_to_tensor(x)
+            # dense, or an input of neither (N, C, *sp) nor (C, *sp) rank: no layout to convert, Keras
+            # judges it as it is (its own error instead of a transpose of the wrong rank here)
+            untouched = kind == "dense" or len(x.shape) not in (rank + 1, rank + 2)
             batched = kind == "dense" or len(x.shape) != rank + 1
-            xn = x if kind == "dense" else self._native(x, rank, batched)[0]
+            xn = x if untouched else self._native(x, rank, batched)[0]
             if self.keras_backend == "tensorflow":
                 yn = native(xn)
             else:  # another Keras backend: cross through NumPy (autodiff stops here)
                 yn = native(keras.ops.convert_to_tensor(xn.numpy(), dtype=self.dtype))
                 yn = self.tf.constant(np.asarray(keras.ops.convert_to_numpy(yn)), dtype=self.dtype)
-            return yn if kind == "dense" else self._canonical(yn, rank, batched)
+            return yn if untouched else self._canonical(yn, rank, batched)
 
         return LayerHandle(api=f"keras.layers.{name}", kernel_shape=tuple(int(v) for v in kernel_var.shape),
                            kernel_layout=kernel_layout, param_count=int(native.count_params()),
