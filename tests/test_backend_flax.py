@@ -6,6 +6,7 @@ to the run dtype before the oracle sees them, so ``n·eps·max Σ|terms|``
 (:func:`bound`) is a worst-case bound with a factor-2 margin.
 """
 import math
+import traceback
 
 import numpy as np
 import pytest
@@ -93,6 +94,14 @@ def test_unbatched_input_is_accepted_by_flax(bk):
     assert_conv_close(bk.dtype, run(bk, "conv", x, w, padding=1)[None], x[None], w, padding=1)
     # an int kernel means rank x.ndim − 2, so unbatched pooling spells the kernel per dim
     np.testing.assert_array_equal(run(bk, "max_pool", x, (2, 2)), oracle.max_pool(x[None], 2)[0])
+
+
+def test_conv_input_of_other_rank_reaches_flax_untouched(bk):
+    # (H, W) for a 2-D conv is neither (N, C, H, W) nor (C, H, W): Flax's own error, raised inside Flax
+    x, w = data(bk, 3, (6, 7), (2, 1, 3, 3))
+    with pytest.raises(Exception) as info:
+        run(bk, "conv", x, w)
+    assert "flax" in traceback.extract_tb(info.value.__traceback__)[-1].filename
 
 
 def test_conv_reads_layout_table_at_call_time(bk, monkeypatch):

@@ -246,3 +246,9 @@ def test_versions_and_settings_are_flat_json(bk):
     json.dumps(settings)
     assert settings["jax_enable_x64"] == (bk.dtype == "float64")
     assert settings["platform"] == "cpu" and "jax_default_matmul_precision" in settings
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="a GPU/TPU is present")
+def test_gpu_request_without_a_gpu_fails_clearly():
+    with pytest.raises(RuntimeError, match="JAX finds no gpu device"):
+        JaxBackend(device="gpu")

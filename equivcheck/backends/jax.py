@@ -187,7 +187,12 @@ class JaxBackend(Backend):
     # ---- layout plumbing (shared with flax) ------------------------------------------
     @staticmethod
     def _data_perms(framework: str, ndim: int, rank: int):
-        """(canonical → native, native → canonical) data permutations; unbatched drops N."""
+        """(canonical → native, native → canonical) data permutations; unbatched drops N.
+
+        An input of neither (N, C, *sp) nor (C, *sp) rank is left as it is (identity), so
+        the framework, not a transpose here, judges it."""
+        if ndim not in (rank + 1, rank + 2):
+            return (tuple(range(ndim)),) * 2
         native, canonical = layouts.data_layout(framework, rank), layouts.canonical("data", rank)
         if ndim == rank + 1:
             native, canonical = native.replace("N", ""), canonical.replace("N", "")
