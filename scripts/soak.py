@@ -1,0 +1,66 @@
+"""Soak: every claim × framework with many random examples; counts false alarms (must be 0).
+
+    python scripts/soak.py --examples 500 --results results/soak.jsonl
+
+Runs ``equivcheck run`` (one worker process per framework, ``--jobs 2``) on
+correct, unpatched frameworks and then reads the results file: a false alarm is
+any verdict other than the one the case file expects.  It also prints the
+tolerance audit: the largest error/bound ratio per claim × framework (a ratio
+near 1 would mean the bound is about to cry wolf).  Pass ``--resume`` to
+continue an interrupted soak.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from collections import defaultdict
+
+from equivcheck.results import read
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--examples", type=int, default=500, help="random draws per claim × framework × dtype (default 500)")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--frameworks", default=None, help="default: all installed")
+    parser.add_argument("--claims", default=None)
+    parser.add_argument("--dtypes", default="float32,float64")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--results", default="results/soak.jsonl")
+    parser.add_argument("--resume", action="store_true")
+    args = parser.parse_args(argv)
+
+    command = [sys.executable, "-m", "equivcheck.cli", "run", "--examples", str(args.examples), "--seed", str(args.seed),
+               "--dtypes", args.dtypes, "--jobs", str(args.jobs), "--results", args.results, "-q"]
+    for option in ("frameworks", "claims"):
+        if getattr(args, option):
+            command += [f"--{option}", getattr(args, option)]
+    if args.resume:
+        command.append("--resume")
+    started = time.perf_counter()
+    subprocess.run(command, check=False)
+    elapsed = time.perf_counter() - started
+
+    results = read(args.results)
+    alarms = [r for r in results if not r.as_expected]
+    examples = sum(r.examples_run for r in results)
+    worst = defaultdict(float)
+    for result in results:
+        if result.ratio is not None:
+            key = (result.claim, result.framework)
+            worst[key] = max(worst[key], result.ratio)
+    print(f"\nsoak: {len(results)} claim × framework × dtype results, {examples} examples in {elapsed:.0f}s, "
+          f"seed {args.seed}, {args.examples} draws each")
+    print("largest error/bound ratio per claim × framework (tolerance audit):")
+    for (claim, framework), ratio in sorted(worst.items(), key=lambda item: -item[1])[:15]:
+        print(f"  {ratio:8.3f}  {claim} × {framework}")
+    print(f"false alarms: {len(alarms)}")
+    for result in alarms:
+        print(f"  {result.claim} × {result.framework} ({result.dtype}): {result.verdict}, expected {result.expected}")
+    return 1 if alarms else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
