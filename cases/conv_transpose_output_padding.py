@@ -1,0 +1,207 @@
+"""With stride > 1 several input sizes share one conv output size; output_padding picks which one
+conv_transpose goes back to (seed 004: 3x7x7 and 3x8x8 both give 3x3 with k=3, s=2)."""
+import math
+
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import layouts, oracle, tolerance
+from equivcheck.claim import claim, source
+
+
+@st.composite
+def _geometries(draw):
+    """One (k, s, p, d) for every spatial dim, conv output sizes m per dim; 1-D or 2-D."""
+    rank = draw(st.integers(1, 2))
+    k, stride, dilation = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    padding = draw(st.integers(0, dilation * (k - 1)))
+    # the smallest input giving m outputs is (m−1)s + d(k−1) + 1 − 2p; keep it ≥ 1
+    low = 1 + max(0, -(-(2 * padding - dilation * (k - 1)) // stride))
+    out = draw(st.lists(st.integers(low, low + 2), min_size=rank, max_size=rank))
+    return {"n": draw(st.integers(1, 2)), "c_in": draw(st.integers(1, 3)), "c_out": draw(st.integers(1, 3)),
+            "out": out, "k": k, "stride": stride, "padding": padding, "dilation": dilation}
+
+
+def _native_conv_transpose(bk, p, padding, transpose_kernel):
+    """The native op, jitted once per setting: ``flax.linen.ConvTranspose`` or ``lax.conv_transpose``, canonical
+    data in and out, the kernel in the layout the native op takes."""
+    rank, k, s, d = len(p.out), p.k, p.stride, p.dilation
+    if bk.framework_name == "flax":
+        module = bk.linen.ConvTranspose(features=p.c_in, kernel_size=(k,) * rank, strides=(s,) * rank,
+                                        padding=padding, kernel_dilation=(d,) * rank, transpose_kernel=transpose_kernel,
+                                        use_bias=False, dtype=bk.dtype, param_dtype=bk.dtype)
+
+        def run(y, kernel):
+            return bk.from_native(module.apply({"params": {"kernel": kernel}}, bk.to_native(y)))
+    else:
+        spatial = layouts.SPATIAL[rank]
+
+        def run(y, kernel):
+            return bk.lax.conv_transpose(y, kernel, (s,) * rank, padding, rhs_dilation=(d,) * rank,
+                                         dimension_numbers=("NC" + spatial, "OI" + spatial, "NC" + spatial),
+                                         transpose_kernel=transpose_kernel)
+    return bk.jax.jit(run)
+
+
+def _native_settings(bk, ctx, y, w, p):
+    """JAX / Flax: which native ``conv_transpose`` settings give PyTorch's conv_transpose, for every
+    output_padding?  Every candidate is run (jitted once, for the plain and the flipped kernel); the ones
+    that match the oracle are returned, per output size."""
+    rank, k, s, pad, d = len(p.out), p.k, p.stride, p.padding, p.dilation
+    span = d * (k - 1)
+    paddings = {"'VALID'": "VALID", "'SAME'": "SAME"}
+    paddings.update({f"(d(k-1)-p, d(k-1)-p+{extra})": ((span - pad, span - pad + extra),) * rank for extra in range(s)})
+    targets = []
+    for extra in range(s):
+        tr_kw = dict(stride=s, padding=pad, output_padding=extra, dilation=d)
+        targets.append((extra, oracle.conv_transpose(y, w, **tr_kw), oracle.conv_transpose(np.abs(y), np.abs(w), **tr_kw)))
+    terms = p.c_out * k ** rank
+    spatial = tuple(range(2, 2 + rank))
+    found = {extra: [] for extra in range(s)}
+    yt = bk.asarray(y)
+    for transpose_kernel in (False, True):
+        if bk.framework_name == "flax":
+            # linen.ConvTranspose's kernel is (*k, I, O), or (*k, O, I) with transpose_kernel=True
+            layout = layouts.expand("*OI" if transpose_kernel else "*IO", rank)
+            arrangements = {f"flax.linen.ConvTranspose kernel {layout}":
+                            layouts.convert(w, layouts.canonical("conv_transpose", rank), layout)}
+        else:
+            # lax.conv_transpose is told the kernel is 'OI*': PyTorch's (I, O, *k) as is, or with I/O swapped
+            arrangements = {"PyTorch's (I, O, *k) weight as lax's 'OI*' kernel": w,
+                            "PyTorch's weight with I/O swapped, (O, I, *k), as lax's 'OI*' kernel": w.swapaxes(0, 1)}
+        for kernel_name, kernel in arrangements.items():
+            native_spatial = tuple(i for i, n in enumerate(kernel.shape) if i >= kernel.ndim - rank) \
+                if bk.framework_name == "jax" else tuple(range(rank))
+            for pad_name, padding in paddings.items():
+                run = _native_conv_transpose(bk, p, padding, transpose_kernel)
+                for flipped in (False, True):
+                    candidate = np.flip(kernel, axis=native_spatial) if flipped else kernel
+                    try:
+                        got = ctx.numpy(run(yt, bk.asarray(candidate)))
+                    except Exception:  # noqa: BLE001 - a candidate the framework rejects is simply not a match
+                        break
+                    for extra, want, magnitude in targets:
+                        if got.shape == want.shape and tolerance.compare(
+                                got, want, magnitude=magnitude, terms=terms, dtype=ctx.compute_dtype).ok:
+                            found[extra].append({
+                                "transpose_kernel": transpose_kernel, "kernel": kernel_name,
+                                "kernel_spatially_flipped": flipped, "padding": pad_name,
+                                "padding_value": padding if isinstance(padding, str) else [list(q) for q in padding]})
+    smallest = (p.out[0] - 1) * s + span + 1 - 2 * pad
+    return {f"input size {smallest + extra} (output_padding {extra})": found[extra] for extra in range(s)}
+
+
+#: How TensorFlow says it has no kernel for a case (float64 backprop of dilated or grouped convs, float32
+#: backprop with explicit padding and dilation/groups, dilated Conv3D in float64, tf.nn.convolution's
+#: stride together with dilation).
+_TF_MISSING_KERNEL = ("not yet support dilation", "only supports dilated rates of 1",
+                      "grouped convolutions are not supported on CPU", "not supported in conjunction with `dilation_rate")
+
+
+def _unless_missing_kernel(bk, ctx, label, fn):
+    """``fn()``; where TensorFlow's CPU build has no kernel for it, the framework's error is recorded instead
+    (a supporting ``ctx.raises``) and None returned, so the example checks everything else TF can run."""
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - only TF's missing-kernel errors are kept; the rest propagate
+        if bk.framework_name != "tensorflow" or not any(words in str(exc) for words in _TF_MISSING_KERNEL):
+            raise
+    ctx.raises(f"TensorFlow CPU {bk.dtype} has no kernel: {label}", fn, support=True)
+    return None
+
+
+@claim(
+    title="output_padding picks which of the input sizes that share a conv output size conv_transpose restores",
+    statement="With stride s > 1, the s input sizes n = (m−1)s + d(k−1) + 1 − 2p + r (r = 0 … s−1) all give the same "
+              "conv output size m; conv_transpose of m gives (m−1)s − 2p + d(k−1) + output_padding + 1, so it "
+              "recovers the input size n exactly when output_padding = r = (n + 2p − d(k−1) − 1) mod s, and "
+              "output_padding only appends rows at the end.  Seed 004: 3x7x7 and 3x8x8 both give 3x3 with k=3, "
+              "s=2 (p=0); the deconvolution gives 7 with output_padding 0 and 8 with output_padding 1.",
+    sources=[
+        source("004", "Lets say the input is a 3 dimensional RGB image with dimension 3x7x7 The filter has the "
+                      "dimension 3x3x3. On convolving with stride set to 2 we will get an output of dimension 3x3."),
+        source("004", "But on flipping the kernel, it will still be of dimension 3x3x3 and output is of dimension 3x3 "
+                      "which . The input was of dimension 3x7x7 . So, how is deconvolution calculated ?"),
+        source("004", "How could these feature maps be combined together in order to achieve the activation map with "
+                      "same resolution as original input?"),
+    ],
+    examples=[
+        # seed 004: k=3, s=2, p=0: inputs 7x7 and 8x8 both give 3x3; RGB in, one filter out
+        {"n": 1, "c_in": 3, "c_out": 1, "out": [3, 3], "k": 3, "stride": 2, "padding": 0, "dilation": 1,
+         "describe": True},
+        # padded (p=1: inputs 5 and 6 give 3), stride 3 (three sizes), dilation, 1-D and non-square
+        {"n": 2, "c_in": 2, "c_out": 3, "out": [3, 4], "k": 3, "stride": 2, "padding": 1, "dilation": 1},
+        {"n": 1, "c_in": 2, "c_out": 2, "out": [4], "k": 4, "stride": 3, "padding": 1, "dilation": 1},
+        {"n": 1, "c_in": 1, "c_out": 2, "out": [2, 3], "k": 2, "stride": 3, "padding": 2, "dilation": 2},
+    ],
+    space=_geometries(),
+    expected="holds",
+    notes={
+        "tensorflow": "TF spells output_padding through conv{n}d_transpose's output_shape (the adapter). Where TF's "
+                      "CPU build has no kernel (float64: no dilated transposed conv, 'Current CPU implementations do "
+                      "not yet support dilation rates larger than 1'), the example records TF's own error through a "
+                      "supporting ctx.raises and stops; everything TF runs agrees.",
+        "*": "The framework's conv_transpose is called with PyTorch's (padding, output_padding); each adapter "
+             "spells it natively (TF: the output_shape argument; lax/Flax: explicit pads of the zero-inserted "
+             "input).",
+        "jax": "The settings of lax.conv_transpose that reproduce PyTorch's output_padding are discovered live on the "
+               "seed example (transpose_kernel, kernel arrangement, padding candidates) and recorded as a fact.",
+        "flax": "The settings of flax.linen.ConvTranspose that reproduce PyTorch's conv_transpose (padding pairs, "
+                "transpose_kernel, kernel layout and flip) are discovered live on the seed example and recorded as "
+                "a fact.",
+    },
+)
+def check(bk, p, ctx):
+    rank, k, s, pad, d = len(p.out), p.k, p.stride, p.padding, p.dilation
+    smallest = [(m - 1) * s + d * (k - 1) + 1 - 2 * pad for m in p.out]
+    conv_kw = dict(stride=s, padding=pad, dilation=d)
+    w = ctx.array("w", (p.c_out, p.c_in, *(k,) * rank))   # conv (O, I, *k) = conv_transpose (I_t, O_t, *k)
+    wt = bk.asarray(w)
+    y0 = ctx.array("y", (p.n, p.c_out, *p.out))
+
+    # conv_transpose with every output_padding: the size grows by one row per unit, at the end only
+    tr_terms = p.c_out * k ** rank
+    first = None
+    sizes = {}
+    for extra in range(s):
+        tr_kw = dict(conv_kw, output_padding=extra)
+        got = _unless_missing_kernel(bk, ctx, "dilated conv_transpose",
+                                     lambda: bk.conv_transpose(bk.asarray(y0), wt, **tr_kw))
+        if got is None:
+            return
+        size = list(ctx.numpy(got).shape[2:])
+        sizes[extra] = size
+        ctx.equal(f"conv_transpose output size with output_padding={extra}", size, [n + extra for n in smallest])
+        ctx.close(f"conv_transpose(output_padding={extra}) vs oracle", got, oracle.conv_transpose(y0, w, **tr_kw),
+                  magnitude=oracle.conv_transpose(np.abs(y0), np.abs(w), **tr_kw), terms=tr_terms, sides=1)
+        if first is None:
+            first = ctx.numpy(got)
+        else:
+            head = ctx.numpy(got)[(slice(None), slice(None)) + tuple(slice(0, n) for n in smallest)]
+            ctx.close(f"output_padding={extra} only appends rows: the first rows equal output_padding=0's", head,
+                      first, magnitude=oracle.conv_transpose(np.abs(y0), np.abs(w), **conv_kw), terms=tr_terms,
+                      sides=2, support=True)
+
+    restoring = {}
+    for r in range(s):
+        x = ctx.array(f"x_{r}", (p.n, p.c_in, *(n + r for n in smallest)))
+        y = _unless_missing_kernel(bk, ctx, "conv", lambda: bk.conv(bk.asarray(x), wt, **conv_kw))
+        if y is None:
+            return
+        ctx.equal(f"input size {[n + r for n in smallest]} gives conv output size {p.out}",
+                  list(ctx.numpy(y).shape[2:]), list(p.out))
+        # the output_padding values whose conv_transpose lands on x's size: exactly r
+        restores = [extra for extra, size in sizes.items() if size == list(x.shape[2:])]
+        ctx.equal(f"output_padding that restores input size {list(x.shape[2:])}", restores, [r])
+        restoring[str(x.shape[2])] = restores
+        back = bk.conv_transpose(y, wt, **conv_kw, output_padding=r)
+        ctx.equal(f"conv_transpose(conv(x), output_padding={r}) has x's shape", list(ctx.numpy(back).shape),
+                  list(x.shape))
+
+    if p.get("describe"):
+        ctx.fact(f"output_padding that restores each input size (k={k}, s={s}, p={pad}, d={d}; conv output {p.out[0]})",
+                 restoring)
+        if bk.framework_name in ("jax", "flax"):
+            api = "lax.conv_transpose" if bk.framework_name == "jax" else "flax.linen.ConvTranspose"
+            ctx.fact(f"{api} settings that equal PyTorch's conv_transpose (k={k}, s={s}, p={pad}, d={d})",
+                     _native_settings(bk, ctx, y0, w, p))
