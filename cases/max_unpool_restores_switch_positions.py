@@ -1,0 +1,155 @@
+"""Max unpooling puts each pooled maximum back at its switch (argmax) position, zeros elsewhere (seed 004)."""
+import math
+
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import oracle
+from equivcheck.claim import claim, source
+
+
+@st.composite
+def _geometries(draw):
+    """Non-overlapping and overlapping windows (stride < kernel), uneven sizes, 1-D to 3-D."""
+    rank = draw(st.sampled_from([2, 1, 3]))
+    kernel = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
+    stride = [draw(st.integers(1, kk + 1)) for kk in kernel]
+    spatial = [kk + draw(st.integers(0, 4)) for kk in kernel]
+    return {"n": draw(st.integers(1, 2)), "c": draw(st.integers(1, 3)), "spatial": spatial, "kernel": kernel,
+            "stride": stride}
+
+
+def _conventions(pos, shape):
+    """Candidate encodings of the switch position ``pos`` (row-major index into each (n, c) plane,
+    shape (N, C, *out)) for an input of ``shape`` (N, C, *spatial)."""
+    n_count, channels = shape[:2]
+    plane = math.prod(shape[2:])
+    extra = (1,) * (pos.ndim - 2)
+    n = np.arange(n_count).reshape(-1, 1, *extra)
+    c = np.arange(channels).reshape(1, -1, *extra)
+    return {
+        "per (n, c) plane, row-major over the spatial axes: h·W + w": pos,
+        "channels-last within each sample: (h·W + w)·C + c": pos * channels + c,
+        "channels-last over the whole batch: ((n·H + h)·W + w)·C + c": (n * plane + pos) * channels + c,
+        "row-major over the whole NCHW tensor: ((n·C + c)·H + h)·W + w": (n * channels + c) * plane + pos,
+    }
+
+
+def _decode(name, index, shape):
+    """Inverse of :func:`_conventions`: the framework's index → row-major index into each (n, c) plane."""
+    n_count, channels = shape[:2]
+    plane = math.prod(shape[2:])
+    extra = (1,) * (index.ndim - 2)
+    n = np.arange(n_count).reshape(-1, 1, *extra)
+    c = np.arange(channels).reshape(1, -1, *extra)
+    if name.startswith("per (n, c)"):
+        return index
+    if name.startswith("channels-last within"):
+        return index // channels
+    if name.startswith("channels-last over"):
+        return index // channels - n * plane
+    return index - (n * channels + c) * plane
+
+
+def _distinct(values):
+    """The ranks of ``values`` (ties broken by position), centred: distinct small integers, exact in any dtype."""
+    order = np.argsort(values.ravel(), kind="stable")
+    ranks = np.empty(values.size)
+    ranks[order] = np.arange(values.size)
+    return (ranks - values.size // 2).reshape(values.shape)
+
+
+@claim(
+    title="Max unpooling restores each pooled maximum at its switch position and zeros the rest",
+    statement="unpool(pool(x)) puts every window's maximum back at the position max pooling recorded for it (its "
+              "argmax, the 'switch') and fills every other position with zero; so unpool(pool(x)) equals x at the "
+              "switches, 0 elsewhere, and |unpool(pool(x))| ≤ |x| with equality at the maxima.",
+    sources=[
+        source("004", "we can obtain an approximate\ninverse by recording the locations of the\nmaxima within each "
+                      "pooling region in a set of switch\nvariables. In the deconvnet, the unpooling operation\nuses "
+                      "these switches to place the reconstructions from\nthe layer above into appropriate locations"),
+        source("004", "In the original paper on unpooling, remaining activations are zeroed."),
+        source("004", "the activations are restored back to the locations of maximum activation selections, which "
+                      "makes sense, but what about the remaining activations?"),
+        source("001", "Max Pooling layer with pool_size (2,2) and step (2,2)\nnew dimension of throughput = (32, 14, 14)"),
+    ],
+    examples=[
+        # seed 001: MNIST's 32x28x28 feature maps, 2x2 max pooling with step 2 → 32x14x14
+        {"n": 1, "c": 32, "spatial": [28, 28], "kernel": [2, 2], "stride": [2, 2], "values": "normal"},
+        # a batch and several channels (the index convention is told apart here), uneven size
+        {"n": 2, "c": 3, "spatial": [5, 7], "kernel": [2, 2], "stride": [2, 2], "values": "normal"},
+        # overlapping 3x3 windows with stride 2 (the pooling of Zeiler & Fergus' net), with ties (small integers)
+        {"n": 2, "c": 3, "spatial": [7, 7], "kernel": [3, 3], "stride": [2, 2], "values": "int"},
+        # 1-D and 3-D
+        {"n": 1, "c": 2, "spatial": [9], "kernel": [3], "stride": [3], "values": "int"},
+        {"n": 1, "c": 2, "spatial": [4, 4, 5], "kernel": [2, 2, 2], "stride": [2, 2, 2], "values": "normal"},
+    ],
+    space=_geometries(),
+    expected={"*": "holds", "jax": "n/a", "flax": "n/a"},
+    notes={
+        "numpy": "The oracle's max_pool returns PyTorch-convention indices and max_unpool scatters them.",
+        "torch": "F.max_pool{n}d(return_indices=True) and F.max_unpool{n}d.",
+        "tensorflow": "tf.nn.max_pool_with_argmax (2-D only: other ranks are n/a); TF has no unpooling op, so the "
+                      "adapter scatters the values to their indices with tf.tensor_scatter_nd_update, as a TF user "
+                      "would (tf.scatter_nd would add up an index repeated by overlapping windows).",
+        "jax": "JAX has no max pooling that returns the argmax, and no unpooling.",
+        "flax": "Flax has no max pooling that returns the argmax, and no unpooling.",
+    },
+)
+def check(bk, p, ctx):
+    kernel, stride = list(p.kernel), list(p.stride)
+    shape = (p.n, p.c, *p.spatial)
+    x = ctx.array("x", shape, kind=p.get("values"))
+    pool_kw = dict(kernel=kernel, stride=stride)
+
+    # 1. Distinct values: the switch of every window is unambiguous, so the framework's index convention
+    #    can be read off against the oracle's argmax, and unpooling must reproduce the oracle exactly.
+    xd = _distinct(x)
+    values, index = bk.max_pool(bk.asarray(xd), kernel, stride, return_indices=True)
+    want_values, want_pos = oracle.max_pool(xd, kernel, stride, return_indices=True)
+    ctx.close("max_pool values vs oracle (distinct values)", values, want_values, magnitude=np.abs(want_values),
+              terms=1, sides=1)
+    found = np.rint(ctx.numpy(index)).astype(np.int64)
+    matches = [name for name, candidate in _conventions(want_pos, shape).items()
+               if found.shape == candidate.shape and np.array_equal(found, candidate)]
+    ctx.equal("the returned indices follow one of the candidate conventions", bool(matches), True)
+    if not matches:
+        return
+    if p.n > 1 and p.c > 1 and len(p.spatial) == 2:  # here the candidates differ from one another
+        ctx.equal("exactly one candidate index convention matches", len(matches), 1, support=True)
+        ctx.fact("max_pool argmax index convention (2-D)", matches[0])
+    convention = matches[0]
+    restored = bk.max_unpool(values, index, kernel, stride, output_size=list(p.spatial))
+    want = oracle.max_unpool(want_values, want_pos, p.spatial)
+    ctx.close("unpool(pool(x)) vs oracle: maxima at their switches, zeros elsewhere (distinct values)", restored,
+              want, magnitude=np.abs(want), terms=1, sides=1)
+
+    # 2. The example's own values (small integers tie often): whichever maximum the framework picks,
+    #    unpool(pool(x)) is x at the recorded switches and 0 elsewhere.
+    values, index = bk.max_pool(bk.asarray(x), kernel, stride, return_indices=True)
+    restored = ctx.numpy(bk.max_unpool(values, index, kernel, stride, output_size=list(p.spatial)))
+    pos = _decode(convention, np.rint(ctx.numpy(index)).astype(np.int64), shape)
+    plane = math.prod(p.spatial)
+    ctx.equal("every switch lies inside the input plane", bool(((pos >= 0) & (pos < plane)).all()), True)
+    if not ((pos >= 0) & (pos < plane)).all():
+        return
+    # each switch lies in its own window
+    coords = np.unravel_index(pos, tuple(p.spatial))
+    inside = True
+    for axis, (kk, s) in enumerate(zip(kernel, stride)):
+        start = (np.arange(pos.shape[2 + axis]) * s).reshape((-1,) + (1,) * (len(kernel) - 1 - axis))
+        inside &= bool(((coords[axis] >= start) & (coords[axis] < start + kk)).all())
+    ctx.equal("every switch lies inside its own pooling window", inside, True)
+    flat = x.reshape(p.n, p.c, plane)
+    at_switch = np.take_along_axis(flat, pos.reshape(p.n, p.c, -1), axis=-1).reshape(pos.shape)
+    window_max = oracle.max_pool(x, kernel, stride)
+    ctx.close("x at each switch is its window's maximum", at_switch, window_max, magnitude=np.abs(window_max),
+              terms=1, sides=1)
+    mask = np.zeros((p.n, p.c, plane), dtype=bool)
+    np.put_along_axis(mask, pos.reshape(p.n, p.c, -1), True, axis=-1)
+    mask = mask.reshape(shape)
+    ctx.close("unpool(pool(x)) = x at the switches and 0 elsewhere", restored, np.where(mask, x, 0.0),
+              magnitude=np.abs(x), terms=1, sides=1)
+    ctx.equal("|unpool(pool(x))| ≤ |x| everywhere", bool((np.abs(restored) <= np.abs(x)).all()), True)
+    ctx.equal("number of switch positions ≤ number of windows (windows may share one)", int(mask.sum()) <= pos.size,
+              True)
