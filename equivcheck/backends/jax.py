@@ -320,6 +320,7 @@ class JaxBackend(Backend):
                         y = jnp.moveaxis(y, 1 + rank, 1)
                     y = jnp.transpose(y, (0, 1) + interleaved)
                     return jnp.reshape(y, (n, c // block) + tuple(s * f for s, f in zip(sp, factors)))
+                # the inverses: (N, C, sp0, r0, …) → (N, C, *r, *sp), space_to_depth then (N, *r, C, *sp)
                 small = tuple(s // f for s, f in zip(sp, factors))
                 y = jnp.reshape(x, (n, c) + tuple(v for pair in zip(small, factors) for v in pair))
                 y = jnp.transpose(y, (0, 1) + tuple(3 + 2 * i for i in range(rank)) + tuple(2 + 2 * i for i in range(rank)))
