@@ -1,0 +1,129 @@
+"""PyTorch's pixel_shuffle (CRD) and TF's depth_to_space (DCR) agree only for one output channel (seed 000)."""
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import oracle, tolerance
+from equivcheck.claim import claim, source
+
+#: What each candidate channel permutation means (perm: the depth_to_space input channel q takes x[:, perm[q]]).
+_PERMUTATIONS = {
+    "identity": lambda c_out, block: np.arange(c_out * block),
+    "perm[b·C' + c] = c·r² + b  (b = i·r + j, the offset inside the r×r block; c the output channel)":
+        lambda c_out, block: np.arange(c_out * block).reshape(c_out, block).T.ravel(),
+    "perm[c·r² + b] = b·C' + c": lambda c_out, block: np.arange(c_out * block).reshape(block, c_out).T.ravel(),
+}
+
+#: Where channel q of the input lands: out[c, h·r + i, w·r + j] = in[formula(c, i, j)].
+_ORDERS = {
+    "CRD: in[c·r² + i·r + j]": lambda c, i, j, r, c_out: c * r * r + i * r + j,
+    "DCR: in[(i·r + j)·C' + c]": lambda c, i, j, r, c_out: (i * r + j) * c_out + c,
+}
+
+
+def _same(ctx, got, want, magnitude):
+    """Exact rearrangements compared without recording (for trying candidates)."""
+    got, want = ctx.numpy(got), np.asarray(want, dtype=np.float64)
+    return got.shape == want.shape and tolerance.compare(got, want, magnitude=magnitude, terms=1,
+                                                         dtype=ctx.compute_dtype).ok
+
+
+def _order(ctx, out, r, c_out):
+    """Which channel order an op used, read off its output for an input whose values are the channel index."""
+    out = np.rint(ctx.numpy(out)).astype(np.int64)[0]           # (C', H·r, W·r) of channel indices
+    c, hr, wr = np.meshgrid(np.arange(c_out), np.arange(out.shape[1]), np.arange(out.shape[2]), indexing="ij")
+    return [name for name, formula in _ORDERS.items() if np.array_equal(out, formula(c, hr % r, wr % r, r, c_out))]
+
+
+@claim(
+    title="pixel_shuffle (CRD) equals depth_to_space (DCR) only when the output has one channel",
+    statement="PyTorch's pixel_shuffle and TensorFlow's depth_to_space are the same operation: for any C'·r² × H × W "
+              "input they give the same C' × rH × rW output.",
+    sources=[
+        source("000", "So, basically Case2 is a pixel-upshuffled version of case1 (both feature-map and Conv weight.)"),
+        source("000", "f_map = pixelshuffle(f_map, scale=C)"),
+        source("000", "given a 256xHxW feature-map with a 3x3 Conv (as in many deep learning models), performing a "
+                      "convolution was simply doing a HUUUGE 48x48 Conv to a 1 x 16*H x 16*W Feature map."),
+    ],
+    examples=[
+        # seed 000: 256 channels folded into a 1 x 16H x 16W map (r = 16, one output channel): they agree
+        {"n": 1, "c_out": 1, "r": 16, "h": 2, "w": 2},
+        # three output channels (an RGB upscaler's last layer), r = 2: they disagree; the orders are read here
+        {"n": 1, "c_out": 3, "r": 2, "h": 2, "w": 3, "describe": True},
+        # the smallest disagreement: 8 channels, two output channels, one pixel
+        {"n": 1, "c_out": 2, "r": 2, "h": 1, "w": 1},
+    ],
+    # Draws have C' ≥ 2 and r ≥ 2, where the statement is at stake (C' = 1 is checked in every example, on the
+    # first r² channels); hypothesis shrinks towards the smallest disagreement.
+    space=st.fixed_dictionaries({
+        "n": st.integers(1, 2), "c_out": st.integers(2, 4), "r": st.integers(2, 3),
+        "h": st.integers(1, 3), "w": st.integers(1, 3),
+    }),
+    expected="refuted",
+    notes={
+        "numpy": "The oracle's pixel_shuffle (CRD) and depth_to_space (DCR, channels-first).",
+        "torch": "F.pixel_shuffle / F.pixel_unshuffle are native; depth_to_space / space_to_depth are composed with "
+                 "reshape + permute (torch has no DCR op).",
+        "tensorflow": "tf.nn.depth_to_space / space_to_depth are native (NHWC); pixel_shuffle / unshuffle are "
+                      "composed with reshape + transpose (TF has no CRD op).",
+        "jax": "JAX has neither op: both composed with jnp.reshape + jnp.transpose, as a JAX user would.",
+        "flax": "Flax has neither op: both composed with jnp.reshape + jnp.transpose (as in the JAX column).",
+    },
+)
+def check(bk, p, ctx):
+    r, c_out, block = p.r, p.c_out, p.r * p.r
+    x = ctx.array("x", (p.n, c_out * block, p.h, p.w))
+    xt = bk.asarray(x)
+    shuffled = bk.pixel_shuffle(xt, r)
+    d2s = bk.depth_to_space(xt, r)
+    magnitude = np.maximum(oracle.pixel_shuffle(np.abs(x), r), oracle.depth_to_space(np.abs(x), r))
+
+    # The statement: the two ops are the same.
+    ctx.close("pixel_shuffle(x, r) = depth_to_space(x, r)", shuffled, d2s, magnitude=magnitude, terms=1)
+
+    # What holds anyway.
+    ctx.close("pixel_shuffle vs oracle (CRD)", shuffled, oracle.pixel_shuffle(x, r), magnitude=magnitude, terms=1,
+              sides=1, support=True)
+    ctx.close("depth_to_space vs oracle (DCR)", d2s, oracle.depth_to_space(x, r), magnitude=magnitude, terms=1,
+              sides=1, support=True)
+    one = x[:, :block]      # seed 000's case: one output channel
+    ctx.close("equal when the output has one channel (C' = 1)", bk.pixel_shuffle(bk.asarray(one), r),
+              bk.depth_to_space(bk.asarray(one), r), magnitude=oracle.pixel_shuffle(np.abs(one), r), terms=1,
+              support=True)
+
+    # The channel permutation that makes them equal: try the candidates, keep those that work.
+    matching = [name for name, make in _PERMUTATIONS.items()
+                if _same(ctx, bk.depth_to_space(bk.asarray(x[:, make(c_out, block)]), r), shuffled, magnitude)]
+    if c_out > 1 and r > 1:  # here the candidates differ from one another
+        ctx.equal("exactly one candidate channel permutation makes depth_to_space equal pixel_shuffle",
+                  len(matching), 1, support=True)
+        ctx.fact("depth_to_space(x[:, perm]) = pixel_shuffle(x) for", matching)
+    # ... applied as a user would: regroup the channels (C', r², H, W) → (r², C', H, W) with reshape + transpose
+    regrouped = bk.reshape(bk.transpose(bk.reshape(xt, (p.n, c_out, block, p.h, p.w)), (0, 2, 1, 3, 4)),
+                           (p.n, c_out * block, p.h, p.w))
+    ctx.close("depth_to_space(channels regrouped (C', r²) → (r², C')) = pixel_shuffle", bk.depth_to_space(regrouped, r),
+              shuffled, magnitude=magnitude, terms=1, support=True)
+    ungrouped = bk.reshape(bk.transpose(bk.reshape(xt, (p.n, block, c_out, p.h, p.w)), (0, 2, 1, 3, 4)),
+                           (p.n, c_out * block, p.h, p.w))
+    ctx.close("pixel_shuffle(channels regrouped (r², C') → (C', r²)) = depth_to_space", bk.pixel_shuffle(ungrouped, r),
+              d2s, magnitude=magnitude, terms=1, support=True)
+
+    # unshuffle and space_to_depth are the inverses, in both directions
+    ctx.close("pixel_unshuffle(pixel_shuffle(x)) = x", bk.pixel_unshuffle(shuffled, r), x, magnitude=np.abs(x),
+              terms=1, sides=1, support=True)
+    ctx.close("space_to_depth(depth_to_space(x)) = x", bk.space_to_depth(d2s, r), x, magnitude=np.abs(x), terms=1,
+              sides=1, support=True)
+    z = ctx.array("z", (p.n, c_out, p.h * r, p.w * r))
+    zt = bk.asarray(z)
+    ctx.close("pixel_shuffle(pixel_unshuffle(z)) = z", bk.pixel_shuffle(bk.pixel_unshuffle(zt, r), r), z,
+              magnitude=np.abs(z), terms=1, sides=1, support=True)
+    ctx.close("depth_to_space(space_to_depth(z)) = z", bk.depth_to_space(bk.space_to_depth(zt, r), r), z,
+              magnitude=np.abs(z), terms=1, sides=1, support=True)
+
+    if p.get("describe"):
+        # Which channel order each op follows, read off an input whose values are their channel index.
+        index = np.broadcast_to(np.arange(c_out * block, dtype=np.float64).reshape(1, -1, 1, 1),
+                                (1, c_out * block, p.h, p.w)).copy()
+        ctx.fact("channel order: pixel_shuffle out[c, h·r+i, w·r+j] =", _order(ctx, bk.pixel_shuffle(bk.asarray(index), r),
+                                                                              r, c_out))
+        ctx.fact("channel order: depth_to_space out[c, h·r+i, w·r+j] =",
+                 _order(ctx, bk.depth_to_space(bk.asarray(index), r), r, c_out))
