@@ -1,0 +1,141 @@
+"""RetinaNet heads: per-level (N, A·K, H, W) outputs must be permuted to NHWC before reshaping to (N, H·W·A, K)."""
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import layouts, oracle
+from equivcheck.claim import claim, source
+from equivcheck.tolerance import conv_terms
+
+
+def identical(got, want):
+    """'identical', or where the first element differs."""
+    got, want = np.asarray(got), np.asarray(want)
+    if got.shape != want.shape:
+        return f"shape {got.shape} != {want.shape}"
+    diff = np.argwhere(got != want)
+    if len(diff) == 0:
+        return "identical"
+    where = tuple(int(i) for i in diff[0])
+    return f"{len(diff)} elements differ, first at {where}: {got[where]} != {want[where]}"
+
+
+def nhwc_rows(y, anchors, classes):
+    """NumPy reference: (N, A·K, H, W) → NHWC → (N, H·W·A, K) (channel a·K + k is anchor a, class k)."""
+    n = y.shape[0]
+    return y.transpose(0, 2, 3, 1).reshape(n, -1, classes)
+
+
+@st.composite
+def _space(draw):
+    # Every draw is a case where the two assignments differ: A·K >= 2 and some level with H·W >= 2.
+    anchors, classes = draw(st.sampled_from([(1, 2), (2, 1), (2, 2), (3, 2), (1, 3)]))
+    levels = draw(st.lists(st.lists(st.integers(1, 3), min_size=2, max_size=2), min_size=1, max_size=2)
+                  .filter(lambda ls: any(h * w > 1 for h, w in ls)))
+    return {"n": draw(st.integers(1, 2)), "c": draw(st.integers(1, 3)), "anchors": anchors, "classes": classes,
+            "levels": levels}
+
+
+@claim(
+    title="RetinaNet head outputs: permute NCHW to NHWC before reshaping to (N, H·W·A, K)",
+    statement="Reshaping each level's NCHW head output (N, A·K, H_i, W_i) directly to (N, H_i·W_i·A, K) and "
+              "concatenating over the pyramid levels gives the same anchor/class assignment as an NHWC "
+              "framework's plain reshape of (N, H_i, W_i, A·K).",
+    sources=[
+        source("004", "Looking at this line at PyTorch's implementation of RetinaNet, I see the heads just convolve "
+                      "each feature and then all features are stacked somehow (the only common dimension between "
+                      "them is the Channel dimension which is 256, but spatially they are double from each other)."),
+        source("004", "After the convolution at each pyramid step, you reshape the outputs to be of shape (H*W, "
+                      "out_dim) (with out_dim being num_classes * num_anchors for the class head and 4 * num_anchors "
+                      "for the bbox regressor)."),
+        source("004", "Finally, you can concatenate the resulting tensors along the H*W dimension, which is now "
+                      "possible because all the other dimensions match"),
+    ],
+    examples=[
+        # seed 004: 256-channel FPN levels, spatially halving (P3…P7 on a small image), one shared 3×3 stride-1
+        # head; the bbox regressor's 4·num_anchors outputs with RetinaNet's 9 anchors
+        {"n": 1, "c": 256, "anchors": 9, "classes": 4, "levels": [[16, 16], [8, 8], [4, 4], [2, 2], [1, 1]],
+         "facts": True},
+        # a class head (num_classes·num_anchors), batch 2, uneven level sizes
+        {"n": 2, "c": 8, "anchors": 9, "classes": 3, "levels": [[6, 5], [3, 3], [2, 1]]},
+    ],
+    space=_space(),
+    expected="refuted",
+    notes={
+        "*": "Each level goes through the same 3×3 stride-1 'same' head conv (the framework's), giving canonical "
+             "(N, A·K, H, W).  Reference: the oracle's head output read in NHWC order, reshaped to (N, H·W·A, K) and "
+             "concatenated (NumPy).  The statement (refuted): the framework's reshape of the NCHW output without "
+             "the permute, checked on the head outputs and on a labelled tensor (every element its own index), so "
+             "the refutation never hinges on two equal outputs.  Supporting: permute(0, 2, 3, 1) then reshape "
+             "equals the reference.",
+        "numpy": "NCHW-native: the NHWC frameworks' plain reshape is the NumPy reference itself.",
+        "torch": "NCHW-native (this is torchvision's case: it permutes before reshaping); the NHWC side is the "
+                 "NumPy reference.",
+        "tensorflow": "NHWC-native: also checked that tf.reshape of the native (N, H, W, A·K) output equals the "
+                      "reference with no permute.",
+        "jax": "lax is told NCHW: as torch; the NHWC side is the NumPy reference.",
+        "flax": "NHWC-native: also checked that jnp.reshape of the native (N, H, W, A·K) output equals the "
+                "reference with no permute.",
+    },
+)
+def check(bk, p, ctx):
+    a, k = p.anchors, p.classes
+    w = ctx.array("w", (a * k, p.c, 3, 3))
+    b = ctx.array("b", (a * k,))
+    wt, bt = bk.asarray(w), bk.asarray(b)
+    channels_last = layouts.data_layout(bk.framework_name, 2) == "NHWC"
+    heads, labels, want, magnitude = [], [], [], []
+    offset = 0
+    for i, (h, wd) in enumerate(p.levels):
+        x = ctx.array(f"p{i}", (p.n, p.c, h, wd))
+        heads.append(bk.conv(bk.asarray(x), wt, bt, padding=1))                 # (N, A·K, H, W)
+        want.append(nhwc_rows(oracle.conv(x, w, b, padding=1), a, k))
+        magnitude.append(nhwc_rows(oracle.conv(np.abs(x), np.abs(w), np.abs(b), padding=1), a, k))
+        size = p.n * a * k * h * wd
+        labels.append(np.arange(offset, offset + size, dtype=np.float64).reshape(p.n, a * k, h, wd))
+        offset += size
+    want, magnitude = np.concatenate(want, axis=1), np.concatenate(magnitude, axis=1)
+    label_want = np.concatenate([nhwc_rows(t, a, k) for t in labels], axis=1)
+    terms = conv_terms(w.shape, bias=True)
+    rows = sum(h * wd for h, wd in p.levels) * a
+
+    def direct(ys):        # reshape the NCHW tensor as it is
+        return bk.concat([bk.reshape(y, (p.n, -1, k)) for y in ys], axis=1)
+
+    def permuted(ys):      # torchvision: permute to NHWC, then reshape
+        return bk.concat([bk.reshape(bk.transpose(y, (0, 2, 3, 1)), (p.n, -1, k)) for y in ys], axis=1)
+
+    def native(ys):        # an NHWC framework: its own tensor, plain reshape
+        return bk.concat([bk.reshape(bk.to_native(y), (p.n, -1, k)) for y in ys], axis=1)
+
+    # Supporting facts: the permuted pipeline (and the NHWC-native plain reshape) give the reference.
+    by_permute = permuted(heads)
+    ctx.equal("concatenated shape (N, Σ H_i·W_i·A, K)", tuple(bk.to_numpy(by_permute).shape), (p.n, rows, k),
+              support=True)
+    ctx.close("permute to NHWC, reshape, concat == reference", by_permute, want, magnitude=magnitude, terms=terms,
+              sides=1, support=True)
+    label_tensors = [bk.asarray(t) for t in labels]
+    ctx.equal("permute to NHWC, reshape, concat: labels in the reference order",
+              identical(bk.to_numpy(permuted(label_tensors)), label_want), "identical", support=True)
+    if channels_last:
+        ctx.close("native NHWC output, plain reshape, concat == reference", native(heads), want,
+                  magnitude=magnitude, terms=terms, sides=1, support=True)
+        ctx.equal("native NHWC plain reshape: labels in the reference order",
+                  identical(bk.to_numpy(native(label_tensors)), label_want), "identical", support=True)
+
+    # What row r, column k of each pipeline holds, decoded from the labels of level 0 (sample 0).
+    if p.get("facts"):
+        h, wd = p.levels[0]
+
+        def decode(value):
+            channel, pixel = divmod(int(value) % (a * k * h * wd), h * wd)
+            return f"anchor {channel // k} class {channel % k} at (h={pixel // wd}, w={pixel % wd})"
+
+        for name, pipeline in (("permute_then_reshape", permuted), ("reshape_nchw_directly", direct)):
+            got = bk.to_numpy(pipeline(label_tensors))
+            ctx.fact(f"row_contents.{name}", {f"row {r}": [decode(v) for v in got[0, r]] for r in range(2)})
+
+    # The statement: reshape the NCHW output directly.
+    ctx.close("NCHW reshaped directly, concat == reference (head outputs)", direct(heads), want,
+              magnitude=magnitude, terms=terms, sides=1)
+    ctx.equal("NCHW reshaped directly: labels in the reference order",
+              identical(bk.to_numpy(direct(label_tensors)), label_want), "identical")

@@ -1,0 +1,123 @@
+"""Which conv layers accept an input without a batch axis, (C, *spatial), and treat it as a batch of one."""
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import oracle
+from equivcheck.checker import error_info
+from equivcheck.claim import claim, source
+from equivcheck.tolerance import conv_terms
+
+#: Above this many output elements the oracle comparison is skipped (the seed's 246×248 image with a
+#: 33×33 kernel is 50 M products; the statement itself is checked exactly against the batched call).
+ORACLE_LIMIT = 4096
+
+
+def identical(got, want):
+    """'identical', or where the first element differs."""
+    got, want = np.asarray(got), np.asarray(want)
+    if got.shape != want.shape:
+        return f"shape {got.shape} != {want.shape}"
+    diff = np.argwhere(got != want)
+    if len(diff) == 0:
+        return "identical"
+    where = tuple(int(i) for i in diff[0])
+    return f"{len(diff)} elements differ, first at {where}: {got[where]} != {want[where]}"
+
+
+def _conv_paths(bk, p, w, b):
+    """The framework's conv layers (every layer API), or its functional conv when it has no layers."""
+    rank = len(p.spatial)
+    if not bk.layer_apis:
+        return [("functional", lambda x: bk.conv(x, w, b))]
+    paths = []
+    for api in bk.layer_apis:
+        handle = bk.layer("conv", rank=rank, in_channels=p.c_in, out_channels=p.c_out, kernel_size=p.k,
+                          api=api, input_shape=(1, p.c_in, *p.spatial))
+        handle.set_weights(w, b)
+        paths.append((api, handle))
+    return paths
+
+
+@claim(
+    title="Conv layers that accept an unbatched (C, *spatial) input",
+    statement="A conv layer accepts a single example without a batch axis, (C, H, W) for a 2-D conv, and gives "
+              "the same result as the batched call on a batch of one (PyTorch's Conv2d does; an input with neither "
+              "batch nor channel axis, the (246, 248) grey image, is rejected with a clear error).",
+    sources=[
+        source("003", "conv1 = torch.nn.Conv2d(in_channels = 1, out_channels = 1, kernel_size = 33)\n"
+                      "tensor1 = torch.from_numpy(img_gray)\nout_2d_np = conv1(tensor1)"),
+        source("003", "RuntimeError: Expected 4-dimensional input for 4-dimensional weight 1 1 33 33, but got "
+                      "2-dimensional input of size [246, 248] instead"),
+        source("003", "pytorch's Conv2d expects its 2D inputs to actually have 4 dimensions: mini-batch dim, "
+                      "channel dim, and the two spatial dimensions."),
+        source("003", "try:\nconv1(tensor1[None, None, ...])"),
+    ],
+    examples=[
+        # seed 003: a 246×248 grey image, Conv2d(1, 1, 33); as (246, 248) it must raise, as (1, 246, 248)
+        # it is one unbatched example
+        {"c_in": 1, "c_out": 1, "k": 33, "spatial": [246, 248], "seed": True},
+        # small 1-D, 2-D and 3-D cases (compared with the oracle too)
+        {"c_in": 3, "c_out": 2, "k": 3, "spatial": [5, 6]},
+        {"c_in": 2, "c_out": 3, "k": 2, "spatial": [7]},
+        {"c_in": 2, "c_out": 1, "k": 2, "spatial": [3, 4, 3]},
+    ],
+    space=st.fixed_dictionaries({
+        "c_in": st.integers(1, 3),
+        "c_out": st.integers(1, 3),
+        "k": st.integers(1, 3),
+        "spatial": st.lists(st.integers(3, 6), min_size=1, max_size=3),
+    }),
+    expected={"numpy": "raises", "torch": "holds", "tensorflow": "raises", "jax": "raises", "flax": "holds"},
+    notes={
+        "numpy": "The oracle is written for batched (N, C, *spatial) input only: an unbatched input raises "
+                 "OracleError (a reference needs no convenience forms; the batched call is what it checks).",
+        "torch": "torch.nn.Conv{1,2,3}d accepts (C, *spatial) (documented: 'unbatched' input) and rejects an input "
+                 "with neither axis with 'Expected 3D (unbatched) or 4D (batched) input to conv2d'; the seed's "
+                 "older message ('Expected 4-dimensional input for 4-dimensional weight') is from before unbatched "
+                 "support.  F.conv2d behaves the same (fact 'functional').",
+        "tensorflow": "keras.layers.Conv{1,2,3}D requires min_ndim = rank + 2 and raises ValueError; tf.nn.conv2d "
+                      "rejects it as well (fact 'functional'; in eager mode TF 2.21's oneDNN conv kernel aborts the "
+                      "process on a rank-3 input, so the adapter runs it in graph mode, where shape inference "
+                      "raises).",
+        "jax": "No layer API: lax.conv_general_dilated needs lhs and rhs of equal rank and raises TypeError.",
+        "flax": "flax.linen.Conv and flax.nnx.Conv treat an input with one axis fewer than (N, *spatial, C) as "
+                "unbatched: they add the batch axis and remove it again.",
+    },
+)
+def check(bk, p, ctx):
+    rank = len(p.spatial)
+    x = ctx.array("x", (p.c_in, *p.spatial))
+    w = ctx.array("w", (p.c_out, p.c_in, *(p.k,) * rank))
+    b = ctx.array("b", (p.c_out,))
+    wt, bt = bk.asarray(w), bk.asarray(b)
+    out_spatial = tuple(s - p.k + 1 for s in p.spatial)
+    paths = _conv_paths(bk, p, wt, bt)
+
+    # An input with neither batch nor channel axis (the seed's 2-D grey image) is rejected by every path.
+    # (The seed's image gets its own error label; every drawn input shares one.)
+    if p.c_in == 1:
+        what = "the (246, 248) grey image" if p.get("seed") else "a drawn input"
+        for api, layer in paths:
+            ctx.raises(f"{api}: {what} without batch and channel axes", layer, bk.asarray(x[0]), support=True)
+
+    # The functional conv's behaviour on the unbatched input, recorded (the layers decide the verdict).
+    if bk.layer_apis:
+        try:
+            shape = tuple(bk.to_numpy(bk.conv(bk.asarray(x), wt, bt)).shape)
+            ctx.fact(f"functional.{rank}d", {"accepts_unbatched": True, "output_shape": list(shape)})
+        except Exception as exc:  # the framework's own rejection is the datum
+            ctx.fact(f"functional.{rank}d", {"accepts_unbatched": False, **error_info(exc)})
+
+    # The statement: the unbatched input is accepted (a framework that rejects it raises here: verdict
+    # 'raises', with its error) and equals the batched call on a batch of one.
+    for api, layer in paths:
+        unbatched = bk.to_numpy(layer(bk.asarray(x)))
+        ctx.fact(f"accepts_unbatched.{api}", True)
+        batched = bk.to_numpy(layer(bk.asarray(x[None])))
+        ctx.equal(f"{api}: unbatched output shape (C_out, *out)", unbatched.shape, (p.c_out, *out_spatial))
+        ctx.equal(f"{api}: unbatched output == batched output of a batch of one (exact)",
+                  identical(unbatched, batched[0]), "identical")
+        if np.prod(out_spatial) * p.c_out <= ORACLE_LIMIT:
+            ctx.close(f"{api}: batched output vs oracle", batched, oracle.conv(x[None], w, b),
+                      magnitude=oracle.conv(np.abs(x[None]), np.abs(w), np.abs(b)),
+                      terms=conv_terms(w.shape, bias=True), sides=1, support=True)
