@@ -1,0 +1,225 @@
+"""Native kernel layouts of conv, transposed-conv and depthwise layers, per framework and API."""
+import math
+
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import layouts, oracle, tolerance
+from equivcheck.backends.base import NotApplicable
+from equivcheck.claim import claim, source
+from equivcheck.tolerance import conv_terms
+
+#: The documented native kernel layouts (the claim's statement), per framework and op.  Letters: O out, I in
+#: (per group), C channels and M multiplier of a depthwise kernel, '*' the spatial axes.  PyTorch and Flax
+#: have no depthwise class: theirs is a grouped conv (groups = C), whose kernel is OI* / *IO with I = 1 and
+#: O = C·M.
+DOCUMENTED = {
+    "numpy": {"conv": "OI*", "conv_transpose": "IO*", "depthwise": "CM*"},
+    "torch": {"conv": "OI*", "conv_transpose": "IO*", "depthwise": "OI*"},
+    "tensorflow": {"conv": "*IO", "conv_transpose": "*OI", "depthwise": "*CM"},
+    "jax": {},
+    "flax": {"conv": "*IO", "conv_transpose": "*IO", "depthwise": "*IO"},
+}
+#: Functional entry points: torch.nn.functional, tf.nn (conv2d filter [fh, fw, in, out], conv2d_transpose
+#: filter [fh, fw, out, in]), lax.conv_general_dilated with its default dimension_numbers (OIHW), Flax's
+#: linen modules.
+DOCUMENTED_FUNCTIONAL = {
+    "numpy": {"conv": "OI*", "conv_transpose": "IO*"},
+    "torch": {"conv": "OI*", "conv_transpose": "IO*"},
+    "tensorflow": {"conv": "*IO", "conv_transpose": "*OI"},
+    "jax": {"conv": "OI*", "conv_transpose": "IO*"},
+    "flax": {"conv": "*IO", "conv_transpose": "*IO"},
+}
+
+
+def _dims(p):
+    """Sizes of the layout letters for this example."""
+    spatial = dict(zip(layouts.SPATIAL[len(p.k)], p.k))
+    if p.op == "conv":
+        return {"O": p.c_out, "I": p.c_in // p.groups, **spatial}
+    if p.op == "conv_transpose":
+        return {"I": p.c_in, "O": p.c_out, **spatial}
+    return {"C": p.c_in, "M": p.mult, "O": p.c_in * p.mult, "I": 1, **spatial}
+
+
+def _shape(template, rank, dims):
+    return tuple(dims[axis] for axis in layouts.expand(template, rank))
+
+
+def _swap(layout, a, b):
+    return layout.translate(str.maketrans({a: b, b: a}))
+
+
+def _wrong_layouts(layout, op, rank, dims):
+    """Wrong permutations a user might apply, each only where it really moves data (both swapped sizes ≥ 2)."""
+    pair = ("C", "M") if "C" in layout else ("I", "O")
+    candidates = {f"{pair[0]}/{pair[1]} swapped": _swap(layout, *pair)}
+    if rank >= 2:
+        first, second = layouts.SPATIAL[rank][:2]
+        candidates[f"{first}/{second} swapped"] = _swap(layout, first, second)
+    wrong = {}
+    for name, candidate in candidates.items():
+        moved = [axis for axis, other in zip(layout, candidate) if axis != other]
+        if all(dims[axis] >= 2 for axis in moved):
+            wrong[name] = candidate
+    return wrong
+
+
+def _reference(p, x, w, b):
+    if p.op == "conv":
+        return oracle.conv(x, w, b, groups=p.groups), oracle.conv(np.abs(x), np.abs(w), np.abs(b), groups=p.groups), \
+            conv_terms(w.shape, bias=True)
+    if p.op == "conv_transpose":
+        magnitude = oracle.conv_transpose(np.abs(x), np.abs(w), np.abs(b))
+        return oracle.conv_transpose(x, w, b), magnitude, w.shape[0] * math.prod(w.shape[2:]) + 1
+    grouped = layouts.depthwise_to_grouped(w)
+    return oracle.conv(x, grouped, b, groups=p.c_in), oracle.conv(np.abs(x), np.abs(grouped), np.abs(b),
+                                                                  groups=p.c_in), conv_terms(grouped.shape, bias=True)
+
+
+def _wrong_permutation_checks(ctx, where, native_layout, canonical_layout, dims, rank, p, run, x_perm, w_distinct):
+    """Load the kernel through a wrong permutation: the result must differ from the oracle (or not load)."""
+    want, magnitude, terms = _reference(p, x_perm, w_distinct, np.zeros(_out(p)))
+    for name, wrong in _wrong_layouts(native_layout, p.op, rank, dims).items():
+        # the native array a user builds with the wrong permutation, handed over as if it were right
+        loaded = layouts.convert(layouts.convert(w_distinct, canonical_layout, wrong), native_layout, canonical_layout)
+        label = f"{where}: wrong permutation ({name}, native {wrong} read as {native_layout})"
+        try:
+            got = ctx.numpy(run(loaded))
+        except NotApplicable:
+            raise
+        except Exception:  # the framework refuses the wrong shape: record its error
+            ctx.raises(label + " is refused", run, loaded, support=True)
+            continue
+        comparison = tolerance.compare(got, want, magnitude=magnitude, terms=terms, dtype=ctx.compute_dtype, sides=1)
+        ctx.equal(label + " gives a different output", "same output" if comparison.ok else "different output",
+                  "different output", support=True)
+
+
+def _out(p):
+    return p.c_out if p.op != "depthwise" else p.c_in * p.mult
+
+
+@st.composite
+def _space(draw):
+    op = draw(st.sampled_from(["conv", "conv_transpose", "depthwise"]))
+    rank = draw(st.integers(1, 2 if op == "depthwise" else 3))
+    k = [draw(st.integers(1, 3)) for _ in range(rank)]
+    groups = draw(st.sampled_from([1, 1, 2])) if op == "conv" else 1
+    return {"op": op, "c_in": groups * draw(st.integers(1, 3)), "c_out": groups * draw(st.integers(1, 3)),
+            "mult": draw(st.integers(1, 3)), "groups": groups, "k": k,
+            "spatial": [kk + draw(st.integers(0, 2)) for kk in k]}
+
+
+def _example(op, c_in, c_out, k, spatial, mult=1, groups=1, **extra):
+    return {"op": op, "c_in": c_in, "c_out": c_out, "mult": mult, "groups": groups, "k": k, "spatial": spatial,
+            **extra}
+
+
+@claim(
+    title="Native kernel layouts: PyTorch OI*, TF/Keras/Flax *IO; transposed and depthwise variants",
+    statement="PyTorch Conv{1,2,3}d kernels are (O, I/groups, *k) and TF/Keras/Flax kernels are (*k, I/groups, O); "
+              "transposed: PyTorch (I, O/groups, *k), Keras Conv2DTranspose and tf.nn.conv2d_transpose (*k, O, I), "
+              "Flax ConvTranspose (*k, I, O); Keras DepthwiseConv2D (*k, I, multiplier). A kernel converted with the "
+              "documented permutation gives identical outputs; a wrong permutation gives different outputs or "
+              "shapes. Keras Conv2D(16, (7,7)) after 8 channels has kernel (7,7,8,16).",
+    sources=[
+        source("002", "I expect the second conv layer to have 16 kernels of size (7x7), and thus kernel weights of "
+                      "size (7x7x16). Why then are its weights actually size (7x7x8x16)?"),
+        source("001", "Its weight tensor will have a shape of [5, 5, 1, 32]. The first two dimensions are the patch "
+                      "size, the next is the number of input channels, and the last is the number of output "
+                      "channels."),
+        source("003", "julia> c = Conv((5,5), 10 => 5); # make a layer, 10 channels to 5\njulia> c.weight |> "
+                      "summary\n\"5×5×10×5 Array{Float32, 4}\""),
+        source("001", "The ordering of dimensions in the data tensors is different from the ordering of dimensions "
+                      "in the convolution weight tensors."),
+    ],
+    examples=[
+        # seed 002: Sequential([InputLayer((101,101,1)), Conv2D(8,(11,11)), Conv2D(16,(7,7))]): second layer
+        _example("conv", 8, 16, [7, 7], [8, 9], seed="002 Keras Conv2D(16,(7,7)) after Conv2D(8,(11,11))"),
+        # seed 001: TF MNIST W_conv1 = weight_variable([5, 5, 1, 32])
+        _example("conv", 1, 32, [5, 5], [6, 5], seed="001 TF MNIST W_conv1"),
+        # seed 003: Flux Conv((5,5), 10 => 5), weight 5×5×10×5 (Flux is not run: a documented fact)
+        _example("conv", 10, 5, [5, 5], [6, 7], seed="003 Conv((5,5), 10 => 5)", flux="5×5×10×5"),
+        # square I == O with kh != kw: the I/O transpose loads silently (and must differ), the H/W swap must not load
+        _example("conv", 4, 4, [2, 3], [4, 4]),
+        _example("conv", 4, 6, [3, 2], [4, 5], groups=2),
+        _example("conv", 3, 2, [3], [5]),
+        _example("conv", 2, 3, [2, 3, 2], [3, 4, 3]),
+        _example("conv_transpose", 3, 3, [2, 3], [3, 2]),
+        _example("conv_transpose", 2, 4, [3], [4]),
+        _example("conv_transpose", 3, 2, [2, 1, 3], [2, 2, 2]),
+        _example("depthwise", 3, 0, [3, 2], [4, 4], mult=2),
+        _example("depthwise", 2, 0, [3], [5], mult=2),
+    ],
+    space=_space(),
+    expected="holds",
+    notes={
+        "jax": "lax has no layer classes: only the functional kernel layout is checked (lax.conv_general_dilated "
+               "with default dimension_numbers, OI*; transposed via the forward kernel, IO*).",
+        "torch": "A depthwise conv is Conv{n}d(groups=C, out=C·M): native kernel (C·M, 1, *k), the (C, M, *k) "
+                 "depthwise kernel reshaped (channel c·M + m).",
+        "flax": "A depthwise conv is nn.Conv(feature_group_count=C, features=C·M): native kernel (*k, 1, C·M). "
+                "Flax ConvTranspose (transpose_kernel=False) is (*k, I, O) and correlates with the kernel as given.",
+        "*": "Facts: native kernel shape and layout string per API, op and rank. Wrong permutations are the I/O "
+             "(or C/M) swap and the first two spatial axes swapped, applied where both sizes are ≥ 2.",
+    },
+)
+def check(bk, p, ctx):
+    rank, fw = len(p.k), bk.framework_name
+    dims = _dims(p)
+    canonical_layout = layouts.canonical(p.op, rank)
+    w = ctx.array("w", _shape(canonical_layout, rank, dims) if p.op != "depthwise" else (p.c_in, p.mult, *p.k))
+    x = ctx.array("x", (1, p.c_in, *p.spatial))
+    b = ctx.array("b", (_out(p),))
+    want, magnitude, terms = _reference(p, x, w, b)
+    # for the wrong permutations: a kernel with distinct values and generic inputs, so any moved axis shows
+    w_distinct = np.arange(1, w.size + 1, dtype=np.float64).reshape(w.shape)
+    x_perm = ctx.array("x_perm", x.shape, kind="normal")
+    if "flux" in p:
+        ctx.fact("Flux Conv((5,5), 10 => 5) weight (seed 003, documented only, not run)",
+                 {"summary": p.flux, "layout": "WHIO (Flux: W, H, in, out; data WHCN)"})
+
+    # The functional entry point: its layout, the canonical kernel through it, and wrong permutations.
+    if p.op in ("conv", "conv_transpose"):
+        native = layouts.kernel_layout(fw, p.op, rank, api=bk.functional_api)
+        ctx.equal(f"{bk.functional_api} {p.op}: layout table == documented layout", native,
+                  layouts.expand(DOCUMENTED_FUNCTIONAL[fw][p.op], rank))
+        ctx.fact(f"{bk.functional_api}.{p.op}{rank}d kernel layout", native)
+        fn = bk.conv if p.op == "conv" else bk.conv_transpose
+        kwargs = {"groups": p.groups} if p.op == "conv" else {}
+        got = fn(bk.asarray(x), bk.asarray(w), bk.asarray(b), **kwargs)
+        ctx.close(f"{bk.functional_api} {p.op} with the kernel through the layout table vs oracle", got, want,
+                  magnitude=magnitude, terms=terms, sides=1)
+        _wrong_permutation_checks(
+            ctx, f"{bk.functional_api} {p.op}", native, canonical_layout, dims, rank, p,
+            lambda kernel: fn(bk.asarray(x_perm), bk.asarray(kernel), bk.asarray(np.zeros(_out(p))), **kwargs),
+            x_perm, w_distinct)
+
+    # Every layer API: the native kernel's shape as documented, and weights loaded through the table.
+    for api in bk.layer_apis:
+        try:
+            layer = bk.layer(p.op, rank=rank, in_channels=p.c_in, out_channels=p.c_out, kernel_size=tuple(p.k),
+                             groups=p.groups, depth_multiplier=p.mult, api=api, input_shape=x.shape)
+        except NotApplicable as exc:
+            if p.op == "conv":
+                raise
+            ctx.fact(f"{api}.{p.op}{rank}d", f"n/a: {exc}")
+            continue
+        documented = DOCUMENTED[fw][p.op]
+        ctx.equal(f"{layer.api}: native kernel shape == documented {layouts.expand(documented, rank)}",
+                  tuple(layer.kernel_shape), _shape(documented, rank, dims))
+        ctx.fact(f"{api}.{p.op}{rank}d", {"class": layer.api, "native layout": layouts.expand(documented, rank),
+                                          "layout table entry": layer.kernel_layout})
+        if "seed" in p:
+            ctx.fact(f"seed {p.seed}: {layer.api} kernel", list(layer.kernel_shape))
+        layer.set_weights(w, b)
+        ctx.close(f"{layer.api} with canonical weights loaded through the layout table vs oracle",
+                  layer(bk.asarray(x)), want, magnitude=magnitude, terms=terms, sides=1)
+
+        def run(kernel, layer=layer):
+            layer.set_weights(kernel, np.zeros(_out(p)))
+            return layer(bk.asarray(x_perm))
+
+        _wrong_permutation_checks(ctx, layer.api, layer.kernel_layout, canonical_layout, dims, rank, p, run,
+                                  x_perm, w_distinct)

@@ -1,0 +1,122 @@
+"""One Conv1D with fixed weights runs on sequences of any length; Flatten+Dense does not."""
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import oracle
+from equivcheck.claim import claim, source
+from equivcheck.tolerance import conv_terms
+
+
+def _length(out, k, s, d, extra):
+    """An input length whose 'valid' conv output has ``out`` positions (``extra`` < s spare steps)."""
+    return (out - 1) * s + d * (k - 1) + 1 + extra
+
+
+@st.composite
+def _space(draw):
+    k, s = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    d = draw(st.integers(1, 2)) if s == 1 else 1  # Keras Conv1D refuses strides > 1 with dilation_rate > 1
+    outs = draw(st.lists(st.integers(1, 4), min_size=2, max_size=2, unique=True))
+    return {"dim": draw(st.integers(1, 4)), "filters": draw(st.integers(1, 3)), "k": k, "s": s, "d": d,
+            "lengths": [_length(o, k, s, d, draw(st.integers(0, s - 1))) for o in outs],
+            "units": draw(st.integers(1, 3)), "pools": [draw(st.sampled_from(["max", "avg"]))]}
+
+
+@claim(
+    title="A Conv1D runs on sequences of any length; Flatten+Dense needs a fixed length",
+    statement="One Conv1D layer with fixed weights (Keras input_shape=(None, dim)) runs on sequences of different "
+              "lengths: each output equals running that sequence alone, in a zero-padded batch the positions "
+              "untouched by the padding equal the unpadded run, and global max/average pooling gives the same "
+              "output size whatever the length; Flatten followed by Dense, built for one length, raises on another.",
+    sources=[
+        source("003", "Keras supports variable lengths by using None in the respective dimension when defining the "
+                      "model."),
+        source("003", "All you need to make this model accept variable lengths is use None in the steps "
+                      "dimension:\ninput_shape=(None, input_dim)"),
+        source("003", "Pad your sequences with dummy values until they all reach the same size so you can put them "
+                      "into a numpy array of shape (batch_size, length, input_dim)."),
+        source("003", "In convolutional models using variable sizes, you can't for instance, use Flatten, the "
+                      "result of the flatten would have a variable size if this were possible. And the following "
+                      "Dense layers would not be able to have a constant number of weights."),
+        source("003", "So, instead of Flatten, you should start using GlobalMaxPooling1D or GlobalAveragePooling1D "
+                      "layers."),
+    ],
+    examples=[
+        # seed 003: a.shape = (100, 100), b.shape = (200, 100): lengths 100 and 200 of 100-dim vectors
+        {"dim": 100, "filters": 8, "k": 3, "s": 1, "d": 1, "lengths": [100, 200], "units": 5, "pools": ["max", "avg"]},
+        # three lengths with stride 2 (one with a spare step); two with dilation 2
+        {"dim": 3, "filters": 2, "k": 3, "s": 2, "d": 1, "lengths": [9, 6, 12], "units": 2, "pools": ["max"]},
+        {"dim": 2, "filters": 3, "k": 2, "s": 1, "d": 2, "lengths": [7, 4], "units": 1, "pools": ["avg"]},
+    ],
+    space=_space(),
+    expected="holds",
+    notes={
+        "*": "Every framework's Conv1d/Conv1D layer is built once (TF: keras Conv1D built for (None, None, dim), "
+             "i.e. input_shape=(None, dim)) and called on each length; global pooling is max/avg pooling whose "
+             "window is the whole output length; Flatten is a row-major reshape of the (N, C, L) output. Stride > 1 "
+             "never meets dilation > 1 here: Keras Conv1D refuses that pair (\"`strides > 1` not supported in "
+             "conjunction with `dilation_rate > 1`\"), a restriction of Keras, not of variable lengths.",
+        "jax": "lax has no layers: the 'layer' is lax.conv_general_dilated with one fixed weight array, the Dense "
+               "a lax dot with a fixed (units, C·L) matrix, as a JAX user writes them.",
+    },
+)
+def check(bk, p, ctx):
+    w = ctx.array("w", (p.filters, p.dim, p.k))
+    b = ctx.array("b", (p.filters,))
+    w_dense = ctx.array("w_dense", (p.units, p.filters * oracle.conv_output_size(p.lengths[0], p.k, p.s, 0, p.d)))
+    xs = [ctx.array(f"x{i}", (1, p.dim, length)) for i, length in enumerate(p.lengths)]
+    batch = np.zeros((len(xs), p.dim, max(p.lengths)))
+    for i, x in enumerate(xs):
+        batch[i, :, :x.shape[2]] = x
+    wants = [oracle.conv(x, w, b, stride=p.s, dilation=p.d) for x in xs]
+    magnitudes = [oracle.conv(np.abs(x), np.abs(w), np.abs(b), stride=p.s, dilation=p.d) for x in xs]
+    terms = conv_terms(w.shape, bias=True)
+
+    if bk.layer_apis:
+        stacks = []
+        for api in bk.layer_apis:
+            conv = bk.layer("conv", rank=1, in_channels=p.dim, out_channels=p.filters, kernel_size=p.k, stride=p.s,
+                            dilation=p.d, api=api)
+            conv.set_weights(w, b)
+            dense = bk.layer("dense", in_channels=w_dense.shape[1], out_channels=p.units, use_bias=False, api=api)
+            dense.set_weights(w_dense)
+            stacks.append((conv.api, conv, dense))
+    else:  # fixed weight arrays and the functional ops
+        stacks = [(bk.functional_api, lambda x: bk.conv(x, bk.asarray(w), bk.asarray(b), stride=p.s, dilation=p.d),
+                   lambda v: bk.linear(v, bk.asarray(w_dense)))]
+
+    for name, conv, dense in stacks:
+        outs = []
+        for x, want, magnitude in zip(xs, wants, magnitudes):
+            y = conv(bk.asarray(x))
+            outs.append(y)
+            ctx.close(f"{name}: length {x.shape[2]} vs that sequence alone (oracle)", y, want, magnitude=magnitude,
+                      terms=terms, sides=1)
+        ctx.fact(f"{name}: one layer, fixed weights, output lengths",
+                 {str(x.shape[2]): int(y.shape[2]) for x, y in zip(xs, outs)})
+
+        padded = ctx.numpy(conv(bk.asarray(batch)))
+        for i, y in enumerate(outs):
+            kept = padded[i:i + 1, :, :y.shape[2]]
+            ctx.close(f"{name}: zero-padded batch row {i}, positions untouched by padding, vs the unpadded run",
+                      kept, y, magnitude=magnitudes[i], terms=terms, sides=2)
+
+        for pool in p.pools:
+            reduce = np.max if pool == "max" else np.mean
+            sizes = set()
+            for y, want, magnitude in zip(outs, wants, magnitudes):
+                length = int(y.shape[2])
+                pooled = (bk.max_pool if pool == "max" else bk.avg_pool)(y, length, length)
+                sizes.add(tuple(pooled.shape))
+                ctx.close(f"{name}: global {pool} pooling of length {length} vs oracle", pooled,
+                          reduce(want, axis=2, keepdims=True), magnitude=magnitude.max(axis=2, keepdims=True),
+                          terms=terms + length, sides=1)
+            ctx.equal(f"{name}: global {pool} pooling output size is the same for every length", sorted(sizes),
+                      [(1, p.filters, 1)])
+
+        flat = [bk.reshape(y, (1, -1)) for y in outs]
+        ctx.close(f"{name}: Flatten+Dense on the length it was built for", dense(flat[0]),
+                  oracle.linear(ctx.numpy(flat[0]), w_dense),
+                  magnitude=oracle.linear(np.abs(ctx.numpy(flat[0])), np.abs(w_dense)), terms=w_dense.shape[1])
+        for v in flat[1:]:
+            ctx.raises(f"{name}: Flatten+Dense built for one length, called on another", dense, v, support=True)
