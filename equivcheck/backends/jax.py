@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 
 import numpy as np
 
@@ -85,6 +86,38 @@ def _lax_dimensions(rank: int) -> tuple[str, str, str]:
     return "NC" + spatial, "OI" + spatial, "NC" + spatial
 
 
+def compilation_cache_dir(setting: str | None) -> str | None:
+    """Where ``EQUIVCHECK_JAX_CACHE`` puts JAX's persistent compilation cache, or None (off).
+
+    Unset, empty, ``0``/``off``/``no``/``false``: off.  ``1``/``on``/``yes``/``true``:
+    ``$XDG_CACHE_HOME/equivcheck/jax`` (default ``~/.cache/equivcheck/jax``).  Anything
+    else is the directory itself.  JAX keys each entry by the program, the compile options
+    and the jax/jaxlib versions, so a warm cache never changes what runs, only how soon.
+
+    >>> compilation_cache_dir("off") is None, compilation_cache_dir("/tmp/jc")
+    (True, '/tmp/jc')
+    """
+    value = (setting or "").strip()
+    if value.lower() in ("", "0", "off", "no", "false"):
+        return None
+    if value.lower() in ("1", "on", "yes", "true"):
+        root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return os.path.join(root, "equivcheck", "jax")
+    return os.path.abspath(os.path.expanduser(value))
+
+
+def _use_compilation_cache(jax) -> None:
+    """Turn on the persistent cache when ``EQUIVCHECK_JAX_CACHE`` asks for it.
+
+    The suite's programs compile in ~0.1 s, under JAX's default 1 s threshold for
+    writing an entry, so the threshold is lowered to 0 for them to be kept.
+    """
+    directory = compilation_cache_dir(os.environ.get("EQUIVCHECK_JAX_CACHE"))
+    if directory is not None and jax.config.jax_compilation_cache_dir != directory:
+        jax.config.update("jax_compilation_cache_dir", directory)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
 def _pool_rank(x, kernel) -> int:
     return x.ndim - 2 if isinstance(kernel, (int, np.integer)) else len(kernel)
 
@@ -105,6 +138,7 @@ class JaxBackend(Backend):
         from jax import lax
 
         self.jax, self.jnp, self.lax = jax, jnp, lax
+        _use_compilation_cache(jax)
         self._compiled: dict[tuple, object] = {}
         try:
             self._device = jax.devices(device)[0]
