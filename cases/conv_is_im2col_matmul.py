@@ -4,7 +4,7 @@ import itertools
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle
+from equivcheck import layouts, oracle
 from equivcheck.claim import claim, source
 from equivcheck.tolerance import conv_terms
 
@@ -56,7 +56,8 @@ def _candidate(reference, c_in, k, order):
     notes={
         "*": "The patch feature order is discovered, not assumed: every ordering of (C, kh, kw) is tried against "
              "the oracle's patches and the one that matches is recorded; the kernel (O, C, kh, kw) is then "
-             "transposed and reshaped into that order by the framework, and the matmul is the framework's Linear.",
+             "flattened in that order, and the matmul is the framework's Linear on the (N, L, F) patch matrix "
+             "(the framework's patches, transposed on the host).",
         "tensorflow": "tf.image.extract_patches (the patch order of the documented filter flattening).",
         "jax": "lax.conv_general_dilated_patches.",
         "flax": "Flax has no patch extraction of its own; its adapter uses lax.conv_general_dilated_patches, "
@@ -81,16 +82,23 @@ def check(bk, p, ctx):
     order = matching[0]
     if len(matching) == 1:  # C == 1 or a 1-wide kernel makes several orders coincide; record unambiguous ones
         ctx.fact("patch feature order (slowest to fastest)", ",".join(order))
+        # Is the framework's own conv kernel, flattened row-major over its non-output axes, already that matrix?
+        native = layouts.kernel_layout(bk.framework_name, "conv", 2, api=bk.functional_api)
+        flattened = tuple({"H": "kh", "W": "kw", "I": "C"}[a] for a in native if a != "O")
+        ctx.fact(f"native conv kernel {native} flattened row-major is in the patch order",
+                 flattened == order)
     ctx.close(f"patches equal the oracle's in order {','.join(order)}", patches,
               _candidate(reference, p.c_in, p.k, order), magnitude=np.abs(reference), terms=1, sides=1, support=True)
 
-    # The filter flattened in the same order: (O, C, kh, kw) -> (O, *order) -> (O, F), i.e. [F, O] transposed.
+    # The filter flattened in the same order: (O, C, kh, kw) -> (O, *order) -> (O, F), i.e. [F, O] transposed;
+    # each patch vector (a row of the (N, L, F) patch matrix) right-multiplied by it, by the framework's matmul
+    # (its Linear).  The patch matrix is transposed on the host: its numbers are the framework's, unchanged.
     perm = (0,) + tuple(1 + AXES.index(a) for a in order)
-    matrix = bk.reshape(bk.transpose(bk.asarray(w), perm), (p.c_out, -1))
-    rows = bk.linear(bk.transpose(patches, (0, 2, 1)), matrix, None if b is None else bk.asarray(b))  # (N, L, O)
+    matrix = w.transpose(perm).reshape(p.c_out, -1)
+    rows = bk.linear(bk.asarray(np.swapaxes(got, 1, 2)), bk.asarray(matrix), None if b is None else bk.asarray(b))
 
     want = oracle.conv(x, w, b, **args)
-    by_matmul = bk.reshape(bk.transpose(rows, (0, 2, 1)), want.shape)
+    by_matmul = np.swapaxes(ctx.numpy(rows), 1, 2).reshape(want.shape)                  # (N, O, H', W')
     conv = bk.conv(bk.asarray(x), bk.asarray(w), None if b is None else bk.asarray(b), **args)
     magnitude = oracle.conv(np.abs(x), np.abs(w), None if b is None else np.abs(b), **args)
     terms = conv_terms(w.shape, bias=p.bias)

@@ -48,9 +48,10 @@ def _space(draw):
              "across the input depth (the seed's 'copy this kernel N times in 3rd dimension') gives different "
              "outputs, and the native full-conv layer has C times the depthwise layer's weights. Supporting facts "
              "(must hold): the depthwise output equals the grouped conv with groups=C, C single-channel convs with "
-             "M kernels each (concatenated), the full conv with a block-diagonal kernel, the native depthwise layer "
-             "(Keras DepthwiseConv{1,2}D, torch Conv{n}d(groups=C), Flax Conv(feature_group_count=C)) loaded with "
-             "the same weights, and the oracle; the depthwise layer has C·M·prod(k) (+ C·M bias) weights.",
+             "M kernels each (concatenated on the host), the full conv with a block-diagonal kernel, the native "
+             "depthwise layer (Keras DepthwiseConv{1,2}D, torch Conv{n}d(groups=C), Flax "
+             "Conv(feature_group_count=C)) loaded with the same weights, and the oracle; the depthwise layer has "
+             "C·M·prod(k) (+ C·M bias) weights.",
         "jax": "lax has no layers: the weight-count checks are skipped; the output identities are tested.",
     },
 )
@@ -72,9 +73,9 @@ def check(bk, p, ctx):
               support=True)
 
     # Per input channel: one conv of that channel with its M kernels; concatenated in channel order.
-    per_channel = bk.concat([
-        bk.conv(bk.asarray(x[:, c:c + 1]), bk.asarray(w[c][:, None]),
-                None if b is None else bk.asarray(b[c * M:(c + 1) * M]), **args)
+    per_channel = np.concatenate([
+        ctx.numpy(bk.conv(bk.asarray(x[:, c:c + 1]), bk.asarray(w[c][:, None]),
+                          None if b is None else bk.asarray(b[c * M:(c + 1) * M]), **args))
         for c in range(C)], axis=1)
     ctx.close("depthwise vs C single-channel convs with M kernels each", depthwise, per_channel,
               magnitude=magnitude, terms=terms, support=True)

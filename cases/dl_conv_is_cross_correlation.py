@@ -30,9 +30,9 @@ def _space(draw):
     statement="A deep-learning framework's conv computes the mathematical convolution of the input with the "
               "kernel (as scipy.signal.convolve / np.convolve do, i.e. with the kernel reversed).",
     sources=[
-        source("001", "Note I specifically said “correlation” as opposed to “convolution” and that is key. If you "
-                      "think they “almost” the same thing, then I recommend you take some time and learn about the "
-                      "differences."),
+        source("001", "Note I specifically said “correlation” as opposed to “convolution” and that is key. If "
+                      "you think they “almost” the same thing, then I recommend you take some time and learn about "
+                      "the differences."),
         source("001", "e.g. if you have a 3x3 kernel like this : [-1 0 1; -2 0 2; -1 0 1] and now you want to "
                       "convolve it with an input with N as depth or say channel, you just copy this 3x3 kernel N "
                       "times in 3rd dimension"),

@@ -1,4 +1,4 @@
-"""'SAME' padding is not symmetric padding: with a stride it pads max((⌈n/s⌉−1)s + d(k−1)+1 − n, 0), odd pixel last."""
+"""'SAME' is not symmetric padding: it pads max((⌈n/s⌉−1)s + d(k−1)+1 − n, 0) in all, the odd pixel last."""
 import itertools
 
 import numpy as np
