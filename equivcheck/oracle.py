@@ -14,17 +14,26 @@ Design rules
    are ``(O, I // groups, *k)``; transposed-conv kernels are
    ``(I, O // groups, *k)`` (the PyTorch convention).
 4. One n-D code path: 1-D, 2-D and 3-D (and higher) share the same code,
-   built from four small helpers -- ``_pad`` (pad or crop the spatial axes),
+   built from small helpers -- ``_pad`` (pad or crop the spatial axes),
    ``_dilate`` (zero insertion), ``_windows`` (strided view of all kernel
-   windows) and ``_contract`` (the GEMM).  There are no per-rank branches and
-   no Python loops over pixels.
-5. Speed: convolution is im2col + one BLAS GEMM per group: the strided window
-   view is gathered into a contiguous column matrix (kernel-major or
-   positions-major, whichever gives the longer contiguous copies) and
-   multiplied with ``np.matmul``.  The column matrix is bounded by
-   ``IM2COL_BUDGET_BYTES`` (overridable per call with ``budget_bytes=``);
-   larger problems are processed in chunks over the batch, then over the
-   first output spatial axis.  Chunking changes only the memory profile, not the maths: results
+   windows) and the two GEMM strategies below.  There are no per-rank
+   branches and no Python loops over pixels.
+5. Speed: convolution is BLAS GEMM, by whichever of two strategies gathers
+   fewer bytes (``_conv_padded`` picks):
+
+   - *shifted GEMMs* (stride 1): with the spatial axes flattened, every
+     kernel offset is a fixed shift of the input, so only ``k[-1]`` shifted
+     copies are gathered and each offset of the leading kernel axes is one
+     GEMM on a plain slice of them (``_gemm_shifted``);
+   - *im2col* (any stride, and long kernels such as the weight gradient):
+     the strided window view is gathered into one column matrix
+     (kernel-major or positions-major, whichever gives the longer contiguous
+     copies) and multiplied once (``_gemm_im2col``).
+
+   The gathered columns are bounded by ``IM2COL_BUDGET_BYTES`` (overridable
+   per call with ``budget_bytes=``); larger problems are processed in chunks
+   over the batch, then over the first output spatial axis.  Strategy and
+   chunking change only the speed and memory profile, not the maths: results
    agree to rounding (BLAS may order a dot product differently for a
    different matrix shape) and are bit-identical on integer-valued data.
 6. Derived ops are written as their mathematical identities on top of
@@ -69,7 +78,8 @@ __all__ = [
     "abs_bound_conv",
 ]
 
-#: Upper bound (bytes) on the im2col column matrix built by one GEMM call.
+#: Upper bound (bytes) on the columns one GEMM chunk gathers (the im2col matrix,
+#: or the shifted copies of the input).
 #: Read at call time, so tests may monkeypatch it; ``budget_bytes=`` overrides it.
 IM2COL_BUDGET_BYTES = 64 * 2**20
 
@@ -186,7 +196,12 @@ def _pad(x, pairs, value=0.0):
     lead = x.ndim - len(pairs)
     widths = ((0, 0),) * lead + tuple((max(b, 0), max(a, 0)) for b, a in pairs)
     if any(w != (0, 0) for w in widths):
-        x = np.pad(x, widths, mode="constant", constant_values=value)
+        # np.full + one slice assignment: same result as np.pad(mode="constant"), a
+        # fraction of its per-call overhead (the suite makes thousands of small calls)
+        padded = np.full(tuple(n + b + a for n, (b, a) in zip(x.shape, widths)), value,
+                         dtype=x.dtype)
+        padded[tuple(slice(b, b + n) for n, (b, a) in zip(x.shape, widths))] = x
+        x = padded
     if any(b < 0 or a < 0 for b, a in pairs):
         x = x[(slice(None),) * lead + tuple(
             slice(max(-b, 0), x.shape[lead + i] - max(-a, 0)) for i, (b, a) in enumerate(pairs))]
@@ -222,7 +237,7 @@ def _windows(x, k, stride, dilation):
 
 
 def _contract(chunk, wmat, positions_major):
-    """The GEMM of one chunk of windows with the kernel matrix.
+    """The GEMM of a window view with the kernel matrix (the im2col strategy).
 
     ``wmat`` is ``(G, Og, Cg*K)``.  ``chunk`` is a window view laid out either
     ``(G, Cg, *k, n, *o)`` (kernel-major) or ``(G, n, *o, Cg, *k)``
@@ -245,51 +260,127 @@ def _contract(chunk, wmat, positions_major):
     return np.moveaxis(res, 2, 0)
 
 
-def _split(total, step):
-    """Balanced chunk boundaries ``[0, ..., total]``, at most ``max(step, 1)`` apart."""
-    count = max(1, -(-total // max(step, 1)))
-    return [total * i // count for i in range(count + 1)]
+def _gemm_im2col(xs, w, stride, dilation, groups):
+    """Cross-correlation of a padded ``xs`` by one GEMM over the gathered windows.
 
-
-def _conv_padded(xp, w, stride, dilation, groups, budget):
-    """Cross-correlate an already padded ``xp`` ``(N, C, *sp)`` with ``w`` ``(O, C/G, *k)``."""
-    N, C = xp.shape[:2]
+    Any stride and dilation.  The column matrix holds ``C*prod(k)`` float64
+    per output position.
+    """
+    N, C = xs.shape[:2]
     O, Cg = w.shape[:2]
     k = tuple(w.shape[2:])
     nd = len(k)
     G = groups
-    Og = O // G
-    K = math.prod(k)
-    win = _windows(xp, k, stride, dilation)           # (N, C, *o, *k)
+    win = _windows(xs, k, stride, dilation)           # (N, C, *o, *k)
     o = tuple(win.shape[2:2 + nd])
     win = win.reshape((N, G, Cg) + o + k)             # split channels into groups
     o_axes, k_axes = tuple(range(3, 3 + nd)), tuple(range(3 + nd, 3 + 2 * nd))
     positions_major = k[-1] > o[-1]                   # e.g. the weight gradient
     if positions_major:                               # (G, N, *o, Cg, *k)
         win = win.transpose((1, 0) + o_axes + (2,) + k_axes)
-        head = (slice(None),)
     else:                                             # (G, Cg, *k, N, *o)
         win = win.transpose((1, 2) + k_axes + (0,) + o_axes)
-        head = (slice(None),) * (2 + nd)
-    wmat = w.reshape(G, Og, Cg * K)
-    out = np.empty((N, O) + o, dtype=np.float64)
-    out_groups = out.reshape((N, G, Og) + o)          # a view of out
+    res = _contract(win, w.reshape(G, O // G, Cg * math.prod(k)), positions_major)
+    return res.reshape((N, O) + o)
 
-    # Chunking: columns of the im2col matrix are output positions (C*K*8 bytes
-    # each).  Split over the batch first, then over the first output axis.
-    bytes_per_pos = max(1, C * K * 8)
-    per_sample = bytes_per_pos * math.prod(o)
+
+def _gemm_shifted(xs, w, dilation, groups):
+    """Stride-1 cross-correlation of a padded ``xs`` as a sum of shifted GEMMs.
+
+    With the spatial axes flattened row-major, the input a kernel offset
+    ``j`` meets at output position ``p`` sits at flat index ``p + f(j)``, one
+    fixed shift per offset, when ``p`` also runs over the padded widths of
+    the inner axes (the extra positions wrap around a row and are cut off at
+    the end).  So only the last kernel axis is gathered (``k[-1]`` shifted
+    copies of the input, instead of ``prod(k)`` for im2col), and every offset
+    of the leading kernel axes is one GEMM on a plain slice of those columns,
+    accumulated.
+    """
+    N, C = xs.shape[:2]
+    S = tuple(xs.shape[2:])
+    O, Cg = w.shape[:2]
+    k = tuple(w.shape[2:])
+    G, Og = groups, O // groups
+    o = tuple(n - d * (kk - 1) for n, kk, d in zip(S, k, dilation))
+    row = tuple(math.prod(S[i + 1:]) for i in range(len(S)))      # flat strides
+    used = sum((oi - 1) * ri for oi, ri in zip(o, row)) + 1         # last valid position + 1
+    total = math.prod(S)
+    kd, dd = k[-1], dilation[-1]
+    width = total - (kd - 1) * dd
+    flat = xs.reshape(N, C, total)
+    if kd == 1:
+        cols = flat.reshape(N, G, Cg, total)
+    else:
+        cols = np.empty((N, C, kd, width))
+        for j in range(kd):
+            cols[:, :, j] = flat[:, :, j * dd:j * dd + width]
+        cols = cols.reshape(N, G, Cg * kd, width)
+    lead = math.prod(k[:-1])
+    wk = np.ascontiguousarray(w.reshape(G, Og, Cg, lead, kd).transpose(3, 0, 1, 2, 4)
+                              ).reshape(lead, G, Og, Cg * kd)
+    acc_full = np.empty((N, G, Og, o[0] * row[0]))
+    acc = acc_full[..., :used]
+    part = np.empty_like(acc) if lead > 1 else None
+    for i, offset in enumerate(np.ndindex(*k[:-1])):
+        shift = sum(j * d * r for j, d, r in zip(offset, dilation, row))
+        view = cols[..., shift:shift + used]
+        if i == 0:
+            np.matmul(wk[i], view, out=acc)
+        else:
+            np.matmul(wk[i], view, out=part)
+            acc += part
+    res = acc_full.reshape((N, O, o[0]) + S[1:])
+    return res[(slice(None),) * 3 + tuple(slice(0, oi) for oi in o[1:])]
+
+
+def _split(total, step):
+    """Balanced chunk boundaries ``[0, ..., total]``, at most ``max(step, 1)`` apart."""
+    count = max(1, -(-total // max(step, 1)))
+    return [total * i // count for i in range(count + 1)]
+
+
+#: The shifted-GEMM strategy runs one Python-level GEMM per offset of the
+#: leading kernel axes; above this many, im2col's single GEMM is used.
+_MAX_SHIFTS = 64
+
+
+def _conv_padded(xp, w, stride, dilation, groups, budget):
+    """Cross-correlate an already padded ``xp`` ``(N, C, *sp)`` with ``w`` ``(O, C/G, *k)``.
+
+    Picks the strategy with the smaller column matrix: shifted GEMMs
+    (stride 1 only, and only when the wrapped-around positions it also
+    computes are few) or im2col.  Then splits the work over the batch, then
+    over the first output axis, so that one chunk's column matrix stays
+    within ``budget`` bytes.
+    """
+    N, C = xp.shape[:2]
+    O = w.shape[0]
+    k = tuple(w.shape[2:])
+    S = tuple(xp.shape[2:])
+    o = tuple((n - d * (kk - 1) - 1) // s + 1 for n, kk, s, d in zip(S, k, stride, dilation))
+    inner = math.prod(S[1:])
+    im2col_row = C * math.prod(k) * math.prod(o[1:]) * 8        # bytes per output row
+    shifted_row = C * k[-1] * inner * 8
+    wrapped = o[0] * inner / max(1, math.prod(o))               # positions computed / kept
+    shifted = (all(s == 1 for s in stride) and math.prod(k[:-1]) <= _MAX_SHIFTS
+               and shifted_row <= im2col_row and wrapped <= 1.5)
+    per_row = shifted_row if shifted else im2col_row
+    per_sample = max(1, per_row * o[0])
     if N * per_sample <= budget:
         n_bounds, r_bounds = _split(N, N), _split(o[0], o[0])
     elif per_sample <= budget:
         n_bounds, r_bounds = _split(N, budget // per_sample), _split(o[0], o[0])
     else:
-        rest = math.prod(o[1:])
-        n_bounds, r_bounds = _split(N, 1), _split(o[0], budget // (bytes_per_pos * rest))
+        n_bounds, r_bounds = _split(N, 1), _split(o[0], budget // max(1, per_row))
+    span0 = dilation[0] * (k[0] - 1) + 1
+    out = np.empty((N, O) + o, dtype=np.float64)
     for n0, n1 in zip(n_bounds, n_bounds[1:]):
         for r0, r1 in zip(r_bounds, r_bounds[1:]):
-            chunk = win[head + (slice(n0, n1), slice(r0, r1))]
-            out_groups[n0:n1, :, :, r0:r1] = _contract(chunk, wmat, positions_major)
+            xs = xp[n0:n1, :, r0 * stride[0]:(r1 - 1) * stride[0] + span0]
+            if shifted:
+                out[n0:n1, :, r0:r1] = _gemm_shifted(xs, w, dilation, groups)
+            else:
+                out[n0:n1, :, r0:r1] = _gemm_im2col(xs, w, stride, dilation, groups)
     return out
 
 
