@@ -128,7 +128,11 @@ def _unless_missing_kernel(bk, ctx, label, fn):
         "torch": "VJP by torch.autograd.grad.",
         "tensorflow": "VJP by tf.GradientTape. " + _TF_NOTE,
         "jax": "VJP by jax.vjp.",
-        "flax": "VJP by jax.vjp through the Flax column's ops.",
+        "flax": "VJP by jax.vjp through the Flax column's ops; grouped examples are n/a (linen.ConvTranspose has no "
+                "feature_group_count). Shared layer weights: linen.ConvTranspose's kernel is (*k, I_t, O_t), the "
+                "conv kernel's shape with in/out swapped as the seed says ([h, w, next, prev]); with Flax's default "
+                "transpose_kernel=False it must also be flipped spatially, which the adapter's set_weights does (see "
+                "conv_transpose_output_padding for the settings discovered live).",
     },
 )
 def check(bk, p, ctx):
