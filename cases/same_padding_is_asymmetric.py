@@ -34,15 +34,14 @@ def _discover_pads(bk_out, x, w, stride, dilation, dtype):
         pairs = [(b, a) for b in range(span) for a in range(span)
                  if (n + b + a - span) // stride + 1 == o and n + b + a >= span]
         per_dim.append(sorted(pairs, key=lambda pair: (sum(pair), pair)))
-    magnitude_of = {}
+    candidates = sorted(itertools.product(*per_dim), key=lambda pads: (sum(map(sum, pads)), pads))
     matches = []
-    for pads in itertools.product(*per_dim):
-        total = tuple(sum(pair) for pair in pads)
-        if matches and total != tuple(sum(pair) for pair in matches[0]):
-            break  # only the smallest total that matches: larger ones pad pixels no window reads
+    for pads in candidates:
+        if matches and sum(map(sum, pads)) > sum(map(sum, matches[0])):
+            break  # only the smallest padding that matches: larger ones add pixels no window reads
         want = oracle.conv(x, w, stride=stride, padding=pads, dilation=dilation)
-        magnitude_of[pads] = oracle.conv(np.abs(x), np.abs(w), stride=stride, padding=pads, dilation=dilation)
-        if tolerance.compare(bk_out, want, magnitude=magnitude_of[pads], terms=conv_terms(w.shape), dtype=dtype,
+        magnitude = oracle.conv(np.abs(x), np.abs(w), stride=stride, padding=pads, dilation=dilation)
+        if tolerance.compare(bk_out, want, magnitude=magnitude, terms=conv_terms(w.shape), dtype=dtype,
                              sides=1).ok:
             matches.append(pads)
     return matches[0] if len(matches) == 1 else None
@@ -112,7 +111,8 @@ def check(bk, p, ctx):
     w_even = ctx.array("w_even", (p.c_out, p.c_in, *(k + 1 for k in p.k)))
     X = bk.asarray(x)
 
-    # Stride 1, even kernel: the total padding d*k is odd, so the split shows where the odd pixel goes.
+    # Stride 1, even kernel k+1: the total padding d·k is odd (for odd d), so the split shows where the odd
+    # pixel goes.
     d = p.dilation
     same_even = bk.conv(X, bk.asarray(w_even), padding="same", dilation=d)
     ctx.close("'same' (stride 1, even kernel) vs the formula", same_even,
