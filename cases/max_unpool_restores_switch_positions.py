@@ -79,7 +79,7 @@ def _distinct(values):
         # a batch and several channels (the index convention is told apart here), uneven size
         {"n": 2, "c": 3, "spatial": [5, 7], "kernel": [2, 2], "stride": [2, 2], "values": "normal"},
         # overlapping 3x3 windows with stride 2 (the pooling of Zeiler & Fergus' net), with ties (small integers)
-        {"n": 2, "c": 3, "spatial": [7, 7], "kernel": [3, 3], "stride": [2, 2], "values": "int"},
+        {"n": 2, "c": 3, "spatial": [7, 7], "kernel": [3, 3], "stride": [2, 2], "values": "int", "describe": True},
         # 1-D and 3-D
         {"n": 1, "c": 2, "spatial": [9], "kernel": [3], "stride": [3], "values": "int"},
         {"n": 1, "c": 2, "spatial": [4, 4, 5], "kernel": [2, 2, 2], "stride": [2, 2, 2], "values": "normal"},
@@ -153,3 +153,8 @@ def check(bk, p, ctx):
     ctx.equal("|unpool(pool(x))| ≤ |x| everywhere", bool((np.abs(restored) <= np.abs(x)).all()), True)
     ctx.equal("number of switch positions ≤ number of windows (windows may share one)", int(mask.sum()) <= pos.size,
               True)
+    if p.get("describe"):
+        # With overlapping windows one pixel can be the switch of several windows: unpooling must *write* it
+        # once (a scatter that adds, like tf.scatter_nd, would double it).
+        ctx.fact(f"overlapping {kernel} windows with stride {stride}: windows vs distinct switch positions",
+                 {"windows": int(pos.size), "distinct_switch_positions": int(mask.sum())})
