@@ -347,11 +347,12 @@ _MAX_SHIFTS = 64
 def _conv_padded(xp, w, stride, dilation, groups, budget):
     """Cross-correlate an already padded ``xp`` ``(N, C, *sp)`` with ``w`` ``(O, C/G, *k)``.
 
-    Picks the strategy with the smaller column matrix: shifted GEMMs
-    (stride 1 only, and only when the wrapped-around positions it also
-    computes are few) or im2col.  Then splits the work over the batch, then
-    over the first output axis, so that one chunk's column matrix stays
-    within ``budget`` bytes.
+    Picks the strategy that gathers fewer bytes: shifted GEMMs (stride 1
+    only, and only when the wrapped-around positions it also computes are
+    few) or im2col.  Then splits the work over the batch, then over the first
+    output axis, so that one chunk's temporaries (gathered columns and GEMM
+    results) stay within ``budget`` bytes, or one output row when that is
+    more.
     """
     N, C = xp.shape[:2]
     O = w.shape[0]
@@ -359,20 +360,27 @@ def _conv_padded(xp, w, stride, dilation, groups, budget):
     S = tuple(xp.shape[2:])
     o = tuple((n - d * (kk - 1) - 1) // s + 1 for n, kk, s, d in zip(S, k, stride, dilation))
     inner = math.prod(S[1:])
-    im2col_row = C * math.prod(k) * math.prod(o[1:]) * 8        # bytes per output row
-    shifted_row = C * k[-1] * inner * 8
+    span0 = dilation[0] * (k[0] - 1) + 1
     wrapped = o[0] * inner / max(1, math.prod(o))               # positions computed / kept
     shifted = (all(s == 1 for s in stride) and math.prod(k[:-1]) <= _MAX_SHIFTS
-               and shifted_row <= im2col_row and wrapped <= 1.5)
-    per_row = shifted_row if shifted else im2col_row
-    per_sample = max(1, per_row * o[0])
+               and k[-1] * inner <= math.prod(k) * math.prod(o[1:]) and wrapped <= 1.5)
+    if shifted:
+        # rows r need r + span0 - 1 input rows: a flattened copy plus k[-1] shifted
+        # ones, and two output-sized accumulators
+        def cost(rows):
+            return 8 * inner * (C * (k[-1] + 1) * (rows + span0 - 1) + 2 * O * rows)
+    else:
+        # the column matrix and the GEMM result
+        def cost(rows):
+            return 8 * math.prod(o[1:]) * (C * math.prod(k) + O) * rows
+    per_sample = max(1, cost(o[0]))
     if N * per_sample <= budget:
         n_bounds, r_bounds = _split(N, N), _split(o[0], o[0])
     elif per_sample <= budget:
         n_bounds, r_bounds = _split(N, budget // per_sample), _split(o[0], o[0])
     else:
-        n_bounds, r_bounds = _split(N, 1), _split(o[0], budget // max(1, per_row))
-    span0 = dilation[0] * (k[0] - 1) + 1
+        rows = max(1, (budget - cost(0)) // max(1, cost(1) - cost(0)))   # cost is linear
+        n_bounds, r_bounds = _split(N, 1), _split(o[0], rows)
     out = np.empty((N, O) + o, dtype=np.float64)
     for n0, n1 in zip(n_bounds, n_bounds[1:]):
         for r0, r1 in zip(r_bounds, r_bounds[1:]):
