@@ -186,6 +186,9 @@ def check(bk, p, ctx):
         ctx.equal(f"{bk.functional_api} {p.op}: layout table == documented layout", native,
                   layouts.expand(DOCUMENTED_FUNCTIONAL[fw][p.op], rank))
         ctx.fact(f"{bk.functional_api}.{p.op}{rank}d kernel layout", native)
+        if "seed" in p:
+            ctx.fact(f"seed {p.seed}: {bk.functional_api} {p.op} kernel",
+                     list(layouts.convert(w, canonical_layout, native).shape))
         fn = bk.conv if p.op == "conv" else bk.conv_transpose
         kwargs = {"groups": p.groups} if p.op == "conv" else {}
         got = fn(bk.asarray(x), bk.asarray(w), bk.asarray(b), **kwargs)
@@ -211,6 +214,9 @@ def check(bk, p, ctx):
                   tuple(layer.kernel_shape), _shape(documented, rank, dims))
         ctx.fact(f"{api}.{p.op}{rank}d", {"class": layer.api, "native layout": layouts.expand(documented, rank),
                                           "layout table entry": layer.kernel_layout})
+        if p.op != "depthwise":  # the table's depthwise entry is the (C, M) kernel the adapter reshapes
+            ctx.equal(f"{layer.api}: layout table entry == documented layout", layer.kernel_layout,
+                      layouts.expand(documented, rank))
         if "seed" in p:
             ctx.fact(f"seed {p.seed}: {layer.api} kernel", list(layer.kernel_shape))
         layer.set_weights(w, b)
