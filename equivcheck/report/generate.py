@@ -21,7 +21,7 @@ def live_environment(frameworks=None, device: str = "cpu", allow_tf32: bool = Fa
     wanted = [f for f in (frameworks or model.FRAMEWORKS) if probes.installed(f)]
     if progress:
         print(f"probing {', '.join(wanted) or 'nothing (no framework installed)'} …", file=progress, flush=True)
-    rows = probes.probe_all(wanted, device=device)
+    rows = probes.probe_all(wanted, device=device, allow_tf32=allow_tf32)
     environment = model.environment_record(name, device=device, allow_tf32=allow_tf32, frameworks=wanted)
     if progress:
         print(f"probed {len(rows)} conventions in {time.perf_counter() - started:.1f}s", file=progress, flush=True)

@@ -280,7 +280,8 @@ def build(environments: list[dict], sources: list[tuple], name: str = "report") 
         for col in probed:
             entry["values"].setdefault(col, {"value": ABSENT, "table": None, "agrees": None, "detail":
                                              "this API or probe does not exist in this version", "data": {}})
-        distinct = {v["value"] for v in entry["values"].values()}
+        # the detail carries the framework's error message: a reworded error is a difference too
+        distinct = {(v["value"], v.get("detail", "")) for v in entry["values"].values()}
         entry["differs"] = len(distinct) > 1
         entry["columns"] = probed
         convention_rows.append(entry)
@@ -330,12 +331,16 @@ def _version_key(column: dict):
     return parts
 
 
+def item_key(item: str):
+    """Known items in :data:`ITEM_ORDER`, then natural order (n=8 before n=16)."""
+    return (ITEM_ORDER.index(item) if item in ITEM_ORDER else len(ITEM_ORDER),
+            [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", item)])
+
+
 def _row_order(key):
     topic, item, framework, api = key
     topic_index = list(TOPICS).index(topic) if topic in TOPICS else 99
-    item_key = (ITEM_ORDER.index(item) if item in ITEM_ORDER else len(ITEM_ORDER),
-                [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", item)])
-    return (topic_index, item_key, FRAMEWORKS.index(framework) if framework in FRAMEWORKS else 99, api)
+    return (topic_index, FRAMEWORKS.index(framework) if framework in FRAMEWORKS else 99, api, item_key(item))
 
 
 def _summarise_cell(cell: dict) -> None:

@@ -117,8 +117,10 @@ def conv_search(env, api: ConvAPI, op: str, rank: int):
     def call(xn, wn, data_layout):
         return api.run(env, op, rank, xn, wn, data_layout)
 
-    found = search_layout(call, x, w, want, rank=rank, kernel_canonical=letters, flips=flips)
+    errors = {}
+    found = search_layout(call, x, w, want, rank=rank, kernel_canonical=letters, flips=flips, errors=errors)
     result = (found, note)
+    memo[(key, "errors")] = errors
     memo[key] = result
     return result
 
@@ -149,8 +151,12 @@ def _kernel_row(env, api: ConvAPI, op: str, rank: int, item: str) -> Row:
         sizes = dict(zip(letters, w.shape))
         detail = f"built kernel shape {tuple(int(s) for s in shape)} decodes as {decode_shape(shape, sizes)}"
     if not found:
-        return Row("kernel_layout", item, api.framework, name, "no axis order reproduces the oracle",
-                   table_text, None if table is None else False, detail or "every candidate was rejected or differed")
+        errors = env.get("_search", {}).get(((api.label, op, rank), "errors"), {})
+        expected = [e for (d, k), e in errors.items() if k == table] if table else []
+        why = (expected or list(errors.values()) or ["every candidate ran but none matched the oracle"])[0]
+        value = "rejected" if errors and expected else "no axis order reproduces the oracle"
+        return Row("kernel_layout", item, api.framework, name, value, table_text, None,
+                   "; ".join(t for t in (detail, why) if t))
     kernels = sorted({k for _, k, _ in found})
     flipped = any(f for _, _, f in found)
     value = " or ".join(kernels) + note + (" (kernel spatially flipped vs PyTorch's)" if flipped else "")

@@ -119,7 +119,7 @@ class KerasLayers(ConvAPI):
         return cache[(op, rank)]
 
     def kernel_shape(self, env, op, rank):
-        return tuple(int(s) for s in self._layer(env, op, rank).kernel.shape)
+        return tuple(int(s) for s in _kernel_variable(self._layer(env, op, rank)).shape)
 
     def run(self, env, op, rank, x, w, data_layout):
         layer = self._layer(env, op, rank)
@@ -143,6 +143,22 @@ class KerasLayers(ConvAPI):
         layer.build((2, 3))
         layer.set_weights([_f32(w)])
         return _np(layer(_f32(x)))
+
+
+def _kernel_variable(layer):
+    """The kernel weight: ``kernel`` (Keras 3), ``depthwise_kernel`` for Keras 2's depthwise layers."""
+    for name in ("kernel", "depthwise_kernel"):
+        if hasattr(layer, name):
+            return getattr(layer, name)
+    raise AttributeError(f"{type(layer).__name__} has neither kernel nor depthwise_kernel")
+
+
+@probe(FRAMEWORK, "kernel_layout", "depthwise kernel attribute", "keras.layers.DepthwiseConv2D")
+def _depthwise_attribute(env):
+    layer = keras.layers.DepthwiseConv2D(3, name="probe_attribute")
+    layer.build((1, 8, 8, 3))
+    names = [n for n in ("kernel", "depthwise_kernel") if hasattr(layer, n)]
+    return " and ".join(f"layer.{n}" for n in names) or "neither kernel nor depthwise_kernel"
 
 
 class KerasOps(ConvAPI):

@@ -182,12 +182,13 @@ def layout_candidates(canonical: str, rank: int):
 
 
 def search_layout(call, x, w, want, *, rank: int, kernel_canonical: str, data_candidates=None,
-                  flips=(False,)) -> list[tuple[str, str, bool]]:
+                  flips=(False,), errors: dict | None = None) -> list[tuple[str, str, bool]]:
     """Find (data layout, kernel layout, flipped) under which ``call`` computes ``want``.
 
     ``call(x_native, w_native, data_layout)`` runs the framework op and returns a
     NumPy array in ``data_layout``; ``x``/``w``/``want`` are canonical (NC*, OI*).
     Spatially reordered kernels are tried only when no order keeping D,H,W works.
+    ``errors`` (if given) collects the framework's error per (data, kernel) layout tried.
     """
     data_candidates = data_candidates or [layouts.expand("NC*", rank), layouts.expand("N*C", rank)]
     canonical_data = layouts.expand("NC*", rank)
@@ -201,7 +202,9 @@ def search_layout(call, x, w, want, *, rank: int, kernel_canonical: str, data_ca
                            np.ascontiguousarray(layouts.convert(kernel, kernel_canonical, kernel_layout)),
                            data_layout)
                 out = layouts.convert(np.asarray(out, dtype=np.float64), data_layout, canonical_data)
-            except Exception:
+            except Exception as exc:
+                if errors is not None:
+                    errors[(data_layout, kernel_layout)] = error_text(exc)
                 continue
             if out.shape == want.shape and np.allclose(out, want, atol=1e-3):
                 found.append((data_layout, kernel_layout, flip))
@@ -320,7 +323,8 @@ def installed(framework: str) -> bool:
     return all(importlib.util.find_spec(name) is not None for name in NEEDS[framework])
 
 
-def _child(framework: str, skip: set[str], device: str, module_name: str | None = None) -> int:
+def _child(framework: str, skip: set[str], device: str, module_name: str | None = None,
+           allow_tf32: bool = False) -> int:
     """Run in the child process: probe rows of ``framework``, one JSON line each."""
     import importlib
 
@@ -340,19 +344,46 @@ def _child(framework: str, skip: set[str], device: str, module_name: str | None 
             value, *rest = result if isinstance(result, tuple) else (result,)
             result = Row(spec.topic, spec.item, framework, spec.api, str(value), *rest)
         print(json.dumps({"row": result.to_dict()}, default=str), file=out, flush=True)
+    if "adapter-settings" not in skip:
+        print(json.dumps({"start": "adapter-settings"}), file=out, flush=True)
+        for row in adapter_settings(framework, device, allow_tf32):
+            print(json.dumps({"row": row.to_dict()}, default=str), file=out, flush=True)
     print(json.dumps({"done": True}), file=out, flush=True)
     return 0
 
 
+#: numeric_settings() keys that describe the machine, not the framework's precision state.
+MACHINE_KEYS = ("num_threads", "devices", "device_name", "cudnn.version")
+
+
+def adapter_settings(framework: str, device: str, allow_tf32: bool) -> list[Row]:
+    """The precision state claims run under: the adapter's ``numeric_settings()`` after it applied
+    ``--device``/``--allow-tf32`` (on a GPU, TF32 off unless allowed)."""
+    from equivcheck import backends
+
+    if framework not in backends.FRAMEWORKS:
+        return []
+    item_prefix = f"as claims run ({device}{', TF32 allowed' if allow_tf32 else ''})"
+    api = f"equivcheck.backends.{framework}.numeric_settings()"
+    try:
+        settings = backends.load(framework, "float32", device, allow_tf32).numeric_settings()
+    except Exception as exc:  # an adapter that cannot load here: say why
+        return [Row("precision", item_prefix, framework, api, f"unavailable: {error_text(exc)}")]
+    return [Row("precision", f"{item_prefix}: {key}", framework, api, str(value))
+            for key, value in sorted(settings.items()) if not any(m in key for m in MACHINE_KEYS)]
+
+
 def _crash_row(framework: str, probe_id: str, stderr: str, returncode: int) -> Row:
-    topic, item, api = probe_id.split("|")
-    lines = [scrub(line) for line in stderr.splitlines() if "Check failed" in line or "Error" in line]
+    topic, item, api = probe_id.split("|") if probe_id.count("|") == 2 else ("precision", probe_id, framework)
+    lines = [scrub(line[line.index("Check failed"):] if "Check failed" in line else line)
+             for line in stderr.splitlines() if "Check failed" in line or "Error" in line]
     why = lines[0] if lines else f"exit status {returncode}"
     return Row(topic, item, framework, api, "aborts the process",
                detail=f"the Python process died (status {returncode}): {why}")
 
 
-def run_framework(framework: str, device: str = "cpu", timeout: float = 900, module: str | None = None) -> list[Row]:
+def run_framework(framework: str, device: str = "cpu", timeout: float = 900, module: str | None = None,
+                  allow_tf32: bool = False) -> list[Row]:
     """All probe rows of ``framework``, each from a child process (restarted past any crash).
 
     ``module`` names the module registering the probes (default: :data:`FRAMEWORK_MODULES`).
@@ -363,6 +394,8 @@ def run_framework(framework: str, device: str = "cpu", timeout: float = 900, mod
         command = [sys.executable, "-m", "equivcheck.report.probes", framework, "--device", device]
         if module:
             command += ["--module", module]
+        if allow_tf32:
+            command.append("--allow-tf32")
         if skip:
             command += ["--skip", json.dumps(sorted(skip))]
         proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
@@ -392,7 +425,7 @@ def run_framework(framework: str, device: str = "cpu", timeout: float = 900, mod
     return rows
 
 
-def probe_all(frameworks=None, device: str = "cpu", jobs: int = 2) -> list[Row]:
+def probe_all(frameworks=None, device: str = "cpu", jobs: int = 2, allow_tf32: bool = False) -> list[Row]:
     """Probe rows for every installed framework in ``frameworks`` (default: all), sorted."""
     from equivcheck import backends
 
@@ -400,7 +433,7 @@ def probe_all(frameworks=None, device: str = "cpu", jobs: int = 2) -> list[Row]:
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         # the slowest (tensorflow) first, so the other core takes the rest meanwhile
         order = sorted(wanted, key=lambda f: f != "tensorflow")
-        results = list(pool.map(lambda f: run_framework(f, device), order))
+        results = list(pool.map(lambda f: run_framework(f, device, allow_tf32=allow_tf32), order))
     rows = [row for group in results for row in group]
     return sort_rows(rows)
 
@@ -428,11 +461,13 @@ def main(argv=None) -> int:
     parser.add_argument("--module", help="module registering the probes (default: the framework's own)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "gpu"))
     parser.add_argument("--skip", default="[]", help="JSON list of probe ids already done")
+    parser.add_argument("--allow-tf32", action="store_true")
     args = parser.parse_args(argv)
     # Run as __main__, this module is not the one the framework modules register into.
     from equivcheck.report import probes as registered
 
-    return registered._child(args.framework, set(json.loads(args.skip)), args.device, args.module)
+    return registered._child(args.framework, set(json.loads(args.skip)), args.device, args.module,
+                             args.allow_tf32)
 
 
 if __name__ == "__main__":

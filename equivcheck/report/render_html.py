@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import json
 
-from equivcheck.report.model import ABSENT
+from equivcheck.report.model import ABSENT, item_key
 from equivcheck.report.render_md import PIVOTED, ratio_text
 
 #: Verdict → cell colour (the screenshot check looks for these).
@@ -207,7 +207,7 @@ def _conventions(report, out) -> None:
             continue
         out.append(f"<h2 id='{_e(topic)}'>{_e(info['title'])}</h2><p class='how'>{_e(info['how'])}</p>")
         if topic in PIVOTED:
-            items = list(dict.fromkeys(r["item"] for r in rows))
+            items = sorted({r["item"] for r in rows}, key=item_key)
             groups = {}
             for row in rows:
                 groups.setdefault((row["framework"], row["family"]), []).append(row)

@@ -90,10 +90,9 @@ def _summary(report, lines) -> None:
 
 def _pivot(report, topic, rows, lines) -> None:
     columns = _columns(report)
-    items = []
-    for row in rows:
-        if row["item"] not in items:
-            items.append(row["item"])
+    from equivcheck.report.model import item_key
+
+    items = sorted({row["item"] for row in rows}, key=item_key)
     groups = {}
     for row in rows:
         groups.setdefault((row["framework"], row["family"]), []).append(row)
