@@ -90,7 +90,7 @@ def check(bk, p, ctx):
     whole = bk.conv(xt, bk.asarray(kernel_map), bt)                             # (N, out, 1, …)
     magnitude = oracle.conv(np.abs(x), np.abs(kernel_map), np.abs(b))
     terms = conv_terms(kernel_map.shape, bias=True)
-    ctx.close("Dense(flatten(x)) == conv with a map-sized kernel", bk.reshape(whole, (p.n, p.out)), dense,
+    ctx.close("Dense(flatten(x)) == conv with a map-sized kernel", bk.to_numpy(whole).reshape(p.n, p.out), dense,
               magnitude=magnitude.reshape(p.n, p.out), terms=terms)
 
     # 3. A larger input: Flatten+Dense raises (the wrong-size error), the conv runs and slides over it.

@@ -83,46 +83,47 @@ def check(bk, p, ctx):
     b = ctx.array("b", (a * k,))
     wt, bt = bk.asarray(w), bk.asarray(b)
     channels_last = layouts.data_layout(bk.framework_name, 2) == "NHWC"
-    heads, labels, want, magnitude = [], [], [], []
+    # Per level, one batch of 2N: the N head outputs, then N labelled tensors (every element its own
+    # index), so each pipeline runs once for both.
+    levels, labels, want, magnitude = [], [], [], []
     offset = 0
     for i, (h, wd) in enumerate(p.levels):
         x = ctx.array(f"p{i}", (p.n, p.c, h, wd))
-        heads.append(bk.conv(bk.asarray(x), wt, bt, padding=1))                 # (N, A·K, H, W)
-        want.append(nhwc_rows(oracle.conv(x, w, b, padding=1), a, k))
-        magnitude.append(nhwc_rows(oracle.conv(np.abs(x), np.abs(w), np.abs(b), padding=1), a, k))
         size = p.n * a * k * h * wd
         labels.append(np.arange(offset, offset + size, dtype=np.float64).reshape(p.n, a * k, h, wd))
         offset += size
+        head = bk.conv(bk.asarray(x), wt, bt, padding=1)                        # (N, A·K, H, W)
+        levels.append(bk.concat([head, bk.asarray(labels[-1])], axis=0))
+        want.append(nhwc_rows(oracle.conv(x, w, b, padding=1), a, k))
+        magnitude.append(nhwc_rows(oracle.conv(np.abs(x), np.abs(w), np.abs(b), padding=1), a, k))
     want, magnitude = np.concatenate(want, axis=1), np.concatenate(magnitude, axis=1)
     label_want = np.concatenate([nhwc_rows(t, a, k) for t in labels], axis=1)
     terms = conv_terms(w.shape, bias=True)
     rows = sum(h * wd for h, wd in p.levels) * a
+    batch = 2 * p.n
 
-    def direct(ys):        # reshape the NCHW tensor as it is
-        return bk.concat([bk.reshape(y, (p.n, -1, k)) for y in ys], axis=1)
+    def run(pipeline):
+        """(head part, label part) of the concatenated (2N, Σ rows, K) result, as NumPy."""
+        got = bk.to_numpy(bk.concat([pipeline(y) for y in levels], axis=1))
+        return got[:p.n], got[p.n:]
 
-    def permuted(ys):      # torchvision: permute to NHWC, then reshape
-        return bk.concat([bk.reshape(bk.transpose(y, (0, 2, 3, 1)), (p.n, -1, k)) for y in ys], axis=1)
+    direct = run(lambda y: bk.reshape(y, (batch, -1, k)))                             # NCHW as it is
+    permuted = run(lambda y: bk.reshape(bk.transpose(y, (0, 2, 3, 1)), (batch, -1, k)))  # torchvision
 
-    def native(ys):        # an NHWC framework: its own tensor, plain reshape
-        return bk.concat([bk.reshape(bk.to_native(y), (p.n, -1, k)) for y in ys], axis=1)
-
-    # Supporting facts: the permuted pipeline (and the NHWC-native plain reshape) give the reference.
-    by_permute = permuted(heads)
-    ctx.equal("concatenated shape (N, Σ H_i·W_i·A, K)", tuple(bk.to_numpy(by_permute).shape), (p.n, rows, k),
-              support=True)
-    ctx.close("permute to NHWC, reshape, concat == reference", by_permute, want, magnitude=magnitude, terms=terms,
-              sides=1, support=True)
-    label_tensors = [bk.asarray(t) for t in labels]
-    ctx.equal("permute to NHWC, reshape, concat: labels in the reference order",
-              identical(bk.to_numpy(permuted(label_tensors)), label_want), "identical", support=True)
+    # Supporting facts: the permuted pipeline (and an NHWC framework's plain reshape) give the reference.
+    ctx.equal("concatenated shape (N, Σ H_i·W_i·A, K)", permuted[0].shape, (p.n, rows, k), support=True)
+    ctx.close("permute to NHWC, reshape, concat == reference", permuted[0], want, magnitude=magnitude,
+              terms=terms, sides=1, support=True)
+    ctx.equal("permute to NHWC, reshape, concat: labels in the reference order", identical(permuted[1], label_want),
+              "identical", support=True)
     if channels_last:
-        ctx.close("native NHWC output, plain reshape, concat == reference", native(heads), want,
+        native = run(lambda y: bk.reshape(bk.to_native(y), (batch, -1, k)))          # its own tensor
+        ctx.close("native NHWC output, plain reshape, concat == reference", native[0], want,
                   magnitude=magnitude, terms=terms, sides=1, support=True)
-        ctx.equal("native NHWC plain reshape: labels in the reference order",
-                  identical(bk.to_numpy(native(label_tensors)), label_want), "identical", support=True)
+        ctx.equal("native NHWC plain reshape: labels in the reference order", identical(native[1], label_want),
+                  "identical", support=True)
 
-    # What row r, column k of each pipeline holds, decoded from the labels of level 0 (sample 0).
+    # What rows 0 and 1 of each pipeline hold, decoded from the labels (first level, first sample).
     if p.get("facts"):
         h, wd = p.levels[0]
 
@@ -130,12 +131,10 @@ def check(bk, p, ctx):
             channel, pixel = divmod(int(value) % (a * k * h * wd), h * wd)
             return f"anchor {channel // k} class {channel % k} at (h={pixel // wd}, w={pixel % wd})"
 
-        for name, pipeline in (("permute_then_reshape", permuted), ("reshape_nchw_directly", direct)):
-            got = bk.to_numpy(pipeline(label_tensors))
+        for name, got in (("permute_then_reshape", permuted[1]), ("reshape_nchw_directly", direct[1])):
             ctx.fact(f"row_contents.{name}", {f"row {r}": [decode(v) for v in got[0, r]] for r in range(2)})
 
     # The statement: reshape the NCHW output directly.
-    ctx.close("NCHW reshaped directly, concat == reference (head outputs)", direct(heads), want,
+    ctx.close("NCHW reshaped directly, concat == reference (head outputs)", direct[0], want,
               magnitude=magnitude, terms=terms, sides=1)
-    ctx.equal("NCHW reshaped directly: labels in the reference order",
-              identical(bk.to_numpy(direct(label_tensors)), label_want), "identical")
+    ctx.equal("NCHW reshaped directly: labels in the reference order", identical(direct[1], label_want), "identical")

@@ -61,12 +61,13 @@ def _conv_paths(bk, p, w, b):
         {"c_in": 2, "c_out": 3, "k": 2, "spatial": [7]},
         {"c_in": 2, "c_out": 1, "k": 2, "spatial": [3, 4, 3]},
     ],
-    space=st.fixed_dictionaries({
-        "c_in": st.integers(1, 3),
-        "c_out": st.integers(1, 3),
-        "k": st.integers(1, 3),
-        "spatial": st.lists(st.integers(3, 6), min_size=1, max_size=3),
-    }),
+    # Other ranks, channel counts and kernel sizes; a few configurations only, because each new shape
+    # costs JAX/Flax several compiles (linen and nnx, batched and unbatched).
+    space=st.sampled_from([
+        {"c_in": 1, "c_out": 2, "k": 3, "spatial": [5]},
+        {"c_in": 2, "c_out": 1, "k": 1, "spatial": [4, 3]},
+        {"c_in": 1, "c_out": 3, "k": 2, "spatial": [3, 4, 5]},
+    ]),
     expected={"numpy": "raises", "torch": "holds", "tensorflow": "raises", "jax": "raises", "flax": "holds"},
     notes={
         "numpy": "The oracle is written for batched (N, C, *spatial) input only: an unbatched input raises "
