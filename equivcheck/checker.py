@@ -133,6 +133,23 @@ class Checker:
         self._record({"label": label, "kind": "equal", "ok": ok, "got": got_plain, "want": want_plain}, support)
         return ok
 
+    def identical(self, label: str, got, want, *, support: bool = False) -> bool:
+        """Bit-for-bit equality of two arrays (pure data movement: reshape, permute,
+        shuffle), recorded as a summary rather than as the full arrays."""
+        got, want = self.numpy(got), self.numpy(want)
+        record = {"label": label, "kind": "identical", "got": list(got.shape), "want": list(want.shape)}
+        if got.shape != want.shape:
+            record.update(ok=False, reason=f"shape {got.shape} != {want.shape}")
+        else:
+            differ = np.argwhere(got != want)
+            record["ok"] = not len(differ)
+            if len(differ):
+                where = tuple(int(i) for i in differ[0])
+                record.update(where=list(where), got=float(got[where]), want=float(want[where]),
+                              reason=f"{len(differ)} of {got.size} elements differ")
+        self._record(record, support)
+        return record["ok"]
+
     def raises(self, label: str, fn: Callable, *args, support: bool = False, **kwargs):
         """Expect ``fn(*args, **kwargs)`` to raise; record the framework's error.
 

@@ -149,8 +149,10 @@ def _draw(claim: Claim, bk, examples: int, seed: int, reference_verdict: str | N
     def probe(params, values, value_seed):
         outcome = run_example(claim, bk, params, values=values, value_seed=value_seed)
         seen.append(outcome)
+        # A draw that holds is never the interesting one: shrinking into it would
+        # replace a refutation's counterexample by an example that proves nothing.
         interesting = outcome.verdict in ("refuted", "error") or outcome.broken is not None or (
-            reference_verdict is not None and outcome.verdict != reference_verdict)
+            outcome.verdict == "raises" and reference_verdict != "raises")
         if interesting:
             raise _Interesting(outcome)
 
@@ -159,7 +161,8 @@ def _draw(claim: Claim, bk, examples: int, seed: int, reference_verdict: str | N
     except _Interesting as found:
         return seen, found.outcome
     except Exception:  # hypothesis' own complaints (e.g. Flaky): keep the last interesting draw
-        interesting = [o for o in seen if o.verdict in ("refuted", "error") or o.verdict != reference_verdict]
+        interesting = [o for o in seen if o.verdict in ("refuted", "error") or o.broken is not None
+                       or (o.verdict == "raises" and reference_verdict != "raises")]
         return seen, (interesting[-1] if interesting else None)
     return seen, None
 
