@@ -1,6 +1,5 @@
 """With stride > 1 several input sizes share one conv output size; output_padding picks which one
 conv_transpose goes back to (seed 004: 3x7x7 and 3x8x8 both give 3x3 with k=3, s=2)."""
-import math
 
 import numpy as np
 from hypothesis import strategies as st
