@@ -116,9 +116,7 @@ def _unless_missing_kernel(bk, ctx, label, fn):
         # seed 004: 3x7x7, 3x3x3 filter, stride 2
         {"n": 1, "c_in": 3, "c_out": 1, "spatial": [7, 7], "k": 3, "stride": 2, "padding": 0, "dilation": 1,
          "groups": 1},
-        # seed 001: MNIST's first layer (1x28x28 → 32 maps, 5x5) and second layer (32x14x14 → 64 maps, 5x5)
-        {"n": 1, "c_in": 1, "c_out": 32, "spatial": [28, 28], "k": 5, "stride": 1, "padding": 2, "dilation": 1,
-         "groups": 1},
+        # seed 001: the layer after MNIST's first pooling, 32x14x14 → 64 maps with 5x5 kernels (padding 2)
         {"n": 1, "c_in": 32, "c_out": 64, "spatial": [14, 14], "k": 5, "stride": 1, "padding": 2, "dilation": 1,
          "groups": 1},
         # beyond the seeds: a batch, asymmetric padding, dilation, groups, 1-D and 3-D
