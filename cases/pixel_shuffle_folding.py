@@ -103,7 +103,8 @@ def check(bk, p, ctx):
                                         stride=p.c * p.s, padding=p.c * p.p))
                 matched = tolerance.compare(got, want, magnitude=magnitude_g, terms=terms, dtype=ctx.compute_dtype,
                                             sides=1).ok
-                expected = map_name == kernel_name or p.m == 1
+                # (a mixed pair permutes the kernel's channels; that shows unless every window is padding only)
+                expected = map_name == kernel_name or p.m == 1 or not magnitude_g.any()
                 ctx.equal(f"map by {map_name}, kernel by {kernel_name}: folds correctly" if expected else
                           f"map by {map_name}, kernel by {kernel_name}: mixed orders do not fold",
                           matched, expected, support=True)
