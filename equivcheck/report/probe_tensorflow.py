@@ -158,7 +158,9 @@ def _depthwise_attribute(env):
     layer = keras.layers.DepthwiseConv2D(3, name="probe_attribute")
     layer.build((1, 8, 8, 3))
     names = [n for n in ("kernel", "depthwise_kernel") if hasattr(layer, n)]
-    return " and ".join(f"layer.{n}" for n in names) or "neither kernel nor depthwise_kernel"
+    return Row("kernel_layout", "depthwise kernel attribute", FRAMEWORK, "keras.layers.DepthwiseConv2D",
+               " and ".join(f"layer.{n}" for n in names) or "neither kernel nor depthwise_kernel",
+               data={"family": "keras.layers"})
 
 
 class KerasOps(ConvAPI):
@@ -200,7 +202,9 @@ register_conv_family(FRAMEWORK, _APIS)
 if not KERAS3:
     @probe(FRAMEWORK, "kernel_layout", "conv2d", "keras.ops.conv (2-D)")
     def _no_ops(env):
-        return f"n/a: Keras {keras.__version__} has no keras.ops (functional ops arrived with Keras 3)"
+        return Row("kernel_layout", "conv2d", FRAMEWORK, "keras.ops.conv (2-D)",
+                   f"n/a: Keras {keras.__version__} has no keras.ops (functional ops arrived with Keras 3)",
+                   data={"family": "keras.ops"})
 
 
 @probe(FRAMEWORK, "output_size", "explicit padding", "tf.nn.conv2d")
