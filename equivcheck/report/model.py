@@ -96,11 +96,10 @@ def version_label(framework: str, versions: dict) -> str:
     >>> version_label("torch", {"torch": "2.13.0+cpu"})
     'torch 2.13.0+cpu'
     """
-    parts = []
-    for key, value in versions.items():
-        if key in ("keras_backend", "cuda"):
-            continue
-        parts.append(f"{key} {value}")
+    own = [n[0] if isinstance(n, tuple) else n for n in DISTRIBUTIONS.get(framework, ())]
+    keys = sorted((k for k in versions if k not in ("keras_backend", "cuda")),
+                  key=lambda k: (own.index(k) if k in own else len(own), k))
+    parts = [f"{key} {versions[key]}" for key in keys]
     label = " · ".join(parts) or framework
     if versions.get("keras_backend"):
         label += f" ({versions['keras_backend']} backend)"
