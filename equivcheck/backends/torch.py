@@ -69,6 +69,16 @@ def _native_padding(padding, rank, strings=True):
     return 0, pairs
 
 
+def _has_fp32_precision(holder) -> bool:
+    """Whether a torch.backends namespace has the torch >= 2.9 ``fp32_precision`` setting.
+    Older torch's ``cuda.matmul`` raises AssertionError("Unknown attribute") rather than
+    AttributeError for unknown names, which ``hasattr`` does not catch."""
+    try:
+        return holder is not None and hasattr(holder, "fp32_precision")
+    except AssertionError:
+        return False
+
+
 class TorchBackend(Backend):
     """PyTorch: functional ops via ``torch.nn.functional``, layers via ``torch.nn``."""
 
@@ -96,7 +106,7 @@ class TorchBackend(Backend):
     def _disable_tf32(self):
         """Turn TF32 off for cuBLAS matmuls and cuDNN convs (process-wide, as Keras' conftest does)."""
         backends = self.torch.backends
-        if hasattr(backends.cuda.matmul, "fp32_precision"):
+        if _has_fp32_precision(backends.cuda.matmul):
             # torch >= 2.9: the new per-backend API; mixing it with the legacy
             # allow_tf32 flags makes torch raise, so only this one is used.
             backends.cuda.matmul.fp32_precision = "ieee"
@@ -140,7 +150,7 @@ class TorchBackend(Backend):
             holder = backends
             for part in name.split("."):
                 holder = getattr(holder, part, None)
-            if hasattr(holder, "fp32_precision"):
+            if _has_fp32_precision(holder):
                 settings[f"{name}.fp32_precision"] = str(holder.fp32_precision)
         if self._device.type == "cuda":
             settings["cuda.device_name"] = torch.cuda.get_device_name(self._device)

@@ -383,7 +383,9 @@ def permutations(convention_rows: list[dict], columns: list[dict]) -> dict:
 
 
 def _summary(conventions, verdicts, facts, errors, columns) -> dict:
-    disagreements = [f"{r['framework']} {r['api']} {r['topic']} {r['item']}: probed {v['value']!r}, table {v['table']!r}"
+    labels = {c["id"]: c["label"] for c in columns}
+    disagreements = [f"{r['api']} {r['topic']} {r['item']} ({labels.get(c, c)}): probed {v['value']!r}, "
+                     f"table {v['table']!r}"
                      for r in conventions for c, v in sorted(r["values"].items()) if v.get("agrees") is False]
     return {
         "columns": len(columns),
