@@ -339,3 +339,20 @@ def test_committed_conventions_doc_is_generated_output():
     text = (ROOT / "docs" / "CONVENTIONS.md").read_text(encoding="utf-8")
     assert text.startswith("# Convolution conventions across frameworks, probed live")
     assert "equivcheck report --format md --check docs/CONVENTIONS.md" in text
+
+
+def test_gpu_results_with_tf32_allowed_get_their_own_column(tmp_path):
+    """--allow-tf32 on a GPU: a second column next to the TF32-off one shows what TF32 does to error/bound."""
+    def gpu_env(name, tf32):
+        return {**_env(name), "device": "gpu", "allow_tf32": tf32}
+
+    _write(tmp_path / "gpu.jsonl", gpu_env("gpu", False), [],
+           [_result("one_by_one_conv_is_linear", "numpy", "holds", ratio=0.05, device="gpu")])
+    _write(tmp_path / "gpu-tf32.jsonl", gpu_env("gpu-tf32", True), [],
+           [_result("one_by_one_conv_is_linear", "numpy", "holds", ratio=0.7, device="gpu")])
+    report = _merged(tmp_path)
+    cells = report["verdicts"][0]["cells"]
+    assert {c: cell["max_ratio"] for c, cell in cells.items()} == {
+        "numpy: numpy 2.4.6 · gpu": 0.05, "numpy: numpy 2.4.6 · gpu · TF32 allowed": 0.7}
+    page = render(report, "html")
+    assert "TF32 allowed" in page and "error/bound = 0.7" in page
