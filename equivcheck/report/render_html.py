@@ -132,7 +132,7 @@ def _mapping_by_definition(order, channels_out=2, r=2):
 def _grid_svg(mapping, title) -> str:
     """Input channels (a row of coloured squares) and where each lands in the r×r output blocks."""
     channels_out, r = len(mapping), len(mapping[0])
-    size, gap = 34, 18
+    size, gap = 34, 44
     n_in = channels_out * r * r
     width = max(n_in * size, channels_out * (r * size + gap)) + 20
     height = size + 40 + r * size + 30
@@ -155,7 +155,7 @@ def _grid_svg(mapping, title) -> str:
                              f"fill='{CHANNEL_COLOURS[q % len(CHANNEL_COLOURS)]}'/>"
                              f"<text x='{left + j * size + size / 2 - 1}' y='{top + i * size + size / 2 + 4}' "
                              f"font-size='13' fill='#fff' text-anchor='middle'>{q}</text>")
-        parts.append(f"<text x='{left}' y='{top + r * size + 14}' font-size='12'>out channel {c}</text>")
+        parts.append(f"<text x='{left}' y='{top + r * size + 14}' font-size='12'>out ch {c}</text>")
     parts.append("</svg>")
     return "".join(parts)
 
@@ -168,7 +168,8 @@ def _pixel_shuffle(report, out) -> None:
         probed = None
         for row in report["conventions"]:
             if row["topic"] == "pixel_shuffle" and row["api"] == api:
-                for col in row["columns"]:
+                ordered = [c["id"] for c in report["columns"] if c["id"] in row["columns"]]  # newest first
+                for col in ordered:
                     data = row["values"][col].get("data") or {}
                     if data.get("mapping"):
                         probed = (data["mapping"], row["values"][col]["value"], col)
