@@ -215,8 +215,25 @@ class FlaxBackend(JaxBackend):
         nnx.update(module, self._zeros_like(nnx.state(module, nnx.Param)))
 
         def load(kernel, bias):
-            module.kernel[...] = kernel
+            _assign(module.kernel, kernel)
             if bias is not None:
-                module.bias[...] = bias
+                _assign(module.bias, bias)
         count = sum(int(leaf.size) for leaf in self.jax.tree_util.tree_leaves(nnx.state(module, nnx.Param)))
-        return module, module.kernel[...].shape, count, load, module
+        return module, tuple(_read(module.kernel).shape), count, load, module
+
+
+def _assign(variable, value):
+    """Set an nnx Variable: ``v[...] = x`` on current Flax, ``v.value = x`` where
+    Variables have no item assignment (flax 0.8–0.10, the 'oldest' tox env)."""
+    try:
+        variable[...] = value
+    except (TypeError, AttributeError):
+        variable.value = value
+
+
+def _read(variable):
+    """An nnx Variable's array (``v[...]`` now, ``v.value`` on flax 0.8–0.10)."""
+    try:
+        return variable[...]
+    except (TypeError, AttributeError):
+        return variable.value
