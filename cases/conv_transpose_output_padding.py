@@ -5,6 +5,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import layouts, oracle, tolerance
+from equivcheck.casekit import unless_missing_kernel
 from equivcheck.claim import claim, source
 
 
@@ -90,25 +91,6 @@ def _native_settings(bk, ctx, y, w, p):
     return {f"input size {smallest + extra} (output_padding {extra})": found[extra] for extra in range(s)}
 
 
-#: How TensorFlow says it has no kernel for a case (float64 backprop of dilated or grouped convs, float32
-#: backprop with explicit padding and dilation/groups, dilated Conv3D in float64, tf.nn.convolution's
-#: stride together with dilation).
-_TF_MISSING_KERNEL = ("not yet support dilation", "only supports dilated rates of 1",
-                      "grouped convolutions are not supported on CPU", "not supported in conjunction with `dilation_rate")
-
-
-def _unless_missing_kernel(bk, ctx, label, fn):
-    """``fn()``; where TensorFlow's CPU build has no kernel for it, the framework's error is recorded instead
-    (a supporting ``ctx.raises``) and None returned, so the example checks everything else TF can run."""
-    try:
-        return fn()
-    except Exception as exc:  # noqa: BLE001 - only TF's missing-kernel errors are kept; the rest propagate
-        if bk.framework_name != "tensorflow" or not any(words in str(exc) for words in _TF_MISSING_KERNEL):
-            raise
-    ctx.raises(f"TensorFlow CPU {bk.dtype} has no kernel: {label}", fn, support=True)
-    return None
-
-
 @claim(
     title="output_padding picks which of the input sizes that share a conv output size conv_transpose restores",
     statement="With stride s > 1, the s input sizes n = (m−1)s + d(k−1) + 1 − 2p + r (r = 0 … s−1) all give the same "
@@ -164,8 +146,8 @@ def check(bk, p, ctx):
     sizes = {}
     for extra in range(s):
         tr_kw = dict(conv_kw, output_padding=extra)
-        got = _unless_missing_kernel(bk, ctx, "dilated conv_transpose",
-                                     lambda: bk.conv_transpose(bk.asarray(y0), wt, **tr_kw))
+        got = unless_missing_kernel(bk, ctx, "dilated conv_transpose",
+                                    lambda: bk.conv_transpose(bk.asarray(y0), wt, **tr_kw))
         if got is None:
             return
         size = list(ctx.numpy(got).shape[2:])
@@ -184,7 +166,7 @@ def check(bk, p, ctx):
     restoring = {}
     for r in range(s):
         x = ctx.array(f"x_{r}", (p.n, p.c_in, *(n + r for n in smallest)))
-        y = _unless_missing_kernel(bk, ctx, "conv", lambda: bk.conv(bk.asarray(x), wt, **conv_kw))
+        y = unless_missing_kernel(bk, ctx, "conv", lambda: bk.conv(bk.asarray(x), wt, **conv_kw))
         if y is None:
             return
         ctx.equal(f"input size {[n + r for n in smallest]} gives conv output size {p.out}",

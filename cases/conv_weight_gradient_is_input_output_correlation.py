@@ -2,42 +2,10 @@
 import math
 
 import numpy as np
-from hypothesis import strategies as st
 
 from equivcheck import oracle, tolerance
+from equivcheck.casekit import TF_MISSING_KERNEL_NOTE, conv_geometries, conv_geometry, unless_missing_kernel
 from equivcheck.claim import claim, source
-
-
-def _per_dim(value, rank):
-    return [int(value)] * rank if isinstance(value, int) else [int(v) for v in value]
-
-
-def _pairs(padding, rank):
-    if isinstance(padding, int):
-        return [(padding, padding)] * rank
-    return [(int(q), int(q)) if isinstance(q, int) else (int(q[0]), int(q[1])) for q in padding]
-
-
-@st.composite
-def _geometries(draw):
-    """Multi-channel, strided, padded (also asymmetrically), dilated, grouped, batched; 1-D to 3-D."""
-    rank = draw(st.sampled_from([2, 1, 3]))
-    groups = draw(st.integers(1, 2))
-    k = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
-    stride = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
-    dilation = draw(st.lists(st.integers(1, 2), min_size=rank, max_size=rank))
-    padding, spatial = [], []
-    for kk, d in zip(k, dilation):
-        reach = d * (kk - 1)
-        before, after = draw(st.integers(0, reach)), draw(st.integers(0, reach))
-        padding.append([before, after])
-        spatial.append(draw(st.integers(max(1, reach + 1 - before - after), reach + 5 - before - after)))
-    return {
-        "n": draw(st.integers(1, 3)),
-        "c_in": groups * draw(st.integers(1, 3)),
-        "c_out": groups * draw(st.integers(1, 3)),
-        "spatial": spatial, "k": k, "stride": stride, "padding": padding, "dilation": dilation, "groups": groups,
-    }
 
 
 def _shifted_weight_grad(x, gy, k, stride, pairs, dilation, groups):
@@ -60,32 +28,6 @@ def _shifted_weight_grad(x, gy, k, stride, pairs, dilation, groups):
 
 _HOW = ("Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); the batch/channel exchange "
         "and padding of x are done in NumPy (exact), the correlation itself through the framework's conv.")
-
-#: What TensorFlow's CPU build cannot run, as observed with TF 2.21 (the notes of the TF column).
-_TF_NOTE = ("Where TF's CPU build has no kernel, the example records TF's own error (InvalidArgumentError, through a "
-            "supporting ctx.raises) and checks everything else: in float64 TF has no backprop kernel (which is also "
-            "conv_transpose) for dilated or grouped convs and no dilated Conv3D; in float32 (oneDNN) none for the "
-            "backprop of dilated or grouped 2-D convs with explicit padding; and tf.nn.convolution (1-D, 3-D) rejects "
-            "stride > 1 together with dilation > 1 (ValueError). Everything TF does run agrees.")
-
-
-#: How TensorFlow says it has no kernel for a case (float64 backprop of dilated or grouped convs, float32
-#: backprop with explicit padding and dilation/groups, dilated Conv3D in float64, tf.nn.convolution's
-#: stride together with dilation).
-_TF_MISSING_KERNEL = ("not yet support dilation", "only supports dilated rates of 1",
-                      "grouped convolutions are not supported on CPU", "not supported in conjunction with `dilation_rate")
-
-
-def _unless_missing_kernel(bk, ctx, label, fn):
-    """``fn()``; where TensorFlow's CPU build has no kernel for it, the framework's error is recorded instead
-    (a supporting ``ctx.raises``) and None returned, so the example checks everything else TF can run."""
-    try:
-        return fn()
-    except Exception as exc:  # noqa: BLE001 - only TF's missing-kernel errors are kept; the rest propagate
-        if bk.framework_name != "tensorflow" or not any(words in str(exc) for words in _TF_MISSING_KERNEL):
-            raise
-    ctx.raises(f"TensorFlow CPU {bk.dtype} has no kernel: {label}", fn, support=True)
-    return None
 
 
 @claim(
@@ -127,65 +69,61 @@ def _unless_missing_kernel(bk, ctx, label, fn):
         {"n": 1, "c_in": 2, "c_out": 2, "spatial": [4, 5, 3], "k": [2, 3, 1], "stride": [2, 1, 2], "padding": 0,
          "dilation": 1, "groups": 1},
     ],
-    space=_geometries(),
+    space=conv_geometries(max_n=3),  # batched: n up to 3
     expected="holds",
     notes={
         "numpy": "NumPy has no autodiff: the gradient side is ∂L/∂w written out from the definition (one shifted, "
                  "strided slice of the padded input per kernel tap, contracted with ∂L/∂y), compared with the "
                  "input–gradient correlation and the oracle's conv_weight_grad.",
         "*": _HOW,
-        "tensorflow": _HOW + " " + _TF_NOTE,
+        "tensorflow": _HOW + " " + TF_MISSING_KERNEL_NOTE,
     },
 )
 def check(bk, p, ctx):
-    rank = len(p.spatial)
-    k, stride, dilation = _per_dim(p.k, rank), _per_dim(p.stride, rank), _per_dim(p.dilation, rank)
-    pairs, groups = _pairs(p.padding, rank), p.groups
-    conv_kw = dict(stride=stride, padding=pairs, dilation=dilation, groups=groups)
-    out = [oracle.conv_output_size(n, kk, s, pair, d) for n, kk, s, pair, d in zip(p.spatial, k, stride, pairs, dilation)]
-    cg, og = p.c_in // groups, p.c_out // groups
+    g = conv_geometry(p)
+    cg, og = p.c_in // g.groups, p.c_out // g.groups
 
     x = ctx.array("x", (p.n, p.c_in, *p.spatial))
-    w = ctx.array("w", (p.c_out, cg, *k))
-    gy = ctx.array("grad_y", (p.n, p.c_out, *out))
+    w = ctx.array("w", (p.c_out, cg, *g.k))
+    gy = ctx.array("grad_y", (p.n, p.c_out, *g.out))
     xt, wt, gyt = bk.asarray(x), bk.asarray(w), bk.asarray(gy)
 
     if bk.framework_name == "numpy":
-        how, grad = "shift definition", _shifted_weight_grad(x, gy, k, stride, pairs, dilation, groups)
+        how, grad = "shift definition", _shifted_weight_grad(x, gy, g.k, g.stride, g.pairs, g.dilation, g.groups)
     else:
-        how, grad = "autodiff", _unless_missing_kernel(
-            bk, ctx, "conv weight gradient", lambda: bk.vjp(lambda ww: bk.conv(xt, ww, **conv_kw), [wt], gyt)[0])
+        how, grad = "autodiff", unless_missing_kernel(
+            bk, ctx, "conv weight gradient", lambda: bk.vjp(lambda ww: bk.conv(xt, ww, **g.conv_kw), [wt], gyt)[0])
 
     # Correlation of the stored input with ∂L/∂y as the kernel.  Rearranged in NumPy (exact):
     # "batch" := the Cg channels of a group, "channels" := (group, sample); kernel := ∂L/∂y as (O, N, *out).
-    tail = tuple(range(3, 3 + rank))
-    xp = np.pad(x, [(0, 0), (0, 0)] + [tuple(pair) for pair in pairs])
-    stored = xp.reshape(p.n, groups, cg, *xp.shape[2:]).transpose((2, 1, 0) + tail).reshape(cg, groups * p.n,
-                                                                                            *xp.shape[2:])
-    kernel = gy.reshape(p.n, groups, og, *out).transpose((1, 2, 0) + tail).reshape(p.c_out, p.n, *out)
+    tail = tuple(range(3, 3 + g.rank))
+    xp = np.pad(x, [(0, 0), (0, 0)] + [tuple(pair) for pair in g.pairs])
+    stored = xp.reshape(p.n, g.groups, cg, *xp.shape[2:]).transpose((2, 1, 0) + tail).reshape(cg, g.groups * p.n,
+                                                                                              *xp.shape[2:])
+    kernel = gy.reshape(p.n, g.groups, og, *g.out).transpose((1, 2, 0) + tail).reshape(p.c_out, p.n, *g.out)
     # Stride and dilation swap roles: the taps of ∂L/∂y are s apart, the kernel offsets d apart.
-    corr = _unless_missing_kernel(bk, ctx, "conv", lambda: bk.conv(bk.asarray(stored), bk.asarray(kernel),
-                                                                   stride=dilation, dilation=stride, groups=groups))
+    corr = unless_missing_kernel(bk, ctx, "conv", lambda: bk.conv(bk.asarray(stored), bk.asarray(kernel),
+                                                                  stride=g.dilation, dilation=g.stride, groups=g.groups))
     if grad is None or corr is None:
         return
-    corr = ctx.numpy(corr)[(slice(None), slice(None)) + tuple(slice(0, kk) for kk in k)]  # (Cg, O, *k') → *k
+    corr = ctx.numpy(corr)[(slice(None), slice(None)) + tuple(slice(0, kk) for kk in g.k)]  # (Cg, O, *k') → *k
     by_correlation = corr.swapaxes(0, 1)
 
-    magnitude = oracle.conv_weight_grad(np.abs(x), np.abs(gy), w.shape, **conv_kw)
-    terms = p.n * math.prod(out)       # products per element of ∂L/∂w
+    magnitude = oracle.conv_weight_grad(np.abs(x), np.abs(gy), w.shape, **g.conv_kw)
+    terms = p.n * math.prod(g.out)       # products per element of ∂L/∂w
     ctx.close(f"∂L/∂w ({how}) vs correlation of the stored input with ∂L/∂y", grad, by_correlation,
               magnitude=magnitude, terms=terms, sides=2)
-    ctx.close(f"∂L/∂w ({how}) vs oracle conv_weight_grad", grad, oracle.conv_weight_grad(x, gy, w.shape, **conv_kw),
+    ctx.close(f"∂L/∂w ({how}) vs oracle conv_weight_grad", grad, oracle.conv_weight_grad(x, gy, w.shape, **g.conv_kw),
               magnitude=magnitude, terms=terms, sides=1)
 
     if p.get("describe"):
         # Seed 001's "simple approach", read literally: rotate the stored matrix by 180°, then *convolve*
         # (true convolution = the framework's correlation with a flipped kernel) with the gradient.
         # Which gradient does it give: ∂L/∂w itself, or ∂L/∂w rotated by 180°?
-        spatial_axes = tuple(range(2, 2 + rank))
+        spatial_axes = tuple(range(2, 2 + g.rank))
         literal = bk.conv(bk.asarray(np.flip(stored, axis=spatial_axes)), bk.asarray(np.flip(kernel, axis=spatial_axes)),
-                          stride=dilation, dilation=stride, groups=groups)
-        literal = ctx.numpy(literal)[(slice(None), slice(None)) + tuple(slice(0, kk) for kk in k)].swapaxes(0, 1)
+                          stride=g.dilation, dilation=g.stride, groups=g.groups)
+        literal = ctx.numpy(literal)[(slice(None), slice(None)) + tuple(slice(0, kk) for kk in g.k)].swapaxes(0, 1)
         found = [name for name, want in (("∂L/∂w", ctx.numpy(grad)), ("∂L/∂w rotated by 180°", np.flip(ctx.numpy(grad),
                                                                                                        axis=spatial_axes)))
                  if tolerance.compare(literal, want, magnitude=magnitude, terms=terms, dtype=ctx.compute_dtype).ok]

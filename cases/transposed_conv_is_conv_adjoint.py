@@ -2,91 +2,12 @@
 import math
 
 import numpy as np
-from hypothesis import strategies as st
 
 from equivcheck import oracle
 from equivcheck.backends import NotApplicable
+from equivcheck.casekit import (TF_MISSING_KERNEL_NOTE, conv_geometries, conv_geometry, scatter_input_grad,
+                                unless_missing_kernel)
 from equivcheck.claim import claim, source
-
-
-def _per_dim(value, rank):
-    return [int(value)] * rank if isinstance(value, int) else [int(v) for v in value]
-
-
-def _pairs(padding, rank):
-    if isinstance(padding, int):
-        return [(padding, padding)] * rank
-    return [(int(q), int(q)) if isinstance(q, int) else (int(q[0]), int(q[1])) for q in padding]
-
-
-@st.composite
-def _geometries(draw):
-    """Multi-channel, strided, padded (also asymmetrically), dilated, grouped; 1-D to 3-D."""
-    rank = draw(st.sampled_from([2, 1, 3]))
-    groups = draw(st.integers(1, 2))
-    k = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
-    stride = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
-    dilation = draw(st.lists(st.integers(1, 2), min_size=rank, max_size=rank))
-    padding, spatial = [], []
-    for kk, d in zip(k, dilation):
-        reach = d * (kk - 1)
-        before, after = draw(st.integers(0, reach)), draw(st.integers(0, reach))
-        padding.append([before, after])
-        spatial.append(draw(st.integers(max(1, reach + 1 - before - after), reach + 5 - before - after)))
-    return {
-        "n": draw(st.integers(1, 2)),
-        "c_in": groups * draw(st.integers(1, 3)),
-        "c_out": groups * draw(st.integers(1, 3)),
-        "spatial": spatial, "k": k, "stride": stride, "padding": padding, "dilation": dilation,
-        "groups": groups, "layers": False,
-    }
-
-
-def _scatter_adjoint(y, w, x_shape, stride, pairs, dilation, groups):
-    """Jᵀy for J = conv(·, w), straight from the definition of the conv as a gather:
-    output y[n, o, p] was made from the input pixels p·s + j·d − before, so it sends
-    y[n, o, p]·w[o, c, j] back to them.  NumPy float64, one kernel tap at a time."""
-    n, out_channels, out = y.shape[0], y.shape[1], y.shape[2:]
-    per_group, k = w.shape[1], w.shape[2:]
-    og = out_channels // groups
-    padded = [size + b + a for size, (b, a) in zip(x_shape[2:], pairs)]
-    acc = np.zeros((n, groups, per_group, *padded))
-    yg = y.reshape(n, groups, og, *out)
-    wg = w.reshape(groups, og, per_group, *k)
-    lead = (slice(None),) * 3
-    for tap in np.ndindex(*k):
-        part = np.einsum("ngo...,goc->ngc...", yg, wg[lead + tap])
-        where = tuple(slice(t * d, t * d + (m - 1) * s + 1, s) for t, d, m, s in zip(tap, dilation, out, stride))
-        acc[lead + where] += part
-    crop = tuple(slice(b, b + size) for size, (b, _) in zip(x_shape[2:], pairs))
-    return acc[lead + crop].reshape(x_shape)
-
-
-#: What TensorFlow's CPU build cannot run, as observed with TF 2.21 (the notes of the TF column).
-_TF_NOTE = ("Where TF's CPU build has no kernel, the example records TF's own error (InvalidArgumentError, through a "
-            "supporting ctx.raises) and checks everything else: in float64 TF has no backprop kernel (which is also "
-            "conv_transpose) for dilated or grouped convs and no dilated Conv3D; in float32 (oneDNN) none for the "
-            "backprop of dilated or grouped 2-D convs with explicit padding; and tf.nn.convolution (1-D, 3-D) rejects "
-            "stride > 1 together with dilation > 1 (ValueError). Everything TF does run agrees.")
-
-
-#: How TensorFlow says it has no kernel for a case (float64 backprop of dilated or grouped convs, float32
-#: backprop with explicit padding and dilation/groups, dilated Conv3D in float64, tf.nn.convolution's
-#: stride together with dilation).
-_TF_MISSING_KERNEL = ("not yet support dilation", "only supports dilated rates of 1",
-                      "grouped convolutions are not supported on CPU", "not supported in conjunction with `dilation_rate")
-
-
-def _unless_missing_kernel(bk, ctx, label, fn):
-    """``fn()``; where TensorFlow's CPU build has no kernel for it, the framework's error is recorded instead
-    (a supporting ``ctx.raises``) and None returned, so the example checks everything else TF can run."""
-    try:
-        return fn()
-    except Exception as exc:  # noqa: BLE001 - only TF's missing-kernel errors are kept; the rest propagate
-        if bk.framework_name != "tensorflow" or not any(words in str(exc) for words in _TF_MISSING_KERNEL):
-            raise
-    ctx.raises(f"TensorFlow CPU {bk.dtype} has no kernel: {label}", fn, support=True)
-    return None
 
 
 @claim(
@@ -118,7 +39,7 @@ def _unless_missing_kernel(bk, ctx, label, fn):
         {"n": 1, "c_in": 2, "c_out": 2, "spatial": [4, 5, 3], "k": [2, 3, 1], "stride": [2, 1, 2], "padding": 0,
          "dilation": [1, 1, 1], "groups": 1, "layers": False},
     ],
-    space=_geometries(),
+    space=conv_geometries(layers=False),
     expected="holds",
     notes={
         "numpy": "NumPy has no autodiff: the VJP side is the adjoint built by brute force from the definition "
@@ -126,7 +47,7 @@ def _unless_missing_kernel(bk, ctx, label, fn):
                  "kernel tap), compared with the oracle's conv_transpose (zero insertion + flipped kernel); the "
                  "inner-product identity compares the oracle's conv with its conv_transpose.",
         "torch": "VJP by torch.autograd.grad.",
-        "tensorflow": "VJP by tf.GradientTape. " + _TF_NOTE,
+        "tensorflow": "VJP by tf.GradientTape. " + TF_MISSING_KERNEL_NOTE,
         "jax": "VJP by jax.vjp.",
         "flax": "VJP by jax.vjp through the Flax column's ops; grouped examples are n/a (linen.ConvTranspose has no "
                 "feature_group_count). Shared layer weights: linen.ConvTranspose's kernel is (*k, I_t, O_t), the "
@@ -136,32 +57,27 @@ def _unless_missing_kernel(bk, ctx, label, fn):
     },
 )
 def check(bk, p, ctx):
-    rank = len(p.spatial)
-    k, stride, dilation = _per_dim(p.k, rank), _per_dim(p.stride, rank), _per_dim(p.dilation, rank)
-    pairs, groups = _pairs(p.padding, rank), p.groups
-    conv_kw = dict(stride=stride, padding=pairs, dilation=dilation, groups=groups)
-    out = [oracle.conv_output_size(n, kk, s, pair, d) for n, kk, s, pair, d in zip(p.spatial, k, stride, pairs, dilation)]
+    g = conv_geometry(p)
     # the output padding that makes conv_transpose land on x's size again
-    restore = [(n + b + a - d * (kk - 1) - 1) % s for n, (b, a), d, kk, s in zip(p.spatial, pairs, dilation, k, stride)]
-    tr_kw = dict(stride=stride, padding=pairs, output_padding=restore, dilation=dilation, groups=groups)
+    tr_kw = dict(stride=g.stride, padding=g.pairs, output_padding=g.leftover, dilation=g.dilation, groups=g.groups)
 
     x = ctx.array("x", (p.n, p.c_in, *p.spatial))
     # One tensor: the conv kernel (O, I/g, *k) is read by conv_transpose as (I_t = O, O_t/g = I/g, *k).
-    w = ctx.array("w", (p.c_out, p.c_in // groups, *k))
-    y = ctx.array("y", (p.n, p.c_out, *out))
+    w = ctx.array("w", (p.c_out, p.c_in // g.groups, *g.k))
+    y = ctx.array("y", (p.n, p.c_out, *g.out))
     xt, wt, yt = bk.asarray(x), bk.asarray(w), bk.asarray(y)
 
-    conv_terms = (p.c_in // groups) * math.prod(k)        # products per conv output
-    tr_terms = (p.c_out // groups) * math.prod(k)         # at most this many per conv_transpose output
-    conv_mag = oracle.conv(np.abs(x), np.abs(w), **conv_kw)
+    conv_terms = (p.c_in // g.groups) * math.prod(g.k)      # products per conv output
+    tr_terms = (p.c_out // g.groups) * math.prod(g.k)       # at most this many per conv_transpose output
+    conv_mag = oracle.conv(np.abs(x), np.abs(w), **g.conv_kw)
     tr_mag = oracle.conv_transpose(np.abs(y), np.abs(w), **tr_kw)
     inner_mag = np.sum(conv_mag * np.abs(y))              # Σ conv(|x|, |w|)·|y| = Σ |x|·conv_transpose(|y|, |w|)
     inner_terms = max(conv_terms, tr_terms) * y.size      # every product in the inner product
 
-    forward = _unless_missing_kernel(bk, ctx, "conv", lambda: bk.conv(xt, wt, **conv_kw))
-    backward = _unless_missing_kernel(bk, ctx, "conv_transpose", lambda: bk.conv_transpose(yt, wt, **tr_kw))
+    forward = unless_missing_kernel(bk, ctx, "conv", lambda: bk.conv(xt, wt, **g.conv_kw))
+    backward = unless_missing_kernel(bk, ctx, "conv_transpose", lambda: bk.conv_transpose(yt, wt, **tr_kw))
     if forward is not None:
-        ctx.close("conv vs oracle", forward, oracle.conv(x, w, **conv_kw), magnitude=conv_mag, terms=conv_terms,
+        ctx.close("conv vs oracle", forward, oracle.conv(x, w, **g.conv_kw), magnitude=conv_mag, terms=conv_terms,
                   sides=1)
     if backward is not None:
         ctx.close("conv_transpose vs oracle", backward, oracle.conv_transpose(y, w, **tr_kw), magnitude=tr_mag,
@@ -172,16 +88,17 @@ def check(bk, p, ctx):
                   np.sum(x * ctx.numpy(backward)), magnitude=inner_mag, terms=inner_terms, sides=2)
 
     if bk.framework_name == "numpy":
-        how, vjp = "brute-force adjoint (scatter)", _scatter_adjoint(y, w, x.shape, stride, pairs, dilation, groups)
+        how, vjp = "brute-force adjoint (scatter)", scatter_input_grad(y, w, x.shape, g.stride, g.pairs, g.dilation,
+                                                                       g.groups)
     else:
-        how, vjp = "autodiff VJP", _unless_missing_kernel(
-            bk, ctx, "conv input gradient", lambda: bk.vjp(lambda xx: bk.conv(xx, wt, **conv_kw), [xt], yt)[0])
+        how, vjp = "autodiff VJP", unless_missing_kernel(
+            bk, ctx, "conv input gradient", lambda: bk.vjp(lambda xx: bk.conv(xx, wt, **g.conv_kw), [xt], yt)[0])
     if backward is not None and vjp is not None:
         ctx.close(f"conv_transpose(y, w) = {how} of conv w.r.t. x", backward, vjp, magnitude=tr_mag,
                   terms=tr_terms, sides=2)
 
     if p.layers:
-        _shared_layers(bk, p, ctx, x, w, y, k, stride, dilation, groups, inner_mag, inner_terms)
+        _shared_layers(bk, p, ctx, x, w, y, g.k, g.stride, g.dilation, g.groups, inner_mag, inner_terms)
 
 
 def _shared_layers(bk, p, ctx, x, w, y, k, stride, dilation, groups, inner_mag, inner_terms):

@@ -2,48 +2,10 @@
 import math
 
 import numpy as np
-from hypothesis import strategies as st
 
 from equivcheck import oracle, tolerance
+from equivcheck.casekit import TF_MISSING_KERNEL_NOTE, conv_geometries, pad_pairs, per_dim, unless_missing_kernel
 from equivcheck.claim import claim, source
-
-
-def _per_dim(value, rank):
-    return [int(value)] * rank if isinstance(value, int) else [int(v) for v in value]
-
-
-def _pairs(padding, rank):
-    if isinstance(padding, int):
-        return [(padding, padding)] * rank
-    return [(int(q), int(q)) if isinstance(q, int) else (int(q[0]), int(q[1])) for q in padding]
-
-
-@st.composite
-def _geometries(draw):
-    """Transposed-conv geometries: strided, padded (0 ≤ p ≤ d(k−1), also asymmetric), output_padding,
-    dilated, grouped, multi-channel; 1-D to 3-D."""
-    rank = draw(st.sampled_from([2, 1, 3]))
-    groups = draw(st.integers(1, 2))
-    k = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
-    stride = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
-    dilation = draw(st.lists(st.integers(1, 2), min_size=rank, max_size=rank))
-    padding, output_padding, spatial = [], [], []
-    for kk, s, d in zip(k, stride, dilation):
-        reach = d * (kk - 1)
-        before, after = draw(st.integers(0, reach)), draw(st.integers(0, reach))
-        extra = draw(st.integers(0, max(s, d) - 1))
-        padding.append([before, after])
-        output_padding.append(extra)
-        # output (n−1)s + reach − before − after + extra + 1 must be ≥ 1
-        smallest = 1 + max(0, -(-(before + after - reach - extra) // s))
-        spatial.append(draw(st.integers(smallest, smallest + 3)))
-    return {
-        "n": draw(st.integers(1, 2)),
-        "c_in": groups * draw(st.integers(1, 3)),
-        "c_out": groups * draw(st.integers(1, 3)),
-        "spatial": spatial, "k": k, "stride": stride, "padding": padding, "output_padding": output_padding,
-        "dilation": dilation, "groups": groups,
-    }
 
 
 def _zero_insert_and_pad(x, stride, pairs, output_padding, dilation, k):
@@ -68,32 +30,6 @@ def _conv_kernel(w, groups, flip=True):
 
 _HOW = ("Zero insertion and padding are done in NumPy (exact); conv_transpose and the stride-1 conv on the "
         "zero-inserted map both run in the framework.")
-
-#: What TensorFlow's CPU build cannot run, as observed with TF 2.21 (the notes of the TF column).
-_TF_NOTE = ("Where TF's CPU build has no kernel, the example records TF's own error (InvalidArgumentError, through a "
-            "supporting ctx.raises) and checks everything else: in float64 TF has no backprop kernel (which is also "
-            "conv_transpose) for dilated or grouped convs and no dilated Conv3D; in float32 (oneDNN) none for the "
-            "backprop of dilated or grouped 2-D convs with explicit padding; and tf.nn.convolution (1-D, 3-D) rejects "
-            "stride > 1 together with dilation > 1 (ValueError). Everything TF does run agrees.")
-
-
-#: How TensorFlow says it has no kernel for a case (float64 backprop of dilated or grouped convs, float32
-#: backprop with explicit padding and dilation/groups, dilated Conv3D in float64, tf.nn.convolution's
-#: stride together with dilation).
-_TF_MISSING_KERNEL = ("not yet support dilation", "only supports dilated rates of 1",
-                      "grouped convolutions are not supported on CPU", "not supported in conjunction with `dilation_rate")
-
-
-def _unless_missing_kernel(bk, ctx, label, fn):
-    """``fn()``; where TensorFlow's CPU build has no kernel for it, the framework's error is recorded instead
-    (a supporting ``ctx.raises``) and None returned, so the example checks everything else TF can run."""
-    try:
-        return fn()
-    except Exception as exc:  # noqa: BLE001 - only TF's missing-kernel errors are kept; the rest propagate
-        if bk.framework_name != "tensorflow" or not any(words in str(exc) for words in _TF_MISSING_KERNEL):
-            raise
-    ctx.raises(f"TensorFlow CPU {bk.dtype} has no kernel: {label}", fn, support=True)
-    return None
 
 
 @claim(
@@ -126,28 +62,28 @@ def _unless_missing_kernel(bk, ctx, label, fn):
         {"n": 1, "c_in": 2, "c_out": 2, "spatial": [2, 3, 2], "k": [2, 3, 1], "stride": [2, 1, 2], "padding": 0,
          "output_padding": [1, 0, 0], "dilation": 1, "groups": 1},
     ],
-    space=_geometries(),
+    space=conv_geometries(output_padding=True),  # transposed-conv geometries, with output_padding
     expected="holds",
     notes={
         "*": _HOW,
-        "tensorflow": _HOW + " " + _TF_NOTE,
+        "tensorflow": _HOW + " " + TF_MISSING_KERNEL_NOTE,
     },
 )
 def check(bk, p, ctx):
     rank = len(p.spatial)
-    k, stride, dilation = _per_dim(p.k, rank), _per_dim(p.stride, rank), _per_dim(p.dilation, rank)
-    extra, pairs, groups = _per_dim(p.output_padding, rank), _pairs(p.padding, rank), p.groups
+    k, stride, dilation = per_dim(p.k, rank), per_dim(p.stride, rank), per_dim(p.dilation, rank)
+    extra, pairs, groups = per_dim(p.output_padding, rank), pad_pairs(p.padding, rank), p.groups
     tr_kw = dict(stride=stride, padding=pairs, output_padding=extra, dilation=dilation, groups=groups)
 
     x = ctx.array("x", (p.n, p.c_in, *p.spatial))
     w = ctx.array("w", (p.c_in, p.c_out // groups, *k))   # transposed kernel (I, O/g, *k)
-    transposed = _unless_missing_kernel(bk, ctx, "conv_transpose",
-                                        lambda: bk.conv_transpose(bk.asarray(x), bk.asarray(w), **tr_kw))
+    transposed = unless_missing_kernel(bk, ctx, "conv_transpose",
+                                       lambda: bk.conv_transpose(bk.asarray(x), bk.asarray(w), **tr_kw))
 
     spread, padded = _zero_insert_and_pad(x, stride, pairs, extra, dilation, k)
     kernel = _conv_kernel(w, groups)
-    by_conv = _unless_missing_kernel(bk, ctx, "conv", lambda: bk.conv(bk.asarray(padded), bk.asarray(kernel),
-                                                                      dilation=dilation, groups=groups))
+    by_conv = unless_missing_kernel(bk, ctx, "conv", lambda: bk.conv(bk.asarray(padded), bk.asarray(kernel),
+                                                                     dilation=dilation, groups=groups))
     if transposed is None or by_conv is None:
         return
 

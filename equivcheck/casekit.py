@@ -1,0 +1,192 @@
+"""Pieces that several case files share: per-dimension conv parameters, a hypothesis space of
+conv configurations, the conv's input gradient written out from its definition, and TensorFlow's
+known CPU kernel gaps.
+
+Design rules
+- Only what two or more cases use lives here.  A helper one case needs stays in that case file,
+  so each case still reads as its declaration plus a short body.
+- Nothing here decides a verdict: helpers compute parameters, NumPy float64 references and
+  hypothesis spaces.  Every check still goes through ``ctx`` in the case body, with the
+  case's own label, and a framework error is never swallowed: the one exception,
+  :func:`unless_missing_kernel`, records it as a supporting ``ctx.raises``.
+- A strategy's draws are part of every claim that uses it: the order and the ranges of its
+  draws fix which examples a seed gives.  Changing them changes those claims' spaces, so do it
+  only on purpose, for all of them.
+- Framework gaps are recognised by the framework's own message (listed in
+  :data:`TF_MISSING_KERNEL`), never by parameters alone, so a gap that a new version closes
+  shows up as a run that now succeeds.
+
+>>> per_dim(3, 2), pad_pairs([[1, 2], 0], 2)
+([3, 3], [(1, 2), (0, 0)])
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import oracle
+
+#: How TensorFlow says it has no kernel for a case (float64 backprop of dilated or grouped convs, float32
+#: backprop with explicit padding and dilation/groups, dilated Conv3D in float64, tf.nn.convolution's
+#: stride together with dilation).
+TF_MISSING_KERNEL = ("not yet support dilation", "only supports dilated rates of 1",
+                     "grouped convolutions are not supported on CPU", "not supported in conjunction with `dilation_rate")
+
+#: What TensorFlow's CPU build cannot run, as observed with TF 2.21: the note of the TF column of the
+#: cases that use :func:`unless_missing_kernel` on convs, their gradients and conv_transpose.
+TF_MISSING_KERNEL_NOTE = (
+    "Where TF's CPU build has no kernel, the example records TF's own error (InvalidArgumentError, through a "
+    "supporting ctx.raises) and checks everything else: in float64 TF has no backprop kernel (which is also "
+    "conv_transpose) for dilated or grouped convs and no dilated Conv3D; in float32 (oneDNN) none for the "
+    "backprop of dilated or grouped 2-D convs with explicit padding; and tf.nn.convolution (1-D, 3-D) rejects "
+    "stride > 1 together with dilation > 1 (ValueError). Everything TF does run agrees.")
+
+
+def per_dim(value, rank: int) -> list[int]:
+    """One int per spatial dimension: an int repeated ``rank`` times, or a sequence as ints.
+
+    >>> per_dim(2, 3)
+    [2, 2, 2]
+    >>> per_dim((1, 3), 2)
+    [1, 3]
+    """
+    return [int(value)] * rank if isinstance(value, int) else [int(v) for v in value]
+
+
+def pad_pairs(padding, rank: int) -> list[tuple[int, int]]:
+    """``(before, after)`` per spatial dimension from an int, or from a per-dimension list of ints or pairs.
+
+    >>> pad_pairs(1, 2)
+    [(1, 1), (1, 1)]
+    >>> pad_pairs([[1, 2], 0], 2)
+    [(1, 2), (0, 0)]
+    """
+    if isinstance(padding, int):
+        return [(padding, padding)] * rank
+    return [(int(q), int(q)) if isinstance(q, int) else (int(q[0]), int(q[1])) for q in padding]
+
+
+class ConvGeometry(NamedTuple):
+    """A conv example's parameters, one entry per spatial dimension (made by :func:`conv_geometry`)."""
+
+    rank: int
+    k: list[int]
+    stride: list[int]
+    dilation: list[int]
+    pairs: list[tuple[int, int]]  # (before, after) padding
+    groups: int
+    out: list[int]  # the conv's output size
+    #: (n + before + after − d(k−1) − 1) mod s: the input rows at the end that no stride step reaches,
+    #: which is also the output_padding that makes conv_transpose land on the input size again.
+    leftover: list[int]
+
+    @property
+    def conv_kw(self) -> dict:
+        """The keyword arguments of ``bk.conv`` / ``oracle.conv`` for this geometry."""
+        return dict(stride=self.stride, padding=self.pairs, dilation=self.dilation, groups=self.groups)
+
+
+def conv_geometry(p) -> ConvGeometry:
+    """The per-dimension geometry of an example with ``spatial``, ``k``, ``stride``, ``padding``,
+    ``dilation`` and ``groups`` (ints or per-dimension lists, as :func:`conv_geometries` draws them).
+
+    >>> g = conv_geometry(dict(spatial=[7, 8], k=3, stride=2, padding=0, dilation=1, groups=1))  # seed 004
+    >>> g.out, g.leftover, g.conv_kw["padding"]
+    ([3, 3], [0, 1], [(0, 0), (0, 0)])
+    """
+    spatial = p["spatial"]
+    rank = len(spatial)
+    k, stride, dilation = per_dim(p["k"], rank), per_dim(p["stride"], rank), per_dim(p["dilation"], rank)
+    pairs = pad_pairs(p["padding"], rank)
+    out = [oracle.conv_output_size(n, kk, s, pair, d) for n, kk, s, pair, d in zip(spatial, k, stride, pairs, dilation)]
+    leftover = [(n + b + a - d * (kk - 1) - 1) % s for n, (b, a), d, kk, s in zip(spatial, pairs, dilation, k, stride)]
+    return ConvGeometry(rank, k, stride, dilation, pairs, p["groups"], out, leftover)
+
+
+@st.composite
+def conv_geometries(draw, *, max_n: int = 2, output_padding: bool = False, **constants):
+    """Example dicts of conv configurations: multi-channel, strided, padded (0 ≤ p ≤ d(k−1), also
+    asymmetric), dilated, grouped, batched; 1-D to 3-D, small.
+
+    Keys: ``n`` (1 … ``max_n``), ``c_in``, ``c_out`` (multiples of ``groups``), ``spatial``, and per
+    dimension ``k``, ``stride``, ``padding`` (``[before, after]``), ``dilation``, then ``groups``.
+    With ``output_padding=True`` the geometry is a transposed conv's: ``spatial`` is its input size
+    (output size ≥ 1 guaranteed) and an ``output_padding`` < max(stride, dilation) is drawn per dimension;
+    without, ``spatial`` is a conv input the kernel fits (conv output size 1 … 5).  ``constants`` are
+    added to every dict as they are (e.g. ``layers=False``).
+
+    The draws are made in a fixed order (rank, groups, k, stride, dilation, per dimension the padding
+    and size, then n, c_in, c_out): see the module's design rules.
+    """
+    rank = draw(st.sampled_from([2, 1, 3]))
+    groups = draw(st.integers(1, 2))
+    k = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
+    stride = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
+    dilation = draw(st.lists(st.integers(1, 2), min_size=rank, max_size=rank))
+    padding, extras, spatial = [], [], []
+    for kk, s, d in zip(k, stride, dilation):
+        reach = d * (kk - 1)
+        before, after = draw(st.integers(0, reach)), draw(st.integers(0, reach))
+        padding.append([before, after])
+        if output_padding:
+            extra = draw(st.integers(0, max(s, d) - 1))
+            extras.append(extra)
+            # output (n−1)s + reach − before − after + extra + 1 must be ≥ 1
+            smallest = 1 + max(0, -(-(before + after - reach - extra) // s))
+            spatial.append(draw(st.integers(smallest, smallest + 3)))
+        else:
+            spatial.append(draw(st.integers(max(1, reach + 1 - before - after), reach + 5 - before - after)))
+    example = {
+        "n": draw(st.integers(1, max_n)),
+        "c_in": groups * draw(st.integers(1, 3)),
+        "c_out": groups * draw(st.integers(1, 3)),
+        "spatial": spatial, "k": k, "stride": stride, "padding": padding,
+    }
+    if output_padding:
+        example["output_padding"] = extras
+    example.update(dilation=dilation, groups=groups, **constants)
+    return example
+
+
+def scatter_input_grad(gy, w, x_shape, stride, pairs, dilation, groups) -> np.ndarray:
+    """∂L/∂x of ``conv(x, w)`` for the output gradient ``gy`` (equally: the adjoint Jᵀ·gy), straight from
+    the definition of the conv as a gather.  NumPy, float64, one kernel tap at a time.
+
+    Output ``gy[n, o, p]`` was made from the input pixels ``p·s + j·d − before`` with the weights
+    ``w[o, c, j]``, so it sends ``gy[n, o, p]·w[o, c, j]`` back to them; ``pairs`` is the
+    ``(before, after)`` padding per dimension, ``stride`` and ``dilation`` lists per dimension.
+
+    >>> scatter_input_grad(np.ones((1, 1, 2)), np.array([[[1.0, 10.0]]]), (1, 1, 3), [1], [(0, 0)], [1], 1)
+    array([[[ 1., 11., 10.]]])
+    """
+    n, out_channels, out = gy.shape[0], gy.shape[1], gy.shape[2:]
+    per_group, k = w.shape[1], w.shape[2:]
+    og = out_channels // groups
+    padded = [size + b + a for size, (b, a) in zip(x_shape[2:], pairs)]
+    acc = np.zeros((n, groups, per_group, *padded))
+    gyg = gy.reshape(n, groups, og, *out)
+    wg = w.reshape(groups, og, per_group, *k)
+    lead = (slice(None),) * 3
+    for tap in np.ndindex(*k):
+        part = np.einsum("ngo...,goc->ngc...", gyg, wg[lead + tap])
+        where = tuple(slice(t * d, t * d + (m - 1) * s + 1, s) for t, d, m, s in zip(tap, dilation, out, stride))
+        acc[lead + where] += part
+    crop = tuple(slice(b, b + size) for size, (b, _) in zip(x_shape[2:], pairs))
+    return acc[lead + crop].reshape(x_shape)
+
+
+def unless_missing_kernel(bk, ctx, label: str, fn):
+    """``fn()``; where TensorFlow's CPU build has no kernel for it (:data:`TF_MISSING_KERNEL`), the
+    framework's error is recorded instead (a supporting ``ctx.raises`` labelled
+    ``"TensorFlow CPU <dtype> has no kernel: <label>"``) and None returned, so the example checks
+    everything else TF can run.  Every other exception propagates unchanged.
+    """
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - only TF's missing-kernel errors are kept; the rest propagate
+        if bk.framework_name != "tensorflow" or not any(words in str(exc) for words in TF_MISSING_KERNEL):
+            raise
+    ctx.raises(f"TensorFlow CPU {bk.dtype} has no kernel: {label}", fn, support=True)
+    return None
