@@ -7,18 +7,6 @@ from equivcheck.claim import claim, source
 from equivcheck.tolerance import conv_terms
 
 
-def identical(got, want):
-    """'identical', or where the first element differs."""
-    got, want = np.asarray(got), np.asarray(want)
-    if got.shape != want.shape:
-        return f"shape {got.shape} != {want.shape}"
-    diff = np.argwhere(got != want)
-    if len(diff) == 0:
-        return "identical"
-    where = tuple(int(i) for i in diff[0])
-    return f"{len(diff)} elements differ, first at {where}: {got[where]} != {want[where]}"
-
-
 def nhwc_rows(y, anchors, classes):
     """NumPy reference: (N, A·K, H, W) → NHWC → (N, H·W·A, K) (channel a·K + k is anchor a, class k)."""
     n = y.shape[0]
@@ -114,14 +102,13 @@ def check(bk, p, ctx):
     ctx.equal("concatenated shape (N, Σ H_i·W_i·A, K)", permuted[0].shape, (p.n, rows, k), support=True)
     ctx.close("permute to NHWC, reshape, concat == reference", permuted[0], want, magnitude=magnitude,
               terms=terms, sides=1, support=True)
-    ctx.equal("permute to NHWC, reshape, concat: labels in the reference order", identical(permuted[1], label_want),
-              "identical", support=True)
+    ctx.identical("permute to NHWC, reshape, concat: labels in the reference order", permuted[1], label_want,
+                  support=True)
     if channels_last:
         native = run(lambda y: bk.reshape(bk.to_native(y), (batch, -1, k)))          # its own tensor
         ctx.close("native NHWC output, plain reshape, concat == reference", native[0], want,
                   magnitude=magnitude, terms=terms, sides=1, support=True)
-        ctx.equal("native NHWC plain reshape: labels in the reference order", identical(native[1], label_want),
-                  "identical", support=True)
+        ctx.identical("native NHWC plain reshape: labels in the reference order", native[1], label_want, support=True)
 
     # What rows 0 and 1 of each pipeline hold, decoded from the labels (first level, first sample).
     if p.get("facts"):
@@ -137,4 +124,4 @@ def check(bk, p, ctx):
     # The statement: reshape the NCHW output directly.
     ctx.close("NCHW reshaped directly, concat == reference (head outputs)", direct[0], want,
               magnitude=magnitude, terms=terms, sides=1)
-    ctx.equal("NCHW reshaped directly: labels in the reference order", identical(direct[1], label_want), "identical")
+    ctx.identical("NCHW reshaped directly: labels in the reference order", direct[1], label_want)

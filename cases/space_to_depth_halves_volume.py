@@ -8,18 +8,6 @@ from equivcheck.claim import claim, source
 from equivcheck.tolerance import conv_terms
 
 
-def identical(got, want):
-    """'identical', or where the first element differs (cheap for large arrays, unlike a list compare)."""
-    got, want = np.asarray(got), np.asarray(want)
-    if got.shape != want.shape:
-        return f"shape {got.shape} != {want.shape}"
-    diff = np.argwhere(got != want)
-    if len(diff) == 0:
-        return "identical"
-    where = tuple(int(i) for i in diff[0])
-    return f"{len(diff)} elements differ, first at {where}: {got[where]} != {want[where]}"
-
-
 @claim(
     title="Stride-2 + channel doubling halves the feature volume; space-to-depth (block 2) keeps it and is a bijection",
     statement="A ResNet-style stride-2 convolution that doubles the channels (C×H×W → 2C×H/2×W/2) halves the volume "
@@ -77,14 +65,12 @@ def check(bk, p, ctx):
     s2d_np = bk.to_numpy(s2d)
     ctx.equal("space_to_depth output shape (N, 4C, H/2, W/2)", s2d_np.shape, (p.n, 4 * p.c, p.h // 2, p.w // 2))
     ctx.equal("space_to_depth keeps the volume", int(np.prod(s2d_np.shape[1:])), volume)
-    ctx.equal("space_to_depth vs oracle (exact)", identical(s2d_np, oracle.space_to_depth(x, 2)), "identical")
-    ctx.equal("depth_to_space(space_to_depth(x)) == x (exact)", identical(bk.to_numpy(bk.depth_to_space(s2d, 2)), x),
-              "identical")
+    ctx.identical("space_to_depth vs oracle (exact)", s2d_np, oracle.space_to_depth(x, 2))
+    ctx.identical("depth_to_space(space_to_depth(x)) == x (exact)", bk.to_numpy(bk.depth_to_space(s2d, 2)), x)
     # Bijection: on distinct values (an arange), the output holds every input value exactly once.
     labels = np.arange(x.size, dtype=np.float64).reshape(x.shape)
     moved = bk.to_numpy(bk.space_to_depth(bk.asarray(labels), 2))
-    ctx.equal("space_to_depth is a permutation of the elements", identical(np.sort(moved.ravel()), labels.ravel()),
-              "identical")
+    ctx.identical("space_to_depth is a permutation of the elements", np.sort(moved.ravel()), labels.ravel())
 
     # 3. The CRD pair (PyTorch's pixel_unshuffle / pixel_shuffle), where the framework has or composes it;
     #    on the fixed examples only (two more compiles per shape in JAX).
@@ -96,6 +82,5 @@ def check(bk, p, ctx):
         ctx.fact("pixel_unshuffle", {"available": False, "reason": str(exc)})
         return
     ctx.equal("pixel_unshuffle keeps the volume", int(np.prod(bk.to_numpy(unshuffled).shape[1:])), volume)
-    ctx.equal("pixel_shuffle(pixel_unshuffle(x)) == x (exact)",
-              identical(bk.to_numpy(bk.pixel_shuffle(unshuffled, 2)), x), "identical")
+    ctx.identical("pixel_shuffle(pixel_unshuffle(x)) == x (exact)", bk.to_numpy(bk.pixel_shuffle(unshuffled, 2)), x)
     ctx.fact("pixel_unshuffle", {"available": True})

@@ -12,18 +12,6 @@ from equivcheck.tolerance import conv_terms
 ORACLE_LIMIT = 4096
 
 
-def identical(got, want):
-    """'identical', or where the first element differs."""
-    got, want = np.asarray(got), np.asarray(want)
-    if got.shape != want.shape:
-        return f"shape {got.shape} != {want.shape}"
-    diff = np.argwhere(got != want)
-    if len(diff) == 0:
-        return "identical"
-    where = tuple(int(i) for i in diff[0])
-    return f"{len(diff)} elements differ, first at {where}: {got[where]} != {want[where]}"
-
-
 def _conv_paths(bk, p, w, b):
     """The framework's conv layers (every layer API), or its functional conv when it has no layers."""
     rank = len(p.spatial)
@@ -116,8 +104,7 @@ def check(bk, p, ctx):
         ctx.fact(f"accepts_unbatched.{api}", True)
         batched = bk.to_numpy(layer(bk.asarray(x[None])))
         ctx.equal(f"{api}: unbatched output shape (C_out, *out)", unbatched.shape, (p.c_out, *out_spatial))
-        ctx.equal(f"{api}: unbatched output == batched output of a batch of one (exact)",
-                  identical(unbatched, batched[0]), "identical")
+        ctx.identical(f"{api}: unbatched output == batched output of a batch of one (exact)", unbatched, batched[0])
         if np.prod(out_spatial) * p.c_out <= ORACLE_LIMIT:
             ctx.close(f"{api}: batched output vs oracle", batched, oracle.conv(x[None], w, b),
                       magnitude=oracle.conv(np.abs(x[None]), np.abs(w), np.abs(b)),
