@@ -1,9 +1,7 @@
 """The Flax adapter (linen functional ops, linen and nnx layers) against the NumPy oracle.
 
-Tolerances as in test_backend_jax.py: a computed sum of n products obeys
-|fl(Σ) − Σ| ≤ γ_n·Σ|terms|, γ_n ≈ n·u, u = eps/2 (Higham §3.1); inputs are rounded
-to the run dtype before the oracle sees them, so ``n·eps·max Σ|terms|``
-(:func:`bound`) is a worst-case bound with a factor-2 margin.
+Tolerances as in test_backend_jax.py, explained in _jax_common.py (:func:`bound`:
+``n·eps·max Σ|terms|``, a worst-case bound with a factor-2 margin).
 """
 import math
 import traceback
@@ -18,37 +16,11 @@ from equivcheck import layouts, oracle  # noqa: E402
 from equivcheck.backends import NotApplicable  # noqa: E402
 from equivcheck.backends.flax import FlaxBackend  # noqa: E402
 
-DTYPES = ("float32", "float64")
+from _jax_common import (  # noqa: E402
+    DTYPES, POOL_CASES, assert_pooling_matches_oracle, bias_column, bound, data, run, session_fixture)
+
 APIS = ("linen", "nnx")
-_BACKENDS = {}
-
-
-@pytest.fixture(params=DTYPES)
-def bk(request):
-    """The adapter for one dtype, inside its session (x64 on for float64 only)."""
-    backend = _BACKENDS.setdefault(request.param, FlaxBackend(dtype=request.param))
-    with backend.session():
-        yield backend
-
-
-def data(backend, seed, *shapes):
-    """Uniform(−1, 1) arrays, rounded to the run dtype (so the oracle sees what Flax sees)."""
-    rng = np.random.default_rng(seed)
-    return [rng.uniform(-1, 1, shape).astype(backend.dtype).astype(np.float64) for shape in shapes]
-
-
-def bound(dtype, n_terms, magnitude):
-    """n·eps·max Σ|terms|: see the module docstring."""
-    return n_terms * np.finfo(dtype).eps * float(np.max(magnitude, initial=0.0))
-
-
-def run(backend, method, *arrays, **kwargs):
-    out = getattr(backend, method)(*(backend.asarray(a) if isinstance(a, np.ndarray) else a for a in arrays), **kwargs)
-    return backend.to_numpy(out)
-
-
-def bias_column(b, rank):
-    return np.abs(b).reshape((-1,) + (1,) * rank)
+bk = session_fixture(FlaxBackend)
 
 
 def assert_conv_close(dtype, got, x, w, b=None, **kwargs):
@@ -158,23 +130,9 @@ def test_linear_matches_oracle(bk):
     np.testing.assert_allclose(run(bk, "linear", x, w, b), oracle.linear(x, w, b), rtol=0, atol=bound(bk.dtype, 8, mag))
 
 
-POOL_CASES = [
-    ((2, 3, 9), 3, None, 1),
-    ((1, 2, 7, 8), (2, 3), (2, 2), (1, 1)),
-    ((1, 2, 6, 5), 2, 1, ((1, 0), (0, 1))),
-    ((1, 1, 5, 6, 7), (2, 3, 2), (1, 2, 2), 0),
-]
-
-
 @pytest.mark.parametrize("shape, kernel, stride, padding", POOL_CASES)
 def test_pooling_matches_oracle(bk, shape, kernel, stride, padding):
-    (x,) = data(bk, 9, shape)
-    np.testing.assert_array_equal(run(bk, "max_pool", x, kernel, stride, padding),
-                                  oracle.max_pool(x, kernel, stride, padding))
-    n_terms = math.prod(kernel) if isinstance(kernel, tuple) else kernel ** (len(shape) - 2)
-    mag = oracle.avg_pool(np.abs(x), kernel, stride, padding)
-    np.testing.assert_allclose(run(bk, "avg_pool", x, kernel, stride, padding), oracle.avg_pool(x, kernel, stride, padding),
-                               rtol=0, atol=bound(bk.dtype, n_terms + 1, mag))  # +1: the division
+    assert_pooling_matches_oracle(bk, shape, kernel, stride, padding)
 
 
 def test_inherited_jax_ops_and_not_applicable(bk):

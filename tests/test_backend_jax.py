@@ -1,10 +1,7 @@
 """The JAX (lax) adapter against the NumPy float64 oracle, in float32 and float64.
 
-Tolerances: a computed sum of n products obeys |fl(Σ) − Σ| ≤ γ_n·Σ|terms|, γ_n ≈ n·u
-with u = eps/2 (Higham, Accuracy and Stability of Numerical Algorithms, §3.1).
-The inputs are rounded to the run dtype before the oracle sees them, so that is
-the only error: ``n·eps·max Σ|terms|`` (:func:`bound`) is a worst-case bound with a
-factor-2 margin.  Pure rearrangements (shuffles, max, patches) must be exact.
+Tolerances as explained in _jax_common.py (:func:`bound`: ``n·eps·max Σ|terms|``, a worst-case
+bound with a factor-2 margin).  Pure rearrangements (shuffles, max, patches) must be exact.
 """
 import math
 import traceback
@@ -18,36 +15,10 @@ from equivcheck import layouts, oracle  # noqa: E402
 from equivcheck.backends import NotApplicable  # noqa: E402
 from equivcheck.backends.jax import JaxBackend  # noqa: E402
 
-DTYPES = ("float32", "float64")
-_BACKENDS = {}
+from _jax_common import (  # noqa: E402
+    DTYPES, POOL_CASES, assert_pooling_matches_oracle, bias_column, bound, data, run, session_fixture)
 
-
-@pytest.fixture(params=DTYPES)
-def bk(request):
-    """The adapter for one dtype, inside its session (x64 on for float64 only)."""
-    backend = _BACKENDS.setdefault(request.param, JaxBackend(dtype=request.param))
-    with backend.session():
-        yield backend
-
-
-def data(backend, seed, *shapes):
-    """Uniform(−1, 1) arrays, rounded to the run dtype (so the oracle sees what JAX sees)."""
-    rng = np.random.default_rng(seed)
-    return [rng.uniform(-1, 1, shape).astype(backend.dtype).astype(np.float64) for shape in shapes]
-
-
-def bound(dtype, n_terms, magnitude):
-    """n·eps·max Σ|terms|: see the module docstring."""
-    return n_terms * np.finfo(dtype).eps * float(np.max(magnitude, initial=0.0))
-
-
-def run(backend, method, *arrays, **kwargs):
-    out = getattr(backend, method)(*(backend.asarray(a) if isinstance(a, np.ndarray) else a for a in arrays), **kwargs)
-    return backend.to_numpy(out)
-
-
-def bias_column(b, rank):
-    return np.abs(b).reshape((-1,) + (1,) * rank)
+bk = session_fixture(JaxBackend)
 
 
 CONV_CASES = [  # (x shape, w shape, kwargs)
@@ -179,23 +150,9 @@ def test_pixel_shuffle_and_depth_to_space_differ_for_several_channels(bk):
     assert not np.array_equal(run(bk, "pixel_shuffle", x, 2), run(bk, "depth_to_space", x, 2))
 
 
-POOL_CASES = [
-    ((2, 3, 9), 3, None, 1),
-    ((1, 2, 7, 8), (2, 3), (2, 2), (1, 1)),
-    ((1, 2, 6, 5), 2, 1, ((1, 0), (0, 1))),
-    ((1, 1, 5, 6, 7), (2, 3, 2), (1, 2, 2), 0),
-]
-
-
 @pytest.mark.parametrize("shape, kernel, stride, padding", POOL_CASES)
 def test_pooling_matches_oracle(bk, shape, kernel, stride, padding):
-    (x,) = data(bk, 9, shape)
-    np.testing.assert_array_equal(run(bk, "max_pool", x, kernel, stride, padding),
-                                  oracle.max_pool(x, kernel, stride, padding))
-    n_terms = math.prod(kernel) if isinstance(kernel, tuple) else kernel ** (len(shape) - 2)
-    mag = oracle.avg_pool(np.abs(x), kernel, stride, padding)
-    np.testing.assert_allclose(run(bk, "avg_pool", x, kernel, stride, padding), oracle.avg_pool(x, kernel, stride, padding),
-                               rtol=0, atol=bound(bk.dtype, n_terms + 1, mag))  # +1: the division
+    assert_pooling_matches_oracle(bk, shape, kernel, stride, padding)
 
 
 def test_max_pool_indices_and_unpool_are_not_applicable(bk):

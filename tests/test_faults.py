@@ -164,8 +164,8 @@ def jax_one_output_perturbed(mp):
 
 
 # ---- flax ----------------------------------------------------------------------
-def flax_conv_transpose_kernel_in_out_swapped(mp):
-    """Flax's linen ConvTranspose reading its (*k, I, O) kernel as (*k, O, I) when square."""
+def _wrap_linen_lax(monkeypatch, attribute, make):
+    """Give flax.linen.linear a ``lax`` whose ``attribute`` is ``make(original)``; every other name is the real lax's."""
     import flax.linen.linear as linen_linear
     real_lax = linen_linear.lax
 
@@ -173,27 +173,24 @@ def flax_conv_transpose_kernel_in_out_swapped(mp):
         def __getattr__(self, name):
             return getattr(real_lax, name)
 
-        @staticmethod
-        def conv_transpose(lhs, rhs, *a, **k):
+    setattr(Lax, attribute, staticmethod(make(getattr(real_lax, attribute))))
+    monkeypatch.setattr(linen_linear, "lax", Lax())
+
+
+def flax_conv_transpose_kernel_in_out_swapped(mp):
+    """Flax's linen ConvTranspose reading its (*k, I, O) kernel as (*k, O, I) when square."""
+    def make(op):
+        def faulty(lhs, rhs, *a, **k):
             if rhs.shape[-1] == rhs.shape[-2]:
                 rhs = rhs.swapaxes(-1, -2)
-            return real_lax.conv_transpose(lhs, rhs, *a, **k)
-    mp.setattr(linen_linear, "lax", Lax())
+            return op(lhs, rhs, *a, **k)
+        return faulty
+    _wrap_linen_lax(mp, "conv_transpose", make)
 
 
 def flax_dense_scaled(mp):
     """Flax's linen Dense off by a factor (1 + 1e-3): a precision bug in its dot_general."""
-    import flax.linen.linear as linen_linear
-    real_lax = linen_linear.lax
-
-    class Lax:
-        def __getattr__(self, name):
-            return getattr(real_lax, name)
-
-        @staticmethod
-        def dot_general(*a, **k):
-            return real_lax.dot_general(*a, **k) * (1 + 1e-3)
-    mp.setattr(linen_linear, "lax", Lax())
+    _wrap_linen_lax(mp, "dot_general", lambda op: lambda *a, **k: op(*a, **k) * (1 + 1e-3))
 
 
 FAULTS = [
