@@ -57,16 +57,26 @@ def _non_negative(text: str) -> int:
 
 
 def _positive(text: str) -> int:
-    value = _non_negative(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be >= 1 (use --params to rerun one example)")
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value} (use --params to rerun one example)")
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line naming the option (exit code 2)."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"equivcheck: error: {self.prog.split()[-1]}: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="equivcheck", description=DESCRIPTION, epilog=EPILOG,
+    parser = _Parser(prog="equivcheck", description=DESCRIPTION, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", metavar="{list,run,report}")
+    commands = parser.add_subparsers(dest="command", metavar="{list,run,report}", parser_class=_Parser)
     commands.required = True
 
     listing = commands.add_parser("list", help="show every claim with its title and sources",
