@@ -23,8 +23,8 @@ Design rules
 
    - *shifted GEMMs* (stride 1): with the spatial axes flattened, every
      kernel offset is a fixed shift of the input, so only ``k[-1]`` shifted
-     copies are gathered and each offset of the leading kernel axes is one
-     GEMM on a plain slice of them (``_gemm_shifted``);
+     copies are gathered, one GEMM applies every leading kernel offset to
+     them, and each offset's result is added in at its shift (``_gemm_shifted``);
    - *im2col* (any stride, and long kernels such as the weight gradient):
      the strided window view is gathered into one column matrix
      (kernel-major or positions-major, whichever gives the longer contiguous
@@ -264,7 +264,7 @@ def _gemm_im2col(xs, w, stride, dilation, groups):
     """Cross-correlation of a padded ``xs`` by one GEMM over the gathered windows.
 
     Any stride and dilation.  The column matrix holds ``C*prod(k)`` float64
-    per output position.
+    per output position.  Returns ``(N, G, Og, *o)``.
     """
     N, C = xs.shape[:2]
     O, Cg = w.shape[:2]
@@ -280,21 +280,21 @@ def _gemm_im2col(xs, w, stride, dilation, groups):
         win = win.transpose((1, 0) + o_axes + (2,) + k_axes)
     else:                                             # (G, Cg, *k, N, *o)
         win = win.transpose((1, 2) + k_axes + (0,) + o_axes)
-    res = _contract(win, w.reshape(G, O // G, Cg * math.prod(k)), positions_major)
-    return res.reshape((N, O) + o)
+    return _contract(win, w.reshape(G, O // G, Cg * math.prod(k)), positions_major)
 
 
 def _gemm_shifted(xs, w, dilation, groups):
-    """Stride-1 cross-correlation of a padded ``xs`` as a sum of shifted GEMMs.
+    """Stride-1 cross-correlation of a padded ``xs`` as one GEMM plus shifted sums.
 
     With the spatial axes flattened row-major, the input a kernel offset
     ``j`` meets at output position ``p`` sits at flat index ``p + f(j)``, one
     fixed shift per offset, when ``p`` also runs over the padded widths of
     the inner axes (the extra positions wrap around a row and are cut off at
     the end).  So only the last kernel axis is gathered (``k[-1]`` shifted
-    copies of the input, instead of ``prod(k)`` for im2col), and every offset
-    of the leading kernel axes is one GEMM on a plain slice of those columns,
-    accumulated.
+    copies of the input, instead of ``prod(k)`` for im2col); one GEMM applies
+    the kernel slices of all the leading offsets at once (stacked along the
+    output channels), and each offset's block is added in at its shift.
+    Returns ``(N, G, Og, *o)``.
     """
     N, C = xs.shape[:2]
     S = tuple(xs.shape[2:])
@@ -316,21 +316,17 @@ def _gemm_shifted(xs, w, dilation, groups):
             cols[:, :, j] = flat[:, :, j * dd:j * dd + width]
         cols = cols.reshape(N, G, Cg * kd, width)
     lead = math.prod(k[:-1])
-    wk = np.ascontiguousarray(w.reshape(G, Og, Cg, lead, kd).transpose(3, 0, 1, 2, 4)
-                              ).reshape(lead, G, Og, Cg * kd)
-    acc_full = np.empty((N, G, Og, o[0] * row[0]))
-    acc = acc_full[..., :used]
-    part = np.empty_like(acc) if lead > 1 else None
+    stacked = w.reshape(G, Og, Cg, lead, kd).transpose(0, 3, 1, 2, 4).reshape(G, lead * Og, Cg * kd)
+    # one spare tail so that block 0 can be reshaped to (o[0], *S[1:]) in place
+    blocks = np.empty((N, G, lead * Og, max(width, o[0] * row[0])))
+    np.matmul(stacked, cols, out=blocks[..., :width])
+    acc = blocks[:, :, :Og]                                         # offset 0 has shift 0
     for i, offset in enumerate(np.ndindex(*k[:-1])):
-        shift = sum(j * d * r for j, d, r in zip(offset, dilation, row))
-        view = cols[..., shift:shift + used]
-        if i == 0:
-            np.matmul(wk[i], view, out=acc)
-        else:
-            np.matmul(wk[i], view, out=part)
-            acc += part
-    res = acc_full.reshape((N, O, o[0]) + S[1:])
-    return res[(slice(None),) * 3 + tuple(slice(0, oi) for oi in o[1:])]
+        if i:
+            shift = sum(j * d * r for j, d, r in zip(offset, dilation, row))
+            acc[..., :used] += blocks[:, :, i * Og:(i + 1) * Og, shift:shift + used]
+    res = acc[..., :o[0] * row[0]].reshape((N, G, Og, o[0]) + S[1:])
+    return res[(slice(None),) * 4 + tuple(slice(0, oi) for oi in o[1:])]
 
 
 def _split(total, step):
@@ -339,8 +335,8 @@ def _split(total, step):
     return [total * i // count for i in range(count + 1)]
 
 
-#: The shifted-GEMM strategy runs one Python-level GEMM per offset of the
-#: leading kernel axes; above this many, im2col's single GEMM is used.
+#: The shifted-GEMM strategy keeps one output-sized block per offset of the
+#: leading kernel axes (and adds them one by one); above this many, im2col is used.
 _MAX_SHIFTS = 64
 
 
@@ -366,9 +362,11 @@ def _conv_padded(xp, w, stride, dilation, groups, budget):
                and k[-1] * inner <= math.prod(k) * math.prod(o[1:]) and wrapped <= 1.5)
     if shifted:
         # rows r need r + span0 - 1 input rows: a flattened copy plus k[-1] shifted
-        # ones, and two output-sized accumulators
+        # ones, and the GEMM result, one output-sized block per leading offset
+        lead = math.prod(k[:-1])
+
         def cost(rows):
-            return 8 * inner * (C * (k[-1] + 1) * (rows + span0 - 1) + 2 * O * rows)
+            return 8 * inner * (C * (k[-1] + 1) + lead * O) * (rows + span0 - 1)
     else:
         # the column matrix and the GEMM result
         def cost(rows):
@@ -382,13 +380,14 @@ def _conv_padded(xp, w, stride, dilation, groups, budget):
         rows = max(1, (budget - cost(0)) // max(1, cost(1) - cost(0)))   # cost is linear
         n_bounds, r_bounds = _split(N, 1), _split(o[0], rows)
     out = np.empty((N, O) + o, dtype=np.float64)
+    out_groups = out.reshape((N, groups, O // groups) + o)           # a view of out
     for n0, n1 in zip(n_bounds, n_bounds[1:]):
         for r0, r1 in zip(r_bounds, r_bounds[1:]):
             xs = xp[n0:n1, :, r0 * stride[0]:(r1 - 1) * stride[0] + span0]
             if shifted:
-                out[n0:n1, :, r0:r1] = _gemm_shifted(xs, w, dilation, groups)
+                out_groups[n0:n1, :, :, r0:r1] = _gemm_shifted(xs, w, dilation, groups)
             else:
-                out[n0:n1, :, r0:r1] = _gemm_im2col(xs, w, stride, dilation, groups)
+                out_groups[n0:n1, :, :, r0:r1] = _gemm_im2col(xs, w, stride, dilation, groups)
     return out
 
 
