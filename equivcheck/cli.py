@@ -46,24 +46,23 @@ def _csv(text):
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
-def _non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+def _whole_number(minimum: int, hint: str = ""):
+    """An argparse type: a whole number >= ``minimum`` (the message names the bound)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}{hint}")
+        return value
+
+    return parse
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value} (use --params to rerun one example)")
-    return value
+_non_negative = _whole_number(0)
+_positive = _whole_number(1, " (use --params to rerun one example)")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -108,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --results: skip claim × framework × dtype already in FILE")
     run.add_argument("--params", metavar="JSON",
                      help="run exactly one example with these parameters (as printed by a failure's reproduce line)")
-    run.add_argument("--jobs", type=_positive, default=1, metavar="N",
+    run.add_argument("--jobs", type=_whole_number(1), default=1, metavar="N",
                      help="frameworks run side by side, each in its own worker process (default 1)")
     run.add_argument("--in-process", action="store_true",
                      help="run everything in this process instead of one worker process per framework "

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Iterator
 
 from equivcheck.runner import Result
 from equivcheck.worker import CRASH_TYPE
@@ -58,27 +59,36 @@ class ResultsFile:
         self.handle.close()
 
 
+def records(path) -> "Iterator[dict]":
+    """The JSON objects of one JSON Lines file, skipping blank and torn lines (a crashed run's last line).
+
+    Raises OSError when the file cannot be opened."""
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                yield record
+
+
 def read(*paths) -> list[Result]:
-    """Every complete result line in ``paths`` (torn or blank lines are skipped)."""
+    """Every complete result line in ``paths`` (torn or blank lines, and other record kinds, are skipped)."""
     results = []
     for path in paths:
         path = Path(path)
         if not path.exists():
             raise ResultsError(f"results file {path} does not exist")
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a torn last line from a crashed run
-                known = {k: record[k] for k in Result.__dataclass_fields__ if k in record}
-                try:
-                    results.append(Result(**known))
-                except TypeError:
-                    continue
+        for record in records(path):
+            known = {k: record[k] for k in Result.__dataclass_fields__ if k in record}
+            try:
+                results.append(Result(**known))
+            except TypeError:
+                continue
     return results
 
 

@@ -137,22 +137,11 @@ def expand_paths(patterns) -> list[Path]:
 
 def read_file(path: Path) -> tuple[dict | None, list[Row], list[dict]]:
     """(environment record, probe rows, result records) of one JSON Lines file; torn lines are skipped."""
+    from equivcheck.results import records
+
     environment, rows, results = None, [], []
     try:
-        handle = open(path, encoding="utf-8")
-    except OSError as exc:
-        raise ReportInputError(f"--results: cannot read {path}: {exc.strerror}") from None
-    with handle:
-        for line in handle:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if not isinstance(record, dict):
-                continue
+        for record in records(path):
             kind = record.get("kind")
             if kind == "environment":
                 environment = record
@@ -160,6 +149,8 @@ def read_file(path: Path) -> tuple[dict | None, list[Row], list[dict]]:
                 rows.append(Row.from_dict(record))
             elif "claim" in record and "framework" in record and "verdict" in record:
                 results.append(record)
+    except OSError as exc:
+        raise ReportInputError(f"--results: cannot read {path}: {exc.strerror}") from None
     return environment, rows, results
 
 
