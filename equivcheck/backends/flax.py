@@ -25,6 +25,9 @@ Design rules
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 
 from equivcheck import layouts
@@ -150,45 +153,64 @@ class FlaxBackend(JaxBackend):
         cls_name = {"conv": "Conv", "depthwise": "Conv", "conv_transpose": "ConvTranspose",
                     "dense": "Dense" if api == "linen" else "Linear"}[kind]
         if api == "linen":
-            native, kernel_shape, param_count, load, call = self._linen_layer(
-                cls_name, kind, rank, in_channels, features, options, input_shape)
+            built = self._linen_layer(cls_name, kind, rank, in_channels, features, options, input_shape)
         else:
-            native, kernel_shape, param_count, load, call = self._nnx_layer(cls_name, in_channels, features, options)
+            built = self._nnx_layer(cls_name, in_channels, features, options)
+        kernel_shape = built.kernel_shape
         layout = layouts.kernel_layout("flax", kind, rank, api=api)
+        flip = self._spatial_axes(layout, rank) if kind == "conv_transpose" else ()
+
+        def native_kernel(kernel, np_or_jnp):
+            """Canonical → native kernel (a traced kernel with jnp, anything else on the host),
+            through the table as it is when the weights are loaded."""
+            kernel = np_or_jnp.transpose(kernel, self._kernel_perm("flax", api, kind, rank))
+            if flip:  # transpose_kernel=False: see the module docstring
+                kernel = np_or_jnp.flip(kernel, flip)
+            if kind == "depthwise":  # (*k, C, M) → Flax's grouped (*k, 1, C*M)
+                kernel = np_or_jnp.reshape(kernel, kernel_shape)
+            return kernel
 
         def set_weights(kernel, bias=None):
-            kernel = self.asarray(kernel) if isinstance(kernel, np.ndarray) else kernel
-            native_kernel = self._permute(kernel, self._kernel_perm("flax", api, kind, rank))
-            if kind == "conv_transpose":  # transpose_kernel=False: see the module docstring
-                native_kernel = self.jnp.flip(native_kernel, self._spatial_axes(layout, rank))
-            if kind == "depthwise":  # (*k, C, M) → Flax's grouped (*k, 1, C*M)
-                native_kernel = self.jnp.reshape(native_kernel, kernel_shape)
             if not use_bias and bias is not None:
                 raise ValueError("this layer was built with use_bias=False but set_weights got a bias")
+            if isinstance(kernel, self.jax.core.Tracer):
+                kernel = native_kernel(kernel, self.jnp)
+            else:  # on the host: loading weights compiles nothing
+                kernel = self.asarray(native_kernel(np.asarray(kernel), np))
             if use_bias:  # no bias given: a zero bias computes the same as none
                 bias = np.zeros(features) if bias is None else bias
-                bias = self.asarray(bias) if isinstance(bias, np.ndarray) else bias
-            load(native_kernel, bias)
+                bias = bias if isinstance(bias, self.jax.core.Tracer) else self.asarray(np.asarray(bias))
+            built.load(kernel, bias)
 
         def run(x):
             if kind == "dense" or x.ndim not in (rank + 1, rank + 2):
                 # dense, or neither (N, C, *sp) nor (C, *sp): no layout to convert, Flax judges the input
-                return call(x)
-            to_native, from_native = self._data_perms("flax", x.ndim, rank)
-            return self._permute(call(self._permute(x, to_native)), from_native)
+                to_native = from_native = tuple(range(x.ndim))
+            else:
+                to_native, from_native = self._data_perms("flax", x.ndim, rank)
+
+            def build():
+                def call(state, x):
+                    return self._permute(built.apply(state, self._permute(x, to_native)), from_native)
+                return call
+
+            # the layer call with its layout transposes is one jitted program per configuration
+            return self._jit(built.key + (to_native, from_native), build)(built.state(), x)
 
         extra = {"note": "Flax has no depthwise class: Conv(feature_group_count=C, features=C*M), "
                           "kernel (*k, 1, C*M) = the table's *CM reshaped"} if kind == "depthwise" else {}
         return LayerHandle(api=f"flax.{api}.{cls_name}", kernel_shape=tuple(kernel_shape), kernel_layout=layout,
-                           param_count=param_count, set_weights=set_weights, call=run, native=native, extra=extra)
+                           param_count=built.param_count, set_weights=set_weights, call=run, native=built.module,
+                           extra=extra)
 
     def _zeros_like(self, abstract):
-        """Zero parameters of the abstract shapes: layers are built by ``eval_shape`` (Flax's
-        random initializers would compile op by op for every new kernel shape), and
-        ``set_weights`` loads the real ones."""
-        return self.jax.tree_util.tree_map(lambda leaf: self.jnp.zeros(leaf.shape, leaf.dtype), abstract)
+        """Zero parameters of the abstract shapes, made on the host: layers are built by
+        ``eval_shape`` (Flax's random initializers would compile op by op for every new
+        kernel shape), and ``set_weights`` loads the real ones."""
+        return self.jax.tree_util.tree_map(lambda leaf: self.asarray(np.zeros(leaf.shape, leaf.dtype)), abstract)
 
     def _linen_layer(self, cls_name, kind, rank, in_channels, features, options, input_shape):
+        """A linen layer with zero parameters, called as ``module.apply(params, x)``."""
         module = getattr(self.linen, cls_name)(features=features, **options)
         if kind == "dense":
             dummy_shape = (1, in_channels)
@@ -199,27 +221,44 @@ class FlaxBackend(JaxBackend):
                            in_channels)
         dummy = self.jax.ShapeDtypeStruct(dummy_shape, np.dtype(self.dtype))
         abstract = self.jax.eval_shape(module.init, self.jax.random.PRNGKey(0), dummy)["params"]
-        state = {"params": self._zeros_like(abstract)}
-        # One jitted apply per module configuration (linen modules hash by their fields), so a layer
-        # rebuilt with the same settings reuses the compiled call instead of compiling again.
-        apply = self._jit(("linen.apply", module), lambda: module.apply)
+        params = {"params": self._zeros_like(abstract)}
 
         def load(kernel, bias):
-            state["params"] = {"kernel": kernel} if bias is None else {"kernel": kernel, "bias": bias}
-        count = sum(int(leaf.size) for leaf in self.jax.tree_util.tree_leaves(state["params"]))
-        return module, state["params"]["kernel"].shape, count, load, lambda x: apply(state, x)
+            params["params"] = {"kernel": kernel} if bias is None else {"kernel": kernel, "bias": bias}
+        count = sum(int(leaf.size) for leaf in self.jax.tree_util.tree_leaves(params["params"]))
+        # linen modules hash by their fields: a layer rebuilt with the same settings reuses the compiled call
+        return _Built(module, tuple(params["params"]["kernel"].shape), count, load, lambda: params, module.apply,
+                      ("linen.layer", module))
 
     def _nnx_layer(self, cls_name, in_channels, features, options):
+        """An nnx layer with zero parameters, called as ``nnx.merge(graphdef, state)(x)`` under jit."""
         nnx = self.nnx
         module = nnx.eval_shape(lambda: getattr(nnx, cls_name)(in_channels, features, **options, rngs=nnx.Rngs(0)))
         nnx.update(module, self._zeros_like(nnx.state(module, nnx.Param)))
+        graphdef = nnx.split(module)[0]
 
         def load(kernel, bias):
             _assign(module.kernel, kernel)
             if bias is not None:
                 _assign(module.bias, bias)
         count = sum(int(leaf.size) for leaf in self.jax.tree_util.tree_leaves(nnx.state(module, nnx.Param)))
-        return module, tuple(_read(module.kernel).shape), count, load, module
+        return _Built(module, tuple(_read(module.kernel).shape), count, load, lambda: nnx.split(module)[1],
+                      lambda state, x: nnx.merge(graphdef, state)(x),
+                      ("nnx.layer", cls_name, in_channels, features, repr(sorted(options.items()))))
+
+
+@dataclass
+class _Built:
+    """A Flax layer with zero parameters: ``load(kernel, bias)`` sets its native parameters,
+    ``apply(state(), x)`` is its pure call (jitted by the caller under ``key``)."""
+
+    module: object
+    kernel_shape: tuple
+    param_count: int
+    load: Callable
+    state: Callable
+    apply: Callable
+    key: tuple
 
 
 def _assign(variable, value):

@@ -352,8 +352,8 @@ def _child(framework: str, skip: set[str], device: str, module_name: str | None 
     return 0
 
 
-#: numeric_settings() keys that describe the machine, not the framework's precision state.
-MACHINE_KEYS = ("num_threads", "devices", "device_name", "cudnn.version")
+#: numeric_settings() keys that describe the machine or the run, not the framework's precision state.
+MACHINE_KEYS = ("num_threads", "devices", "device_name", "cudnn.version", "compilation_cache")
 
 
 def adapter_settings(framework: str, device: str, allow_tf32: bool) -> list[Row]:
