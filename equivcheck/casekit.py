@@ -28,6 +28,11 @@ from hypothesis import strategies as st
 
 from equivcheck import oracle
 
+#: The reason of a known deviation (equivcheck.claim.deviation) shared by the claims with a float64 Keras Dense.
+KERAS_TORCH_FLOAT64 = ("Keras 3 on the torch backend computes a float64 Dense in float32: keras.ops.matmul casts "
+                       "both operands to dtypes.result_type(float64, float64), which returns float32 (seen with "
+                       "Keras 3.15.1 in the keras-torch tox env)")
+
 #: How TensorFlow says it has no kernel for a case (float64 backprop of dilated or grouped convs, float32
 #: backprop with explicit padding and dilation/groups, dilated Conv3D in float64, tf.nn.convolution's
 #: stride together with dilation).

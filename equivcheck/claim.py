@@ -25,6 +25,12 @@ A case file looks like::
     )
     def check(bk, p, ctx):
         ...
+
+A known bug of one framework build gets a :func:`deviation`, not a changed
+``expected``: it names the framework, the verdict, the conditions (dtype, and
+entries of the adapter's ``versions()`` such as ``keras_backend``) and the
+reason, so the other builds keep the general expectation and the deviation
+fails the suite, as unexpected, on the day the bug is fixed.
 """
 from __future__ import annotations
 
@@ -58,6 +64,39 @@ class Source:
         return {"seed": self.seed, "quote": self.quote}
 
 
+@dataclass(frozen=True)
+class Deviation:
+    """A verdict expected instead of the claim's general one on some builds (a known bug)."""
+
+    framework: str
+    verdict: str
+    reason: str
+    dtype: str | None = None
+    #: adapter ``versions()`` entries that must all match (a string, or a tuple of accepted strings)
+    when: tuple = ()
+
+    def matches(self, framework: str, dtype: str, versions: Mapping[str, str]) -> bool:
+        if framework != self.framework or self.dtype not in (None, dtype):
+            return False
+        return all(str(versions.get(key)) in ((value,) if isinstance(value, str) else value)
+                   for key, value in self.when)
+
+    def describe(self) -> str:
+        conditions = ([f"dtype={self.dtype}"] if self.dtype else []) + [
+            f"{key}={value if isinstance(value, str) else '|'.join(value)}" for key, value in self.when]
+        return f"{self.verdict} on {self.framework}" + (f" ({', '.join(conditions)})" if conditions else "")
+
+
+def deviation(framework: str, verdict: str, *, reason: str, dtype: str | None = None, **when) -> Deviation:
+    """A known deviation: on ``framework`` (with ``dtype`` and every ``versions()`` entry in ``when``)
+    expect ``verdict`` because of ``reason``.
+
+    >>> deviation("tensorflow", "refuted", dtype="float64", keras_backend="torch", reason="...").describe()
+    'refuted on tensorflow (dtype=float64, keras_backend=torch)'
+    """
+    return Deviation(framework, verdict, reason, dtype, tuple(sorted(when.items())))
+
+
 def source(seed: str, quote: str) -> Source:
     """A :class:`Source`; ``seed`` is the seed file's number (``"000"`` … ``"004"``).
 
@@ -84,6 +123,15 @@ class Claim:
     notes: Mapping[str, str] = field(default_factory=dict)
     #: Test-only claims (loaded from EQUIVCHECK_EXTRA_CASES by the meta-tests) are marked so in reports.
     test_only: bool = False
+    #: Known deviations from ``expected`` on particular builds (see :func:`deviation`).
+    deviations: tuple[Deviation, ...] = ()
+
+    def expected_for(self, framework: str, dtype: str, versions: Mapping[str, str]) -> tuple[str, str]:
+        """(expected verdict, why it differs from the general one or ``""``) for this build."""
+        for item in self.deviations:
+            if item.matches(framework, dtype, versions):
+                return item.verdict, f"known deviation: {item.reason}"
+        return self.expected[framework], ""
 
     def to_dict(self) -> dict:
         return {
@@ -98,7 +146,7 @@ _PENDING: list[dict] = []
 
 #: Fields of @claim(...): required ones first.
 REQUIRED_FIELDS = ("title", "statement", "sources", "examples", "expected")
-OPTIONAL_FIELDS = {"space": None, "notes": None, "test_only": False}
+OPTIONAL_FIELDS = {"space": None, "notes": None, "test_only": False, "deviations": ()}
 
 
 def claim(**fields):
@@ -106,7 +154,7 @@ def claim(**fields):
 
     Required: ``title``, ``statement``, ``sources``, ``examples``, ``expected``;
     optional: ``space`` (hypothesis strategy of dicts), ``notes`` (framework →
-    sentence), ``test_only``.  ``expected`` is one verdict word for every
+    sentence), ``test_only``, ``deviations`` (a list of :func:`deviation`).  ``expected`` is one verdict word for every
     framework, or a mapping from framework name (or ``"*"`` for the rest) to a
     verdict word.  Missing or unknown fields are reported by the loader,
     naming the file and the field.
@@ -174,6 +222,18 @@ def _validate(path: Path, spec: dict) -> Claim:
     space = spec["space"]
     if space is not None and not hasattr(space, "example"):
         raise _fail(path, "space", f"must be a hypothesis strategy (of dicts) or None, got {type(space).__name__}")
+    deviations = spec["deviations"]
+    if not isinstance(deviations, (list, tuple)) or not all(isinstance(d, Deviation) for d in deviations):
+        raise _fail(path, "deviations", "must be a list of deviation(framework, verdict, reason=..., ...)")
+    for item in deviations:
+        if item.framework not in FRAMEWORKS:
+            raise _fail(path, "deviations", f"unknown framework {item.framework!r}; known: {', '.join(FRAMEWORKS)}")
+        if item.verdict not in VERDICTS:
+            raise _fail(path, "deviations", f"unknown verdict {item.verdict!r}; use one of {', '.join(VERDICTS)}")
+        if item.dtype not in (None, "float32", "float64"):
+            raise _fail(path, "deviations", f"unknown dtype {item.dtype!r}; use float32 or float64")
+        if not item.reason.strip():
+            raise _fail(path, "deviations", f"{item.describe()}: the reason is empty")
     if not callable(spec["body"]):
         raise _fail(path, "body", "the decorated object must be a function body(bk, p, ctx)")
     return Claim(
@@ -188,6 +248,7 @@ def _validate(path: Path, spec: dict) -> Claim:
         path=path,
         notes=dict(spec["notes"]),
         test_only=spec["test_only"],
+        deviations=tuple(deviations),
     )
 
 

@@ -80,6 +80,8 @@ class Result:
     duration_s: float = 0.0
     #: A supporting fact that failed (params + check): always a suite failure.
     broken: dict | None = None
+    #: Why ``expected`` differs from the claim's general expectation on this build ("" when it does not).
+    expected_because: str = ""
 
     @property
     def as_expected(self) -> bool:
@@ -217,7 +219,9 @@ def _summarise(claim, bk, framework, outcomes, shrunk, *, dtype, device, seed, e
         if outcome.worst is not None and (worst is None or outcome.worst.ratio > worst.ratio):
             worst = outcome.worst
     counterexample = None
-    if verdict in ("refuted", "error") or (verdict == "raises" and claim.expected[framework] != "raises"):
+    versions = bk.versions()
+    expected, because = claim.expected_for(framework, dtype, versions)
+    if verdict in ("refuted", "error") or (verdict == "raises" and expected != "raises"):
         counterexample = {"params": deciding.params, "failure": deciding.failure, "error": deciding.error,
                           "arrays": deciding.arrays}
     broken_outcome = next((o for o in ([shrunk] if shrunk else []) + outcomes if o.broken is not None), None)
@@ -227,16 +231,16 @@ def _summarise(claim, bk, framework, outcomes, shrunk, *, dtype, device, seed, e
     for outcome in outcomes:
         facts.update(outcome.facts)
         errors.update(outcome.errors)
-    versions = bk.versions()
     return Result(
         claim=claim.id, framework=framework, framework_version=versions.get(framework, next(iter(versions.values()), "?")),
-        versions=versions, dtype=dtype, device=device, verdict=verdict, expected=claim.expected[framework],
+        versions=versions, dtype=dtype, device=device, verdict=verdict, expected=expected,
         max_abs_err=None if worst is None else worst.max_abs_err,
         bound=None if worst is None else worst.bound,
         ratio=None if worst is None else worst.ratio,
         counterexample=counterexample, seed=seed, examples=examples, examples_run=len(outcomes),
         reason=deciding.reason, error=deciding.error, errors=errors, facts=facts,
         checks=sum(o.checks for o in outcomes), duration_s=round(duration, 4), broken=broken,
+        expected_because=because,
     )
 
 

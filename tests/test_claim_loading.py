@@ -93,3 +93,20 @@ def test_repository_cases_all_load():
     assert "one_by_one_conv_is_linear" in claims
     for loaded in claims.values():
         assert loaded.sources and loaded.examples, loaded.id
+
+
+@pytest.mark.parametrize("deviations, words", [
+    ('[("torch", "refuted")]', "must be a list of deviation("),
+    ('[deviation("pytorch", "refuted", reason="r")]', "unknown framework 'pytorch'"),
+    ('[deviation("torch", "broken", reason="r")]', "unknown verdict 'broken'"),
+    ('[deviation("torch", "refuted", dtype="float16", reason="r")]', "unknown dtype 'float16'"),
+    ('[deviation("torch", "refuted", reason=" ")]', "the reason is empty"),
+])
+def test_bad_deviation_names_file_and_field(tmp_path, deviations, words):
+    text = GOOD.replace("{expected}", '"holds"').replace(
+        "from equivcheck.claim import claim, source", "from equivcheck.claim import claim, deviation, source")
+    path = write_case(tmp_path, "bad", text.replace('    examples=[{"a": 1}],\n',
+                                                     f'    examples=[{{"a": 1}}],\n    deviations={deviations},\n'))
+    with pytest.raises(ClaimError) as info:
+        load_file(path)
+    assert str(path) in str(info.value) and "field 'deviations'" in str(info.value) and words in str(info.value)

@@ -78,3 +78,27 @@ def test_case_body_bug_is_an_error_not_a_verdict(tmp_path):
     result = run_claim(claim, "numpy", examples=0)
     assert result.verdict == "error" and not result.as_expected
     assert "example has no parameter 'no_such_parameter'" in result.error["message"]
+
+
+def test_known_deviation_applies_only_to_the_build_it_names(tmp_path):
+    """numpy's versions() has a 'numpy' entry: a deviation matching it changes the expectation,
+    one naming another value or dtype does not, and the message says what to do when it is fixed."""
+    import numpy as np
+
+    from equivcheck.report.messages import direction
+
+    claim = case(tmp_path, "deviating", f"""
+        from equivcheck.claim import deviation
+
+        @claim(title="t", statement="s", sources=[source("000", "q")], expected="holds", examples=[{{"a": 1}}],
+               deviations=[deviation("numpy", "refuted", dtype="float64", numpy="{np.__version__}", reason="bug 1"),
+                           deviation("numpy", "raises", numpy="0.0.1", reason="not this build")])
+        def check(bk, p, ctx):
+            ctx.equal("a", p.a, 1)
+    """)
+    as_deviated = run_claim(claim, "numpy", dtype="float64", examples=0)
+    assert (as_deviated.verdict, as_deviated.expected) == ("holds", "refuted") and not as_deviated.as_expected
+    assert as_deviated.expected_because == "known deviation: bug 1"
+    assert "bug 1" in direction(as_deviated) and "remove the deviation" in direction(as_deviated)
+    general = run_claim(claim, "numpy", dtype="float32", examples=0)
+    assert (general.expected, general.expected_because, general.as_expected) == ("holds", "", True)

@@ -13,6 +13,9 @@ def direction(result: Result) -> str:
                 f"'{result.broken['check']['label']}' FAILED")
     if result.verdict == "error":
         return "the claim body itself failed (a harness or case bug, not a verdict)"
+    if result.expected_because and result.verdict != result.expected:
+        return (f"expected '{result.expected}' on this build ({result.expected_because}) but it is "
+                f"'{result.verdict}' — if the framework fixed it, remove the deviation from the case file")
     if result.expected in ("refuted", "raises") and result.verdict == "holds":
         return f"UNEXPECTED PASS: expected '{result.expected}' but the claim holds — update the case's expected verdict if the framework changed"
     if result.expected == "holds" and result.verdict in ("refuted", "raises"):

@@ -243,7 +243,7 @@ def build(environments: list[dict], sources: list[tuple], name: str = "report") 
             cell = entry["cells"].setdefault(col, {"dtypes": {}})
             cell["dtypes"][record.get("dtype", "?")] = {
                 k: record.get(k) for k in ("verdict", "expected", "max_abs_err", "bound", "ratio", "seed",
-                                           "examples", "reason")}
+                                           "examples", "reason", "expected_because")}
             cell["dtypes"][record.get("dtype", "?")]["as_expected"] = (
                 record.get("verdict") == record.get("expected") and not record.get("broken"))
             for fact_key, value in sorted((record.get("facts") or {}).items()):
@@ -339,6 +339,8 @@ def _summarise_cell(cell: dict) -> None:
     cell["verdict"] = "/".join(sorted({d["verdict"] for d in dtypes.values()}, key=lambda v: -priority.get(v, 5)))
     cell["expected"] = "/".join(sorted({d["expected"] for d in dtypes.values() if d.get("expected")}))
     cell["as_expected"] = all(d["as_expected"] for d in dtypes.values())
+    cell["known_deviation"] = "; ".join(sorted({f"{dtype}: {d['expected_because']}" for dtype, d in dtypes.items()
+                                                if d.get("expected_because")}))
     ratios = [d["ratio"] for d in dtypes.values() if d.get("ratio") is not None]
     cell["max_ratio"] = max(ratios) if ratios else None
 

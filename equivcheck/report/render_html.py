@@ -83,6 +83,8 @@ def _tip(cell) -> str:
                      f" / bound {info.get('bound') or 0:.3g})")
         if info.get("reason"):
             line += f"\n  {str(info['reason'])[:90]}"
+        if info.get("expected_because"):
+            line += f"\n  {str(info['expected_because'])[:160]}"
         lines.append(line)
     return "\n".join(lines)
 

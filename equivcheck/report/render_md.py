@@ -197,9 +197,11 @@ def _verdicts(report, lines) -> None:
     lines += ["## Verdict matrix", "",
               "Claims × framework versions. `!` marks a verdict that differs from the case file's expectation, "
               "**≠** one that differs between versions of the framework; the number is the worst error/bound "
-              "ratio over the dtypes (the tolerance audit: 1 is the bound).", ""]
+              "ratio over the dtypes (the tolerance audit: 1 is the bound); † a known deviation, "
+              "expected on this build only (listed below the table).", ""]
     lines.append("| claim | " + " | ".join(_escape(c["id"]) for c in columns) + " |")
     lines.append("|---|" + "---|" * len(columns))
+    deviations = []
     for claim in claims:
         cells = []
         for col in columns:
@@ -208,7 +210,9 @@ def _verdicts(report, lines) -> None:
             if cell is None:
                 cells.append("—")
                 continue
-            text = cell["verdict"] + ("" if cell["as_expected"] else "!")
+            text = cell["verdict"] + ("" if cell["as_expected"] else "!") + ("†" if cell.get("known_deviation") else "")
+            if cell.get("known_deviation"):
+                deviations.append(f"- † {_escape(claim)} on {_escape(col['id'])}: {_escape(cell['known_deviation'])}")
             if cell["max_ratio"] is not None:
                 text += f" ({ratio_text(cell['max_ratio'])})"
             if row["differs"]:
@@ -216,6 +220,8 @@ def _verdicts(report, lines) -> None:
             cells.append(text)
         lines.append(f"| {claim} | " + " | ".join(cells) + " |")
     lines.append("")
+    if deviations:
+        lines += deviations + [""]
 
 
 def _recorded(report, key, title, lines) -> None:
