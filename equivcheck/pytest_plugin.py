@@ -108,6 +108,27 @@ def pytest_report_header(config):
              + (" allow_tf32" if options.allow_tf32 else "")]
     if not _wants_frameworks(config):
         return lines
+    if _is_xdist_controller(config):
+        # The workers import the frameworks; importing them here too would only compete with
+        # them for the cores.  Versions come from package metadata, and each worker's numeric
+        # settings are printed at the end (pytest_testnodedown / terminal summary).
+        for framework in options.frameworks:
+            reason = backends.availability(framework, import_it=False)
+            versions = " ".join(f"{k}={v}" for k, v in sorted(backends.installed_versions(framework).items()))
+            lines.append(f"  {framework:<10} " + (f"not available: {reason}" if reason else
+                                                  f"{versions} | numeric settings: see the end of the run"))
+        return lines
+    lines += _settings_lines(options)
+    return lines
+
+
+def _is_xdist_controller(config) -> bool:
+    return bool(getattr(config.option, "numprocesses", None)) and not hasattr(config, "workerinput")
+
+
+def _settings_lines(options) -> list[str]:
+    """One line per framework: its versions and the numeric settings claims run under."""
+    lines = []
     for framework in options.frameworks:
         try:
             bk = backends.load(framework, "float32", options.device, options.allow_tf32)
@@ -118,6 +139,23 @@ def pytest_report_header(config):
         settings = " ".join(f"{k}={v}" for k, v in bk.numeric_settings().items())
         lines.append(f"  {framework:<10} {versions} | {settings}")
     return lines
+
+
+_WORKER_SETTINGS: dict[str, list[str]] = {}
+
+
+def pytest_sessionfinish(session):
+    """In an xdist worker: send back the numeric settings its claims ran under."""
+    config = session.config
+    if hasattr(config, "workeroutput") and _wants_frameworks(config):
+        config.workeroutput["equivcheck_settings"] = _settings_lines(config._equivcheck)
+
+
+def pytest_testnodedown(node, error):
+    """In the xdist controller: keep what each worker reported."""
+    lines = getattr(node, "workeroutput", {}).get("equivcheck_settings")
+    if lines:
+        _WORKER_SETTINGS[node.gateway.id] = lines
 
 
 @pytest.fixture(scope="session")
@@ -136,6 +174,13 @@ def pytest_runtest_logreport(report):
 
 
 def pytest_terminal_summary(terminalreporter):
+    if _WORKER_SETTINGS:
+        terminalreporter.section("equivcheck: versions and numeric settings the claims ran under")
+        for worker, lines in sorted(_WORKER_SETTINGS.items()):
+            distinct = [line for line in lines if line not in sum((v for k, v in _WORKER_SETTINGS.items()
+                                                                   if k < worker), [])]
+            for line in distinct:
+                terminalreporter.write_line(f"[{worker}] {line.strip()}")
     if _CAUGHT:
         terminalreporter.section("fault injection: claims that caught each fault")
         for line in sorted(_CAUGHT):

@@ -105,5 +105,23 @@ def availability(framework: str, import_it: bool = True) -> str | None:
     return None
 
 
+def installed_versions(framework: str) -> dict[str, str]:
+    """The installed distributions behind ``framework`` and their versions, read from package
+    metadata without importing anything (``{"tensorflow-cpu": "2.21.0", "keras": "3.15.1"}``)."""
+    from importlib import metadata
+
+    modules = REQUIREMENTS[check_names([framework], "framework")[0]] + (("jaxlib",) if "jax" in
+                                                                        REQUIREMENTS[framework] else ())
+    owners = metadata.packages_distributions()
+    versions = {}
+    for module in modules:
+        for distribution in owners.get(module, ()):
+            try:
+                versions[distribution] = metadata.version(distribution)
+            except metadata.PackageNotFoundError:
+                continue
+    return versions
+
+
 __all__ = ["Backend", "BackendUnavailable", "LayerHandle", "NotApplicable", "FRAMEWORKS",
-           "UnknownFramework", "check_names", "load", "availability"]
+           "UnknownFramework", "check_names", "load", "availability", "installed_versions"]
