@@ -151,6 +151,7 @@ def pytest_sessionfinish(session):
         config.workeroutput["equivcheck_settings"] = _settings_lines(config._equivcheck)
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown (and never called) without xdist
 def pytest_testnodedown(node, error):
     """In the xdist controller: keep what each worker reported."""
     lines = getattr(node, "workeroutput", {}).get("equivcheck_settings")
