@@ -1,7 +1,7 @@
 """equivcheck benchmarks: the floor, the suite against it, JAX's compile cache, the oracle.
 
     python benchmarks/run.py                  # everything (≈ 30–60 min on 2 cores)
-    python benchmarks/run.py --only oracle    # phases: floor,suite,worksteal,claims,cache,oracle
+    python benchmarks/run.py --only oracle    # phases: floor,suite,load,claims,cache,oracle
 
 Prints Markdown tables and writes ``benchmarks/results.json`` (``--output``).
 Every figure comes from this one invocation, so the ratios compare
@@ -14,7 +14,8 @@ measurements taken minutes apart on the same machine in the same state:
   the ``jax_census`` plugin (``benchmarks/jax_census.py``);
 - **suite** — the README's test command ``python -m pytest -n 2`` and the
   claims alone (``tests/test_claims.py``), with per-test times from JUnit XML;
-- **worksteal** — the suite again with ``--dist worksteal``, a scheduling lever;
+- **load** — the suite again with xdist's default ``load`` schedule instead of
+  the README's ``--dist worksteal`` (the scheduling lever, measured);
 - **cache** — the jax and flax claim tests three times: JAX's persistent
   compilation cache off, on with an empty directory, on again (warm);
 - **oracle** — ``benchmarks/oracle_bench.py`` at one thread (CPU time, the
@@ -43,9 +44,9 @@ from tables import WORKERS, render
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
-PHASES = ("floor", "suite", "worksteal", "claims", "cache", "oracle")
+PHASES = ("floor", "suite", "load", "claims", "cache", "oracle")
 #: The README's test command (section "Quick start").
-SUITE_ARGS = ["-n", str(WORKERS)]
+SUITE_ARGS = ["-n", str(WORKERS), "--dist", "worksteal"]
 
 
 # --------------------------------------------------------------------------- running things
@@ -181,15 +182,15 @@ def measure(phases: set[str], work: Path, timeout: float, oracle_seconds: float,
     if "suite" in phases:
         log("suite: python -m pytest " + " ".join(SUITE_ARGS) + " (JAX compilation cache on, cold)")
         results["suite"] = _pytest(SUITE_ARGS, work, "suite", timeout, EQUIVCHECK_JAX_CACHE=work / "cache-suite")
-    if "worksteal" in phases:
-        # a lever, measured: xdist's default "load" schedule hands out tests in advance,
+    if "load" in phases:
+        # the lever, measured: xdist's default "load" schedule hands out tests in advance,
         # and a worker can sit idle while the other works through its queue
-        log("worksteal: python -m pytest -n 2 --dist worksteal (cache on, cold)")
-        results["worksteal"] = _pytest(SUITE_ARGS + ["--dist", "worksteal"], work, "worksteal", timeout,
-                                       EQUIVCHECK_JAX_CACHE=work / "cache-worksteal")
+        log("load: python -m pytest -n 2 (xdist's default schedule; cache on, cold)")
+        results["load"] = _pytest(["-n", str(WORKERS)], work, "load", timeout,
+                                  EQUIVCHECK_JAX_CACHE=work / "cache-load")
     if "claims" in phases:
-        log("claims: python -m pytest -n 2 tests/test_claims.py (cache on, cold)")
-        results["claims"] = _pytest(["-n", "2", "tests/test_claims.py"], work, "claims", timeout,
+        log("claims: python -m pytest " + " ".join(SUITE_ARGS) + " tests/test_claims.py (cache on, cold)")
+        results["claims"] = _pytest(SUITE_ARGS + ["tests/test_claims.py"], work, "claims", timeout,
                                     EQUIVCHECK_JAX_CACHE=work / "cache-claims")
     if "cache" in phases:
         cache_dir = work / "jax-cache"
@@ -234,9 +235,9 @@ def figures(results: dict) -> dict:
             # counting the programs eager op-by-op calls compiled as unavoidable too
             fig["floor_with_eager_s"] = fig["floor_import_s"] + census["distinct_s"] / WORKERS
             fig["suite_over_floor_with_eager"] = fig["suite_s"] / fig["floor_with_eager_s"]
-    if results.get("worksteal") and "floor_s" in fig:
-        fig["worksteal_s"] = results["worksteal"]["wall_s"]
-        fig["worksteal_over_floor"] = fig["worksteal_s"] / fig["floor_s"]
+    if results.get("load") and "floor_s" in fig:
+        fig["load_s"] = results["load"]["wall_s"]
+        fig["load_over_floor"] = fig["load_s"] / fig["floor_s"]
     if results.get("claims"):
         fig["claims_s"] = results["claims"]["wall_s"]
         if "floor_s" in fig:

@@ -49,9 +49,9 @@ def _render_floor(results, fig) -> list[str]:
         out.append(f"| floor counting also the {census['distinct'] - census['distinct_jitted']} programs compiled "
                    f"for eager op-by-op calls | {_s(fig['floor_with_eager_s'])} | | | "
                    f"{fig['floor_with_eager_s'] / fig['floor_s']:.2f} |")
-    for key, label in (("suite", "default suite `python -m pytest -n 2`"),
-                       ("worksteal", "lever: `python -m pytest -n 2 --dist worksteal`"),
-                       ("claims", "claims only `python -m pytest -n 2 tests/test_claims.py`")):
+    for key, label in (("suite", "default suite `python -m pytest -n 2 --dist worksteal` (the README's)"),
+                       ("load", "lever: xdist's default schedule, `python -m pytest -n 2`"),
+                       ("claims", "claims only `python -m pytest -n 2 --dist worksteal tests/test_claims.py`")):
         run = results.get(key)
         if run:
             ratio = run["wall_s"] / fig["floor_s"] if "floor_s" in fig else None
@@ -76,8 +76,8 @@ def _render_floor(results, fig) -> list[str]:
         for file, (count, seconds) in sorted(per_file.items(), key=lambda kv: -kv[1][1]):
             out.append(f"| {file} | {count} | {seconds:.1f} |")
         out += _render_timeline(suite, "the default suite run")
-        if results.get("worksteal"):
-            out += _render_timeline(results["worksteal"], "the `--dist worksteal` run")
+        if results.get("load"):
+            out += _render_timeline(results["load"], "the `load`-schedule run")
         out += ["", "Slowest tests:", "", "| test | seconds |", "|---|---:|"]
         for test in sorted(suite["tests"], key=lambda t: -t["seconds"])[:12]:
             out.append(f"| {test['file']}::{test['name']} | {test['seconds']:.1f} |")
@@ -213,9 +213,10 @@ def _render_targets(results, fig) -> list[str]:
              TARGETS["cache_speedup"], False, "×")]
     for label, value, limit, smaller, unit in rows:
         out.append(f"| {label} | {'—' if value is None else f'{value:.2f}{unit}'} | {verdict(value, limit, smaller)} |")
-    if "worksteal_over_floor" in fig:
-        out.append(f"| (lever, no target) suite with `--dist worksteal` ÷ floor | {fig['worksteal_over_floor']:.2f}× | "
-                   f"{verdict(fig['worksteal_over_floor'], TARGETS['suite_over_floor'])} if adopted |")
+    if "load_over_floor" in fig:
+        out.append(f"| (lever, no target) suite with xdist's default `load` schedule ÷ floor | "
+                   f"{fig['load_over_floor']:.2f}× | {verdict(fig['load_over_floor'], TARGETS['suite_over_floor'])} "
+                   "if it were the default |")
     if "suite_over_import" in fig:
         out.append(f"| (no target) default suite ÷ importing the frameworks alone | "
                    f"{fig['suite_over_import']:.1f}× | — |")
@@ -253,9 +254,9 @@ def _why(results, fig) -> list[str]:
         if len(workers) > 1:
             ends = sorted(t["last_test"] for t in workers)
             lines.append(f"scheduling: one worker ran its last test {ends[-1] - ends[0]:.0f} s after the other had "
-                         "finished and sat idle (xdist's default `load` schedule hands tests out in advance); "
-                         + (f"`--dist worksteal` took {fig['worksteal_s']:.0f} s in this run."
-                            if "worksteal_s" in fig else "`--dist worksteal` rebalances."))
+                         "finished and sat idle"
+                         + (f"; with xdist's default `load` schedule the suite took {fig['load_s']:.0f} s."
+                            if "load_s" in fig else "."))
         load = suite["load_before"]
         if load > 2.5:
             lines.append(f"the machine was shared: load average {load:.1f} on 2 cores when the suite started, so "

@@ -1,10 +1,13 @@
 """Fault injection: patch a framework's own op into a plausible wrong convention; the suite must fail.
 
 Each meta-test installs one fault with ``monkeypatch`` (so it is undone after
-the test), runs every claim on the faulty framework, and asserts that at least
-one claim's verdict stops being the expected one.  The claims that caught it
-are recorded as the test's ``caught_by`` property and printed in the terminal
-summary (see equivcheck/pytest_plugin.py).  These tests patch frameworks, not
+the test), runs the claims on the faulty framework in catalog order, and
+asserts that a claim's verdict stops being the expected one.  By default it
+stops at the first claim that catches the fault (that is the proof; on JAX
+every further claim would re-trace and re-compile its programs under the
+fault); ``--all-catchers`` runs the whole catalog and names every claim that
+catches it.  The catchers are recorded as the test's ``caught_by`` property
+and printed in the terminal summary (see equivcheck/pytest_plugin.py).  These tests patch frameworks, not
 equivcheck: they prove the claims can see a framework change its convention.
 """
 from __future__ import annotations
@@ -215,7 +218,7 @@ FAULTS = [
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=str)
-def test_injected_fault_is_caught(fault, monkeypatch, record_property):
+def test_injected_fault_is_caught(fault, monkeypatch, record_property, request):
     reason = backends.availability(fault.framework)
     if reason:
         pytest.skip(reason)
@@ -223,10 +226,16 @@ def test_injected_fault_is_caught(fault, monkeypatch, record_property):
     monkeypatch.setattr(backends, "_CACHE", {})
     fault.install(monkeypatch)
     claims = load_claims()
-    caught = []
+    sweep = request.config.getoption("all_catchers")
+    caught, ran = [], 0
     for claim in claims.values():
+        ran += 1
         result = run_claim(claim, fault.framework, dtype="float32", examples=FAULT_EXAMPLES, seed=0)
         if not result.as_expected:
             caught.append(f"{claim.id} ({result.verdict})")
-    record_property("caught_by", f"{fault.name}: {', '.join(caught) or 'NOTHING'}")
+            if not sweep:
+                break
+    scope = (f"all {len(claims)} claims run" if sweep else
+             f"stopped at the first catch, claim {ran} of {len(claims)}; --all-catchers runs them all")
+    record_property("caught_by", f"{fault.name}: {', '.join(caught) or 'NOTHING'} [{scope}]")
     assert caught, (f"fault '{fault.description}' on {fault.framework} went unnoticed by all {len(claims)} claims")
