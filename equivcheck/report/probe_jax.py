@@ -49,12 +49,19 @@ class Lax(ConvAPI):
     def name(self, op, rank):
         if op == "dense":
             return "jax.numpy.matmul"
-        return "jax.lax.conv_transpose" if op == "conv_transpose" else "jax.lax.conv_general_dilated"
+        if op == "conv_transpose":
+            # lax takes the layout as an argument; these are the dimension numbers equivcheck's
+            # adapter passes (lax's own defaults, dimension_numbers=None and transpose_kernel=False,
+            # would mean an N*C input and a spatially flipped *IO kernel)
+            return "jax.lax.conv_transpose(dimension_numbers=NC*/OI*/NC*, transpose_kernel=True)"
+        return "jax.lax.conv_general_dilated"
 
     def run(self, env, op, rank, x, w, data_layout):
         lax = env["lax"]
         if op == "conv_transpose":
-            return _np(lax.conv_transpose(_f32(x), _f32(w), (2,) * rank, "VALID"))
+            spatial = "DHW"[3 - rank:]
+            return _np(lax.conv_transpose(_f32(x), _f32(w), (2,) * rank, "VALID", transpose_kernel=True,
+                                          dimension_numbers=("NC" + spatial, "OI" + spatial, "NC" + spatial)))
         return _np(lax.conv_general_dilated(_f32(x), _f32(w), (1,) * rank, "VALID",
                                             feature_group_count=_groups(op, x, data_layout)))
 
