@@ -74,6 +74,8 @@ class Deviation:
     dtype: str | None = None
     #: adapter ``versions()`` entries that must all match (a string, or a tuple of accepted strings)
     when: tuple = ()
+    #: the same bug also fails the claim's supporting checks (``support=True``) on this build
+    supporting: bool = False
 
     def matches(self, framework: str, dtype: str, versions: Mapping[str, str]) -> bool:
         if framework != self.framework or self.dtype not in (None, dtype):
@@ -84,17 +86,20 @@ class Deviation:
     def describe(self) -> str:
         conditions = ([f"dtype={self.dtype}"] if self.dtype else []) + [
             f"{key}={value if isinstance(value, str) else '|'.join(value)}" for key, value in self.when]
-        return f"{self.verdict} on {self.framework}" + (f" ({', '.join(conditions)})" if conditions else "")
+        return (f"{self.verdict}{' with failing supporting checks' if self.supporting else ''} on "
+                f"{self.framework}" + (f" ({', '.join(conditions)})" if conditions else ""))
 
 
-def deviation(framework: str, verdict: str, *, reason: str, dtype: str | None = None, **when) -> Deviation:
+def deviation(framework: str, verdict: str, *, reason: str, dtype: str | None = None, supporting: bool = False,
+              **when) -> Deviation:
     """A known deviation: on ``framework`` (with ``dtype`` and every ``versions()`` entry in ``when``)
-    expect ``verdict`` because of ``reason``.
+    expect ``verdict`` because of ``reason``; ``supporting=True`` when the bug also fails the claim's
+    supporting checks there (otherwise a failed supporting check still fails the suite).
 
     >>> deviation("tensorflow", "refuted", dtype="float64", keras_backend="torch", reason="...").describe()
     'refuted on tensorflow (dtype=float64, keras_backend=torch)'
     """
-    return Deviation(framework, verdict, reason, dtype, tuple(sorted(when.items())))
+    return Deviation(framework, verdict, reason, dtype, tuple(sorted(when.items())), bool(supporting))
 
 
 def source(seed: str, quote: str) -> Source:
@@ -126,12 +131,13 @@ class Claim:
     #: Known deviations from ``expected`` on particular builds (see :func:`deviation`).
     deviations: tuple[Deviation, ...] = ()
 
-    def expected_for(self, framework: str, dtype: str, versions: Mapping[str, str]) -> tuple[str, str]:
-        """(expected verdict, why it differs from the general one or ``""``) for this build."""
+    def expected_for(self, framework: str, dtype: str, versions: Mapping[str, str]) -> tuple[str, str, bool]:
+        """(expected verdict, why it differs from the general one or ``""``, whether failed supporting
+        checks are part of that known deviation) for this build."""
         for item in self.deviations:
             if item.matches(framework, dtype, versions):
-                return item.verdict, f"known deviation: {item.reason}"
-        return self.expected[framework], ""
+                return item.verdict, f"known deviation: {item.reason}", item.supporting
+        return self.expected[framework], "", False
 
     def to_dict(self) -> dict:
         return {

@@ -82,10 +82,12 @@ class Result:
     broken: dict | None = None
     #: Why ``expected`` differs from the claim's general expectation on this build ("" when it does not).
     expected_because: str = ""
+    #: A failed supporting check is part of that known deviation (see equivcheck.claim.deviation).
+    broken_expected: bool = False
 
     @property
     def as_expected(self) -> bool:
-        return self.verdict == self.expected and self.broken is None
+        return self.verdict == self.expected and (self.broken is None or self.broken_expected)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -220,7 +222,7 @@ def _summarise(claim, bk, framework, outcomes, shrunk, *, dtype, device, seed, e
             worst = outcome.worst
     counterexample = None
     versions = bk.versions()
-    expected, because = claim.expected_for(framework, dtype, versions)
+    expected, because, broken_expected = claim.expected_for(framework, dtype, versions)
     if verdict in ("refuted", "error") or (verdict == "raises" and expected != "raises"):
         counterexample = {"params": deciding.params, "failure": deciding.failure, "error": deciding.error,
                           "arrays": deciding.arrays}
@@ -240,7 +242,7 @@ def _summarise(claim, bk, framework, outcomes, shrunk, *, dtype, device, seed, e
         counterexample=counterexample, seed=seed, examples=examples, examples_run=len(outcomes),
         reason=deciding.reason, error=deciding.error, errors=errors, facts=facts,
         checks=sum(o.checks for o in outcomes), duration_s=round(duration, 4), broken=broken,
-        expected_because=because,
+        expected_because=because, broken_expected=broken_expected and broken is not None,
     )
 
 

@@ -102,3 +102,22 @@ def test_known_deviation_applies_only_to_the_build_it_names(tmp_path):
     assert "bug 1" in direction(as_deviated) and "remove the deviation" in direction(as_deviated)
     general = run_claim(claim, "numpy", dtype="float32", examples=0)
     assert (general.expected, general.expected_because, general.as_expected) == ("holds", "", True)
+
+
+def test_deviation_with_supporting_accepts_a_failed_supporting_check_only_where_it_applies(tmp_path):
+    import numpy as np
+
+    claim = case(tmp_path, "deviating_support", f"""
+        from equivcheck.claim import deviation
+
+        @claim(title="t", statement="s", sources=[source("000", "q")], expected="holds", examples=[{{"a": 1}}],
+               deviations=[deviation("numpy", "holds", dtype="float64", numpy="{np.__version__}", supporting=True,
+                                     reason="bug 2")])
+        def check(bk, p, ctx):
+            ctx.equal("a", p.a, 1)
+            ctx.equal("side fact", 1, 2, support=True)
+    """)
+    known = run_claim(claim, "numpy", dtype="float64", examples=0)
+    assert known.broken is not None and known.broken_expected and known.as_expected
+    elsewhere = run_claim(claim, "numpy", dtype="float32", examples=0)
+    assert elsewhere.broken is not None and not elsewhere.broken_expected and not elsewhere.as_expected

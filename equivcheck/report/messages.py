@@ -8,7 +8,7 @@ from equivcheck.runner import Result, reproduce_command
 
 def direction(result: Result) -> str:
     """Which way reality differs from the case file, in words."""
-    if result.broken is not None and result.verdict == result.expected:
+    if result.broken is not None and result.verdict == result.expected and not result.broken_expected:
         return (f"verdict '{result.verdict}' as expected, but the supporting check "
                 f"'{result.broken['check']['label']}' FAILED")
     if result.verdict == "error":

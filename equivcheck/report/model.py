@@ -245,7 +245,8 @@ def build(environments: list[dict], sources: list[tuple], name: str = "report") 
                 k: record.get(k) for k in ("verdict", "expected", "max_abs_err", "bound", "ratio", "seed",
                                            "examples", "reason", "expected_because")}
             cell["dtypes"][record.get("dtype", "?")]["as_expected"] = (
-                record.get("verdict") == record.get("expected") and not record.get("broken"))
+                record.get("verdict") == record.get("expected")
+                and (not record.get("broken") or bool(record.get("broken_expected"))))
             for fact_key, value in sorted((record.get("facts") or {}).items()):
                 fact = facts.setdefault((record["claim"], framework, fact_key),
                                         {"claim": record["claim"], "framework": framework, "key": fact_key, "values": {}})
