@@ -8,7 +8,9 @@ skip carries a reason, and the header prints what was chosen.
 """
 from __future__ import annotations
 
+import atexit
 import os
+import sys
 
 import pytest
 
@@ -93,6 +95,23 @@ def pytest_configure(config):
 
     settings.register_profile("equivcheck", database=None, deadline=None)
     settings.load_profile("equivcheck")
+    if hasattr(config, "workerinput") and os.environ.get("EQUIVCHECK_WORKER_FAST_EXIT", "1") != "0":
+        atexit.register(_exit_without_teardown)
+
+
+def _exit_without_teardown():
+    """In an xdist worker, at interpreter exit: skip the frameworks' teardown.
+
+    Registered last, so it runs first among the exit handlers, after pytest has
+    finished and the worker has sent its results to the controller.  Tearing
+    down TensorFlow, torch and thousands of compiled XLA programs takes seconds
+    per worker, and the controller waits for it; nothing a worker holds needs
+    saving then (results travel over xdist's channel, JAX's compilation cache
+    is written at compile time).  ``EQUIVCHECK_WORKER_FAST_EXIT=0`` turns it off.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _wants_frameworks(config) -> bool:
