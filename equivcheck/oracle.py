@@ -358,7 +358,9 @@ def _conv_padded(xp, w, stride, dilation, groups, budget):
     inner = math.prod(S[1:])
     span0 = dilation[0] * (k[0] - 1) + 1
     wrapped = o[0] * inner / max(1, math.prod(o))               # positions computed / kept
-    shifted = (all(s == 1 for s in stride) and math.prod(k[:-1]) <= _MAX_SHIFTS
+    # measured (benchmarks/oracle_bench.py, one thread): in 2-D, im2col's one GEMM with K = C·kh·kw
+    # beats the shifted GEMM (K = C·kw) plus its shifted sums; in 3-D the shifted gather's savings win
+    shifted = (len(k) >= 3 and all(s == 1 for s in stride) and math.prod(k[:-1]) <= _MAX_SHIFTS
                and k[-1] * inner <= math.prod(k) * math.prod(o[1:]) and wrapped <= 1.5)
     if shifted:
         # rows r need r + span0 - 1 input rows: a flattened copy plus k[-1] shifted
