@@ -18,8 +18,11 @@ Design rules
   input.  ``transpose_kernel=True`` would flip and swap I/O itself, making the
   kernel ``(*k, O, I)`` with no flip.  Flax's ConvTranspose has no
   feature_group_count, so grouped transposed convs are n/a.
-- Layers are built abstractly (``eval_shape``) with zero parameters, so no random
-  initializer compiles per kernel shape; ``set_weights`` loads the claim's weights.
+- Layers are built abstractly (``eval_shape``) with zero parameters made on the host, so
+  no random initializer compiles per kernel shape; ``set_weights`` converts the claim's
+  weights on the host and loads them.  A layer call, with its layout transposes, is one
+  jitted program (nnx as ``nnx.merge(graphdef, state)(x)``), so a new input shape costs
+  one XLA compile instead of one per eager op.
 - Depthwise is ``Conv(features=C*M, feature_group_count=C)``: the native kernel
   is ``(*k, 1, C*M)``, the table's ``*CM`` layout reshaped (channel c*M + m).
 """
