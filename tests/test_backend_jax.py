@@ -110,6 +110,17 @@ def test_conv_transpose_matches_oracle(bk, x_shape, w_shape, kwargs):
                                atol=bound(bk.dtype, n_terms, mag))
 
 
+def test_grouped_conv_transpose_with_another_kernel_size_and_the_same_pads(bk):
+    """The soak's find: k=2 with padding 1 and k=1 with padding 0 give the same lax pads (0, 0); the
+    grouped composition's reshape depends on the kernel size, so the cached program must not be shared."""
+    for k, padding in ((2, 1), (1, 0)):
+        x, w = data(bk, 3, (1, 2, 3), (2, 1, k))
+        got = run(bk, "conv_transpose", x, w, groups=2, padding=padding)
+        mag = oracle.magnitude(oracle.conv_transpose, x, w, groups=2, padding=padding)
+        np.testing.assert_allclose(got, oracle.conv_transpose(x, w, groups=2, padding=padding), rtol=0,
+                                   atol=bound(bk.dtype, k, mag))
+
+
 def test_conv_transpose_string_padding_has_no_output_padding(bk):
     x, w = data(bk, 5, (1, 2, 4), (2, 2, 3))
     assert run(bk, "conv_transpose", x, w, stride=2, padding="same").shape == (1, 2, 8)  # lax's own 'SAME'

@@ -312,7 +312,9 @@ class JaxBackend(Backend):
                 return self._add_bias(self._permute(y, from_native), b, rank)
             return run
 
-        return self._jit(("conv_transpose", to_native, from_native, kernel_perm) + config, build)(x, w, b)
+        # the kernel size is in the key: the grouped composition reshapes with it (found by the soak:
+        # two kernels with equal strides/pads/dilations/groups shared one traced reshape)
+        return self._jit(("conv_transpose", to_native, from_native, kernel_perm, kernel) + config, build)(x, w, b)
 
     def linear(self, x, w, b=None):
         """JAX has no Linear op: ``x @ W`` with W in the table's dense layout (IO), plus b."""
