@@ -14,6 +14,7 @@ import time
 
 from equivcheck import backends
 from equivcheck.claim import ClaimError, load_claims, select
+from equivcheck.options import csv as _csv, whole_number
 from equivcheck.results import ResultsError
 from equivcheck.runner import DEFAULT_EXAMPLES, DEFAULT_SEED
 
@@ -42,21 +43,14 @@ class UsageProblem(Exception):
     """A one-line usage/configuration error (exit code 2)."""
 
 
-def _csv(text):
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
-
-
 def _whole_number(minimum: int, hint: str = ""):
     """An argparse type: a whole number >= ``minimum`` (the message names the bound)."""
 
     def parse(text: str) -> int:
         try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}{hint}")
-        return value
+            return whole_number(text, minimum, hint)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
 

@@ -15,13 +15,10 @@ import sys
 import pytest
 
 from equivcheck import backends
+from equivcheck.options import csv as _csv, whole_number
 from equivcheck.runner import DEFAULT_EXAMPLES, DEFAULT_SEED
 
 DTYPES = ("float64", "float32")
-
-
-def _csv(value: str | None) -> list[str]:
-    return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
 def pytest_addoption(parser):
@@ -76,12 +73,9 @@ def _positive_int(raw, option: str, default: int, minimum: int) -> int:
     if raw is None:
         return default
     try:
-        value = int(raw)
-    except ValueError:
-        raise pytest.UsageError(f"{option}: expected a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise pytest.UsageError(f"{option}: must be >= {minimum}, got {value}")
-    return value
+        return whole_number(raw, minimum)
+    except ValueError as exc:
+        raise pytest.UsageError(f"{option}: {exc}") from None
 
 
 def pytest_configure(config):

@@ -27,6 +27,7 @@ from importlib import metadata
 from pathlib import Path
 
 from equivcheck.report.probes import TOPICS, Row
+from equivcheck.runner import record_as_expected
 
 SCHEMA = "equivcheck-report/1"
 FRAMEWORKS = ("numpy", "torch", "tensorflow", "jax", "flax")
@@ -244,9 +245,7 @@ def build(environments: list[dict], sources: list[tuple], name: str = "report") 
             cell["dtypes"][record.get("dtype", "?")] = {
                 k: record.get(k) for k in ("verdict", "expected", "max_abs_err", "bound", "ratio", "seed",
                                            "examples", "reason", "expected_because")}
-            cell["dtypes"][record.get("dtype", "?")]["as_expected"] = (
-                record.get("verdict") == record.get("expected")
-                and (not record.get("broken") or bool(record.get("broken_expected"))))
+            cell["dtypes"][record.get("dtype", "?")]["as_expected"] = record_as_expected(record)
             for fact_key, value in sorted((record.get("facts") or {}).items()):
                 fact = facts.setdefault((record["claim"], framework, fact_key),
                                         {"claim": record["claim"], "framework": framework, "key": fact_key, "values": {}})
