@@ -269,6 +269,8 @@ def cmd_run(args) -> int:
         count[0] += 1
         if not args.quiet:
             mark = "" if result.as_expected else f"  ! expected {result.expected}"
+            if result.skipped:
+                mark += f"  ({sum(s['count'] for s in result.skipped)} examples not run: see the results file)"
             print(f"[{count[0]:>{width}}/{len(todo)}] {result.claim} × {result.framework} {result.dtype}: "
                   f"{result.verdict}{mark} ({result.duration_s:.2f}s)", file=sys.stderr, flush=True)
 
@@ -276,8 +278,8 @@ def cmd_run(args) -> int:
         if kind == "result":
             record(Result(**payload))
         elif kind == "crash":
-            crashes.append(payload)
-            record(crash_result(payload, claims_by_id[payload["claim"]], args))
+            crashes.append(crash_result(payload, claims_by_id[payload["claim"]], args))
+            record(crashes[-1])
 
     claims_by_id = {c.id: c for c in claims}
     if args.in_process:
@@ -296,8 +298,10 @@ def cmd_run(args) -> int:
     print(f"\n{len(results)} results in {time.perf_counter() - started:.1f}s; seed {args.seed}, "
           f"{args.examples} draws per claim × framework × dtype")
     for crash in crashes:
-        print(f"did not run: {crash['claim']} × {crash['framework']} ({crash['dtype']}): the worker process died "
-              f"({crash['how']}); results before it are kept; rerun with --resume")
+        print(f"did not run: {crash.claim} × {crash.framework} ({crash.dtype}): {crash.error['message']}\n"
+              f"  results before it are kept; rerun with --resume")
+        if crash.counterexample:
+            print(f"  the example it was running: {reproduce_command(crash)}")
     unexpected = [r for r in results if not r.as_expected]
     for result in unexpected:
         if result.error and result.error.get("type") == "equivcheck.WorkerCrashed":

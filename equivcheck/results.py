@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from equivcheck.runner import Result
-from equivcheck.worker import CRASH_TYPE
+from equivcheck.worker import CRASH_TYPE, crash_excerpt
 
 #: Fields every results line carries (the documented schema's required part).
 REQUIRED_FIELDS = ("claim", "framework", "framework_version", "verdict", "expected", "max_abs_err", "bound",
@@ -101,7 +101,7 @@ def crash_result(crash: dict, claim, args) -> Result:
     """The record of a claim whose worker process died (it did not run to a verdict)."""
     return Result(claim=crash["claim"], framework=crash["framework"], framework_version="?", versions={},
                   dtype=crash["dtype"], device=args.device, verdict="error", expected=claim.expected[crash["framework"]],
-                  max_abs_err=None, bound=None, ratio=None, counterexample=None, seed=args.seed,
-                  examples=args.examples, examples_run=0,
+                  max_abs_err=None, bound=None, ratio=None, seed=args.seed, examples=args.examples, examples_run=0,
+                  counterexample=None if crash.get("params") is None else {"params": crash["params"]},
                   error={"type": CRASH_TYPE, "message": f"the worker process died ({crash['how']}) while running "
-                                                        f"this claim; stderr tail: {crash['stderr'][-500:]}"})
+                                                        f"this claim; stderr: {crash_excerpt(crash['stderr'], 500)}"})

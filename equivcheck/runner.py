@@ -34,6 +34,9 @@ FRAMEWORK_CODE = (str(PACKAGE_DIR / "oracle.py"), str(PACKAGE_DIR / "backends") 
 PRIORITY = {"error": 4, "refuted": 3, "raises": 2, "holds": 1, "n/a": 0}
 DEFAULT_EXAMPLES = 5
 DEFAULT_SEED = 0
+#: Called with each example's params just before it runs (``equivcheck.worker`` reports them, so a
+#: crash in native code still names the example that caused it).
+EXAMPLE_HOOK = None
 
 
 @dataclass
@@ -84,6 +87,9 @@ class Result:
     expected_because: str = ""
     #: A failed supporting check is part of that known deviation (see equivcheck.claim.deviation).
     broken_expected: bool = False
+    #: Examples that did not run (``n/a``) in a claim whose verdict is not ``n/a``, e.g. one a known
+    #: framework crash guards against: [{"reason", "count", "params" (the first such example)}].
+    skipped: list = field(default_factory=list)
 
     @property
     def as_expected(self) -> bool:
@@ -110,6 +116,8 @@ def run_example(claim: Claim, bk, params: dict, *, values: str = "normal", value
     shown = dict(params)
     if values != "normal" or value_seed:
         shown.update(_values=values, _value_seed=value_seed)
+    if EXAMPLE_HOOK is not None:
+        EXAMPLE_HOOK(shown)
     try:
         with bk.session():
             claim.body(bk, Params(params), ctx)
@@ -241,6 +249,13 @@ def _summarise(claim, bk, framework, outcomes, shrunk, *, dtype, device, seed, e
     for outcome in outcomes:
         facts.update(outcome.facts)
         errors.update(outcome.errors)
+    skipped: dict[str, dict] = {}
+    if verdict != "n/a":
+        for outcome in outcomes:
+            if outcome.verdict == "n/a":
+                entry = skipped.setdefault(outcome.reason, {"reason": outcome.reason, "count": 0,
+                                                            "params": outcome.params})
+                entry["count"] += 1
     return Result(
         claim=claim.id, framework=framework, framework_version=versions.get(framework, next(iter(versions.values()), "?")),
         versions=versions, dtype=dtype, device=device, verdict=verdict, expected=expected,
@@ -251,6 +266,7 @@ def _summarise(claim, bk, framework, outcomes, shrunk, *, dtype, device, seed, e
         reason=deciding.reason, error=deciding.error, errors=errors, facts=facts,
         checks=sum(o.checks for o in outcomes), duration_s=round(duration, 4), broken=broken,
         expected_because=because, broken_expected=broken_expected and broken is not None,
+        skipped=list(skipped.values()),
     )
 
 

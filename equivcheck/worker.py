@@ -3,14 +3,17 @@
 The parent (``equivcheck run``) starts ``python -m equivcheck.worker '<json job>'``
 and reads protocol lines from its stdout; anything else a framework prints is
 ignored.  Each line is ``@@equivcheck `` + JSON: a ``start`` event before each
-claim × dtype, then its ``result``.  A ``start`` without a ``result`` when the
-process ends names the claim that crashed it.
+claim × dtype, an ``example`` event with the params of each example just before
+it runs, then the claim's ``result``.  A ``start`` without a ``result`` when the
+process ends names the claim that crashed it, and the last ``example`` the
+parameters that did (so the crash record carries a reproduce command).
 """
 from __future__ import annotations
 
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -44,14 +47,15 @@ def _emit(event: str, **payload) -> None:
 def main(argv=None) -> int:
     from equivcheck import backends
     from equivcheck.claim import load_claims
-    from equivcheck.runner import run_claim
+    from equivcheck import runner
 
     job = Job(**json.loads((argv or sys.argv[1:])[0]))
     backends.SOLO = True
+    runner.EXAMPLE_HOOK = lambda params: _emit("example", params=params)
     claims = load_claims()
     for claim_id, dtype in job.items:
         _emit("start", claim=claim_id, framework=job.framework, dtype=dtype)
-        result = run_claim(claims[claim_id], job.framework, dtype=dtype, examples=job.examples, seed=job.seed,
+        result = runner.run_claim(claims[claim_id], job.framework, dtype=dtype, examples=job.examples, seed=job.seed,
                            device=job.device, allow_tf32=job.allow_tf32, params=job.params)
         _emit("result", result=result.to_dict())
     return 0
@@ -66,6 +70,21 @@ def _describe_exit(code: int) -> str:
     return f"exit code {code}"
 
 
+#: Lines of a dying process's stderr that say why, wherever they are in it (XLA's "Check failed",
+#: glog's fatal "F…" lines, CPython's fatal error, C++ terminate/assert).
+_CAUSE = re.compile(r"Check failed|^F\d{4} |Fatal Python error|terminate called|Assertion .* failed", re.M)
+
+
+def crash_excerpt(stderr: str, limit: int = 2000) -> str:
+    """The part of a dead worker's stderr worth keeping: the first line naming the cause, then the tail."""
+    tail = stderr[-limit:]
+    cause = _CAUSE.search(stderr)
+    if cause is None:
+        return tail
+    line = stderr[stderr.rfind("\n", 0, cause.start()) + 1:].split("\n", 1)[0][:limit]
+    return tail if line in tail else line + "\n…\n" + tail
+
+
 def run_jobs(jobs: list[Job], on_event, parallel: int = 1) -> None:
     """Run ``jobs`` in worker processes (``parallel`` at a time), calling
     ``on_event(kind, payload)`` in the calling thread for every start, result
@@ -78,7 +97,7 @@ def run_jobs(jobs: list[Job], on_event, parallel: int = 1) -> None:
     def supervise(job: Job):
         remaining = list(job.items)
         while remaining:
-            current = None
+            current = example = None
             with tempfile.TemporaryFile(mode="w+") as log:
                 process = subprocess.Popen([sys.executable, "-m", "equivcheck.worker", Job(**{**job.__dict__, "items": remaining}).to_json()],
                                            stdout=subprocess.PIPE, stderr=log, text=True,
@@ -88,8 +107,10 @@ def run_jobs(jobs: list[Job], on_event, parallel: int = 1) -> None:
                         continue
                     message = json.loads(line[len(PREFIX):])
                     if message["event"] == "start":
-                        current = (message["claim"], message["dtype"])
+                        current, example = (message["claim"], message["dtype"]), None
                         events.put(("start", message))
+                    elif message["event"] == "example":
+                        example = message["params"]
                     else:
                         remaining.remove(current)
                         current = None
@@ -99,9 +120,9 @@ def run_jobs(jobs: list[Job], on_event, parallel: int = 1) -> None:
                     current = remaining[0]  # died before starting anything (e.g. import failure)
                 if current is not None:
                     log.seek(0)
-                    tail = log.read()[-2000:]
                     events.put(("crash", {"claim": current[0], "framework": job.framework, "dtype": current[1],
-                                          "how": _describe_exit(code), "stderr": tail}))
+                                          "how": _describe_exit(code), "stderr": crash_excerpt(log.read()),
+                                          "params": example}))
                     remaining.remove(current)
         events.put(("done", job.framework))
 

@@ -6,7 +6,9 @@ Runs ``equivcheck run`` (one worker process per framework, ``--jobs 2``) on
 correct, unpatched frameworks and then reads the results file: a false alarm is
 any verdict other than the one the case file expects.  It also prints the
 tolerance audit: the largest error/bound ratio per claim × framework (a ratio
-near 1 would mean the bound is about to cry wolf).  Pass ``--resume`` to
+near 1 would mean the bound is about to cry wolf), and the examples that did
+not run inside claims that otherwise ran (e.g. those a known framework crash,
+equivcheck/backends/xla_defects.py, guards against).  Pass ``--resume`` to
 continue an interrupted soak.
 """
 from __future__ import annotations
@@ -57,6 +59,13 @@ def main(argv=None) -> int:
     print("largest error/bound ratio per claim × framework among holding results (tolerance audit):")
     for (claim, framework), ratio in sorted(worst.items(), key=lambda item: -item[1])[:15]:
         print(f"  {ratio:8.3f}  {claim} × {framework}")
+    not_run = defaultdict(int)
+    for result in results:
+        for entry in result.skipped:
+            not_run[(result.claim, result.framework, entry["reason"])] += entry["count"]
+    print(f"examples not run (n/a inside a claim that otherwise ran; not alarms): {sum(not_run.values())}")
+    for (claim, framework, reason), count in sorted(not_run.items()):
+        print(f"  {count:5d}  {claim} × {framework}: {reason}")
     print(f"false alarms: {len(alarms)}")
     for result in alarms:
         print(f"  {result.claim} × {result.framework} ({result.dtype}): {result.verdict}, expected {result.expected}")

@@ -33,7 +33,12 @@ def test_abort_in_a_backend_keeps_earlier_results_and_resume_completes(tmp_path)
     crashed = run_cli(common, tmp_path, EQUIVCHECK_TEST_ABORT="1")
     assert crashed.returncode == 1, crashed.stdout + crashed.stderr
     assert "did not run: abort_inside_backend × torch (float32): the worker process died (signal SIGABRT)" in crashed.stdout
+    # the crash names the example it was running, as a command that runs exactly that example again
+    assert ("the example it was running: equivcheck run --claims abort_inside_backend --frameworks torch "
+            "--dtypes float32 --seed 0 --examples 1 --params '{\"n\": 1}'") in crashed.stdout, crashed.stdout
     first = lines(results)
+    crash = next(r for r in first if r["error"] and r["error"]["type"] == "equivcheck.WorkerCrashed")
+    assert crash["counterexample"] == {"params": {"n": 1}}
     finished = {(r["claim"], r["framework"]) for r in first if r["error"] is None or r["error"]["type"] != "equivcheck.WorkerCrashed"}
     # everything else ran, including torch's claim after the crash (the worker was restarted)
     assert finished == {("one_by_one_conv_is_linear", "numpy"), ("abort_inside_backend", "numpy"),

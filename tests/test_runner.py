@@ -121,3 +121,30 @@ def test_deviation_with_supporting_accepts_a_failed_supporting_check_only_where_
     assert known.broken is not None and known.broken_expected and known.as_expected
     elsewhere = run_claim(claim, "numpy", dtype="float32", examples=0)
     assert elsewhere.broken is not None and not elsewhere.broken_expected and not elsewhere.as_expected
+
+
+def test_examples_that_do_not_run_inside_a_claim_that_holds_are_counted(tmp_path):
+    claim = case(tmp_path, "partly_na", """
+        from equivcheck.backends.base import NotApplicable
+
+        @claim(title="t", statement="s", sources=[source("003", "q")], expected="holds",
+               examples=[{"k": 1}, {"k": 2}, {"k": 3}, {"k": 2}])
+        def check(bk, p, ctx):
+            if p.k == 2:
+                raise NotApplicable("no kernel of 2 here")
+            x, w = ctx.array("x", (1, 1, 4)), ctx.array("w", (1, 1, p.k))
+            ctx.close("conv", bk.conv(bk.asarray(x), bk.asarray(w)), oracle.conv(x, w),
+                      magnitude=oracle.conv(abs(x), abs(w)), terms=conv_terms(w.shape), sides=1)
+    """)
+    result = run_claim(claim, "numpy", examples=0)
+    assert result.verdict == "holds" and result.as_expected
+    assert result.skipped == [{"reason": "no kernel of 2 here", "count": 2, "params": {"k": 2}}]
+    # a claim that is n/a as a whole lists nothing as skipped: its reason is the verdict's
+    claim = case(tmp_path, "all_na", """
+        from equivcheck.backends.base import NotApplicable
+
+        @claim(title="t", statement="s", sources=[source("003", "q")], expected="n/a", examples=[{"k": 2}])
+        def check(bk, p, ctx):
+            raise NotApplicable("no kernel of 2 here")
+    """)
+    assert run_claim(claim, "numpy", examples=0).skipped == []

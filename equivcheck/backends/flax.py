@@ -83,7 +83,7 @@ class FlaxBackend(JaxBackend):
             return run
 
         key = ("linen", cls_name, perms, kernel_perm, flip, tuple(sorted(config.items())))
-        return self._jit(key, build)(x, w, b)
+        return self._jit(key, build, guard=op == "conv_transpose")(x, w, b)
 
     def conv(self, x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
         """``flax.linen.Conv``; 'same' is Flax's (lax's) 'SAME', the TF rule."""
@@ -198,7 +198,8 @@ class FlaxBackend(JaxBackend):
                 return call
 
             # the layer call with its layout transposes is one jitted program per configuration
-            return self._jit(built.key + (to_native, from_native), build)(built.state(), x)
+            return self._jit(built.key + (to_native, from_native), build,
+                             guard=kind == "conv_transpose")(built.state(), x)
 
         extra = {"note": "Flax has no depthwise class: Conv(feature_group_count=C, features=C*M), "
                           "kernel (*k, 1, C*M) = the table's *CM reshaped"} if kind == "depthwise" else {}

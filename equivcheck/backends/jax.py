@@ -127,6 +127,24 @@ def _pool_rank(x, kernel) -> int:
     return x.ndim - 2 if isinstance(kernel, (int, np.integer)) else len(kernel)
 
 
+class _Guarded:
+    """A jitted callable whose every new input signature is checked for a known XLA abort first."""
+
+    def __init__(self, fn, backend):
+        self.fn, self.backend, self.checked = fn, backend, set()
+
+    def __call__(self, *args):
+        signature = tuple(None if a is None else (tuple(a.shape), str(a.dtype))
+                          for a in self.backend.jax.tree_util.tree_leaves(args, is_leaf=lambda a: a is None))
+        if signature not in self.checked:
+            from equivcheck.backends import xla_defects
+
+            jaxpr = self.backend.jax.make_jaxpr(self.fn)(*args).jaxpr
+            xla_defects.check_program(jaxpr, self.backend.versions()["jaxlib"])
+            self.checked.add(signature)
+        return self.fn(*args)
+
+
 class JaxBackend(Backend):
     """``jax.lax`` ops on canonical tensors; every array is a ``jax.Array``."""
 
@@ -248,11 +266,18 @@ class JaxBackend(Backend):
         """Bias on the channel axis of a canonical (channels-first, maybe unbatched) output."""
         return y if b is None else y + self.jnp.reshape(b, (-1,) + (1,) * rank)
 
-    def _jit(self, key: tuple, build):
-        """One jitted callable per static configuration ``key``; ``build()`` makes the Python function."""
+    def _jit(self, key: tuple, build, *, guard: bool = False):
+        """One jitted callable per static configuration ``key``; ``build()`` makes the Python function.
+
+        ``guard=True`` (programs with a transposed convolution, whose base-dilated input can
+        trip a known XLA abort) traces each new input-shape signature once and asks
+        :mod:`equivcheck.backends.xla_defects` before XLA compiles it."""
         fn = self._compiled.get(key)
         if fn is None:
-            fn = self._compiled[key] = self.jax.jit(build())
+            fn = self.jax.jit(build())
+            if guard and self.device == "cpu":
+                fn = _Guarded(fn, self)
+            self._compiled[key] = fn
         return fn
 
     # ---- convolution family (lax) ------------------------------------------------------
@@ -314,7 +339,8 @@ class JaxBackend(Backend):
 
         # the kernel size is in the key: the grouped composition reshapes with it (found by the soak:
         # two kernels with equal strides/pads/dilations/groups shared one traced reshape)
-        return self._jit(("conv_transpose", to_native, from_native, kernel_perm, kernel) + config, build)(x, w, b)
+        return self._jit(("conv_transpose", to_native, from_native, kernel_perm, kernel) + config, build,
+                         guard=True)(x, w, b)
 
     def linear(self, x, w, b=None):
         """JAX has no Linear op: ``x @ W`` with W in the table's dense layout (IO), plus b."""
