@@ -1,12 +1,14 @@
 """Fault injection: patch a framework's own op into a plausible wrong convention; the suite must fail.
 
 Each meta-test installs one fault with ``monkeypatch`` (so it is undone after
-the test), runs the claims on the faulty framework in catalog order, and
-asserts that a claim's verdict stops being the expected one.  By default it
-stops at the first claim that catches the fault (that is the proof; on JAX
-every further claim would re-trace and re-compile its programs under the
-fault); ``--all-catchers`` runs the whole catalog and names every claim that
-catches it.  The catchers are recorded as the test's ``caught_by`` property
+the test), runs the claims on the faulty framework, and asserts that a claim's
+verdict stops being the expected one.  By default it stops at the first claim
+that catches the fault (that is the proof; every further claim would only
+repeat it, and on JAX re-trace and re-compile its programs under the fault);
+``--all-catchers`` runs the whole catalog and names every claim that catches
+it.  A fault's ``try_first`` claims (the catchers an ``--all-catchers`` run
+found) run first, then the rest in catalog order: the order only saves time,
+a fault they miss is still looked for in every claim.  The catchers are recorded as the test's ``caught_by`` property
 and printed in the terminal summary (see equivcheck/pytest_plugin.py).  These tests patch frameworks, not
 equivcheck: they prove the claims can see a framework change its convention.
 """
@@ -34,6 +36,7 @@ class Fault:
     framework: str
     description: str
     install: Callable  # install(monkeypatch) -> None
+    try_first: tuple = ()  # claim ids to run before the catalog order (see the module docstring)
 
     def __str__(self):
         return self.name
@@ -201,19 +204,28 @@ def flax_dense_scaled(mp):
 
 FAULTS = [
     Fault("torch-kernel-flipped", "torch", "F.conv2d computes a true convolution (kernel flipped)", torch_kernel_flipped),
-    Fault("torch-output-padding-ignored", "torch", "F.conv_transpose*d ignores output_padding", torch_output_padding_ignored),
-    Fault("torch-pixel-shuffle-dcr", "torch", "F.pixel_shuffle uses DCR instead of CRD order", torch_pixel_shuffle_in_dcr_order),
-    Fault("torch-linear-untransposed", "torch", "F.linear uses W instead of Wᵀ when W is square", torch_linear_untransposed_when_square),
-    Fault("torch-unpool-indices-column-major", "torch", "max_unpool2d reads indices as w·H+h", torch_unpool_indices_column_major),
+    Fault("torch-output-padding-ignored", "torch", "F.conv_transpose*d ignores output_padding", torch_output_padding_ignored,
+          try_first=("conv_transpose_output_padding",)),
+    Fault("torch-pixel-shuffle-dcr", "torch", "F.pixel_shuffle uses DCR instead of CRD order", torch_pixel_shuffle_in_dcr_order,
+          try_first=("pixel_shuffle_folding",)),
+    Fault("torch-linear-untransposed", "torch", "F.linear uses W instead of Wᵀ when W is square", torch_linear_untransposed_when_square,
+          try_first=("one_by_one_conv_is_linear",)),
+    Fault("torch-unpool-indices-column-major", "torch", "max_unpool2d reads indices as w·H+h", torch_unpool_indices_column_major,
+          try_first=("max_unpool_restores_switch_positions",)),
     Fault("torch-conv1d-scaled", "torch", "F.conv1d output scaled by (1+1e-3)", torch_conv1d_scaled),
-    Fault("tensorflow-same-odd-pixel-first", "tensorflow", "tf.nn.conv2d 'SAME' puts the odd pixel first", tf_same_odd_pixel_first),
-    Fault("tensorflow-depth-to-space-crd", "tensorflow", "tf.nn.depth_to_space uses CRD instead of DCR", tf_depth_to_space_crd),
+    Fault("tensorflow-same-odd-pixel-first", "tensorflow", "tf.nn.conv2d 'SAME' puts the odd pixel first", tf_same_odd_pixel_first,
+          try_first=("same_padding_is_asymmetric",)),
+    Fault("tensorflow-depth-to-space-crd", "tensorflow", "tf.nn.depth_to_space uses CRD instead of DCR", tf_depth_to_space_crd,
+          try_first=("pixel_shuffle_folding",)),
     Fault("tensorflow-dilation-ignored", "tensorflow", "tf.nn.conv{1,2,3}d ignore dilations", tf_dilation_ignored),
-    Fault("tensorflow-transpose-kernel-io", "tensorflow", "tf.nn.conv2d_transpose reads its filter as (*k, I, O)", tf_transpose_kernel_read_as_io),
+    Fault("tensorflow-transpose-kernel-io", "tensorflow", "tf.nn.conv2d_transpose reads its filter as (*k, I, O)", tf_transpose_kernel_read_as_io,
+          try_first=("kernel_layouts",)),
     Fault("jax-strides-swapped", "jax", "lax.conv_general_dilated swaps its window strides", jax_strides_swapped),
     Fault("jax-one-output-perturbed", "jax", "lax.conv_general_dilated: one output element off by 1e-3 relative", jax_one_output_perturbed),
-    Fault("flax-conv-transpose-kernel-swapped", "flax", "linen ConvTranspose reads its kernel as (*k, O, I)", flax_conv_transpose_kernel_in_out_swapped),
-    Fault("flax-dense-scaled", "flax", "linen Dense off by (1+1e-3)", flax_dense_scaled),
+    Fault("flax-conv-transpose-kernel-swapped", "flax", "linen ConvTranspose reads its kernel as (*k, O, I)", flax_conv_transpose_kernel_in_out_swapped,
+          try_first=("conv_transpose_output_padding",)),
+    Fault("flax-dense-scaled", "flax", "linen Dense off by (1+1e-3)", flax_dense_scaled,
+          try_first=("conv_is_im2col_matmul",)),
 ]
 
 
@@ -226,9 +238,13 @@ def test_injected_fault_is_caught(fault, monkeypatch, record_property, request):
     monkeypatch.setattr(backends, "_CACHE", {})
     fault.install(monkeypatch)
     claims = load_claims()
+    unknown = [claim_id for claim_id in fault.try_first if claim_id not in claims]
+    assert not unknown, f"fault {fault.name}: try_first names no such claim: {unknown}"
+    order = [claims[claim_id] for claim_id in fault.try_first] + [
+        claim for claim in claims.values() if claim.id not in fault.try_first]
     sweep = request.config.getoption("all_catchers")
     caught, ran = [], 0
-    for claim in claims.values():
+    for claim in order:
         ran += 1
         result = run_claim(claim, fault.framework, dtype="float32", examples=FAULT_EXAMPLES, seed=0)
         if not result.as_expected:
@@ -236,6 +252,6 @@ def test_injected_fault_is_caught(fault, monkeypatch, record_property, request):
             if not sweep:
                 break
     scope = (f"all {len(claims)} claims run" if sweep else
-             f"stopped at the first catch, claim {ran} of {len(claims)}; --all-catchers runs them all")
+             f"stopped at the first catch, after {ran} of {len(claims)} claims; --all-catchers runs them all")
     record_property("caught_by", f"{fault.name}: {', '.join(caught) or 'NOTHING'} [{scope}]")
     assert caught, (f"fault '{fault.description}' on {fault.framework} went unnoticed by all {len(claims)} claims")
