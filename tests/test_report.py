@@ -177,7 +177,8 @@ def two_versions(tmp_path):
            Row("unbatched", "conv2d on (H, W, C)", "tensorflow", "keras.layers.Conv2D", "rejected",
                detail="ValueError: Input 0 of layer … is incompatible")]
     _write(tmp_path / "latest.jsonl", _env("latest"), new,
-           [_result("kernel_layouts", "tensorflow", "holds", facts={"keras_kernel": [7, 7, 8, 16]}),
+           [_result("kernel_layouts", "tensorflow", "holds", facts={"keras_kernel": [7, 7, 8, 16]},
+                    skipped=[{"reason": "not run: a known crash", "count": 3, "params": {"k": 2}}]),
             _result("same_padding_is_asymmetric", "tensorflow", "refuted", "holds"),
             _result("kernel_layouts", "numpy", "holds")])
     _write(tmp_path / "oldest.jsonl", _env("oldest", keras="2.15.0"), old,
@@ -215,6 +216,8 @@ def test_markdown_is_deterministic_and_marks_differences(two_versions):
     first, second = render(_merged(two_versions), "md"), render(_merged(two_versions), "md")
     assert first == second
     assert "**≠**" in first and "refuted!" in first and "same in all 2 versions" in first
+    # examples that did not run are marked in the cell and listed with their reason
+    assert "holds‡" in first and "examples that did not run: float32: 3 examples not run: a known crash" in first
     assert "differs" in first
 
 

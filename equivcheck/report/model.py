@@ -244,7 +244,7 @@ def build(environments: list[dict], sources: list[tuple], name: str = "report") 
             cell = entry["cells"].setdefault(col, {"dtypes": {}})
             cell["dtypes"][record.get("dtype", "?")] = {
                 k: record.get(k) for k in ("verdict", "expected", "max_abs_err", "bound", "ratio", "seed",
-                                           "examples", "reason", "expected_because")}
+                                           "examples", "reason", "expected_because", "skipped")}
             cell["dtypes"][record.get("dtype", "?")]["as_expected"] = record_as_expected(record)
             for fact_key, value in sorted((record.get("facts") or {}).items()):
                 fact = facts.setdefault((record["claim"], framework, fact_key),
@@ -341,6 +341,8 @@ def _summarise_cell(cell: dict) -> None:
     cell["as_expected"] = all(d["as_expected"] for d in dtypes.values())
     cell["known_deviation"] = "; ".join(sorted({f"{dtype}: {d['expected_because']}" for dtype, d in dtypes.items()
                                                 if d.get("expected_because")}))
+    cell["not_run"] = "; ".join(f"{dtype}: {entry['count']} example{'s' * (entry['count'] != 1)} {entry['reason']}"
+                                for dtype, d in sorted(dtypes.items()) for entry in (d.get("skipped") or []))
     ratios = [d["ratio"] for d in dtypes.values() if d.get("ratio") is not None]
     cell["max_ratio"] = max(ratios) if ratios else None
 

@@ -85,6 +85,8 @@ def _tip(cell) -> str:
             line += f"\n  {str(info['reason'])[:90]}"
         if info.get("expected_because"):
             line += f"\n  {str(info['expected_because'])[:160]}"
+        for entry in info.get("skipped") or []:
+            line += f"\n  {entry['count']} example(s) did not run: {str(entry['reason'])[:160]}"
         lines.append(line)
     return "\n".join(lines)
 

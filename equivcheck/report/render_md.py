@@ -198,7 +198,8 @@ def _verdicts(report, lines) -> None:
               "Claims × framework versions. `!` marks a verdict that differs from the case file's expectation, "
               "**≠** one that differs between versions of the framework; the number is the worst error/bound "
               "ratio over the dtypes (the tolerance audit: 1 is the bound); † a known deviation, "
-              "expected on this build only (listed below the table).", ""]
+              "expected on this build only; ‡ some examples did not run (n/a inside a claim that otherwise ran, "
+              "e.g. one a known framework crash guards against). Both are listed below the table.", ""]
     lines.append("| claim | " + " | ".join(_escape(c["id"]) for c in columns) + " |")
     lines.append("|---|" + "---|" * len(columns))
     deviations = []
@@ -213,6 +214,10 @@ def _verdicts(report, lines) -> None:
             text = cell["verdict"] + ("" if cell["as_expected"] else "!") + ("†" if cell.get("known_deviation") else "")
             if cell.get("known_deviation"):
                 deviations.append(f"- † {_escape(claim)} on {_escape(col['id'])}: {_escape(cell['known_deviation'])}")
+            if cell.get("not_run"):
+                text += "‡"
+                deviations.append(f"- ‡ {_escape(claim)} on {_escape(col['id'])}, examples that did not run: "
+                                  f"{_escape(cell['not_run'])}")
             if cell["max_ratio"] is not None:
                 text += f" ({ratio_text(cell['max_ratio'])})"
             if row["differs"]:
