@@ -89,15 +89,15 @@ def pytest_configure(config):
 
     settings.register_profile("equivcheck", database=None, deadline=None)
     settings.load_profile("equivcheck")
-    if hasattr(config, "workerinput") and os.environ.get("EQUIVCHECK_WORKER_FAST_EXIT", "1") != "0":
-        atexit.register(_exit_without_teardown)
 
 
 def _exit_without_teardown():
     """In an xdist worker, at interpreter exit: skip the frameworks' teardown.
 
-    Registered last, so it runs first among the exit handlers, after pytest has
-    finished and the worker has sent its results to the controller.  Tearing
+    Registered at the worker's ``pytest_unconfigure``, after every framework has
+    been imported and has registered its own exit handlers (JAX's backend
+    clean-up, torch's, TensorFlow's), so it runs first among them, after pytest
+    has finished and the worker has sent its results to the controller.  Tearing
     down TensorFlow, torch and thousands of compiled XLA programs takes seconds
     per worker, and the controller waits for it; nothing a worker holds needs
     saving then (results travel over xdist's channel, JAX's compilation cache
@@ -162,6 +162,13 @@ def pytest_sessionfinish(session):
     config = session.config
     if hasattr(config, "workeroutput") and _wants_frameworks(config):
         config.workeroutput["equivcheck_settings"] = _settings_lines(config._equivcheck)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """In an xdist worker: register the fast exit now, last of all exit handlers (see above)."""
+    if hasattr(config, "workerinput") and os.environ.get("EQUIVCHECK_WORKER_FAST_EXIT", "1") != "0":
+        atexit.register(_exit_without_teardown)
 
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown (and never called) without xdist

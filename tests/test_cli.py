@@ -16,14 +16,27 @@ def _cli(*args):
                           timeout=600)
 
 
-def test_help_explains_the_commands_and_exit_codes():
-    proc = _cli("--help")
-    assert proc.returncode == 0
+def _exits(argv, capsys):
+    """``main(argv)`` where argparse exits (help, a rejected value): (exit code, stdout, stderr)."""
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    out = capsys.readouterr()
+    return stop.value.code, out.out, out.err
+
+
+def test_help_explains_the_commands_and_exit_codes(capsys):
+    code, out, _ = _exits(["--help"], capsys)
+    assert code == 0
     for word in ("list", "run", "report", "exit codes", "0 all verdicts as expected", "2 usage"):
-        assert word in proc.stdout
-    report_help = _cli("report", "--help").stdout
+        assert word in out
+    _, report_help, _ = _exits(["report", "--help"], capsys)
     for word in ("--results", "--format", "--check", "--record", "docs/report-schema.json", "1 --check found"):
         assert word in report_help
+
+
+def test_the_command_line_entry_point_runs():
+    proc = _cli("list")
+    assert proc.returncode == 0 and "one_by_one_conv_is_linear" in proc.stdout
 
 
 def test_list_json_is_an_array_of_id_title_statement_sources(capsys):
@@ -51,9 +64,9 @@ def test_usage_errors_exit_2_with_one_line(argv, capsys, tmp_path, monkeypatch):
     assert err.startswith("equivcheck: error: ") and err.count("\n") == 1
 
 
-def test_argparse_rejects_an_unknown_format_with_exit_2():
-    proc = _cli("report", "--format", "pdf")
-    assert proc.returncode == 2 and "invalid choice" in proc.stderr
+def test_argparse_rejects_an_unknown_format_with_exit_2(capsys):
+    code, _, err = _exits(["report", "--format", "pdf"], capsys)
+    assert code == 2 and "invalid choice" in err
 
 
 @pytest.fixture(scope="module")
