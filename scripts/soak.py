@@ -8,7 +8,7 @@ any verdict other than the one the case file expects.  It also prints the
 tolerance audit: the largest error/bound ratio per claim × framework (a ratio
 near 1 would mean the bound is about to cry wolf), and the examples that did
 not run inside claims that otherwise ran (e.g. those a known framework crash,
-equivcheck/backends/xla_defects.py, guards against).  Pass ``--resume`` to
+equivcheck/backends/known_defects.py, guards against).  Pass ``--resume`` to
 continue an interrupted soak.
 """
 from __future__ import annotations

@@ -137,10 +137,10 @@ class _Guarded:
         signature = tuple(None if a is None else (tuple(a.shape), str(a.dtype))
                           for a in self.backend.jax.tree_util.tree_leaves(args, is_leaf=lambda a: a is None))
         if signature not in self.checked:
-            from equivcheck.backends import xla_defects
+            from equivcheck.backends import known_defects
 
             jaxpr = self.backend.jax.make_jaxpr(self.fn)(*args).jaxpr
-            xla_defects.check_program(jaxpr, self.backend.versions()["jaxlib"])
+            known_defects.check_program(jaxpr, self.backend.versions()["jaxlib"])
             self.checked.add(signature)
         return self.fn(*args)
 
@@ -271,7 +271,7 @@ class JaxBackend(Backend):
 
         ``guard=True`` (programs with a transposed convolution, whose base-dilated input can
         trip a known XLA abort) traces each new input-shape signature once and asks
-        :mod:`equivcheck.backends.xla_defects` before XLA compiles it."""
+        :mod:`equivcheck.backends.known_defects` before XLA compiles it."""
         fn = self._compiled.get(key)
         if fn is None:
             fn = self.jax.jit(build())

@@ -26,6 +26,7 @@ import os
 import numpy as np
 
 from equivcheck import layouts
+from equivcheck.backends import known_defects
 from equivcheck.backends.base import Backend, LayerHandle, NotApplicable
 
 
@@ -192,6 +193,7 @@ class TensorflowBackend(Backend):
         if rank == 1:
             return nn.conv1d(xn, wn, stride=strides[0], padding=pad, dilations=dil[0])
         if rank == 2:
+            self._check_conv2d(xn.shape, wn.shape, strides, pad, dil)
             return nn.conv2d(xn, wn, strides=list(strides), padding=pad, dilations=list(dil))
         if any(d > 1 for d in dil) and xn.dtype == self.tf.float64 and (pad == "VALID" or max(strides) == 1):
             # tf.nn.conv3d's float64 CPU kernel has no dilation ("CPU implementation of Conv3D currently
@@ -201,6 +203,20 @@ class TensorflowBackend(Backend):
             y = nn.convolution(xn, wn, padding=pad, dilations=list(dil))
             return y[:, ::strides[0], ::strides[1], ::strides[2], :]
         return nn.conv3d(xn, wn, strides=[1, *strides, 1], padding=pad, dilations=[1, *dil, 1])
+
+    def _check_conv2d(self, x_shape, kernel_shape, strides, pad, dil):
+        """Ask :mod:`equivcheck.backends.known_defects` about this NHWC conv2d before TF runs it
+        (``pad``: 'SAME', 'VALID' or NHWC (before, after) pairs)."""
+        if len(x_shape) != 4 or x_shape[0] is None:
+            return
+        window = [d * (k - 1) + 1 for k, d in zip(kernel_shape[:2], dil)]
+        if isinstance(pad, str):
+            out = [-(-n // s) if pad.upper() == "SAME" else (n - k) // s + 1
+                   for n, k, s in zip(x_shape[1:3], window, strides)]
+        else:
+            out = [(n + a + b - k) // s + 1 for n, (a, b), k, s in zip(x_shape[1:3], pad[1:3], window, strides)]
+        known_defects.check_tf_conv2d(tuple(x_shape), tuple(kernel_shape), tuple(strides), tuple(dil),
+                                      (x_shape[0], *out, kernel_shape[3]), self.dtype, self.tf.__version__)
 
     def _nn_conv_transpose(self, xn, wn, out_shape, rank, strides, pad, dil):
         nn = self.tf.nn
@@ -510,6 +526,9 @@ class TensorflowBackend(Backend):
             untouched = kind == "dense" or len(x.shape) not in (rank + 1, rank + 2)
             batched = kind == "dense" or len(x.shape) != rank + 1
             xn = x if untouched else self._native(x, rank, batched)[0]
+            if (kind == "conv" and rank == 2 and not untouched and isinstance(padding, str)
+                    and self.keras_backend == "tensorflow"):  # Keras' Conv2D runs the same oneDNN kernel
+                self._check_conv2d(xn.shape, kernel_var.shape, _ints(stride, 2), padding, _ints(dilation, 2))
             if self.keras_backend == "tensorflow":
                 yn = native(xn)
             else:  # another Keras backend: cross through NumPy (autodiff stops here)
