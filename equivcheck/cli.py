@@ -270,7 +270,7 @@ def cmd_run(args) -> int:
         if not args.quiet:
             mark = "" if result.as_expected else f"  ! expected {result.expected}"
             if result.skipped:
-                mark += f"  ({sum(s['count'] for s in result.skipped)} examples not run: see the results file)"
+                mark += f"  ({sum(s['count'] for s in result.skipped)} examples not run, listed at the end)"
             print(f"[{count[0]:>{width}}/{len(todo)}] {result.claim} × {result.framework} {result.dtype}: "
                   f"{result.verdict}{mark} ({result.duration_s:.2f}s)", file=sys.stderr, flush=True)
 
@@ -302,6 +302,10 @@ def cmd_run(args) -> int:
               f"  results before it are kept; rerun with --resume")
         if crash.counterexample:
             print(f"  the example it was running: {reproduce_command(crash)}")
+    for result in results:
+        for entry in result.skipped:
+            print(f"{entry['count']} example(s) of {result.claim} × {result.framework} ({result.dtype}) did not run "
+                  f"(its other examples did): {entry['reason']}")
     unexpected = [r for r in results if not r.as_expected]
     for result in unexpected:
         if result.error and result.error.get("type") == "equivcheck.WorkerCrashed":

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -122,3 +123,24 @@ def test_report_record_adds_this_environments_probes(numpy_results, tmp_path, ca
     assert report["environments"][0]["name"] == "env"
     assert any(r["topic"] == "kernel_layout" for r in report["conventions"])
     assert report["verdicts"], "the results already in the file are kept"
+
+
+def test_run_lists_examples_that_did_not_run(tmp_path, monkeypatch, capsys):
+    (tmp_path / "partly_na.py").write_text(textwrap.dedent("""
+        import numpy as np
+        from equivcheck.backends.base import NotApplicable
+        from equivcheck.claim import claim, source
+
+        @claim(title="t", statement="s", sources=[source("003", "q")], expected="holds", test_only=True,
+               examples=[{"k": 1}, {"k": 2}, {"k": 2}])
+        def check(bk, p, ctx):
+            if p.k == 2:
+                raise NotApplicable("no kernel of 2 here")
+            ctx.equal("shape", tuple(bk.to_numpy(bk.asarray(ctx.array("x", (1, 3)))).shape), (1, 3))
+    """))
+    monkeypatch.setenv("EQUIVCHECK_EXTRA_CASES", str(tmp_path))
+    assert main(["run", "--in-process", "--frameworks", "numpy", "--claims", "partly_na", "--dtypes", "float64",
+                 "--examples", "1"]) == EXIT_OK
+    out = capsys.readouterr()
+    assert "(2 examples not run, listed at the end)" in out.err
+    assert "2 example(s) of partly_na × numpy (float64) did not run (its other examples did): no kernel of 2 here" in out.out
