@@ -104,4 +104,4 @@ def crash_result(crash: dict, claim, args) -> Result:
                   max_abs_err=None, bound=None, ratio=None, seed=args.seed, examples=args.examples, examples_run=0,
                   counterexample=None if crash.get("params") is None else {"params": crash["params"]},
                   error={"type": CRASH_TYPE, "message": f"the worker process died ({crash['how']}) while running "
-                                                        f"this claim; stderr: {crash_excerpt(crash['stderr'], 500)}"})
+                                                        f"this claim; stderr: {crash_excerpt(crash['stderr'], 500, tail=False)}"})

@@ -75,14 +75,17 @@ def _describe_exit(code: int) -> str:
 _CAUSE = re.compile(r"Check failed|^F\d{4} |Fatal Python error|terminate called|Assertion .* failed", re.M)
 
 
-def crash_excerpt(stderr: str, limit: int = 2000) -> str:
-    """The part of a dead worker's stderr worth keeping: the first line naming the cause, then the tail."""
-    tail = stderr[-limit:]
+def crash_excerpt(stderr: str, limit: int = 2000, *, tail: bool = True) -> str:
+    """The part of a dead worker's stderr worth keeping: the first line naming the cause, then (``tail``)
+    the last ``limit`` characters; without a cause line, the tail alone."""
+    end = stderr[-limit:]
     cause = _CAUSE.search(stderr)
     if cause is None:
-        return tail
+        return end
     line = stderr[stderr.rfind("\n", 0, cause.start()) + 1:].split("\n", 1)[0][:limit]
-    return tail if line in tail else line + "\n…\n" + tail
+    if not tail:
+        return line
+    return end if line in end else line + "\n…\n" + end
 
 
 def run_jobs(jobs: list[Job], on_event, parallel: int = 1) -> None:

@@ -46,3 +46,16 @@ def test_abort_in_a_backend_keeps_earlier_results_and_resume_completes(tmp_path)
     assert second[: len(first)] == first  # earlier lines intact
     assert {(r["claim"], r["framework"], r["verdict"]) for r in second[len(first):]} == {
         ("abort_inside_backend", "numpy", "holds")}
+
+
+def test_crash_excerpt_keeps_the_line_that_says_why():
+    from equivcheck.worker import crash_excerpt
+
+    stderr = ("noise\n" * 50 + "F1122 01:04:56.004557 22507 algebraic_simplifier.cc:586] Check failed: "
+              "computation->Accept(this) is OK (INVALID_ARGUMENT: Window dimensions do not match RHS shape:\n"
+              + "    @     0x7fae62690e0a  xla::ifrt::PjRtCompiler::CompileAndLoad()\n" * 100)
+    cause = crash_excerpt(stderr, 500, tail=False)
+    assert cause.startswith("F1122") and cause.endswith("Window dimensions do not match RHS shape:")
+    kept = crash_excerpt(stderr, 500)
+    assert kept.startswith(cause) and kept.endswith(stderr[-500:])  # the cause, then the stack's tail
+    assert crash_excerpt("just a tail\n" * 100, 40) == ("just a tail\n" * 100)[-40:]  # nothing names a cause
