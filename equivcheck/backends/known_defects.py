@@ -56,7 +56,8 @@ ONEDNN_ONE_COLUMN = {"first_seen": "2.21.0", "last_seen": "2.21.0"}
 
 
 class KnownFrameworkDefect(NotApplicable):
-    """The framework is known to crash the process on this example, so it is not run."""
+    """The framework is known to crash the process or to compute wrong values on this example, so it
+    is not run (verdict ``n/a`` for the example; the claim's verdict comes from its other examples)."""
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
