@@ -341,7 +341,7 @@ def _summarise_cell(cell: dict) -> None:
     cell["as_expected"] = all(d["as_expected"] for d in dtypes.values())
     cell["known_deviation"] = "; ".join(sorted({f"{dtype}: {d['expected_because']}" for dtype, d in dtypes.items()
                                                 if d.get("expected_because")}))
-    cell["not_run"] = "; ".join(f"{dtype}: {entry['count']} example{'s' * (entry['count'] != 1)} {entry['reason']}"
+    cell["not_run"] = "; ".join(f"{dtype}, {entry['count']} example{'s' * (entry['count'] != 1)}: {entry['reason']}"
                                 for dtype, d in sorted(dtypes.items()) for entry in (d.get("skipped") or []))
     ratios = [d["ratio"] for d in dtypes.values() if d.get("ratio") is not None]
     cell["max_ratio"] = max(ratios) if ratios else None
