@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import textwrap
 
-
 from equivcheck.claim import DEFAULT_CASES_DIR, load_file
 from equivcheck.runner import run_claim
 
