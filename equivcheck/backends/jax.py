@@ -29,6 +29,7 @@ import os
 import numpy as np
 
 from equivcheck import layouts
+from equivcheck.backends import known_defects
 from equivcheck.backends.base import Backend, NotApplicable
 
 
@@ -131,16 +132,14 @@ class _Guarded:
     """A jitted callable whose every new input signature is checked for a known XLA abort first."""
 
     def __init__(self, fn, backend):
-        self.fn, self.backend, self.checked = fn, backend, set()
+        self.fn, self.jax, self.checked = fn, backend.jax, set()
+        self.jaxlib_version = backend.versions()["jaxlib"]
 
     def __call__(self, *args):
         signature = tuple(None if a is None else (tuple(a.shape), str(a.dtype))
-                          for a in self.backend.jax.tree_util.tree_leaves(args, is_leaf=lambda a: a is None))
+                          for a in self.jax.tree_util.tree_leaves(args, is_leaf=lambda a: a is None))
         if signature not in self.checked:
-            from equivcheck.backends import known_defects
-
-            jaxpr = self.backend.jax.make_jaxpr(self.fn)(*args).jaxpr
-            known_defects.check_program(jaxpr, self.backend.versions()["jaxlib"])
+            known_defects.check_program(self.jax.make_jaxpr(self.fn)(*args).jaxpr, self.jaxlib_version)
             self.checked.add(signature)
         return self.fn(*args)
 

@@ -47,6 +47,7 @@ from __future__ import annotations
 import os
 
 from equivcheck.backends.base import NotApplicable
+from equivcheck.oracle import conv_output_size
 
 #: jaxlib versions seen aborting (inclusive).  Older ones are assumed affected too (the code is
 #: years old); newer ones run the examples, so a fix shows, and so does the defect if it is not fixed.
@@ -91,13 +92,17 @@ def onednn_one_column_wrong(batch: int, in_channels: int, out_size, window, stri
             and out_cols == 1 and out_rows >= 2)
 
 
-def check_tf_conv2d(x_shape, kernel_shape, strides, dilations, out_shape, dtype: str, tf_version: str) -> None:
-    """Raise :class:`KnownFrameworkDefect` if this float32 ``tf.nn.conv2d`` (NHWC input, HWIO kernel)
-    is one the TF 2.21 oneDNN defect computes wrong."""
-    if dtype != "float32" or len(x_shape) != 4 or not tf_one_column_affected(tf_version):
+def check_tf_conv2d(x_shape, kernel_shape, strides, padding, dilations, dtype: str, tf_version: str) -> None:
+    """Raise :class:`KnownFrameworkDefect` if this float32 ``tf.nn.conv2d`` (NHWC input, HWIO kernel;
+    ``padding`` 'SAME'/'VALID' or the (before, after) pairs of H and W) is one the TF 2.21 oneDNN
+    defect computes wrong."""
+    if dtype != "float32" or len(x_shape) != 4 or x_shape[0] is None or not tf_one_column_affected(tf_version):
         return
+    pads = [padding] * 2 if isinstance(padding, str) else list(padding)
+    out = tuple(conv_output_size(n, k, s, p, d)
+                for n, k, s, p, d in zip(x_shape[1:3], kernel_shape[:2], strides, pads, dilations))
     window = tuple(d * (k - 1) + 1 for k, d in zip(kernel_shape[:2], dilations))
-    if onednn_one_column_wrong(x_shape[0], x_shape[3], tuple(out_shape[1:3]), window, tuple(strides)):
+    if onednn_one_column_wrong(x_shape[0], x_shape[3], out, window, tuple(strides)):
         raise KnownFrameworkDefect(
             f"not run: TensorFlow {tf_version}'s oneDNN float32 conv2d computes wrong values for such a "
             f"convolution (batch ≥ 2, one input channel, a one-column output at column stride > 1; "
