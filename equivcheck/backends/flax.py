@@ -136,13 +136,20 @@ class FlaxBackend(JaxBackend):
     # ---- layers -----------------------------------------------------------------------------
     def layer(self, kind, *, rank=2, in_channels, out_channels=None, kernel_size=1, stride=1, padding="valid",
               dilation=1, groups=1, depth_multiplier=1, use_bias=True, api=None, input_shape=None):
-        """``flax.linen.{Conv,ConvTranspose,Dense}`` or ``flax.nnx.{Conv,ConvTranspose,Linear}``."""
+        """``flax.linen.{Conv,ConvTranspose,Dense}`` or ``flax.nnx.{Conv,ConvTranspose,Linear}``; ``flatten``
+        is a reshape (Flax has no Flatten layer; see :meth:`JaxBackend._reshape_flatten`)."""
         self._require_session()
         api = api or self.layer_apis[0]
         if api not in self.layer_apis:
             raise ValueError(f"flax layer api must be one of {self.layer_apis}, got {api!r}")
+        if kind == "flatten":
+            # neither flax.linen nor flax.nnx has a Flatten layer; Flax's own CNN examples flatten with
+            # x.reshape((x.shape[0], -1)) on the NHWC map, which is what this handle runs
+            return self._reshape_flatten(rank, "jax.Array.reshape",
+                                         f"Flax has no Flatten layer (flax.{api} offers none): "
+                                         "x.reshape((x.shape[0], -1)), as Flax's CNN examples flatten")
         if kind not in _KINDS:
-            raise ValueError(f"layer kind must be one of {_KINDS}, got {kind!r}")
+            raise ValueError(f"layer kind must be one of {_KINDS + ('flatten',)}, got {kind!r}")
         if kind == "conv_transpose" and groups != 1:
             raise NotApplicable("flax ConvTranspose has no feature_group_count (grouped transposed conv)")
         k, s, d = _ints(kernel_size, rank), _ints(stride, rank), _ints(dilation, rank)

@@ -30,7 +30,7 @@ import numpy as np
 
 from equivcheck import layouts
 from equivcheck.backends import known_defects
-from equivcheck.backends.base import Backend, NotApplicable
+from equivcheck.backends.base import Backend, LayerHandle, NotApplicable
 
 
 def _ints(value, rank: int) -> tuple[int, ...]:
@@ -470,4 +470,31 @@ class JaxBackend(Backend):
         return list(pullback(cotangent))
 
     def layer(self, kind, **kwargs):
+        """JAX has no layers (see the flax column); ``kind="flatten"`` alone gives a handle, the reshape
+        a JAX user flattens with (:meth:`_reshape_flatten`)."""
+        if kind == "flatten":
+            return self._reshape_flatten(kwargs.get("rank", 2), "jax.numpy.reshape",
+                                         "JAX has no Flatten layer: jnp.reshape(x, (x.shape[0], -1))")
         raise NotApplicable("JAX (lax) has no layer API; see the flax column")
+
+    def _reshape_flatten(self, rank, api, note):
+        """A flatten handle that is a row-major reshape ``(N, *rest)`` → ``(N, prod(rest))``, for
+        frameworks without a Flatten layer (JAX; Flax, whose docs flatten with ``x.reshape``).
+
+        Unlike the conv/dense handles its input is *not* converted from the canonical layout: ``x``
+        is reshaped exactly as given.  ``extra["input_layout"]`` is this adapter's native data layout
+        (``handle(bk.to_native(x))`` flattens a canonical map as a model in this framework does);
+        ``extra["note"]`` says that no layer exists and what runs instead."""
+        self._require_session()
+
+        def build():
+            if api == "jax.Array.reshape":  # the method, as Flax's examples write it
+                return lambda x: x.reshape((x.shape[0], -1))
+            return lambda x: self.jnp.reshape(x, (x.shape[0], -1))
+
+        def set_weights(kernel=None, bias=None):
+            raise ValueError(f"{api} has no weights")
+
+        return LayerHandle(api=api, kernel_shape=(), kernel_layout="", param_count=0, set_weights=set_weights,
+                           call=lambda x: self._jit(("flatten", api), build)(x),
+                           extra={"input_layout": layouts.data_layout(self.framework_name, rank), "note": note})

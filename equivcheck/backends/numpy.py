@@ -99,7 +99,17 @@ class NumpyBackend(Backend):
 
     def layer(self, kind, *, rank=2, in_channels, out_channels=None, kernel_size=1, stride=1, padding="valid",
               dilation=1, groups=1, depth_multiplier=1, use_bias=True, api=None, input_shape=None):
-        """The oracle's 'layer': a closure over canonical weights (shapes from the canonical layout)."""
+        """The oracle's 'layer': a closure over canonical weights (shapes from the canonical layout).
+
+        ``kind="flatten"``: NumPy has no layers; the handle is ``np.reshape(x, (N, -1))`` of ``x`` exactly as
+        given (row-major; no layout conversion: NumPy's native layout is the canonical one)."""
+        if kind == "flatten":
+            def no_weights(kernel=None, bias=None):
+                raise ValueError("numpy.reshape has no weights")
+            return LayerHandle(api="numpy.reshape", kernel_shape=(), kernel_layout="", param_count=0,
+                               set_weights=no_weights, call=lambda x: np.reshape(x, (np.shape(x)[0], -1)),
+                               extra={"input_layout": layouts.data_layout("numpy", rank),
+                                      "note": "NumPy has no Flatten layer: np.reshape(x, (x.shape[0], -1))"})
         k = (kernel_size,) * rank if isinstance(kernel_size, int) else tuple(kernel_size)
         if kind == "conv":
             shape = (out_channels, in_channels // groups, *k)
@@ -110,7 +120,7 @@ class NumpyBackend(Backend):
         elif kind == "dense":
             shape = (out_channels, in_channels)
         else:
-            raise ValueError(f"layer kind must be conv, conv_transpose, depthwise or dense, got {kind!r}")
+            raise ValueError(f"layer kind must be conv, conv_transpose, depthwise, dense or flatten, got {kind!r}")
         bias_size = (out_channels if kind != "depthwise" else in_channels * depth_multiplier) if use_bias else 0
         weights = {"kernel": np.zeros(shape), "bias": np.zeros(bias_size) if use_bias else None}
 

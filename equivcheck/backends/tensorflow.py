@@ -471,6 +471,8 @@ class TensorflowBackend(Backend):
             raise NotApplicable(f"tensorflow has no layer API {api!r}; it offers {self.layer_apis}")
         keras = self.keras
         native_layout = layouts.data_layout("tensorflow", rank)
+        if kind == "flatten":
+            return self._flatten_layer(native_layout)
         conv_args = dict(kernel_size=kernel_size, strides=stride, padding=padding, dilation_rate=dilation,
                          data_format="channels_last" if native_layout.endswith("C") else "channels_first")
         if kind == "conv":
@@ -484,7 +486,7 @@ class TensorflowBackend(Backend):
         elif kind == "dense":
             name, args = "Dense", dict(units=out_channels)
         else:
-            raise ValueError(f"layer kind must be conv, conv_transpose, depthwise or dense, got {kind!r}")
+            raise ValueError(f"layer kind must be conv, conv_transpose, depthwise, dense or flatten, got {kind!r}")
         cls = getattr(keras.layers, name, None)
         if cls is None:
             raise NotApplicable(f"tensorflow: keras {keras.__version__} has no keras.layers.{name}")
@@ -522,14 +524,43 @@ class TensorflowBackend(Backend):
             if (kind == "conv" and rank == 2 and not untouched and isinstance(padding, str)
                     and self.keras_backend == "tensorflow"):  # Keras' Conv2D runs the same oneDNN kernel
                 self._check_conv2d(xn.shape, kernel_var.shape, _ints(stride, 2), padding, _ints(dilation, 2))
-            if self.keras_backend == "tensorflow":
-                yn = native(xn)
-            else:  # another Keras backend: cross through NumPy (autodiff stops here)
-                yn = native(keras.ops.convert_to_tensor(xn.numpy(), dtype=self.dtype))
-                yn = self.tf.constant(np.asarray(keras.ops.convert_to_numpy(yn)), dtype=self.dtype)
+            yn = self._call_keras(native, xn)
             return yn if untouched else self._canonical(yn, rank, batched)
 
         return LayerHandle(api=f"keras.layers.{name}", kernel_shape=tuple(int(v) for v in kernel_var.shape),
                            kernel_layout=kernel_layout, param_count=int(native.count_params()),
                            set_weights=set_weights, call=call, native=native,
                            extra={"keras_backend": self.keras_backend})
+
+    def _call_keras(self, native, xn):
+        """Run a Keras layer on a TF tensor; on another Keras backend cross through NumPy (autodiff stops)."""
+        if self.keras_backend == "tensorflow":
+            return native(xn)
+        keras = self.keras
+        yn = native(keras.ops.convert_to_tensor(xn.numpy(), dtype=self.dtype))
+        return self.tf.constant(np.asarray(keras.ops.convert_to_numpy(yn)), dtype=self.dtype)
+
+    def _flatten_layer(self, native_layout):
+        """``keras.layers.Flatten(data_format=…)`` with the data_format of this adapter's native layout.
+
+        Unlike the other handles its input is *not* converted from the canonical layout: ``x`` goes to
+        the layer exactly as given, read by Keras as ``extra["input_layout"]`` (the adapter's native
+        layout, NHWC for rank 2 with data_format='channels_last'), and the layer's ``(N, features)``
+        output comes back as Keras orders it.  ``handle(bk.to_native(x))`` flattens a canonical map
+        as a Keras model does after its conv layers.  (Keras' data_format matters: with
+        'channels_first' Flatten first moves the channel axis last.)"""
+        data_format = "channels_last" if native_layout.endswith("C") else "channels_first"
+        native = self.keras.layers.Flatten(data_format=data_format, dtype=self.dtype)
+        with self.session():
+            native.build((None,) * len(native_layout))  # no weights; built so Keras can count them (0)
+
+        def set_weights(kernel=None, bias=None):
+            raise ValueError("keras.layers.Flatten has no weights")
+
+        def call(x):
+            return self._call_keras(native, self.tf.convert_to_tensor(x))
+
+        return LayerHandle(api="keras.layers.Flatten", kernel_shape=(), kernel_layout="",
+                           param_count=int(native.count_params()), set_weights=set_weights, call=call,
+                           native=native, extra={"input_layout": native_layout, "data_format": data_format,
+                                                 "keras_backend": self.keras_backend})

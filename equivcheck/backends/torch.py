@@ -391,8 +391,10 @@ class TorchBackend(Backend):
         api = api or self.layer_apis[0]
         if api not in self.layer_apis:
             raise ValueError(f"torch layer api must be one of {self.layer_apis}, got {api!r}")
+        if kind == "flatten":
+            return self._flatten_layer(rank)
         if kind not in self._LAYER_KINDS:
-            raise ValueError(f"layer kind must be one of {self._LAYER_KINDS}, got {kind!r}")
+            raise ValueError(f"layer kind must be one of {self._LAYER_KINDS + ('flatten',)}, got {kind!r}")
         factory = {"dtype": self._dtype, "device": self._device}
         if kind == "dense":
             name = "Linear"
@@ -433,3 +435,21 @@ class TorchBackend(Backend):
                            param_count=sum(p.numel() for p in module.parameters()),
                            set_weights=set_weights, call=call, native=module,
                            extra={"groups": module.groups} if kind != "dense" else {})
+
+    def _flatten_layer(self, rank):
+        """``torch.nn.Flatten()`` (start_dim=1, end_dim=-1), the layer a torch model flattens with.
+
+        Unlike the other handles its input is *not* converted from the canonical layout: ``x`` goes to
+        the module exactly as given, ``(N, *rest)`` → ``(N, prod(rest))`` in whatever order torch.nn.Flatten
+        produces.  torch's native data layout is ``extra["input_layout"]`` (NCHW for rank 2), so
+        ``handle(bk.to_native(x))`` flattens a canonical map as a torch model does; a tensor
+        permuted to another layout is flattened as it is (the module has no data_format)."""
+        module = self.torch.nn.Flatten()
+
+        def set_weights(kernel=None, bias=None):
+            raise ValueError("torch.nn.Flatten has no weights")
+
+        return LayerHandle(api="torch.nn.Flatten", kernel_shape=(), kernel_layout="",
+                           param_count=sum(p.numel() for p in module.parameters()),
+                           set_weights=set_weights, call=module, native=module,
+                           extra={"input_layout": layouts.data_layout("torch", rank)})
