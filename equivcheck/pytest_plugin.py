@@ -186,12 +186,18 @@ def equivcheck_options(request) -> Options:
 
 
 _CAUGHT: list[str] = []
+_NOT_A_CATCH: list[str] = []
 
 
 def pytest_runtest_logreport(report):
-    """Collect the fault-injection meta-tests' ``caught_by`` properties (also from xdist workers)."""
+    """Collect the fault-injection meta-tests' ``caught_by`` and ``not_a_catch`` properties (also from
+    xdist workers)."""
     if report.when == "call":
-        _CAUGHT.extend(value for name, value in report.user_properties if name == "caught_by")
+        for name, value in report.user_properties:
+            if name == "caught_by":
+                _CAUGHT.append(value)
+            elif name == "not_a_catch":
+                _NOT_A_CATCH.append(value)
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -203,6 +209,12 @@ def pytest_terminal_summary(terminalreporter):
             for line in distinct:
                 terminalreporter.write_line(f"[{worker}] {line.strip()}")
     if _CAUGHT:
-        terminalreporter.section("fault injection: claims that caught each fault")
+        # tests/test_faults.py: each fault, the claims that caught it against a clean baseline, and how
+        # (a refuted statement or a failed supporting check, with the check's label)
+        terminalreporter.section("fault injection: claims that caught each fault (refuted / failed supporting check)")
         for line in sorted(_CAUGHT):
+            terminalreporter.write_line(line)
+    if _NOT_A_CATCH:
+        terminalreporter.section("fault injection: claims the fault changed without a catch (error, raises, n/a)")
+        for line in sorted(_NOT_A_CATCH):
             terminalreporter.write_line(line)
