@@ -285,3 +285,21 @@ def test_linen_layers_with_equal_settings_share_one_compiled_apply(bk):
     got_first, got_second = bk.to_numpy(first(bk.asarray(x))), bk.to_numpy(second(bk.asarray(x)))
     assert_conv_close(bk.dtype, got_first, x, w, b)
     assert_conv_close(bk.dtype, got_second, x, -w, b)
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("shape", [(2, 3, 4), (2, 3, 4, 5), (2, 3, 2, 4, 5)])
+def test_flatten_handle_is_the_reshape_flax_examples_use(bk, api, shape):
+    rank = len(shape) - 2
+    assert not hasattr(getattr(bk, api), "Flatten")  # the day Flax gets one, the handle should call it
+    handle = bk.layer("flatten", rank=rank, in_channels=shape[1], api=api)
+    assert handle.api == "jax.Array.reshape" and "Flax has no Flatten layer" in handle.extra["note"]
+    assert handle.extra["input_layout"] == layouts.data_layout("flax", rank) and handle.param_count == 0
+    x = np.arange(math.prod(shape), dtype=np.float64).reshape(shape)
+    got = handle(bk.to_native(bk.asarray(x)))
+    assert got.dtype == bk.dtype
+    np.testing.assert_array_equal(bk.to_numpy(got), np.moveaxis(x, 1, -1).reshape(shape[0], -1))  # NHWC map
+    # hand-computed: channel 0 holds 0, 1 and channel 1 holds 2, 3 → channels-last 0, 2, 1, 3
+    two = np.array([[[[0.0, 1.0]], [[2.0, 3.0]]]])
+    flat = bk.layer("flatten", in_channels=2, api=api)(bk.to_native(bk.asarray(two)))
+    np.testing.assert_array_equal(bk.to_numpy(flat), [[0.0, 2.0, 1.0, 3.0]])

@@ -220,3 +220,21 @@ def test_versions_and_settings_are_flat_json(bk):
 def test_gpu_request_without_a_gpu_fails_clearly():
     with pytest.raises(RuntimeError, match="JAX finds no gpu device"):
         JaxBackend(device="gpu")
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4), (2, 3, 4, 5), (2, 3, 2, 4, 5)])
+def test_flatten_handle_is_jnp_reshape_of_the_tensor_as_given(bk, shape):
+    rank = len(shape) - 2
+    handle = bk.layer("flatten", rank=rank, in_channels=shape[1])
+    assert handle.api == "jax.numpy.reshape" and "no Flatten layer" in handle.extra["note"]
+    assert handle.extra["input_layout"] == layouts.data_layout("jax", rank) and handle.param_count == 0
+    x = np.arange(math.prod(shape), dtype=np.float64).reshape(shape)
+    got = handle(bk.to_native(bk.asarray(x)))
+    assert got.dtype == bk.dtype
+    np.testing.assert_array_equal(bk.to_numpy(got), x.reshape(shape[0], -1))   # lax's NC* map, channel-major
+    # hand-computed: channel 0 holds 0, 1 and channel 1 holds 2, 3 → 0, 1, 2, 3
+    two = np.array([[[[0.0, 1.0]], [[2.0, 3.0]]]])
+    np.testing.assert_array_equal(bk.to_numpy(bk.layer("flatten", in_channels=2)(bk.to_native(bk.asarray(two)))),
+                                  [[0.0, 1.0, 2.0, 3.0]])
+    with pytest.raises(ValueError, match="no weights"):
+        handle.set_weights(np.zeros(1))

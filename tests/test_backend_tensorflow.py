@@ -368,3 +368,33 @@ def test_keras_layers_on_other_keras_backends(keras_backend):
     # 27 products of |x|,|w| ≤ 1 per output: bound (27 + 2)·eps·27 (module doc)
     assert errors["float32"] < 29 * 27 * np.finfo(np.float32).eps
     assert errors["float64"] < 29 * 27 * np.finfo(np.float64).eps  # x64 really on for Keras-on-JAX
+
+
+# A (1, C=2, H=1, W=2) map: channel 0 holds 0, 1 and channel 1 holds 2, 3.  Flattened channel-major (NCHW,
+# x.view(N, -1)) it reads 0, 1, 2, 3; flattened channels-last (NHWC) it reads 0, 2, 1, 3.
+TWO_CHANNEL_MAP = np.array([[[[0.0, 1.0]], [[2.0, 3.0]]]])
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4), (2, 3, 4, 5), (2, 3, 2, 4, 5)])
+def test_flatten_layer_is_keras_flatten_of_the_native_map(backend, shape):
+    rank = len(shape) - 2
+    handle = backend.layer("flatten", rank=rank, in_channels=shape[1])
+    assert handle.api == "keras.layers.Flatten" and isinstance(handle.native, backend.keras.layers.Flatten)
+    native = layouts.data_layout("tensorflow", rank)
+    assert handle.extra["input_layout"] == native and handle.param_count == 0
+    assert handle.native.data_format == handle.extra["data_format"] == "channels_last"  # the adapter's NHWC
+    x = np.arange(math.prod(shape), dtype=np.float64).reshape(shape)
+    with backend.session():
+        got = handle(backend.to_native(backend.asarray(x)))
+    assert got.dtype == backend.dtype
+    # Keras Flatten of the NHWC map: channels vary fastest
+    np.testing.assert_array_equal(backend.to_numpy(got), np.moveaxis(x, 1, -1).reshape(shape[0], -1))
+    with pytest.raises(ValueError, match="no weights"):
+        handle.set_weights(np.zeros(1))
+
+
+def test_flatten_layer_hand_computed_order(backend):
+    handle = backend.layer("flatten", in_channels=2)
+    with backend.session():
+        got = backend.to_numpy(handle(backend.to_native(backend.asarray(TWO_CHANNEL_MAP))))
+    np.testing.assert_array_equal(got, [[0.0, 2.0, 1.0, 3.0]])

@@ -315,3 +315,31 @@ def test_asarray_accepts_negative_stride_views(backend):
     assert np.array_equal(backend.to_numpy(backend.asarray(flipped)), flipped)
     single = np.flip(np.ones((1, 1, 1)), axis=2)  # one element: "contiguous", strides still negative
     assert np.array_equal(backend.to_numpy(backend.asarray(single)), single)
+
+
+# A (1, C=2, H=1, W=2) map: channel 0 holds 0, 1 and channel 1 holds 2, 3.  Flattened channel-major (NCHW,
+# x.view(N, -1)) it reads 0, 1, 2, 3; flattened channels-last (NHWC) it reads 0, 2, 1, 3.
+TWO_CHANNEL_MAP = np.array([[[[0.0, 1.0]], [[2.0, 3.0]]]])
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4), (2, 3, 4, 5), (2, 3, 2, 4, 5)])
+def test_flatten_layer_is_torch_nn_flatten_over_the_tensor_as_given(backend, shape):
+    rank = len(shape) - 2
+    handle = backend.layer("flatten", rank=rank, in_channels=shape[1])
+    assert handle.api == "torch.nn.Flatten" and isinstance(handle.native, backend.torch.nn.Flatten)
+    assert handle.param_count == 0 and handle.extra["input_layout"] == layouts.data_layout("torch", rank)
+    x = np.arange(math.prod(shape), dtype=np.float64).reshape(shape)
+    got = handle(backend.to_native(backend.asarray(x)))
+    assert got.dtype == getattr(backend.torch, backend.dtype)
+    np.testing.assert_array_equal(backend.to_numpy(got), x.reshape(shape[0], -1))   # channel-major, NCHW
+    # no layout conversion inside the handle: a channels-last tensor is flattened channels-last
+    channels_last = backend.transpose(backend.asarray(x), (0, *range(2, rank + 2), 1))
+    np.testing.assert_array_equal(backend.to_numpy(handle(channels_last)), np.moveaxis(x, 1, -1).reshape(shape[0], -1))
+    with pytest.raises(ValueError, match="no weights"):
+        handle.set_weights(np.zeros(1))
+
+
+def test_flatten_layer_hand_computed_order(backend):
+    handle = backend.layer("flatten", in_channels=2)
+    got = backend.to_numpy(handle(backend.to_native(backend.asarray(TWO_CHANNEL_MAP))))
+    np.testing.assert_array_equal(got, [[0.0, 1.0, 2.0, 3.0]])
