@@ -19,6 +19,11 @@ each computed side obeys::
   inputs rounded to the run dtype before they reach the oracle (see
   :meth:`equivcheck.checker.Checker.array`), the only error left is the
   framework's accumulation, so the bound stays tight.
+- ``dtype`` is the precision the framework *computes* in (:func:`compute_precision`),
+  not always the run dtype: a float32 run on a GPU with TF32 allowed
+  (``--allow-tf32``) computes convolutions and matmuls in TF32, whose unit
+  roundoff is ``2**-11`` instead of ``2**-24``, so its bound is ``2**13`` times
+  wider for the same terms and magnitude.
 - ``sides``: when both compared values are computed by the framework, their
   errors add (``sides=2``); against the float64 oracle, ``sides=1``.
 
@@ -33,8 +38,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Unit roundoff u = 2**-(mantissa bits + 1) per dtype; "tf32" for TF32 matmuls on GPUs.
-UNIT_ROUNDOFF = {"float32": 2.0**-24, "float64": 2.0**-53, "tf32": 2.0**-11}
+#: Explicitly stored mantissa (fraction) bits per compute precision.  "tf32" is NVIDIA's TensorFloat-32:
+#: float32's exponent with a 10-bit mantissa, used for float32 matmuls/convs on Ampere and later GPUs
+#: when TF32 is allowed (inputs rounded to 10 bits, products accumulated in float32).
+MANTISSA_BITS = {"float32": 23, "float64": 52, "tf32": 10}
+
+#: Unit roundoff u = 2**-(mantissa bits + 1) per compute precision (round to nearest).
+UNIT_ROUNDOFF = {name: 2.0 ** -(bits + 1) for name, bits in MANTISSA_BITS.items()}
+
+
+
+def compute_precision(dtype: str, device: str = "cpu", allow_tf32: bool = False) -> str:
+    """The precision a framework computes a ``dtype`` run in: ``"tf32"`` for float32 on a GPU with
+    TF32 allowed (cuBLAS/cuDNN then round matmul and conv inputs to 10 mantissa bits), else ``dtype``.
+
+    >>> compute_precision("float32", "gpu", allow_tf32=True), compute_precision("float32", "gpu")
+    ('tf32', 'float32')
+    >>> compute_precision("float32", "cpu", allow_tf32=True), compute_precision("float64", "gpu", allow_tf32=True)
+    ('float32', 'float64')
+    """
+    return "tf32" if dtype == "float32" and device == "gpu" and allow_tf32 else dtype
+
 
 #: Multiplier of sqrt(n); see the module docstring for how it was measured.
 SAFETY = 4.0

@@ -21,6 +21,8 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
+from equivcheck.tolerance import compute_precision
+
 
 class NotApplicable(Exception):
     """The framework has no such operation; the message says why (verdict ``n/a``)."""
@@ -62,6 +64,11 @@ class Backend:
     layer_apis: tuple[str, ...] = ()
     #: The API whose kernel layout the functional ops use (key into layouts.KERNEL_LAYOUTS).
     functional_api: str = "?"
+    #: The precision comparisons assume the framework computes in (the ``dtype`` of
+    #: :func:`equivcheck.tolerance.bound`).  ``None`` here: set per instance from the run's dtype,
+    #: device and TF32 permission (:func:`equivcheck.tolerance.compute_precision`); an adapter whose
+    #: arithmetic is fixed whatever the run dtype (the NumPy oracle: float64) sets it on its class.
+    compute_dtype: str | None = None
 
     def __init__(self, dtype: str = "float32", device: str = "cpu", allow_tf32: bool = False):
         if dtype not in ("float32", "float64"):
@@ -72,6 +79,8 @@ class Backend:
         self.device = device
         #: On a GPU, claims run with TF32 off unless this is set (``--allow-tf32``).
         self.allow_tf32 = allow_tf32
+        #: float32 on a GPU with TF32 allowed computes in "tf32": comparisons use its unit roundoff.
+        self.compute_dtype = type(self).compute_dtype or compute_precision(dtype, device, allow_tf32)
 
     # ---- identity -------------------------------------------------------
     def versions(self) -> dict[str, str]:
