@@ -51,22 +51,33 @@ def flat_index(order: str) -> str:
     deviations=[deviation("tensorflow", "refuted", dtype="float64", keras_backend="torch", supporting=True,
                           reason=KERAS_TORCH_FLOAT64)],
     notes={
-        "*": "The NCHW source model: flatten of the (N, C, *spatial) maps (the framework's reshape) then its "
-             "linear op with weight (out, C·H·W); the maps are the drawn ones plus every one-hot map, and the "
-             "weight's columns are distinct (noise + 8·column), so the refutation never hinges on a lucky draw.  The NHWC port: the same map in channels-last order, flattened "
-             "by the framework's reshape, then Dense with the weight copied as is.  The repair, with support=True: "
-             "the weight's input columns permuted from (C, *spatial) to (*spatial, C) order, which gives identical "
+        "*": "The NCHW source model: the (N, C, *spatial) maps flattened channel-major (x.view(-1, C·H·W)), then a "
+             "linear map with weight (out, C·H·W); the maps are the drawn ones plus every one-hot map, and the "
+             "weight's columns are distinct (noise + 8·column), so the refutation never hinges on a lucky draw.  "
+             "The NHWC port: the same maps in channels-last order, flattened, then a Dense with the weight copied "
+             "as is.  Which flatten and which dense ran is in each framework's note, and the check labels name "
+             "the flatten; every flatten is checked bit for bit (support=True) against the row-major flatten of "
+             "its input's axes, (C, *spatial) on the source side and (*spatial, C) on the port side, so a Flatten "
+             "layer that flattened in another order fails that check.  The repair, with support=True: the "
+             "weight's input columns permuted from (C, *spatial) to (*spatial, C) order, which gives identical "
              "outputs; the fact 'column_order' is found by trying every axis order.",
-        "numpy": "NumPy's native layout is NCHW: 'porting' means to an NHWC framework, so the NHWC map is the "
-                 "canonical one transposed to channels-last, then flattened.",
-        "torch": "PyTorch is NCHW-native: 'porting' means from this torch model to an NHWC framework (Keras, Flax); "
-                 "the NHWC side is the same map permuted to channels-last (torch.permute) and flattened in torch.",
-        "tensorflow": "The port target itself: the map in TF's native NHWC layout (bk.to_native), flattened with "
-                      "tf.reshape (what keras.layers.Flatten does), then keras.layers.Dense.",
-        "jax": "lax is told NCHW (its default dimension_numbers): 'porting' means to an NHWC framework; the NHWC side "
-               "is the map transposed to channels-last in JAX and flattened with jnp.reshape; Dense = jnp.matmul.",
-        "flax": "The port target itself: the map in Flax's native NHWC layout, flattened with jnp.reshape, then "
-                "flax.linen.Dense.",
+        "numpy": "NumPy's native layout is NCHW and it has no layers: the source side is np.reshape of the NCHW "
+                 "map then the oracle's linear; 'porting' means to an NHWC framework, so the NHWC side is the "
+                 "canonical map transposed to channels-last, np.reshape, then the oracle's linear.",
+        "torch": "PyTorch is NCHW-native, so it runs the source model: torch.nn.Flatten on the NCHW map, then "
+                 "torch.nn.Linear.  'Porting' means from this torch model to an NHWC framework (Keras, Flax); the "
+                 "NHWC side is the map permuted to channels-last (torch.permute), flattened by torch.nn.Flatten "
+                 "(which flattens the tensor as given), then a second torch.nn.Linear.",
+        "tensorflow": "The port target itself: the map in TF's native NHWC layout (bk.to_native), flattened by "
+                      "keras.layers.Flatten(data_format='channels_last'), then keras.layers.Dense.  The NCHW "
+                      "source model is not a Keras model: tf.reshape of the canonical NCHW tensor, then tf.matmul.",
+        "jax": "lax is told NCHW (its default dimension_numbers) and JAX has no Flatten or Dense layer: the source "
+               "side is jnp.reshape of the NCHW map then jnp.matmul; 'porting' means to an NHWC framework, so the "
+               "NHWC side is the map transposed to channels-last in JAX, jnp.reshape, then jnp.matmul.",
+        "flax": "The port target itself: the map in Flax's native NHWC layout, flattened with "
+                "x.reshape((x.shape[0], -1)) (Flax has no Flatten layer; this is how Flax's CNN examples "
+                "flatten), then flax.linen.Dense.  The NCHW source side: jnp.reshape of the canonical NCHW "
+                "map, then flax.linen.Dense.",
     },
 )
 def check(bk, p, ctx):
@@ -82,32 +93,51 @@ def check(bk, p, ctx):
     # run dtype), as a trained layer's are: a weight with two equal columns would be blind to their order.
     noise = ctx.array("w_noise", (p.out, features))
     w = (noise + 8.0 * np.arange(features)).astype(ctx.dtype).astype(np.float64)
-    xt, wt = bk.asarray(maps), bk.asarray(w)
+    xt = bk.asarray(maps)
     canonical = layouts.canonical("data", rank)                  # e.g. NCHW
     channels_last = canonical.replace("C", "") + "C"             # e.g. NHWC
     native = layouts.data_layout(bk.framework_name, rank)
+    to_channels_last = layouts.permutation(canonical, channels_last)
+    # The framework's Flatten (torch.nn.Flatten, keras.layers.Flatten) or, where it has none, its reshape.
+    # The handle flattens the tensor it is given as it is: what it is fed is said at each call.
+    flatten = bk.layer("flatten", rank=rank, in_channels=p.c)
+    flat = maps.reshape(batch, features)                         # (C, *spatial) order, row-major
+    flat_channels_last = maps.transpose(to_channels_last).reshape(batch, features)
 
-    # The NCHW source model: x.view(-1, C·H·W) then Linear.
-    source_out = bk.linear(bk.reshape(xt, (batch, features)), wt)
-    # The same maps in the NHWC framework: its native tensor when the framework is channels-last, otherwise
-    # the canonical maps permuted to channels-last (porting *to* an NHWC framework).
-    if native == channels_last:
-        nhwc = bk.to_native(xt)
-    else:
-        nhwc = bk.transpose(xt, layouts.permutation(canonical, channels_last))
-    nhwc_flat = bk.reshape(nhwc, (batch, features))           # Flatten in the NHWC framework
-
-    if bk.layer_apis:  # the framework's Dense layer (built once, weights loaded per variant)
+    def dense_layer():
+        """The framework's Dense/Linear layer when it has a layer API, else its linear op (the weight set per call)."""
+        if not bk.layer_apis:
+            return lambda v, weight: bk.linear(v, bk.asarray(weight))
         layer = bk.layer("dense", in_channels=features, out_channels=p.out, use_bias=False)
 
-        def dense(weight):
+        def run(v, weight):
             layer.set_weights(bk.asarray(weight))
-            return layer(nhwc_flat)
-    else:
-        def dense(weight):
-            return bk.linear(nhwc_flat, bk.asarray(weight))
+            return layer(v)
+        return run
 
-    flat = maps.reshape(batch, features)
+    # The NCHW source model: x.view(-1, C·H·W) then Linear.  An NCHW-native framework runs it with its own
+    # Flatten on its native tensor and its Linear layer (torch.nn.Flatten + torch.nn.Linear); an NHWC one
+    # writes the NCHW model with its reshape of the canonical tensor and its linear op.
+    if native == canonical:
+        source_flat, flattened_by = flatten(bk.to_native(xt)), flatten.api
+        source_out = dense_layer()(source_flat, w)
+    else:
+        source_flat, flattened_by = bk.reshape(xt, (batch, features)), f"{bk.framework_name}'s reshape"
+        source_out = bk.linear(source_flat, bk.asarray(w))
+    ctx.identical(f"source side: {flattened_by} of the {canonical} map == its row-major ({canonical[1:]}) flatten",
+                  source_flat, flat, support=True)
+    # The same maps in the NHWC framework: its native tensor when the framework is channels-last (its Flatten
+    # then reads the layout it was built for), otherwise the canonical maps permuted to channels-last
+    # (porting *to* an NHWC framework).
+    nhwc = bk.to_native(xt) if native == channels_last else bk.transpose(xt, to_channels_last)
+    nhwc_flat = flatten(nhwc)                                    # Flatten in the NHWC framework
+    ctx.identical(f"NHWC side: {flatten.api} of the {channels_last} map == its row-major ({channels_last[1:]}) "
+                  "flatten", nhwc_flat, flat_channels_last, support=True)
+    port_dense = dense_layer()                                   # built once, weights loaded per variant
+
+    def dense(weight):
+        return port_dense(nhwc_flat, weight)
+
     magnitude = oracle.linear(np.abs(flat), np.abs(w))
     terms = conv_terms(w.shape)
     ctx.close("NCHW source model vs oracle", source_out, oracle.linear(flat, w), magnitude=magnitude, terms=terms,
