@@ -94,11 +94,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dtypes", default="float64,float32", metavar="a,b", help="default: float64,float32")
     run.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
                      help="where frameworks compute (default cpu); on gpu TF32 is off unless --allow-tf32")
-    run.add_argument("--allow-tf32", action="store_true", help="leave TF32 on for GPU float32 (adds its effect to error/bound)")
+    run.add_argument("--allow-tf32", action="store_true",
+                     help="with --device gpu: leave TF32 on for float32 convs and matmuls; their comparisons then "
+                          "use TF32's unit roundoff (10 mantissa bits: a bound 2^13 times float32's), and results "
+                          "record compute_dtype 'tf32'")
     run.add_argument("--results", metavar="FILE",
-                     help="append one JSON object per result (JSON Lines), flushed as each finishes")
+                     help="write a run header (seed, examples, dtypes, device, TF32, equivcheck commit), then one "
+                          "JSON object per result (JSON Lines), flushed as each finishes")
     run.add_argument("--resume", action="store_true",
-                     help="with --results: skip claim × framework × dtype already in FILE")
+                     help="with --results: skip claim × framework × dtype already in FILE; a torn last line (a "
+                          "crash mid-write) is dropped first; a FILE written with another --seed, --examples, "
+                          "--dtypes, --device, --allow-tf32, --params or equivcheck commit is refused (exit 2)")
+    run.add_argument("--force-resume", action="store_true",
+                     help="--resume even a FILE written with other settings (its results are kept as they are; "
+                          "this run's settings are recorded before its own results)")
     run.add_argument("--params", metavar="JSON",
                      help="run exactly one example with these parameters (as printed by a failure's reproduce line)")
     run.add_argument("--jobs", type=_whole_number(1), default=1, metavar="N",
@@ -241,19 +250,110 @@ def _run_settings(args):
             raise UsageProblem(f"--params: not valid JSON ({exc})") from None
         if not isinstance(params, dict):
             raise UsageProblem("--params: must be a JSON object of parameter names to values")
+    if args.force_resume:
+        args.resume = True
     if args.resume and not args.results:
-        raise UsageProblem("--resume needs --results FILE (the file to resume)")
+        option = "--force-resume" if args.force_resume else "--resume"
+        raise UsageProblem(f"{option} needs --results FILE (the file to resume)")
+    if args.allow_tf32 and args.device != "gpu":
+        raise UsageProblem(f"--allow-tf32: TF32 exists only on a GPU; it needs --device gpu (got --device {args.device})")
     return frameworks, claims, dtypes, params
 
 
+def _checked(result):
+    """(examples that made a statement check, examples run) of a result, or None before the runner
+    records ``examples_checked``."""
+    checked = getattr(result, "examples_checked", None)
+    return None if checked is None else (checked, result.examples_run)
+
+
+def _draws(result, fixed_examples: int):
+    """(draws that ran, draws asked) of a result.  Before the runner records ``draws_run`` and
+    ``draws_asked``, both are inferred: every outcome past the fixed examples is a draw."""
+    asked = getattr(result, "draws_asked", None)
+    run = getattr(result, "draws_run", None)
+    if asked is None:
+        asked = result.examples
+    if run is None:
+        run = min(asked, max(0, result.examples_run - fixed_examples))
+    return run, asked
+
+
+def _draw_summary(results, claims_by_id, examples: int, one_example: bool = False) -> list[str]:
+    """The footer's count of the hypothesis draws that actually ran, then one line per result
+    (not a crash, not n/a) that ran fewer draws than asked."""
+    from equivcheck.results import is_crash
+
+    if one_example:
+        return ["one example (--params), no draws"]
+    short, ran, asked = [], 0, 0
+    for result in results:
+        if is_crash(result) or result.claim not in claims_by_id:
+            continue  # a crash is listed on its own as not run
+        draws_run, draws_asked = _draws(result, len(claims_by_id[result.claim].examples))
+        ran, asked = ran + draws_run, asked + draws_asked
+        if draws_run < draws_asked and result.verdict != "n/a":
+            why = " (stopped at its counterexample)" if getattr(result, "counterexample", None) else ""
+            short.append(f"claim {result.claim} × {result.framework} {result.dtype}: {draws_run} of {draws_asked} "
+                         f"draws ran{why}")
+    if ran < asked:
+        head = f"{ran} of {asked} draws ran ({examples} asked per claim × framework × dtype)"
+    else:
+        head = f"{ran} draws ran ({examples} per claim × framework × dtype)"
+    return [head, *short]
+
+
+def _cell(results) -> str:
+    """A verdict table cell: the verdict(s), then "(k of N examples checked)" where examples ran
+    that made no statement check."""
+    from equivcheck.report.table import cell
+
+    text = cell(results)
+    counts = [c for c in map(_checked, results) if c is not None]
+    if any(checked < run for checked, run in counts):
+        text += f" ({sum(c for c, _ in counts)} of {sum(r for _, r in counts)} examples checked)"
+    return text
+
+
+def _verdict_table(claims, frameworks, results, unavailable) -> str:
+    """The claims × frameworks table (layout of :func:`equivcheck.report.table.verdict_table`), whose
+    cells say how many examples were checked when not all were."""
+    by_key = {}
+    for result in results:
+        by_key.setdefault((result.claim, result.framework), []).append(result)
+    header = ["claim", *frameworks]
+    rows = [[claim.id, *("skip" if fw in unavailable else _cell(by_key.get((claim.id, fw), [])) for fw in frameworks)]
+            for claim in claims]
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(), "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
+    lines += [f"skip: {framework}: {reason}" for framework, reason in unavailable.items()]
+    return "\n".join(lines)
+
+
+def _compute_dtype(framework: str, dtype: str, args) -> str | None:
+    """The precision the (cached, already loaded) adapter computed in; None if it cannot load."""
+    try:
+        return backends.load(framework, dtype, args.device, args.allow_tf32).compute_dtype
+    except Exception:  # noqa: BLE001 - the result itself says why the adapter did not run
+        return None
+
+
 def cmd_run(args) -> int:
-    from equivcheck.report.table import verdict_table
-    from equivcheck.results import ResultsFile, crash_result
+    from equivcheck.results import ResultsFile, crash_result, run_header
     from equivcheck.runner import Result, reproduce_command, run_claim
     from equivcheck.worker import Job, run_jobs
 
     frameworks, claims, dtypes, params = _run_settings(args)
-    sink = ResultsFile.open(args.results, resume=args.resume) if args.results else None
+    sink = None
+    if args.results:
+        header = run_header(seed=args.seed, examples=args.examples, dtypes=dtypes, device=args.device,
+                            allow_tf32=args.allow_tf32, params=params)
+        sink = ResultsFile.open(args.results, resume=args.resume, header=header, force=args.force_resume)
+        if sink.dropped:
+            preview = sink.dropped[:80].decode("utf-8", "replace")
+            print(f"equivcheck: --resume: dropped the torn last line of {args.results} ({len(sink.dropped)} bytes "
+                  f"cut off mid-write, starting {preview!r}); whatever it recorded runs again", file=sys.stderr)
     done = sink.finished() if sink else {}
     unavailable = {fw: reason for fw in frameworks if (reason := backends.availability(fw, import_it=args.in_process))}
     todo = [(c.id, fw, dt) for fw in frameworks if fw not in unavailable for c in claims for dt in dtypes
@@ -262,13 +362,16 @@ def cmd_run(args) -> int:
     crashes, count, width = [], [0], len(str(len(todo)))
     started = time.perf_counter()
 
-    def record(result: Result) -> None:
+    def record(result: Result, compute_dtype: str | None = None) -> None:
         results.append(result)
         if sink:
-            sink.write(result)
+            sink.write(result, allow_tf32=args.allow_tf32, compute_dtype=compute_dtype)
         count[0] += 1
         if not args.quiet:
             mark = "" if result.as_expected else f"  ! expected {result.expected}"
+            checked = _checked(result)
+            if checked and checked[0] < checked[1]:
+                mark += f"  ({checked[0]} of {checked[1]} examples checked)"
             if result.skipped:
                 mark += f"  ({sum(s['count'] for s in result.skipped)} examples not run, listed at the end)"
             print(f"[{count[0]:>{width}}/{len(todo)}] {result.claim} × {result.framework} {result.dtype}: "
@@ -276,7 +379,9 @@ def cmd_run(args) -> int:
 
     def on_event(kind, payload):
         if kind == "result":
-            record(Result(**payload))
+            # fields the worker adds beyond the Result (its adapter's compute_dtype) go to the file only
+            extra = {k: payload.pop(k) for k in list(payload) if k not in Result.__dataclass_fields__}
+            record(Result(**payload), extra.get("compute_dtype"))
         elif kind == "crash":
             crashes.append(crash_result(payload, claims_by_id[payload["claim"]], args))
             record(crashes[-1])
@@ -285,7 +390,8 @@ def cmd_run(args) -> int:
     if args.in_process:
         for claim_id, framework, dtype in todo:
             record(run_claim(claims_by_id[claim_id], framework, dtype=dtype, examples=args.examples, seed=args.seed,
-                             device=args.device, allow_tf32=args.allow_tf32, params=params))
+                             device=args.device, allow_tf32=args.allow_tf32, params=params),
+                   _compute_dtype(framework, dtype, args))
     else:
         jobs = [Job(fw, [(c, dt) for c, f, dt in todo if f == fw], args.examples, args.seed, args.device,
                     args.allow_tf32, params) for fw in frameworks if fw not in unavailable]
@@ -294,9 +400,9 @@ def cmd_run(args) -> int:
         sink.close()
     order = {(c.id, fw, dt): i for i, (c, fw, dt) in enumerate((c, fw, dt) for fw in frameworks for c in claims for dt in dtypes)}
     results.sort(key=lambda r: order.get((r.claim, r.framework, r.dtype), len(order)))
-    print(verdict_table(claims, frameworks, results, unavailable=unavailable))
-    print(f"\n{len(results)} results in {time.perf_counter() - started:.1f}s; seed {args.seed}, "
-          f"{args.examples} draws per claim × framework × dtype")
+    print(_verdict_table(claims, frameworks, results, unavailable))
+    print(f"\n{len(results)} results in {time.perf_counter() - started:.1f}s; seed {args.seed}; "
+          + "\n".join(_draw_summary(results, claims_by_id, args.examples, params is not None)))
     for crash in crashes:
         print(f"did not run: {crash.claim} × {crash.framework} ({crash.dtype}): {crash.error['message']}\n"
               f"  results before it are kept; rerun with --resume")

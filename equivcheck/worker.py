@@ -4,7 +4,8 @@ The parent (``equivcheck run``) starts ``python -m equivcheck.worker '<json job>
 and reads protocol lines from its stdout; anything else a framework prints is
 ignored.  Each line is ``@@equivcheck `` + JSON: a ``start`` event before each
 claim × dtype, an ``example`` event with the params of each example just before
-it runs, then the claim's ``result``.  A ``start`` without a ``result`` when the
+it runs, then the claim's ``result`` (a :class:`~equivcheck.runner.Result` dict plus
+``compute_dtype``, the precision its adapter computed in).  A ``start`` without a ``result`` when the
 process ends names the claim that crashed it, and the last ``example`` the
 parameters that did (so the crash record carries a reproduce command).
 """
@@ -57,7 +58,10 @@ def main(argv=None) -> int:
         _emit("start", claim=claim_id, framework=job.framework, dtype=dtype)
         result = runner.run_claim(claims[claim_id], job.framework, dtype=dtype, examples=job.examples, seed=job.seed,
                            device=job.device, allow_tf32=job.allow_tf32, params=job.params)
-        _emit("result", result=result.to_dict())
+        payload = result.to_dict()
+        # the precision its comparisons assumed (tf32 for GPU float32 with TF32 allowed), for the results file
+        payload.setdefault("compute_dtype", backends.load(job.framework, dtype, job.device, job.allow_tf32).compute_dtype)
+        _emit("result", result=payload)
     return 0
 
 

@@ -78,8 +78,9 @@ def test_same_seed_gives_identical_results_files(tmp_path, capsys):
         assert main(["run", "--in-process", "-q", "--frameworks", "numpy", "--examples", "3", "--seed", "5",
                      "--claims", "one_by_one_conv_is_linear,pixel_shuffle_vs_depth_to_space",
                      "--results", str(path)]) == 0
-        records = [json.loads(line) for line in path.read_text().splitlines()]
+        header, *records = [json.loads(line) for line in path.read_text().splitlines()]
+        assert header["kind"] == "run" and header["seed"] == 5
         for record in records:
             record.pop("duration_s")
-        files.append(records)
-    assert files[0] == files[1] and len(files[0]) == 4
+        files.append([header, *records])
+    assert files[0] == files[1] and len(files[0]) == 5

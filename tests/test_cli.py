@@ -57,6 +57,8 @@ def test_list_json_is_an_array_of_id_title_statement_sources(capsys):
     ["report", "--frameworks", "nope"],
     ["report", "--check", "a.md", "-o", "b.md"],
     ["report", "--record", "x.jsonl", "--no-probe"],
+    ["run", "--force-resume"],
+    ["run", "--allow-tf32", "--frameworks", "numpy"],
 ])
 def test_usage_errors_exit_2_with_one_line(argv, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -83,7 +85,8 @@ def numpy_results(tmp_path_factory):
 def test_run_prints_a_verdict_table_and_writes_json_lines(numpy_results):
     path, proc = numpy_results
     assert "one_by_one_conv_is_linear" in proc.stdout and "holds" in proc.stdout
-    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    header, *lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert header["kind"] == "run" and header["seed"] == 0 and header["examples"] == 1  # what --resume checks
     assert {line["dtype"] for line in lines} == {"float32", "float64"}
     for line in lines:
         assert set(REQUIRED_FIELDS) <= set(line)
@@ -144,3 +147,89 @@ def test_run_lists_examples_that_did_not_run(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr()
     assert "(2 examples not run, listed at the end)" in out.err
     assert "2 example(s) of partly_na × numpy (float64) did not run (its other examples did): no kernel of 2 here" in out.out
+
+
+def test_run_help_documents_resume_safety_and_what_tf32_does(capsys):
+    _, out, _ = _exits(["run", "--help"], capsys)
+    flat = " ".join(out.split())
+    assert "--force-resume" in flat and "torn last line" in flat and "refused (exit 2)" in flat
+    assert "TF32's unit roundoff" in flat and "compute_dtype 'tf32'" in flat
+
+
+def test_allow_tf32_needs_a_gpu_and_says_so(capsys):
+    assert main(["run", "--allow-tf32", "--frameworks", "numpy", "--claims", "conv_output_size"]) == EXIT_USAGE
+    assert capsys.readouterr().err == ("equivcheck: error: --allow-tf32: TF32 exists only on a GPU; it needs "
+                                       "--device gpu (got --device cpu)\n")
+
+
+def test_the_gpu_tf32_options_reach_the_workers_and_the_results_file(monkeypatch, tmp_path, capsys):
+    """No GPU here: the worker is stubbed; what is checked is that --device gpu --allow-tf32 reach the
+    job and the run header, and that each result line records the compute dtype its worker reports."""
+    from equivcheck import backends, worker
+    from equivcheck.runner import run_claim
+
+    jobs = []
+
+    def fake_run_jobs(job_list, on_event, parallel=1):
+        for job in job_list:
+            jobs.append(job)
+            for claim_id, dtype in job.items:
+                from equivcheck.claim import load_claims
+
+                payload = run_claim(load_claims()[claim_id], "numpy", dtype=dtype, examples=job.examples).to_dict()
+                payload.update(device=job.device, compute_dtype="tf32" if dtype == "float32" else dtype)
+                on_event("result", payload)
+
+    monkeypatch.setattr(worker, "run_jobs", fake_run_jobs)
+    monkeypatch.setattr(backends, "availability", lambda fw, import_it=True: None)
+    path = tmp_path / "gpu.jsonl"
+    main(["run", "--device", "gpu", "--allow-tf32", "--frameworks", "torch", "--claims", "conv_output_size",
+          "--examples", "1", "-q", "--results", str(path)])
+    assert [(j.framework, j.device, j.allow_tf32) for j in jobs] == [("torch", "gpu", True)]
+    header, *lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert (header["device"], header["allow_tf32"]) == ("gpu", True)
+    assert [(r["dtype"], r["compute_dtype"], r["allow_tf32"]) for r in lines] == [
+        ("float64", "float64", True), ("float32", "tf32", True)]
+
+
+def _result(**fields):
+    from types import SimpleNamespace
+
+    base = dict(claim="c", framework="numpy", dtype="float32", verdict="holds", expected="holds", as_expected=True,
+                examples=5, examples_run=7, error=None, skipped=[])
+    return SimpleNamespace(**{**base, **fields})
+
+
+def test_the_table_says_how_many_examples_were_checked_when_not_all_were():
+    from types import SimpleNamespace
+
+    from equivcheck.cli import _verdict_table
+
+    claims = [SimpleNamespace(id="c", examples=[{}, {}]), SimpleNamespace(id="d", examples=[{}])]
+    rows = _verdict_table(claims, ["numpy", "torch"], [
+        _result(examples_checked=3, examples_run=5),
+        _result(dtype="float64", examples_checked=5, examples_run=5),
+        _result(claim="d", examples_checked=4, examples_run=4),
+        _result(claim="d", framework="torch"),  # a result from before examples_checked: no claim about it
+    ], {}).splitlines()
+    assert rows[2].split("  ")[0] == "c" and "holds (8 of 10 examples checked)" in rows[2]
+    assert rows[3].split() == ["d", "holds", "holds"]
+
+
+def test_the_footer_counts_the_draws_that_ran():
+    from types import SimpleNamespace
+
+    from equivcheck.cli import _draw_summary
+
+    claims = {"c": SimpleNamespace(examples=[{}, {}])}
+    full = _result(draws_asked=5, draws_run=5)
+    short = _result(framework="torch", draws_asked=5, draws_run=2)
+    na = _result(framework="jax", verdict="n/a", draws_asked=5, draws_run=0)  # nothing ran; its verdict says so
+    assert _draw_summary([full], claims, 5) == ["5 draws ran (5 per claim × framework × dtype)"]
+    assert _draw_summary([full, short, na], claims, 5) == [
+        "7 of 15 draws ran (5 asked per claim × framework × dtype)", "claim c × torch float32: 2 of 5 draws ran"]
+    # results without draws_run/draws_asked: every outcome past the fixed examples was a draw
+    assert _draw_summary([_result(examples_run=4)], claims, 5)[0] == "2 of 5 draws ran (5 asked per claim × framework × dtype)"
+    refuted = _result(verdict="refuted", counterexample={"params": {}}, draws_asked=5, draws_run=1)
+    assert _draw_summary([refuted], claims, 5)[1] == "claim c × numpy float32: 1 of 5 draws ran (stopped at its counterexample)"
+    assert _draw_summary([full], claims, 5, one_example=True) == ["one example (--params), no draws"]
