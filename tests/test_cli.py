@@ -190,6 +190,14 @@ def test_the_gpu_tf32_options_reach_the_workers_and_the_results_file(monkeypatch
     assert (header["device"], header["allow_tf32"]) == ("gpu", True)
     assert [(r["dtype"], r["compute_dtype"], r["allow_tf32"]) for r in lines] == [
         ("float64", "float64", True), ("float32", "tf32", True)]
+    # the report puts them in a "TF32 allowed" column (no environment record needed) whose error/bound
+    # is under the compute dtype each line names
+    capsys.readouterr()
+    assert main(["report", "--no-probe", "-q", "--results", str(path), "--format", "json"]) == EXIT_OK
+    report = json.loads(capsys.readouterr().out)
+    (column, cell), = report["verdicts"][0]["cells"].items()
+    assert column.endswith("· gpu · TF32 allowed")
+    assert {d: v["compute_dtype"] for d, v in cell["dtypes"].items()} == {"float64": "float64", "float32": "tf32"}
 
 
 def _result(**fields):

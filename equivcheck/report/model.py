@@ -237,14 +237,17 @@ def build(environments: list[dict], sources: list[tuple], name: str = "report") 
         for record in results:
             framework = record["framework"]
             record_device = record.get("device", device) or "cpu"
-            record_tf32 = record.get("allow_tf32", tf32) and record_device != "cpu"
+            # TF32 allowed: said by the result line (equivcheck run records it and the compute dtype its
+            # bound used) or, for older lines, by the environment record; its error/bound is under TF32
+            record_tf32 = record.get("compute_dtype") == "tf32" or (
+                bool(record.get("allow_tf32", tf32)) and record_device != "cpu")
             col = column(framework, _result_versions(record, environment), record_device, record_tf32, env_name)
             key = (record["claim"], framework)
             entry = verdicts.setdefault(key, {"claim": record["claim"], "framework": framework, "cells": {}})
             cell = entry["cells"].setdefault(col, {"dtypes": {}})
             cell["dtypes"][record.get("dtype", "?")] = {
                 k: record.get(k) for k in ("verdict", "expected", "max_abs_err", "bound", "ratio", "seed",
-                                           "examples", "reason", "expected_because", "skipped")}
+                                           "examples", "reason", "expected_because", "skipped", "compute_dtype")}
             cell["dtypes"][record.get("dtype", "?")]["as_expected"] = record_as_expected(record)
             for fact_key, value in sorted((record.get("facts") or {}).items()):
                 fact = facts.setdefault((record["claim"], framework, fact_key),
