@@ -9,7 +9,9 @@ tolerance audit: the largest error/bound ratio per claim × framework (a ratio
 near 1 would mean the bound is about to cry wolf), and the examples that did
 not run inside claims that otherwise ran (e.g. those a known framework crash,
 equivcheck/backends/known_defects.py, guards against).  Pass ``--resume`` to
-continue an interrupted soak.
+continue an interrupted soak: ``equivcheck run`` refuses (exit 2, and so does
+this script) a results file written with another seed, example count, dtypes or
+equivcheck commit; ``--force-resume`` mixes them anyway.
 """
 from __future__ import annotations
 
@@ -31,7 +33,10 @@ def main(argv=None) -> int:
     parser.add_argument("--dtypes", default="float32,float64")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--results", default="results/soak.jsonl")
-    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted soak (refused if the file was written with other settings)")
+    parser.add_argument("--force-resume", action="store_true",
+                        help="--resume even a file written with another seed, example count, dtypes or commit")
     args = parser.parse_args(argv)
 
     command = [sys.executable, "-m", "equivcheck.cli", "run", "--examples", str(args.examples), "--seed", str(args.seed),
@@ -39,15 +44,21 @@ def main(argv=None) -> int:
     for option in ("frameworks", "claims"):
         if getattr(args, option):
             command += [f"--{option}", getattr(args, option)]
-    if args.resume:
+    if args.force_resume:
+        command.append("--force-resume")
+    elif args.resume:
         command.append("--resume")
     started = time.perf_counter()
-    subprocess.run(command, check=False)
+    run = subprocess.run(command, check=False)
     elapsed = time.perf_counter() - started
+    if run.returncode == 2:  # a usage error (e.g. a refused resume): equivcheck said why on stderr
+        return 2
 
     results = read(args.results)
     alarms = [r for r in results if not r.as_expected]
     examples = sum(r.examples_run for r in results)
+    draws_asked = sum(getattr(r, "draws_asked", r.examples) for r in results)
+    draws_run = sum(getattr(r, "draws_run", r.examples) for r in results)
     worst = defaultdict(float)
     for result in results:
         # A refutation's ratio measures the refutation, not the tolerance: audit holding results only.
@@ -55,7 +66,7 @@ def main(argv=None) -> int:
             key = (result.claim, result.framework)
             worst[key] = max(worst[key], result.ratio)
     print(f"\nsoak: {len(results)} claim × framework × dtype results, {examples} examples in {elapsed:.0f}s, "
-          f"seed {args.seed}, {args.examples} draws each")
+          f"seed {args.seed}, {draws_run} of {draws_asked} draws asked ran ({args.examples} per result)")
     print("largest error/bound ratio per claim × framework among holding results (tolerance audit):")
     for (claim, framework), ratio in sorted(worst.items(), key=lambda item: -item[1])[:15]:
         print(f"  {ratio:8.3f}  {claim} × {framework}")
