@@ -69,7 +69,8 @@ def check(bk, p, ctx):
         how, grad = "scatter definition", scatter_input_grad(gy, w, x.shape, g.stride, g.pairs, g.dilation, g.groups)
     else:
         how, grad = "autodiff", unless_missing_kernel(
-            bk, ctx, "conv input gradient", lambda: bk.vjp(lambda xx: bk.conv(xx, wt, **g.conv_kw), [xt], gyt)[0])
+            bk, "conv input gradient", lambda: bk.vjp(lambda xx: bk.conv(xx, wt, **g.conv_kw), [xt], gyt)[0],
+            rank=g.rank, **g.conv_kw)
 
     # "Rotate by 180, then convolve": zero insertion + full padding (NumPy, exact) ...
     spread = np.zeros(gy.shape[:2] + tuple((m - 1) * s + 1 for m, s in zip(g.out, g.stride)))
@@ -83,10 +84,9 @@ def check(bk, p, ctx):
     og, cg = p.c_out // g.groups, p.c_in // g.groups
     rotated = np.flip(w.reshape(g.groups, og, cg, *g.k).swapaxes(1, 2).reshape(p.c_in, og, *g.k),
                       axis=tuple(range(2, 2 + g.rank)))
-    by_rotation = unless_missing_kernel(bk, ctx, "conv", lambda: bk.conv(bk.asarray(padded), bk.asarray(rotated),
-                                                                         dilation=g.dilation, groups=g.groups))
-    if grad is None or by_rotation is None:
-        return
+    by_rotation = unless_missing_kernel(bk, "conv", lambda: bk.conv(bk.asarray(padded), bk.asarray(rotated),
+                                                                    dilation=g.dilation, groups=g.groups),
+                                        rank=g.rank, dilation=g.dilation, groups=g.groups)
 
     magnitude = oracle.conv_input_grad(np.abs(gy), np.abs(w), x.shape, **g.conv_kw)
     terms = og * math.prod(g.k)          # products per element of ∂L/∂x, at most

@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import layouts, oracle, tolerance
-from equivcheck.casekit import unless_missing_kernel
+from equivcheck.casekit import TF_MISSING_KERNEL_NOTE, unless_missing_kernel
 from equivcheck.claim import claim, source
 
 
@@ -118,10 +118,8 @@ def _native_settings(bk, ctx, y, w, p):
     space=_geometries(),
     expected="holds",
     notes={
-        "tensorflow": "TF spells output_padding through conv{n}d_transpose's output_shape (the adapter). Where TF's "
-                      "CPU build has no kernel (float64: no dilated transposed conv, 'Current CPU implementations do "
-                      "not yet support dilation rates larger than 1'), the example records TF's own error through a "
-                      "supporting ctx.raises and stops; everything TF runs agrees.",
+        "tensorflow": "TF spells output_padding through conv{n}d_transpose's output_shape (the adapter). "
+                      + TF_MISSING_KERNEL_NOTE,
         "*": "The framework's conv_transpose is called with PyTorch's (padding, output_padding); each adapter "
              "spells it natively (TF: the output_shape argument; lax/Flax: explicit pads of the zero-inserted "
              "input).",
@@ -146,10 +144,8 @@ def check(bk, p, ctx):
     sizes = {}
     for extra in range(s):
         tr_kw = dict(conv_kw, output_padding=extra)
-        got = unless_missing_kernel(bk, ctx, "dilated conv_transpose",
-                                    lambda: bk.conv_transpose(bk.asarray(y0), wt, **tr_kw))
-        if got is None:
-            return
+        got = unless_missing_kernel(bk, "conv_transpose", lambda: bk.conv_transpose(bk.asarray(y0), wt, **tr_kw),
+                                    rank=rank, **tr_kw)
         size = list(ctx.numpy(got).shape[2:])
         sizes[extra] = size
         ctx.equal(f"conv_transpose output size with output_padding={extra}", size, [n + extra for n in smallest])
@@ -166,9 +162,7 @@ def check(bk, p, ctx):
     restoring = {}
     for r in range(s):
         x = ctx.array(f"x_{r}", (p.n, p.c_in, *(n + r for n in smallest)))
-        y = unless_missing_kernel(bk, ctx, "conv", lambda: bk.conv(bk.asarray(x), wt, **conv_kw))
-        if y is None:
-            return
+        y = unless_missing_kernel(bk, "conv", lambda: bk.conv(bk.asarray(x), wt, **conv_kw), rank=rank, **conv_kw)
         ctx.equal(f"input size {[n + r for n in smallest]} gives conv output size {p.out}",
                   list(ctx.numpy(y).shape[2:]), list(p.out))
         # the output_padding values whose conv_transpose lands on x's size: exactly r

@@ -92,7 +92,8 @@ def check(bk, p, ctx):
         how, grad = "shift definition", _shifted_weight_grad(x, gy, g.k, g.stride, g.pairs, g.dilation, g.groups)
     else:
         how, grad = "autodiff", unless_missing_kernel(
-            bk, ctx, "conv weight gradient", lambda: bk.vjp(lambda ww: bk.conv(xt, ww, **g.conv_kw), [wt], gyt)[0])
+            bk, "conv weight gradient", lambda: bk.vjp(lambda ww: bk.conv(xt, ww, **g.conv_kw), [wt], gyt)[0],
+            rank=g.rank, **g.conv_kw)
 
     # Correlation of the stored input with ∂L/∂y as the kernel.  Rearranged in NumPy (exact):
     # "batch" := the Cg channels of a group, "channels" := (group, sample); kernel := ∂L/∂y as (O, N, *out).
@@ -102,10 +103,9 @@ def check(bk, p, ctx):
                                                                                               *xp.shape[2:])
     kernel = gy.reshape(p.n, g.groups, og, *g.out).transpose((1, 2, 0) + tail).reshape(p.c_out, p.n, *g.out)
     # Stride and dilation swap roles: the taps of ∂L/∂y are s apart, the kernel offsets d apart.
-    corr = unless_missing_kernel(bk, ctx, "conv", lambda: bk.conv(bk.asarray(stored), bk.asarray(kernel),
-                                                                  stride=g.dilation, dilation=g.stride, groups=g.groups))
-    if grad is None or corr is None:
-        return
+    corr = unless_missing_kernel(bk, "conv", lambda: bk.conv(bk.asarray(stored), bk.asarray(kernel),
+                                                             stride=g.dilation, dilation=g.stride, groups=g.groups),
+                                 rank=g.rank, stride=g.dilation, dilation=g.stride, groups=g.groups)
     corr = ctx.numpy(corr)[(slice(None), slice(None)) + tuple(slice(0, kk) for kk in g.k)]  # (Cg, O, *k') → *k
     by_correlation = corr.swapaxes(0, 1)
 

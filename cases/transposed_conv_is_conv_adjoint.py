@@ -74,28 +74,26 @@ def check(bk, p, ctx):
     inner_mag = np.sum(conv_mag * np.abs(y))              # Σ conv(|x|, |w|)·|y| = Σ |x|·conv_transpose(|y|, |w|)
     inner_terms = max(conv_terms, tr_terms) * y.size      # every product in the inner product
 
-    forward = unless_missing_kernel(bk, ctx, "conv", lambda: bk.conv(xt, wt, **g.conv_kw))
-    backward = unless_missing_kernel(bk, ctx, "conv_transpose", lambda: bk.conv_transpose(yt, wt, **tr_kw))
-    if forward is not None:
-        ctx.close("conv vs oracle", forward, oracle.conv(x, w, **g.conv_kw), magnitude=conv_mag, terms=conv_terms,
-                  sides=1)
-    if backward is not None:
-        ctx.close("conv_transpose vs oracle", backward, oracle.conv_transpose(y, w, **tr_kw), magnitude=tr_mag,
-                  terms=tr_terms, sides=1)
-    if forward is not None and backward is not None:
-        # <conv(x, w), y> = <x, conv_transpose(y, w)>, both sums taken in float64 of the framework's outputs.
-        ctx.close("<conv(x, w), y> = <x, conv_transpose(y, w)>", np.sum(ctx.numpy(forward) * y),
-                  np.sum(x * ctx.numpy(backward)), magnitude=inner_mag, terms=inner_terms, sides=2)
+    forward = unless_missing_kernel(bk, "conv", lambda: bk.conv(xt, wt, **g.conv_kw), rank=g.rank, **g.conv_kw)
+    backward = unless_missing_kernel(bk, "conv_transpose", lambda: bk.conv_transpose(yt, wt, **tr_kw),
+                                     rank=g.rank, **tr_kw)
+    ctx.close("conv vs oracle", forward, oracle.conv(x, w, **g.conv_kw), magnitude=conv_mag, terms=conv_terms,
+              sides=1)
+    ctx.close("conv_transpose vs oracle", backward, oracle.conv_transpose(y, w, **tr_kw), magnitude=tr_mag,
+              terms=tr_terms, sides=1)
+    # <conv(x, w), y> = <x, conv_transpose(y, w)>, both sums taken in float64 of the framework's outputs.
+    ctx.close("<conv(x, w), y> = <x, conv_transpose(y, w)>", np.sum(ctx.numpy(forward) * y),
+              np.sum(x * ctx.numpy(backward)), magnitude=inner_mag, terms=inner_terms, sides=2)
 
     if bk.framework_name == "numpy":
         how, vjp = "brute-force adjoint (scatter)", scatter_input_grad(y, w, x.shape, g.stride, g.pairs, g.dilation,
                                                                        g.groups)
     else:
         how, vjp = "autodiff VJP", unless_missing_kernel(
-            bk, ctx, "conv input gradient", lambda: bk.vjp(lambda xx: bk.conv(xx, wt, **g.conv_kw), [xt], yt)[0])
-    if backward is not None and vjp is not None:
-        ctx.close(f"conv_transpose(y, w) = {how} of conv w.r.t. x", backward, vjp, magnitude=tr_mag,
-                  terms=tr_terms, sides=2)
+            bk, "conv input gradient", lambda: bk.vjp(lambda xx: bk.conv(xx, wt, **g.conv_kw), [xt], yt)[0],
+            rank=g.rank, **g.conv_kw)
+    ctx.close(f"conv_transpose(y, w) = {how} of conv w.r.t. x", backward, vjp, magnitude=tr_mag,
+              terms=tr_terms, sides=2)
 
     if p.layers:
         _shared_layers(bk, p, ctx, x, w, y, g.k, g.stride, g.dilation, g.groups, inner_mag, inner_terms)

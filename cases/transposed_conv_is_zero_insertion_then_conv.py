@@ -77,15 +77,15 @@ def check(bk, p, ctx):
 
     x = ctx.array("x", (p.n, p.c_in, *p.spatial))
     w = ctx.array("w", (p.c_in, p.c_out // groups, *k))   # transposed kernel (I, O/g, *k)
-    transposed = unless_missing_kernel(bk, ctx, "conv_transpose",
-                                       lambda: bk.conv_transpose(bk.asarray(x), bk.asarray(w), **tr_kw))
+    transposed = unless_missing_kernel(bk, "conv_transpose",
+                                       lambda: bk.conv_transpose(bk.asarray(x), bk.asarray(w), **tr_kw),
+                                       rank=rank, **tr_kw)
 
     spread, padded = _zero_insert_and_pad(x, stride, pairs, extra, dilation, k)
     kernel = _conv_kernel(w, groups)
-    by_conv = unless_missing_kernel(bk, ctx, "conv", lambda: bk.conv(bk.asarray(padded), bk.asarray(kernel),
-                                                                     dilation=dilation, groups=groups))
-    if transposed is None or by_conv is None:
-        return
+    by_conv = unless_missing_kernel(bk, "conv", lambda: bk.conv(bk.asarray(padded), bk.asarray(kernel),
+                                                                dilation=dilation, groups=groups),
+                                    rank=rank, dilation=dilation, groups=groups)
 
     magnitude = oracle.conv_transpose(np.abs(x), np.abs(w), **tr_kw)
     terms = (p.c_in // groups) * math.prod(k)      # products per output of the conv on the padded map

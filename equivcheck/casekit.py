@@ -1,6 +1,6 @@
 """Pieces that several case files share: per-dimension conv parameters, a hypothesis space of
-conv configurations, the conv's input gradient written out from its definition, and TensorFlow's
-known CPU kernel gaps.
+conv configurations, the conv's input gradient written out from its definition, and the guard
+that turns a known missing framework kernel into an ``n/a`` example.
 
 Design rules
 - Only what two or more cases use lives here.  A helper one case needs stays in that case file,
@@ -8,13 +8,14 @@ Design rules
 - Nothing here decides a verdict: helpers compute parameters, NumPy float64 references and
   hypothesis spaces.  Every check still goes through ``ctx`` in the case body, with the
   case's own label, and a framework error is never swallowed: the one exception,
-  :func:`unless_missing_kernel`, records it as a supporting ``ctx.raises``.
+  :func:`unless_missing_kernel`, turns a missing kernel that :mod:`equivcheck.known_issues`
+  knows into an ``n/a`` example (not a pass).
 - A strategy's draws are part of every claim that uses it: the order and the ranges of its
   draws fix which examples a seed gives.  Changing them changes those claims' spaces, so do it
   only on purpose, for all of them.
-- Framework gaps are recognised by the framework's own message (listed in
-  :data:`TF_MISSING_KERNEL`), never by parameters alone, so a gap that a new version closes
-  shows up as a run that now succeeds.
+- Framework gaps are recognised by the framework's own message *and* the op, parameters and
+  version of their record in :mod:`equivcheck.known_issues`, so a gap that a new version
+  closes shows up as a run that now succeeds, and a new failure with familiar words as an error.
 
 >>> per_dim(3, 2), pad_pairs([[1, 2], 0], 2)
 ([3, 3], [(1, 2), (0, 0)])
@@ -26,29 +27,15 @@ from typing import NamedTuple
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle
+from equivcheck import known_issues, oracle
 
 #: The reason of a known deviation (equivcheck.claim.deviation) shared by the claims with a float64 Keras Dense.
-KERAS_TORCH_FLOAT64 = ("Keras 3 on the torch backend computes a float64 Dense in float32: keras.ops.matmul casts "
-                       "both operands to dtypes.result_type(float64, float64), which returns float32 (seen with "
-                       "Keras 3.15.1 in the keras-torch tox env)")
+KERAS_TORCH_FLOAT64 = known_issues.BY_ID["keras-torch-float64-dense"].reason
 
-#: How TensorFlow says it has no kernel for a case (float64 backprop of dilated or grouped convs, float32
-#: backprop with explicit padding and dilation/groups, dilated Conv3D in float64, tf.nn.convolution's
-#: stride together with dilation).
-TF_MISSING_KERNEL = ("not yet support dilation", "only supports dilated rates of 1",
-                     "grouped convolutions are not supported on CPU", "not supported in conjunction with `dilation_rate",
-                     # oneDNN's Conv2DBackpropInput for a 1-wide kernel with dilation 2 (found by the soak)
-                     "could not create a primitive descriptor")
-
-#: What TensorFlow's CPU build cannot run, as observed with TF 2.21: the note of the TF column of the
-#: cases that use :func:`unless_missing_kernel` on convs, their gradients and conv_transpose.
+#: The note of the TF column of the cases that use :func:`unless_missing_kernel`, written from the registry.
 TF_MISSING_KERNEL_NOTE = (
-    "Where TF's CPU build has no kernel, the example records TF's own error (InvalidArgumentError, through a "
-    "supporting ctx.raises) and checks everything else: in float64 TF has no backprop kernel (which is also "
-    "conv_transpose) for dilated or grouped convs and no dilated Conv3D; in float32 (oneDNN) none for the "
-    "backprop of dilated or grouped 2-D convs with explicit padding; and tf.nn.convolution (1-D, 3-D) rejects "
-    "stride > 1 together with dilation > 1 (ValueError). Everything TF does run agrees.")
+    "Where TF's CPU build has no kernel for an example, the example is n/a and counted, never a pass: "
+    + known_issues.notes("tensorflow", "missing kernel") + " Everything TF does run agrees.")
 
 
 def per_dim(value, rank: int) -> list[int]:
@@ -184,16 +171,20 @@ def scatter_input_grad(gy, w, x_shape, stride, pairs, dilation, groups) -> np.nd
     return acc[lead + crop].reshape(x_shape)
 
 
-def unless_missing_kernel(bk, ctx, label: str, fn):
-    """``fn()``; where TensorFlow's CPU build has no kernel for it (:data:`TF_MISSING_KERNEL`), the
-    framework's error is recorded instead (a supporting ``ctx.raises`` labelled
-    ``"TensorFlow CPU <dtype> has no kernel: <label>"``) and None returned, so the example checks
-    everything else TF can run.  Every other exception propagates unchanged.
+def unless_missing_kernel(bk, op: str, fn, *, rank: int, stride=1, dilation=1, groups=1, **_):
+    """``fn()``, which runs ``op`` (``"conv"``, ``"conv_transpose"``, ``"conv input gradient"`` or
+    ``"conv weight gradient"``) with these parameters; where the framework has no kernel for it and a
+    missing-kernel record of :mod:`equivcheck.known_issues` covers exactly that (the framework's words,
+    the op, the parameters, the dtype and the version), the example is ``n/a`` (``KnownIssueSkip``).
+    The same words outside a record's bounds are an error of the run; every other exception propagates
+    unchanged.  Extra keywords (``padding``, ``output_padding``) are accepted so a case can pass its
+    conv keywords as they are.
+
+    >>> unless_missing_kernel(None, "conv", lambda: 42, rank=2)
+    42
     """
     try:
         return fn()
-    except Exception as exc:  # noqa: BLE001 - only TF's missing-kernel errors are kept; the rest propagate
-        if bk.framework_name != "tensorflow" or not any(words in str(exc) for words in TF_MISSING_KERNEL):
-            raise
-    ctx.raises(f"TensorFlow CPU {bk.dtype} has no kernel: {label}", fn, support=True)
-    return None
+    except Exception as exc:  # noqa: BLE001 - classified by the registry, then re-raised
+        known_issues.missing_kernel(bk, op, rank, exc, stride=stride, dilation=dilation, groups=groups)
+        raise

@@ -21,6 +21,7 @@ True
 from __future__ import annotations
 
 import traceback
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -57,8 +58,11 @@ def error_info(exc: BaseException) -> dict:
 class Checker:
     """Records what one example of a claim body found."""
 
-    def __init__(self, backend, dtype: str, compute_dtype: str, values: str = "normal", value_seed: int = 0):
+    def __init__(self, backend, dtype: str, compute_dtype: str, values: str = "normal", value_seed: int = 0,
+                 case_dir: str | Path | None = None):
         self.bk = backend
+        #: The folder of the case file whose body runs (its frames are the harness's, not the framework's).
+        self.case_dir = case_dir
         self.dtype = dtype  # the run dtype: inputs are representable in it
         self.compute_dtype = compute_dtype  # the precision the framework computes in
         self.values = values
@@ -153,11 +157,21 @@ class Checker:
     def raises(self, label: str, fn: Callable, *args, support: bool = False, **kwargs):
         """Expect ``fn(*args, **kwargs)`` to raise; record the framework's error.
 
-        Returns the exception (or None, which also records a failed check).
+        Only the framework's own exceptions count (see :func:`is_framework_error`): a
+        :class:`~equivcheck.backends.base.NotApplicable` (the example does not run) and an error of
+        the harness or the case body (a ``NameError``, say) pass through unchanged, so they can never
+        stand in for "the framework rejected the input".  Returns the exception (or None, which also
+        records a failed check).
         """
+        from equivcheck.backends.base import NotApplicable
+
         try:
             fn(*args, **kwargs)
-        except Exception as exc:  # the framework's own error is the datum here
+        except NotApplicable:
+            raise
+        except Exception as exc:  # the framework's own error is the datum here; anything else propagates
+            if not is_framework_error(exc, self.case_dir):
+                raise
             info = error_info(exc)
             self.errors[label] = info
             self._record({"label": label, "kind": "raises", "ok": True, **info}, support)
@@ -165,6 +179,16 @@ class Checker:
         self._record({"label": label, "kind": "raises", "ok": False, "got": "no exception", "want": "an exception"},
                      support)
         return None
+
+    # ---- evidence --------------------------------------------------------------
+    @property
+    def statement_checks(self) -> int:
+        """Checks of the claim's statement (not ``support=True``) this example made."""
+        return sum(1 for record in self.checks if not record["support"])
+
+    @property
+    def statement_checks_passed(self) -> int:
+        return sum(1 for record in self.checks if not record["support"] and record["ok"])
 
     def fact(self, key: str, value) -> None:
         """Record a convention fact (JSON-able) for the report."""
@@ -189,7 +213,58 @@ def _plain(value):
     return value
 
 
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: Code inside the package whose exceptions count as "the framework raised": the oracle (the numpy
+#: column's framework) and the adapters, whose lines call C-implemented framework functions (torch's
+#: F.conv2d has no Python frame of its own, so its RuntimeError surfaces on the adapter's line).
+FRAMEWORK_CODE = (str(PACKAGE_DIR / "oracle.py"), str(PACKAGE_DIR / "backends") + "/")
+#: Exception types that are always a bug of the code that raised them when that code is equivcheck's
+#: own (an adapter or the oracle included): Python's complaints about the program, not the input.
+HARNESS_BUGS = (NameError, SyntaxError, ImportError, AssertionError)
+
+
 def innermost_file(exc: BaseException) -> str:
-    """File of the frame that raised ``exc`` (to tell framework errors from harness bugs)."""
+    """File of the frame that raised ``exc``."""
     frames = traceback.extract_tb(exc.__traceback__)
     return frames[-1].filename if frames else ""
+
+
+def is_framework_error(exc: BaseException, case_dir: str | Path | None = None) -> bool:
+    """Whether ``exc`` is the framework's own reaction to its input (verdict material) rather than a bug
+    of equivcheck or of a case body (a harness error).
+
+    - Raised in an adapter or the oracle: the framework's, except Python's own complaints about the
+      program (:data:`HARNESS_BUGS`, e.g. a ``NameError``).
+    - Raised in equivcheck's core or in the case file: the harness's.
+    - Raised in third-party code: the framework's only when the call went through an adapter, the
+      oracle or a framework package (not NumPy called straight from a case body: that is the case's
+      own arithmetic failing).
+
+    >>> try:
+    ...     undefined_name
+    ... except NameError as exc:
+    ...     is_framework_error(exc)
+    False
+    """
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return False
+    ours = (str(PACKAGE_DIR),) + ((str(Path(case_dir).resolve()),) if case_dir else ())
+    where = frames[-1].filename
+    if where.startswith(FRAMEWORK_CODE):
+        return not isinstance(exc, HARNESS_BUGS)
+    if where.startswith(ours):
+        return False
+    return any(f.filename.startswith(FRAMEWORK_CODE) or _framework_package(f.filename) for f in frames[:-1]) \
+        or _framework_package(where)
+
+
+#: Top-level packages whose code is a framework under test (a case may call one directly).
+FRAMEWORK_PACKAGES = ("torch", "tensorflow", "keras", "tf_keras", "jax", "jaxlib", "flax", "onnx", "onnxruntime",
+                      "openvino", "ai_edge_litert")
+
+
+def _framework_package(filename: str) -> bool:
+    parts = Path(filename).parts
+    return any(part in ("site-packages", "dist-packages") and index + 1 < len(parts)
+               and parts[index + 1] in FRAMEWORK_PACKAGES for index, part in enumerate(parts))

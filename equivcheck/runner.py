@@ -9,7 +9,16 @@ Design rules
   such example becomes the counterexample.
 - Per example: ``NotApplicable`` → ``n/a``; an exception raised inside a
   framework, an adapter or the oracle → ``raises``; an exception raised in
-  equivcheck's core or a case body → ``error`` (a harness bug, never a verdict).
+  equivcheck's core or a case body → ``error`` (a harness bug, never a verdict;
+  see :func:`equivcheck.checker.is_framework_error`).
+- No verdict without evidence: an example whose body returns without a single
+  check of the statement (only ``support=True`` checks, or none) is ``error``,
+  naming the case file; an example that cannot run is ``n/a`` and counted in the
+  result's ``skipped``.  Every result carries how many examples made statement
+  checks and how many of those checks passed.
+- The claim's ``space`` failing (an exception while drawing, hypothesis unable to
+  draw) is ``error`` naming the file and the field, never a silent shortfall; a
+  run with fewer draws than asked records both numbers.
 - Verdict over examples: error > refuted > raises > holds.
 """
 from __future__ import annotations
@@ -17,20 +26,14 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from equivcheck import backends
 from equivcheck.backends.base import NotApplicable
-from equivcheck.checker import Checker, Params, error_info, innermost_file
+from equivcheck.checker import Checker, Params, error_info, is_framework_error
 from equivcheck.claim import Claim
+from equivcheck.known_issues import KnownIssueSkip
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-#: Code whose exceptions count as "the framework raised" although it lives in the
-#: package: the oracle (the numpy column's framework) and the adapters, whose
-#: lines call C-implemented framework functions (torch's F.conv2d has no Python
-#: frame of its own, so its RuntimeError surfaces on the adapter's line).
-FRAMEWORK_CODE = (str(PACKAGE_DIR / "oracle.py"), str(PACKAGE_DIR / "backends") + "/")
 PRIORITY = {"error": 4, "refuted": 3, "raises": 2, "holds": 1, "n/a": 0}
 DEFAULT_EXAMPLES = 5
 DEFAULT_SEED = 0
@@ -54,6 +57,10 @@ class Outcome:
     arrays: dict = field(default_factory=dict)
     worst: Any = None
     checks: int = 0
+    statement_checks: int = 0
+    statement_checks_passed: int = 0
+    #: ``n/a`` for this one example only (a known framework issue), not "the framework has no such op".
+    per_example: bool = False
 
 
 @dataclass
@@ -90,6 +97,15 @@ class Result:
     #: Examples that did not run (``n/a``) in a claim whose verdict is not ``n/a``, e.g. one a known
     #: framework crash guards against: [{"reason", "count", "params" (the first such example)}].
     skipped: list = field(default_factory=list)
+    #: The evidence: examples that ran and made at least one check of the statement (the rest of
+    #: ``examples_run`` are in ``skipped``), and those checks, run and passed.
+    examples_checked: int = 0
+    statement_checks: int = 0
+    statement_checks_passed: int = 0
+    #: Hypothesis draws asked for and made before the first interesting one or the end (shrink steps
+    #: not counted); fewer than asked when the space is small or a draw decided the claim early.
+    draws_asked: int = 0
+    draws_run: int = 0
 
     @property
     def as_expected(self) -> bool:
@@ -102,17 +118,10 @@ class Result:
         return json.dumps(self.to_dict(), sort_keys=True, default=str)
 
 
-def _is_framework_error(exc: BaseException, claim: Claim) -> bool:
-    where = innermost_file(exc)
-    if where.startswith(FRAMEWORK_CODE):
-        return True
-    return not (where.startswith(str(PACKAGE_DIR)) or where.startswith(str(claim.path.parent)))
-
-
 def run_example(claim: Claim, bk, params: dict, *, values: str = "normal", value_seed: int = 0) -> Outcome:
     """Run the claim body once; never raises (except KeyboardInterrupt and the like)."""
     ctx = Checker(bk, dtype=bk.dtype, compute_dtype=getattr(bk, "compute_dtype", bk.dtype),
-                  values=values, value_seed=value_seed)
+                  values=values, value_seed=value_seed, case_dir=claim.path.parent)
     shown = dict(params)
     if values != "normal" or value_seed:
         shown.update(_values=values, _value_seed=value_seed)
@@ -122,21 +131,31 @@ def run_example(claim: Claim, bk, params: dict, *, values: str = "normal", value
         with bk.session():
             claim.body(bk, Params(params), ctx)
     except NotApplicable as exc:
-        return Outcome("n/a", shown, reason=str(exc))
+        return Outcome("n/a", shown, reason=str(exc), per_example=isinstance(exc, KnownIssueSkip))
     except Exception as exc:
         info = error_info(exc)
-        verdict = "raises" if _is_framework_error(exc, claim) else "error"
+        verdict = "raises" if is_framework_error(exc, claim.path.parent) else "error"
         if verdict == "error":
             import traceback
 
             info["traceback"] = "".join(traceback.format_exception(exc)[-6:])
         return Outcome(verdict, shown, error=info, facts=ctx.facts, errors=ctx.errors,
-                       arrays=ctx.printable_arrays(), worst=ctx.worst, checks=len(ctx.checks))
+                       arrays=ctx.printable_arrays(), worst=ctx.worst, checks=len(ctx.checks),
+                       statement_checks=ctx.statement_checks, statement_checks_passed=ctx.statement_checks_passed)
+    evidence = dict(checks=len(ctx.checks), statement_checks=ctx.statement_checks,
+                    statement_checks_passed=ctx.statement_checks_passed)
+    if not ctx.statement_checks:
+        made = f"only {len(ctx.checks)} supporting check(s)" if ctx.checks else "no check at all"
+        return Outcome("error", shown, facts=ctx.facts, errors=ctx.errors, arrays=ctx.printable_arrays(),
+                       error={"type": "equivcheck.claim.ClaimError",
+                              "message": f"{claim.path}: the body returned without checking the statement "
+                                         f"({made}); an example it cannot check must raise NotApplicable"},
+                       **evidence)
     failure = ctx.failures[0] if ctx.failures else None
     broken = ctx.broken[0] if ctx.broken else None
     return Outcome("refuted" if failure else "holds", shown, failure=failure, broken=broken,
                    facts=ctx.facts, errors=ctx.errors,
-                   arrays=ctx.printable_arrays(), worst=ctx.worst, checks=len(ctx.checks))
+                   arrays=ctx.printable_arrays(), worst=ctx.worst, **evidence)
 
 
 class _Interesting(Exception):
@@ -145,13 +164,29 @@ class _Interesting(Exception):
         self.outcome = outcome
 
 
-def _draw(claim: Claim, bk, examples: int, seed: int, reference_verdict: str | None) -> tuple[list[Outcome], Outcome | None]:
-    """``examples`` hypothesis draws; returns all outcomes and the shrunk interesting one."""
+def _is_interesting(outcome: Outcome, reference_verdict: str | None) -> bool:
+    # A draw that holds is never the interesting one: shrinking into it would
+    # replace a refutation's counterexample by an example that proves nothing.
+    return outcome.verdict in ("refuted", "error") or outcome.broken is not None or (
+        outcome.verdict == "raises" and reference_verdict != "raises")
+
+
+def _draw(claim: Claim, bk, examples: int, seed: int,
+          reference_verdict: str | None) -> tuple[list[Outcome], Outcome | None, int]:
+    """``examples`` hypothesis draws; returns all outcomes (shrink steps included), the shrunk
+    interesting one, and how many draws were made before shrinking began.
+
+    An exception from the claim's ``space`` (or hypothesis failing to draw from it) is an ``error``
+    outcome naming the file and the field; hypothesis' complaint that a *framework* behaved flakily
+    keeps the last interesting draw.
+    """
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis import errors as hypothesis_errors
     from hypothesis import seed as hypothesis_seed
     from hypothesis import strategies as st
 
     seen: list[Outcome] = []
+    generated = []  # the number of draws when the first interesting one appeared (then shrinking starts)
 
     @hypothesis_seed(seed)
     @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
@@ -161,22 +196,32 @@ def _draw(claim: Claim, bk, examples: int, seed: int, reference_verdict: str | N
     def probe(params, values, value_seed):
         outcome = run_example(claim, bk, params, values=values, value_seed=value_seed)
         seen.append(outcome)
-        # A draw that holds is never the interesting one: shrinking into it would
-        # replace a refutation's counterexample by an example that proves nothing.
-        interesting = outcome.verdict in ("refuted", "error") or outcome.broken is not None or (
-            outcome.verdict == "raises" and reference_verdict != "raises")
-        if interesting:
+        if _is_interesting(outcome, reference_verdict):
+            if not generated:
+                generated.append(len(seen))
             raise _Interesting(outcome)
+
+    def made() -> int:
+        return generated[0] if generated else len(seen)
 
     try:
         probe()
     except _Interesting as found:
-        return seen, found.outcome
-    except Exception:  # hypothesis' own complaints (e.g. Flaky): keep the last interesting draw
-        interesting = [o for o in seen if o.verdict in ("refuted", "error") or o.broken is not None
-                       or (o.verdict == "raises" and reference_verdict != "raises")]
-        return seen, (interesting[-1] if interesting else None)
-    return seen, None
+        return seen, found.outcome, made()
+    except Exception as exc:  # noqa: BLE001 - sorted below: a framework's flakiness, or the space's fault
+        framework_flaky = isinstance(exc, hypothesis_errors.Flaky) and not isinstance(
+            exc, getattr(hypothesis_errors, "FlakyStrategyDefinition", ()))
+        if framework_flaky:  # the same example gave different verdicts: keep the last interesting draw
+            interesting = [o for o in seen if _is_interesting(o, reference_verdict)]
+            return seen, (interesting[-1] if interesting else None), made()
+        where = "hypothesis could not draw from it" if isinstance(exc, hypothesis_errors.HypothesisException) \
+            else "drawing from it raised"
+        failed = Outcome("error", {}, error={
+            "type": "equivcheck.claim.ClaimError",
+            "message": f"{claim.path}: field 'space': {where} {type(exc).__name__}: {exc}".strip(),
+            "traceback": "".join(__import__("traceback").format_exception(exc)[-6:])})
+        return seen + [failed], failed, made()
+    return seen, None, made()
 
 
 def _blame_space(claim: Claim, shrunk: Outcome | None) -> None:
@@ -210,6 +255,7 @@ def run_claim(claim: Claim, framework: str, *, dtype: str = "float32", examples:
         raise ValueError(f"examples must be >= 0, got {examples}")
     bk = backends.load(framework, dtype=dtype, device=device, allow_tf32=allow_tf32)
     started = time.perf_counter()
+    draws_asked = draws_run = 0
     if params is not None:
         fixed = dict(params)
         values, value_seed = fixed.pop("_values", "normal"), fixed.pop("_value_seed", 0)
@@ -218,14 +264,20 @@ def run_claim(claim: Claim, framework: str, *, dtype: str = "float32", examples:
     else:
         outcomes = [run_example(claim, bk, example) for example in claim.examples]
         shrunk = None
-        if outcomes[0].verdict != "n/a" and claim.space is not None and examples > 0:
+        # Draws are skipped only where the framework has no such operation at all (every fixed example
+        # n/a for that reason); an example a known issue kept from running says nothing about the draws.
+        framework_lacks_it = all(o.verdict == "n/a" and not o.per_example for o in outcomes)
+        if not framework_lacks_it and claim.space is not None and examples > 0:
             reference = max((o.verdict for o in outcomes), key=PRIORITY.get)
-            drawn, shrunk = _draw(claim, bk, examples, seed, reference)
+            draws_asked = examples
+            drawn, shrunk, draws_run = _draw(claim, bk, examples, seed, reference)
             outcomes += drawn
             if framework == "numpy" and reference != "raises":
                 _blame_space(claim, shrunk)
-    return _summarise(claim, bk, framework, outcomes, shrunk, dtype=dtype, device=device, seed=seed,
-                      examples=examples, duration=time.perf_counter() - started)
+    result = _summarise(claim, bk, framework, outcomes, shrunk, dtype=dtype, device=device, seed=seed,
+                        examples=examples, duration=time.perf_counter() - started)
+    result.draws_asked, result.draws_run = draws_asked, draws_run
+    return result
 
 
 def _summarise(claim, bk, framework, outcomes, shrunk, *, dtype, device, seed, examples, duration) -> Result:
@@ -267,6 +319,9 @@ def _summarise(claim, bk, framework, outcomes, shrunk, *, dtype, device, seed, e
         checks=sum(o.checks for o in outcomes), duration_s=round(duration, 4), broken=broken,
         expected_because=because, broken_expected=broken_expected and broken is not None,
         skipped=list(skipped.values()),
+        examples_checked=sum(1 for o in outcomes if o.statement_checks),
+        statement_checks=sum(o.statement_checks for o in outcomes),
+        statement_checks_passed=sum(o.statement_checks_passed for o in outcomes),
     )
 
 

@@ -1,0 +1,353 @@
+"""The one registry of known framework behaviour: every item equivcheck knows a framework build does
+that is not what its documentation says, with the conditions under which it happens.
+
+Design rules
+- One :class:`KnownIssue` record per item: an id, its kind (``process abort``, ``wrong values``,
+  ``missing kernel``, ``build deviation``), the framework and the package whose version bounds it,
+  the versions it was seen in, the device, the framework's own words where it raises, the reason in
+  a sentence, and the test that pins it (``pinned_by``).  The pinning test reproduces the item on
+  the installed version without equivcheck: the day a framework is fixed, it fails and names the
+  record to narrow.
+- **Process aborts and wrong values** are recognised *before* the framework runs the example (the
+  adapters call :func:`check_tf_conv2d` and :func:`check_program`); a match raises
+  :class:`KnownIssueSkip`: that one example is ``n/a``, counted in the result's ``skipped`` and
+  marked ‡ in the report, so a framework bug does not decide a claim that is about something else.
+- **Missing kernels** are recognised *after* the framework raised (:func:`missing_kernel`), by its
+  words **and** by the op, the parameters and the version the record bounds; both must match for
+  the example to be ``n/a``.  The same words outside those bounds are an error of the run
+  (:class:`UnrecognisedGap`), never a skip: a new failure that merely looks like a known one is
+  looked at, not hidden.
+- **Build deviations** (a verdict that differs on one build) are records too; case files refer to
+  them with :func:`equivcheck.claim.deviation` and the record's ``reason``.
+
+Each entry here is a real bug of a framework build, found by the soak, shrunk
+to a minimal program, and pinned by ``tests/test_known_defects.py``, which
+reproduces it outside equivcheck on the installed version: when the framework
+is fixed, that test fails and says to narrow the version range here.  The
+adapters ask this module before running such an op; a match raises
+:class:`KnownFrameworkDefect` (verdict ``n/a`` for that one example, counted in
+the result's ``skipped``, marked ‡ in the report) instead of letting the
+defect decide a claim that is about something else.
+
+**XLA: the convolution operand swap with a base-dilated group dimension**
+(jaxlib 0.4.30 and 0.10.2; the compiler *aborts the process*, which nothing can
+catch).  XLA's algebraic simplifier swaps a convolution's input and kernel
+when the kernel's window is the larger one (the product of the window sizes
+over the dimensions that are not skipped is larger than the product of the
+input sizes).  It skips ("keeps as is") two kinds of spatial dimension: a pure
+contraction dimension (window size = input size, no padding, no dilation,
+stride 1) and what it calls a group dimension (no padding, no window
+dilation, base dilation = window size, stride = window size − 1: a window of
+2 over an input dilated by 2 at stride 1).  A kept group dimension whose input
+size differs from its window size makes the swapped convolution invalid
+("Window dimensions do not match RHS shape") and the compiler aborts with
+``Check failed: computation->Accept(this)``.  A base dilation on a size-1
+dimension is a no-op and does not count.  A user meets it with
+``lax.conv_transpose`` (or ``flax.linen.ConvTranspose``) at stride 2 with a
+2-wide kernel and padding 1 in one dimension, and a kernel wider than the
+(padded) input in another.  Minimal program, 2-D, NCHW/OIHW: input 1×1×1×3,
+kernel 1×1×2×2, padding ((0, 1), (0, 0)), lhs_dilation (1, 2).  The JAX and
+Flax adapters trace each new transposed-conv program and check every
+convolution in it (:func:`check_program`).
+
+**TensorFlow 2.21 + oneDNN: float32 ``tf.nn.conv2d`` with a one-column output**
+(*wrong values*: rows after the first read zeros or uninitialised memory).
+A batch of two or more, one input channel, row stride 1, column stride > 1, a
+kernel at least 2 columns wide, and an output one column wide and at least two
+rows high.  Minimal program: a 2×2×2×1 input (NHWC), a 1×2×1×1 kernel, strides
+(1, 3): 4 outputs of which 2 are wrong.  Correct with ``TF_ENABLE_ONEDNN_OPTS=0``,
+in float64 (no oneDNN kernel), for a batch of one, and in TF 2.15.  The
+condition is a superset: a scan of 4000 random small convs found no wrong one
+outside it, and some inside it compute correctly (it depends on the width and
+the stride in a way not pinned down).  The TensorFlow adapter checks it before
+each ``tf.nn.conv2d`` (:func:`check_tf_conv2d`).
+"""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+from equivcheck.backends.base import NotApplicable
+from equivcheck.oracle import conv_output_size
+
+
+class KnownIssueSkip(NotApplicable):
+    """The framework is known to crash the process, to compute wrong values, or to have no kernel for
+    this example, so it is not run (verdict ``n/a`` for the example; the claim's verdict comes from its
+    other examples)."""
+
+
+#: The name the adapters and tests have used for the crash and wrong-value guards.
+KnownFrameworkDefect = KnownIssueSkip
+
+
+class UnrecognisedGap(RuntimeError):
+    """The framework raised the words of a known missing kernel outside the bounds of its record:
+    an error of the run (the record may need widening, or this is a new failure), never a skip."""
+
+
+@dataclass(frozen=True)
+class KnownIssue:
+    """One item of known framework behaviour (see the module docstring)."""
+
+    id: str
+    kind: str  # "process abort" | "wrong values" | "missing kernel" | "build deviation"
+    framework: str  # the equivcheck column it affects
+    package: str  # the package whose version bounds it
+    first_seen: str
+    last_seen: str
+    reason: str
+    pinned_by: str
+    #: versions older than ``first_seen`` are assumed affected too (the code is old; a fix shows)
+    older_too: bool = True
+    device: str = "cpu"
+    #: missing kernels: the framework's own words (any of them)
+    words: tuple = ()
+    #: missing kernels: predicate(op, rank, dtype, stride, dilation, groups) -> bool
+    applies: Callable | None = field(default=None, compare=False)
+
+    def affects(self, version: str) -> bool:
+        """Whether ``version`` of :attr:`package` is inside the range this item was seen in."""
+        return affected(version, {"first_seen": self.first_seen, "last_seen": self.last_seen},
+                        older_too=self.older_too)
+
+    def describe(self) -> str:
+        since = f"≤ {self.last_seen}" if self.older_too else f"{self.first_seen}–{self.last_seen}"
+        return f"{self.id} ({self.kind}, {self.package} {since}, {self.device}): {self.reason}"
+
+
+#: jaxlib versions seen aborting (inclusive).  Older ones are assumed affected too (the code is
+#: years old); newer ones run the examples, so a fix shows, and so does the defect if it is not fixed.
+OPERAND_SWAP_ABORT = {"first_seen": "0.4.30", "last_seen": "0.10.2"}
+#: TensorFlow versions seen computing the wrong values (2.15.1 computes them right).
+ONEDNN_ONE_COLUMN = {"first_seen": "2.21.0", "last_seen": "2.21.0"}
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    parts = []
+    for piece in version.split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+def affected(version: str, seen: dict = OPERAND_SWAP_ABORT, *, older_too: bool = True) -> bool:
+    """Whether ``version`` is inside the range a defect was ``seen`` in (``older_too``: anything older
+    than the last version seen)."""
+    v = _version_tuple(version)
+    return (older_too or v >= _version_tuple(seen["first_seen"])) and v <= _version_tuple(seen["last_seen"])
+
+
+def tf_one_column_affected(tf_version: str) -> bool:
+    """Whether this TensorFlow, as configured in this process (oneDNN on) and on this CPU, has the
+    one-column defect.  oneDNN picks its kernels by the CPU's instruction set, and the defect was seen
+    on one machine and not on another (an AMD EPYC without AVX-512 computes it right), so inside the
+    version range the minimal program itself decides, run once per process."""
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").strip().lower() not in ("0", "false")
+    return onednn and affected(tf_version, ONEDNN_ONE_COLUMN, older_too=False) and _one_column_reproduces()
+
+
+@functools.lru_cache(maxsize=None)
+def _one_column_reproduces() -> bool:
+    """The minimal program on this CPU: a 2×2×2×1 NHWC input 1…8, a 1×2 kernel of ones, strides (1, 3);
+    the right answer is [3, 7, 11, 15] (each row's two pixels summed)."""
+    import numpy as np
+    import tensorflow as tf
+
+    x = np.arange(1, 9, dtype=np.float32).reshape(2, 2, 2, 1)
+    got = tf.nn.conv2d(x, np.ones((1, 2, 1, 1), np.float32), strides=[1, 3], padding="VALID").numpy().ravel()
+    return not np.array_equal(got, [3.0, 7.0, 11.0, 15.0])
+
+
+def onednn_one_column_wrong(batch: int, in_channels: int, out_size, window, strides) -> bool:
+    """Whether oneDNN's float32 conv2d (TF 2.21) gets this convolution wrong (a superset; see above).
+
+    ``out_size``: the output's (rows, columns); ``window``: the kernel's (rows, columns) after
+    dilation; ``strides``: (rows, columns)."""
+    (out_rows, out_cols), (_, window_cols), (row_stride, col_stride) = out_size, window, strides
+    return (batch >= 2 and in_channels == 1 and row_stride == 1 and col_stride > 1 and window_cols >= 2
+            and out_cols == 1 and out_rows >= 2)
+
+
+def check_tf_conv2d(x_shape, kernel_shape, strides, padding, dilations, dtype: str, tf_version: str) -> None:
+    """Raise :class:`KnownFrameworkDefect` if this float32 ``tf.nn.conv2d`` (NHWC input, HWIO kernel;
+    ``padding`` 'SAME'/'VALID' or the (before, after) pairs of H and W) is one the TF 2.21 oneDNN
+    defect computes wrong."""
+    if dtype != "float32" or len(x_shape) != 4 or x_shape[0] is None or not tf_one_column_affected(tf_version):
+        return
+    pads = [padding] * 2 if isinstance(padding, str) else list(padding)
+    out = tuple(conv_output_size(n, k, s, p, d)
+                for n, k, s, p, d in zip(x_shape[1:3], kernel_shape[:2], strides, pads, dilations))
+    window = tuple(d * (k - 1) + 1 for k, d in zip(kernel_shape[:2], dilations))
+    if onednn_one_column_wrong(x_shape[0], x_shape[3], out, window, tuple(strides)):
+        raise KnownFrameworkDefect(
+            f"not run: TensorFlow {tf_version}'s oneDNN float32 conv2d computes wrong values for such a "
+            f"convolution (batch ≥ 2, one input channel, a one-column output at column stride > 1; "
+            f"see equivcheck/known_issues.py)")
+
+
+def operand_swap_aborts(sizes, window, strides, padding, lhs_dilation, rhs_dilation,
+                        feature_group_count: int = 1, batch_group_count: int = 1) -> bool:
+    """Whether XLA's operand swap breaks this convolution (see the module docstring).
+
+    ``sizes``/``window``: the input's and the kernel's spatial sizes; the rest per spatial
+    dimension as ``lax.conv_general_dilated`` takes them.  Window reversal is taken as absent
+    (jax expresses a kernel flip as a separate reverse op).
+    """
+    if feature_group_count > 1 or batch_group_count > 1:
+        return False
+    kernel_product = swapped_product = 1
+    broken_group_dim = False
+    for n, k, stride, (low, high), base, dil in zip(sizes, window, strides, padding, lhs_dilation, rhs_dilation):
+        base = 1 if n == 1 else base          # dilating a single pixel changes nothing
+        plain = low == 0 and high == 0 and dil == 1
+        if plain and base == k and stride == k - 1:        # kept: a "group" dimension
+            broken_group_dim |= n != k
+            continue
+        if plain and k == n and base == 1 and stride == 1:  # kept: a pure contraction dimension
+            continue
+        kernel_product *= k
+        full_padding = n == 1 and stride == 1 and dil == 1 and low == high == k - 1
+        swapped_product *= k if full_padding else n
+    return kernel_product > swapped_product and broken_group_dim
+
+
+def _sub_jaxprs(value):
+    if hasattr(value, "eqns"):
+        yield value
+    elif hasattr(value, "jaxpr") and hasattr(value.jaxpr, "eqns"):
+        yield value.jaxpr
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _sub_jaxprs(item)
+
+
+def _convolutions(jaxpr):
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == "conv_general_dilated":
+            yield eqn
+        for value in eqn.params.values():
+            for sub in _sub_jaxprs(value):
+                yield from _convolutions(sub)
+
+
+def check_program(jaxpr, jaxlib_version: str) -> None:
+    """Raise :class:`KnownFrameworkDefect` if any convolution in ``jaxpr`` (a traced program,
+    nested calls included) would make this jaxlib's compiler abort."""
+    if not affected(jaxlib_version):
+        return
+    for eqn in _convolutions(jaxpr):
+        p = eqn.params
+        lhs, rhs = (v.aval.shape for v in eqn.invars[:2])
+        lhs_spec, rhs_spec = p["dimension_numbers"].lhs_spec, p["dimension_numbers"].rhs_spec
+        sizes = [lhs[axis] for axis in lhs_spec[2:]]
+        window = [rhs[axis] for axis in rhs_spec[2:]]
+        if operand_swap_aborts(sizes, window, p["window_strides"], p["padding"], p["lhs_dilation"],
+                               p["rhs_dilation"], p["feature_group_count"], p["batch_group_count"]):
+            # one wording per defect and version, so results group the examples it stopped
+            raise KnownFrameworkDefect(
+                f"not run: jaxlib {jaxlib_version}'s XLA CPU compiler aborts the process on such a convolution "
+                f"(operand swap with a base-dilated group dimension; see equivcheck/known_issues.py)")
+
+
+# ---- missing kernels --------------------------------------------------------------------------
+#: The ops a case asks a missing-kernel question about (the backward ops are all TF's backprop kernels).
+BACKPROP_OPS = ("conv_transpose", "conv input gradient", "conv weight gradient")
+
+
+def missing_kernel(bk, op: str, rank: int, exc: BaseException, *, stride=1, dilation=1, groups=1) -> None:
+    """Classify an exception ``bk`` raised running ``op`` (a conv, a transposed conv, or a conv's
+    gradient) with these parameters: raise :class:`KnownIssueSkip` when a missing-kernel record covers
+    it (its words, op, parameters, dtype, device and version), :class:`UnrecognisedGap` when the words
+    match a record but the rest does not, and return (the caller re-raises) otherwise.
+
+    >>> class TF:  # a stand-in adapter: TF 2.21.0, float64, CPU
+    ...     framework_name, dtype, device = "tensorflow", "float64", "cpu"
+    ...     def versions(self): return {"tensorflow": "2.21.0"}
+    >>> words = RuntimeError("Current CPU implementations do not yet support dilation rates larger than 1.")
+    >>> def outcome(op):
+    ...     try:
+    ...         missing_kernel(TF(), op, 2, words, dilation=[1, 2])
+    ...     except (KnownIssueSkip, UnrecognisedGap) as exc:
+    ...         return type(exc).__name__
+    >>> outcome("conv_transpose"), outcome("conv")  # the backprop kernel is the gap; a forward conv is not
+    ('KnownIssueSkip', 'UnrecognisedGap')
+    """
+    message = str(exc)
+    per_dim = lambda value: [int(value)] * rank if isinstance(value, int) else [int(v) for v in value]  # noqa: E731
+    stride, dilation = per_dim(stride), per_dim(dilation)
+    for issue in ISSUES:
+        if issue.kind != "missing kernel" or issue.framework != bk.framework_name:
+            continue
+        if not any(words in message for words in issue.words):
+            continue
+        version = bk.versions().get(issue.package, "0")
+        if (issue.affects(version) and issue.device in ("any", bk.device)
+                and issue.applies(op, rank, bk.dtype, stride, dilation, groups)):
+            raise KnownIssueSkip(f"not run: {issue.reason} (equivcheck/known_issues.py: {issue.id})") from exc
+        raise UnrecognisedGap(
+            f"{bk.framework_name} raised the words of known issue {issue.id} ({issue.words[0]!r}) outside its "
+            f"bounds: op {op}, {rank}-D, {bk.dtype}, {bk.device}, stride {stride}, dilation {dilation}, groups "
+            f"{groups}, {issue.package} {version}; widen the record in equivcheck/known_issues.py only if this "
+            f"is the same gap") from exc
+
+
+def _dilated(op, rank, dtype, stride, dilation, groups):
+    return max(dilation) > 1
+
+
+ISSUES: tuple[KnownIssue, ...] = (
+    KnownIssue(
+        id="xla-operand-swap-abort", kind="process abort", framework="jax", package="jaxlib",
+        first_seen=OPERAND_SWAP_ABORT["first_seen"], last_seen=OPERAND_SWAP_ABORT["last_seen"], device="cpu",
+        reason="XLA's CPU compiler aborts the process on a convolution whose operand swap keeps a base-dilated "
+               "group dimension (also flax, which compiles through the same XLA)",
+        pinned_by="tests/test_known_issues.py::test_the_minimal_program_still_aborts"),
+    KnownIssue(
+        id="tf-onednn-one-column", kind="wrong values", framework="tensorflow", package="tensorflow",
+        first_seen=ONEDNN_ONE_COLUMN["first_seen"], last_seen=ONEDNN_ONE_COLUMN["last_seen"], older_too=False,
+        reason="oneDNN's float32 conv2d computes wrong values for a one-column output (batch ≥ 2, one input "
+               "channel, column stride > 1; also Keras Conv2D)",
+        pinned_by="tests/test_known_issues.py::test_tf_minimal_program_is_still_wrong_and_the_near_misses_right"),
+    KnownIssue(
+        id="tf-no-dilated-backprop", kind="missing kernel", framework="tensorflow", package="tensorflow",
+        first_seen="2.21.0", last_seen="2.21.0",
+        reason="TensorFlow's CPU build has no backprop kernel (conv_transpose, the conv's input and weight "
+               "gradients) for a dilated convolution",
+        words=("Current CPU implementations do not yet support dilation rates larger than 1",
+               "Current CPU implementation does not yet support dilation rates larger than 1"),
+        applies=lambda op, rank, dtype, stride, dilation, groups: op in BACKPROP_OPS and max(dilation) > 1,
+        pinned_by="tests/test_known_issues.py::test_missing_kernel_still_missing[tf-no-dilated-backprop]"),
+    KnownIssue(
+        id="tf-no-dilated-conv3d", kind="missing kernel", framework="tensorflow", package="tensorflow",
+        first_seen="2.21.0", last_seen="2.21.0",
+        reason="TensorFlow's CPU Conv3D (and its gradients) has no kernel for dilation rates above 1",
+        words=("CPU implementation of Conv3D currently only supports dilated rates of 1",),
+        applies=lambda op, rank, dtype, stride, dilation, groups: rank == 3 and max(dilation) > 1,
+        pinned_by="tests/test_known_issues.py::test_missing_kernel_still_missing[tf-no-dilated-conv3d]"),
+    KnownIssue(
+        id="tf-no-grouped-backprop", kind="missing kernel", framework="tensorflow", package="tensorflow",
+        first_seen="2.21.0", last_seen="2.21.0",
+        reason="TensorFlow's CPU build has no kernel for the input or weight gradient of a grouped convolution",
+        words=("Computing grouped convolutions are not supported on CPU", "grouped convolutions are not supported on CPU"),
+        applies=lambda op, rank, dtype, stride, dilation, groups: (
+            op in ("conv input gradient", "conv weight gradient") and groups > 1 and rank in (1, 2)),
+        pinned_by="tests/test_known_issues.py::test_missing_kernel_still_missing[tf-no-grouped-backprop]"),
+    KnownIssue(
+        id="keras-torch-float64-dense", kind="build deviation", framework="tensorflow", package="keras",
+        first_seen="3.15.1", last_seen="3.15.1",
+        reason="Keras 3 on the torch backend computes a float64 Dense in float32: keras.ops.matmul casts both "
+               "operands to dtypes.result_type(float64, float64), which returns float32 (seen with Keras 3.15.1 "
+               "in the keras-torch tox env)",
+        pinned_by="the keras-torch tox env: the deviation fails the suite as unexpected the day it is fixed"),
+)
+
+BY_ID = {issue.id: issue for issue in ISSUES}
+
+
+def notes(framework: str, kind: str) -> str:
+    """One sentence per record of ``kind`` for ``framework``: what a case's note says about them."""
+    return " ".join(f"{issue.reason} ({issue.id}, {issue.package} ≤ {issue.last_seen})."
+                    for issue in ISSUES if issue.framework == framework and issue.kind == kind)
