@@ -27,6 +27,8 @@ each computed side obeys::
 - ``sides``: when both compared values are computed by the framework, their
   errors add (``sides=2``); against the float64 oracle, ``sides=1``.
 
+What the bound can and cannot detect (cancellation, TF32) is in ``docs/TOLERANCE.md``.
+
 >>> r = compare([1.0, 2.0], [1.0, 2.0 + 1e-7], magnitude=[1.0, 2.0], terms=4, dtype="float32")
 >>> r.ok, r.max_abs_err > 0
 (True, True)
