@@ -146,3 +146,127 @@ def test_examples_that_do_not_run_inside_a_claim_that_holds_are_counted(tmp_path
             raise NotApplicable("no kernel of 2 here")
     """)
     assert run_claim(claim, "numpy", examples=0).skipped == []
+
+
+# ---- no verdict without evidence ----------------------------------------------------------------
+CONV_CHECK = """
+            x, w = ctx.array("x", (1, 1, 4)), ctx.array("w", (1, 1, 2))
+            ctx.close("conv", bk.conv(bk.asarray(x), bk.asarray(w)), oracle.conv(x, w),
+                      magnitude=oracle.conv(abs(x), abs(w)), terms=conv_terms(w.shape), sides=1)
+"""
+
+
+def test_a_body_that_checks_nothing_is_an_error_naming_the_file(tmp_path):
+    claim = case(tmp_path, "checks_nothing", """
+        @claim(title="t", statement="s", sources=[source("000", "q")], expected="holds", examples=[{"a": 1}])
+        def check(bk, p, ctx):
+            x = ctx.array("x", (2,))
+            if p.a == 1:
+                return  # an example it cannot check, left without raising NotApplicable
+    """)
+    result = run_claim(claim, "numpy", examples=0)
+    assert result.verdict == "error" and not result.as_expected
+    message = result.error["message"]
+    assert "checks_nothing.py: the body returned without checking the statement (no check at all)" in message
+    assert "\n" not in message
+    assert (result.examples_checked, result.statement_checks) == (0, 0)
+
+
+def test_supporting_checks_alone_are_not_evidence_for_the_statement(tmp_path):
+    claim = case(tmp_path, "support_only", """
+        @claim(title="t", statement="s", sources=[source("000", "q")], expected="holds", examples=[{"a": 1}])
+        def check(bk, p, ctx):
+            ctx.equal("a side fact", p.a, 1, support=True)
+    """)
+    result = run_claim(claim, "numpy", examples=0)
+    assert result.verdict == "error"
+    assert "support_only.py: the body returned without checking the statement (only 1 supporting check(s))" \
+        in result.error["message"]
+
+
+def test_a_space_that_raises_is_an_error_naming_the_file_and_the_field(tmp_path):
+    claim = case(tmp_path, "space_raises", """
+        @st.composite
+        def broken(draw):
+            return {"k": draw(st.integers(1, 3)) // 0}
+
+        @claim(title="t", statement="s", sources=[source("000", "q")], expected="holds", examples=[{"k": 2}],
+               space=broken())
+        def check(bk, p, ctx):
+    """ + CONV_CHECK)
+    result = run_claim(claim, "numpy", examples=50)
+    assert result.verdict == "error" and not result.as_expected
+    assert result.error["message"].startswith(f"{claim.path}: field 'space': drawing from it raised ZeroDivisionError")
+    assert result.draws_asked == 50 and result.draws_run == 0
+    assert result.examples_checked == 1  # the fixed example ran; nothing drawn did
+
+
+def test_a_name_error_inside_ctx_raises_is_an_error_not_the_framework_rejecting(tmp_path):
+    claim = case(tmp_path, "typo_in_raises", """
+        @claim(title="t", statement="s", sources=[source("000", "q")], expected="holds", examples=[{"a": 1}])
+        def check(bk, p, ctx):
+            x = ctx.array("x", (1, 2, 4))
+            ctx.raises("conv rejects the wrong depth", lambda: bk.conv(bk.asarray(x), bk.asarray(wrong_kernel)))
+    """)
+    result = run_claim(claim, "numpy", examples=0)
+    assert result.verdict == "error"
+    assert result.error["type"] == "builtins.NameError" and "wrong_kernel" in result.error["message"]
+    assert "typo_in_raises.py" in result.error["traceback"]
+
+
+def test_ctx_raises_still_records_the_frameworks_own_rejection(tmp_path):
+    claim = case(tmp_path, "real_rejection", """
+        @claim(title="t", statement="s", sources=[source("000", "q")], expected="holds", examples=[{"a": 1}])
+        def check(bk, p, ctx):
+            x, w = ctx.array("x", (1, 2, 4)), ctx.array("w", (1, 1, 2))
+            ctx.raises("conv rejects the wrong depth", bk.conv, bk.asarray(x), bk.asarray(w))
+    """)
+    result = run_claim(claim, "numpy", examples=0)
+    assert result.verdict == "holds" and result.statement_checks_passed == 1
+    assert result.errors["conv rejects the wrong depth"]["type"] == "equivcheck.oracle.OracleError"
+
+
+def test_numpy_failing_in_a_case_body_is_the_cases_error_not_the_frameworks(tmp_path):
+    claim = case(tmp_path, "numpy_in_body", """
+        @claim(title="t", statement="s", sources=[source("000", "q")], expected="raises", examples=[{"a": 1}])
+        def check(bk, p, ctx):
+            np.ones((2, 3)).reshape(4, 4)   # the case's own arithmetic, not a framework call
+    """)
+    result = run_claim(claim, "numpy", examples=0)
+    assert result.verdict == "error" and result.error["type"] == "builtins.ValueError"
+
+
+def test_results_count_the_evidence(tmp_path):
+    claim = case(tmp_path, "evidence", """
+        from equivcheck.known_issues import KnownIssueSkip
+
+        @claim(title="t", statement="s", sources=[source("000", "q")], expected="holds",
+               examples=[{"k": 0}, {"k": 1}, {"k": 2}],
+               space=st.fixed_dictionaries({"k": st.integers(1, 2)}))
+        def check(bk, p, ctx):
+            if p.k == 0:
+                raise KnownIssueSkip("not run: a known issue")
+            ctx.equal("one", 1, 1)
+            ctx.equal("two", 2, 2)
+            ctx.equal("a side fact", 3, 3, support=True)
+    """)
+    result = run_claim(claim, "numpy", examples=6, seed=2)
+    assert result.verdict == "holds"
+    # the first fixed example did not run, and the draws still ran (it was one example's issue)
+    assert result.draws_asked == 6 and result.draws_run == 6
+    assert result.examples_run == 3 + 6 and result.examples_checked == 2 + 6
+    assert (result.statement_checks, result.statement_checks_passed) == (2 * 8, 2 * 8)
+    assert result.skipped == [{"reason": "not run: a known issue", "count": 1, "params": {"k": 0}}]
+
+
+def test_a_framework_without_the_operation_draws_nothing(tmp_path):
+    claim = case(tmp_path, "lacking", """
+        from equivcheck.backends.base import NotApplicable
+
+        @claim(title="t", statement="s", sources=[source("000", "q")], expected="n/a", examples=[{"k": 1}],
+               space=st.fixed_dictionaries({"k": st.integers(1, 2)}))
+        def check(bk, p, ctx):
+            raise NotApplicable("numpy has no such operation")
+    """)
+    result = run_claim(claim, "numpy", examples=6)
+    assert result.verdict == "n/a" and result.draws_asked == 0 and result.examples_run == 1
