@@ -309,7 +309,9 @@ def _cell(results) -> str:
     from equivcheck.report.table import cell
 
     text = cell(results)
-    counts = [c for c in map(_checked, results) if c is not None]
+    # only a statement's verdict rests on statement checks: n/a checked nothing by definition, and
+    # raises (the framework rejected the input) or error say so themselves
+    counts = [c for r in results if r.verdict in ("holds", "refuted") and (c := _checked(r)) is not None]
     if any(checked < run for checked, run in counts):
         text += f" ({sum(c for c, _ in counts)} of {sum(r for _, r in counts)} examples checked)"
     return text

@@ -213,15 +213,18 @@ def test_the_table_says_how_many_examples_were_checked_when_not_all_were():
 
     from equivcheck.cli import _verdict_table
 
-    claims = [SimpleNamespace(id="c", examples=[{}, {}]), SimpleNamespace(id="d", examples=[{}])]
+    claims = [SimpleNamespace(id=i, examples=[{}]) for i in "cde"]
     rows = _verdict_table(claims, ["numpy", "torch"], [
         _result(examples_checked=3, examples_run=5),
         _result(dtype="float64", examples_checked=5, examples_run=5),
         _result(claim="d", examples_checked=4, examples_run=4),
         _result(claim="d", framework="torch"),  # a result from before examples_checked: no claim about it
+        _result(claim="e", verdict="n/a", examples_checked=0, examples_run=1),  # n/a says it already
+        _result(claim="e", framework="torch", verdict="raises", examples_checked=0, examples_run=3),  # so does raises
     ], {}).splitlines()
     assert rows[2].split("  ")[0] == "c" and "holds (8 of 10 examples checked)" in rows[2]
     assert rows[3].split() == ["d", "holds", "holds"]
+    assert rows[4].split() == ["e", "n/a", "raises"]
 
 
 def test_the_footer_counts_the_draws_that_ran():
