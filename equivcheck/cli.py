@@ -32,7 +32,7 @@ examples:
   equivcheck list
   equivcheck run                                   # every claim, every installed framework
   equivcheck run --frameworks torch,jax --claims kernel_layouts --results out.jsonl
-  equivcheck run --resume --results out.jsonl      # skip what out.jsonl already has
+  equivcheck run --resume --results out.jsonl      # skip what out.jsonl already has (its settings must match)
   equivcheck report --results out.jsonl --format html -o report.html
 
 exit codes: 0 all verdicts as expected, 1 unexpected verdicts, 2 usage/configuration error.
