@@ -178,7 +178,8 @@ def two_versions(tmp_path):
                detail="ValueError: Input 0 of layer … is incompatible")]
     _write(tmp_path / "latest.jsonl", _env("latest"), new,
            [_result("kernel_layouts", "tensorflow", "holds", facts={"keras_kernel": [7, 7, 8, 16]},
-                    skipped=[{"reason": "not run: a known crash", "count": 3, "params": {"k": 2}}]),
+                    skipped=[{"reason": "not run: a known crash", "count": 3, "params": {"k": 2}}],
+                    examples_run=5, examples_checked=2, statement_checks=4, statement_checks_passed=4),
             _result("same_padding_is_asymmetric", "tensorflow", "refuted", "holds"),
             _result("kernel_layouts", "numpy", "holds")])
     _write(tmp_path / "oldest.jsonl", _env("oldest", keras="2.15.0"), old,
@@ -218,6 +219,8 @@ def test_markdown_is_deterministic_and_marks_differences(two_versions):
     assert "**≠**" in first and "refuted!" in first and "same in all 2 versions" in first
     # examples that did not run are marked in the cell and listed with their reason
     assert "holds‡" in first and "examples that did not run: float32, 3 examples: not run: a known crash" in first
+    # ... and the cell says how much of the claim was checked there
+    assert "holds‡ (2 of 5 examples checked)" in first
     assert "differs" in first
 
 

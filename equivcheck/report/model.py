@@ -247,7 +247,9 @@ def build(environments: list[dict], sources: list[tuple], name: str = "report") 
             cell = entry["cells"].setdefault(col, {"dtypes": {}})
             cell["dtypes"][record.get("dtype", "?")] = {
                 k: record.get(k) for k in ("verdict", "expected", "max_abs_err", "bound", "ratio", "seed",
-                                           "examples", "reason", "expected_because", "skipped", "compute_dtype")}
+                                           "examples", "reason", "expected_because", "skipped", "compute_dtype",
+                                           "examples_run", "examples_checked", "statement_checks",
+                                           "statement_checks_passed", "draws_asked", "draws_run")}
             cell["dtypes"][record.get("dtype", "?")]["as_expected"] = record_as_expected(record)
             for fact_key, value in sorted((record.get("facts") or {}).items()):
                 fact = facts.setdefault((record["claim"], framework, fact_key),
@@ -348,6 +350,20 @@ def _summarise_cell(cell: dict) -> None:
                                 for dtype, d in sorted(dtypes.items()) for entry in (d.get("skipped") or []))
     ratios = [d["ratio"] for d in dtypes.values() if d.get("ratio") is not None]
     cell["max_ratio"] = max(ratios) if ratios else None
+    cell["checked"] = checked_text(dtypes.values())
+
+
+def checked_text(results) -> str:
+    """``"k of N examples checked"`` over result records that hold with examples that did not run
+    (``""`` when every example ran, or for records written before examples were counted).
+
+    >>> checked_text([{"verdict": "holds", "examples_run": 30, "examples_checked": 12}])
+    '12 of 30 examples checked'
+    """
+    counted = [r for r in results if r.get("verdict") == "holds" and r.get("examples_checked") is not None
+               and r.get("examples_run")]
+    run, checked = sum(r["examples_run"] for r in counted), sum(r["examples_checked"] for r in counted)
+    return f"{checked} of {run} examples checked" if counted and checked < run else ""
 
 
 def permutations(convention_rows: list[dict], columns: list[dict]) -> dict:

@@ -85,6 +85,9 @@ def _tip(cell) -> str:
             line += f"\n  {str(info['reason'])[:90]}"
         if info.get("expected_because"):
             line += f"\n  {str(info['expected_because'])[:160]}"
+        if info.get("examples_checked") is not None and info.get("examples_run"):
+            line += (f"\n  {info['examples_checked']} of {info['examples_run']} examples checked, "
+                     f"{info.get('statement_checks_passed', 0)} of {info.get('statement_checks', 0)} statement checks passed")
         for entry in info.get("skipped") or []:
             line += f"\n  {entry['count']} example(s) did not run: {str(entry['reason'])[:160]}"
         lines.append(line)

@@ -216,6 +216,8 @@ def _verdicts(report, lines) -> None:
                 deviations.append(f"- † {_escape(claim)} on {_escape(col['id'])}: {_escape(cell['known_deviation'])}")
             if cell.get("not_run"):
                 text += "‡"
+                if cell.get("checked"):
+                    text += f" ({cell['checked']})"
                 deviations.append(f"- ‡ {_escape(claim)} on {_escape(col['id'])}, examples that did not run: "
                                   f"{_escape(cell['not_run'])}")
             if cell["max_ratio"] is not None:
