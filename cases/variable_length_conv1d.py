@@ -2,7 +2,7 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle
+from equivcheck import layouts, oracle
 from equivcheck.casekit import KERAS_TORCH_FLOAT64
 from equivcheck.claim import claim, deviation, source
 from equivcheck.tolerance import conv_terms
@@ -55,7 +55,11 @@ def _space(draw):
     notes={
         "*": "Every framework's Conv1d/Conv1D layer is built once (TF: keras Conv1D built for (None, None, dim), "
              "i.e. input_shape=(None, dim)) and called on each length; global pooling is max/avg pooling whose "
-             "window is the whole output length; Flatten is a row-major reshape of the (N, C, L) output. Stride > 1 "
+             "window is the whole output length.  Flatten is the framework's Flatten layer (torch.nn.Flatten, "
+             "keras.layers.Flatten; where it has none, its reshape: np.reshape, jnp.reshape, Flax's "
+             "x.reshape((x.shape[0], -1))) fed each conv output in the framework's native layout (NCW for torch, "
+             "NumPy and lax, NWC for Keras and Flax) and checked bit for bit (support) against the row-major "
+             "flatten of that layout's axes; the Dense layer after it is built for the first length. Stride > 1 "
              "never meets dilation > 1 here: Keras Conv1D refuses that pair (\"`strides > 1` not supported in "
              "conjunction with `dilation_rate > 1`\"), a restriction of Keras, not of variable lengths.",
         "jax": "lax has no layers: the 'layer' is lax.conv_general_dilated with one fixed weight array, the Dense "
@@ -80,14 +84,17 @@ def check(bk, p, ctx):
             conv = bk.layer("conv", rank=1, in_channels=p.dim, out_channels=p.filters, kernel_size=p.k, stride=p.s,
                             dilation=p.d, api=api)
             conv.set_weights(w, b)
+            flatten = bk.layer("flatten", rank=1, in_channels=p.filters, api=api)
             dense = bk.layer("dense", in_channels=w_dense.shape[1], out_channels=p.units, use_bias=False, api=api)
             dense.set_weights(w_dense)
-            stacks.append((conv.api, conv, dense))
-    else:  # fixed weight arrays and the functional ops
+            stacks.append((conv.api, conv, flatten, dense))
+    else:  # fixed weight arrays and the functional ops; the flatten handle is the framework's reshape
         stacks = [(bk.functional_api, lambda x: bk.conv(x, bk.asarray(w), bk.asarray(b), stride=p.s, dilation=p.d),
-                   lambda v: bk.linear(v, bk.asarray(w_dense)))]
+                   bk.layer("flatten", rank=1, in_channels=p.filters), lambda v: bk.linear(v, bk.asarray(w_dense)))]
+    native = layouts.data_layout(bk.framework_name, 1)                       # NCW or NWC
+    to_native = layouts.permutation(layouts.canonical("data", 1), native)
 
-    for name, conv, dense in stacks:
+    for name, conv, flatten, dense in stacks:
         outs = []
         for x, want, magnitude in zip(xs, wants, magnitudes):
             y = conv(bk.asarray(x))
@@ -116,11 +123,16 @@ def check(bk, p, ctx):
             ctx.equal(f"{name}: global {pool} pooling output size is the same for every length", sorted(sizes),
                       [(1, p.filters, 1)])
 
-        # Flatten: a row-major reshape of the exact conv outputs, done host-side (no compile per length in JAX)
-        flat = [ctx.numpy(y).reshape(1, -1) for y in outs]
-        ctx.close(f"{name}: Flatten+Dense on the length it was built for", dense(bk.asarray(flat[0])),
-                  oracle.linear(flat[0], w_dense), magnitude=oracle.linear(np.abs(flat[0]), np.abs(w_dense)),
+        # Flatten: the framework's Flatten fed each conv output in the native layout, as a model in that
+        # framework flattens; pinned bit for bit to the row-major flatten of that layout's axes
+        flat, wants_flat = [], []
+        for y in outs:
+            flat.append(flatten(bk.to_native(y)))
+            wants_flat.append(ctx.numpy(y).transpose(to_native).reshape(1, -1))
+            ctx.identical(f"{name}: {flatten.api} of the {native} output of length {int(y.shape[2])} == its "
+                          f"row-major ({native[1:]}) flatten", flat[-1], wants_flat[-1], support=True)
+        ctx.close(f"{name}: Flatten+Dense on the length it was built for", dense(flat[0]),
+                  oracle.linear(wants_flat[0], w_dense), magnitude=oracle.linear(np.abs(wants_flat[0]), np.abs(w_dense)),
                   terms=w_dense.shape[1], sides=1)
         for v in flat[1:]:
-            ctx.raises(f"{name}: Flatten+Dense built for one length, called on another", dense, bk.asarray(v),
-                       support=True)
+            ctx.raises(f"{name}: Flatten+Dense built for one length, called on another", dense, v, support=True)
