@@ -215,6 +215,7 @@ def pytest_terminal_summary(terminalreporter):
         for line in sorted(_CAUGHT):
             terminalreporter.write_line(line)
     if _NOT_A_CATCH:
-        terminalreporter.section("fault injection: claims the fault changed without a catch (error, raises, n/a)")
+        terminalreporter.section("fault injection: claims that could not catch it "
+                                 "(changed only to error/raises/n/a, or no clean baseline)")
         for line in sorted(_NOT_A_CATCH):
             terminalreporter.write_line(line)

@@ -85,6 +85,23 @@ def torch_unpool_indices_column_major(mp):
     _wrap(mp, F, "max_unpool2d", make)
 
 
+def torch_max_pool_indices_column_major(mp):
+    """F.max_pool2d(return_indices=True) returns column-major switch indices x·H + y (Fortran order)
+    instead of torch's row-major y·W + x into each (n, c) plane."""
+    import torch.nn.functional as F
+
+    def make(op):
+        def faulty(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+            out = op(x, kernel_size, stride, padding, dilation, ceil_mode=ceil_mode, return_indices=return_indices)
+            if not return_indices:
+                return out
+            values, indices = out
+            height, width = x.shape[-2:]
+            return values, (indices % width) * height + indices // width
+        return faulty
+    _wrap(mp, F, "max_pool2d", make)
+
+
 def torch_conv1d_scaled(mp):
     import torch.nn.functional as F
     _wrap(mp, F, "conv1d", lambda op: lambda *a, **k: op(*a, **k) * (1 + 1e-3))
@@ -141,6 +158,18 @@ def torch_same_odd_pixel_first(mp):
             return op(x, w, bias, stride, 0, dilation, groups)
         return faulty
     _wrap_torch_convs(mp, make)
+
+
+def torch_flatten_channels_last(mp):
+    """torch.nn.Flatten flattens an (N, C, *sp) map in channels-last order (*sp, C), the order the
+    channels_last memory format stores it in, instead of the logical (C, *sp)."""
+    import torch
+
+    def forward(self, x):
+        if x.ndim > 2 and self.start_dim == 1:
+            x = x.movedim(1, -1)
+        return x.flatten(self.start_dim, self.end_dim)
+    mp.setattr(torch.nn.Flatten, "forward", forward)
 
 
 # ---- tensorflow --------------------------------------------------------------
@@ -232,6 +261,38 @@ def tf_argmax_channels_first(mp):
     _wrap(mp, tf.nn, "max_pool_with_argmax", make)
 
 
+def keras_flatten_channels_first(mp):
+    """keras.layers.Flatten(data_format='channels_last') flattens an (N, *sp, C) map in PyTorch's
+    channel-major order (C, *sp) instead of its own (*sp, C)."""
+    import math
+
+    import keras
+    from keras import ops
+
+    def call(self, inputs):
+        shape = tuple(inputs.shape)
+        if len(shape) > 2 and self.data_format == "channels_last":
+            inputs = ops.moveaxis(inputs, -1, 1)
+        return ops.reshape(inputs, (-1 if shape[0] is None else shape[0], math.prod(shape[1:])))
+    mp.setattr(keras.layers.Flatten, "call", call)
+
+
+def keras_flatten_data_format_ignored(mp):
+    """keras.layers.Flatten ignores its data_format='channels_last' and flattens as for channels_first:
+    it moves axis 1 (the first spatial axis of an NHWC map) last before flattening."""
+    import math
+
+    import keras
+    from keras import ops
+
+    def call(self, inputs):
+        shape = tuple(inputs.shape)
+        if len(shape) > 2:  # Keras' channels_first branch, whatever self.data_format says
+            inputs = ops.moveaxis(inputs, 1, -1)
+        return ops.reshape(inputs, (-1 if shape[0] is None else shape[0], math.prod(shape[1:])))
+    mp.setattr(keras.layers.Flatten, "call", call)
+
+
 # ---- jax ---------------------------------------------------------------------
 def jax_strides_swapped(mp):
     from jax import lax
@@ -309,7 +370,8 @@ def flax_dense_scaled(mp):
 
 
 FAULTS = [
-    Fault("torch-kernel-flipped", "torch", "F.conv2d computes a true convolution (kernel flipped)", torch_kernel_flipped),
+    Fault("torch-kernel-flipped", "torch", "F.conv2d computes a true convolution (kernel flipped)", torch_kernel_flipped,
+          try_first=("dl_conv_is_cross_correlation",)),
     Fault("torch-output-padding-ignored", "torch", "F.conv_transpose*d ignores output_padding", torch_output_padding_ignored,
           try_first=("conv_transpose_output_padding",)),
     Fault("torch-pixel-shuffle-dcr", "torch", "F.pixel_shuffle uses DCR instead of CRD order", torch_pixel_shuffle_in_dcr_order,
@@ -318,31 +380,54 @@ FAULTS = [
           try_first=("one_by_one_conv_is_linear",)),
     Fault("torch-unpool-indices-column-major", "torch", "max_unpool2d reads indices as w·H+h", torch_unpool_indices_column_major,
           try_first=("max_unpool_restores_switch_positions",)),
-    Fault("torch-conv1d-scaled", "torch", "F.conv1d output scaled by (1+1e-3)", torch_conv1d_scaled),
+    Fault("torch-max-pool-indices-column-major", "torch", "F.max_pool2d(return_indices=True) gives x·H+y",
+          torch_max_pool_indices_column_major, try_first=("max_unpool_restores_switch_positions",)),
+    Fault("torch-conv1d-scaled", "torch", "F.conv1d output scaled by (1+1e-3)", torch_conv1d_scaled,
+          try_first=("conv2d_is_conv3d_spanning_depth",)),
     Fault("torch-depthwise-multiplier-order", "torch",
           "F.conv{n}d with groups=C, multiplier M>1: output channel m·C+c instead of c·M+m",
-          torch_depthwise_multiplier_order),
+          torch_depthwise_multiplier_order,
+          try_first=("depthwise_multiplier_is_not_full_conv",)),
     Fault("torch-groups-interleaved", "torch",
           "F.conv{n}d with 1<groups<C: input channel c in group c mod g instead of c // (C/g)",
-          torch_groups_interleaved),
+          torch_groups_interleaved,
+          try_first=("conv_input_gradient_is_flipped_kernel_correlation",)),
     Fault("torch-same-odd-pixel-first", "torch", "F.conv{n}d padding='same' puts the odd pixel first",
-          torch_same_odd_pixel_first),
+          torch_same_odd_pixel_first,
+          try_first=("same_padding_is_asymmetric",)),
+    Fault("torch-flatten-channels-last", "torch",
+          "torch.nn.Flatten flattens (N, C, *sp) in channels-last order (*sp, C)", torch_flatten_channels_last,
+          try_first=("flatten_order_nchw_vs_nhwc",)),
     Fault("tensorflow-same-odd-pixel-first", "tensorflow", "tf.nn.conv2d 'SAME' puts the odd pixel first", tf_same_odd_pixel_first,
           try_first=("same_padding_is_asymmetric",)),
     Fault("tensorflow-depth-to-space-crd", "tensorflow", "tf.nn.depth_to_space uses CRD instead of DCR", tf_depth_to_space_crd,
           try_first=("pixel_shuffle_folding",)),
-    Fault("tensorflow-dilation-ignored", "tensorflow", "tf.nn.conv{1,2,3}d ignore dilations", tf_dilation_ignored),
+    Fault("tensorflow-dilation-ignored", "tensorflow", "tf.nn.conv{1,2,3}d ignore dilations", tf_dilation_ignored,
+          try_first=("conv_is_im2col_matmul",)),
     Fault("tensorflow-transpose-kernel-io", "tensorflow", "tf.nn.conv2d_transpose reads its filter as (*k, I, O)", tf_transpose_kernel_read_as_io,
           try_first=("kernel_layouts",)),
     Fault("tensorflow-depthwise-multiplier-order", "tensorflow",
           "tf.nn.depthwise_conv2d (Keras DepthwiseConv1D/2D): output channel m·C+c instead of c·M+m",
-          tf_depthwise_multiplier_order),
+          tf_depthwise_multiplier_order,
+          try_first=("depthwise_multiplier_is_not_full_conv",)),
     Fault("tensorflow-argmax-channels-first", "tensorflow",
-          "tf.nn.max_pool_with_argmax index (c·H+y)·W+x instead of (y·W+x)·C+c", tf_argmax_channels_first),
-    Fault("jax-strides-swapped", "jax", "lax.conv_general_dilated swaps its window strides", jax_strides_swapped),
-    Fault("jax-one-output-perturbed", "jax", "lax.conv_general_dilated: one output element off by 1e-3 relative", jax_one_output_perturbed),
+          "tf.nn.max_pool_with_argmax index (c·H+y)·W+x instead of (y·W+x)·C+c", tf_argmax_channels_first,
+          try_first=("max_unpool_restores_switch_positions",)),
+    Fault("keras-flatten-channels-first", "tensorflow",
+          "keras.layers.Flatten (channels_last) flattens in PyTorch's (C, *sp) order instead of (*sp, C)",
+          keras_flatten_channels_first,
+          try_first=("flatten_order_nchw_vs_nhwc",)),
+    Fault("keras-flatten-data-format-ignored", "tensorflow",
+          "keras.layers.Flatten ignores data_format='channels_last' (moves axis 1 last, as for channels_first)",
+          keras_flatten_data_format_ignored,
+          try_first=("flatten_order_nchw_vs_nhwc",)),
+    Fault("jax-strides-swapped", "jax", "lax.conv_general_dilated swaps its window strides", jax_strides_swapped,
+          try_first=("conv2d_is_conv3d_spanning_depth",)),
+    Fault("jax-one-output-perturbed", "jax", "lax.conv_general_dilated: one output element off by 1e-3 relative", jax_one_output_perturbed,
+          try_first=("conv2d_is_conv3d_spanning_depth",)),
     Fault("jax-same-odd-pixel-first", "jax", "lax.conv_general_dilated 'SAME' puts the odd pixel first",
-          jax_same_odd_pixel_first),
+          jax_same_odd_pixel_first,
+          try_first=("same_padding_is_asymmetric",)),
     Fault("flax-conv-transpose-kernel-swapped", "flax", "linen ConvTranspose reads its kernel as (*k, O, I)", flax_conv_transpose_kernel_in_out_swapped,
           try_first=("conv_transpose_output_padding",)),
     Fault("flax-dense-scaled", "flax", "linen Dense off by (1+1e-3)", flax_dense_scaled,

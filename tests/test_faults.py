@@ -117,8 +117,9 @@ def test_injected_fault_is_caught(fault, monkeypatch, record_property, request):
     scope = (f"all {len(claims)} claims run" if sweep else
              f"stopped at the first catch, after {ran} of {len(claims)} claims; --all-catchers runs them all")
     record_property("caught_by", f"{fault.name} [{fault.framework}]: {'; '.join(caught) or 'NOTHING'} [{scope}]")
-    if near_misses:
-        record_property("not_a_catch", f"{fault.name}: {'; '.join(near_misses)}")
+    if near_misses or no_baseline:
+        record_property("not_a_catch", f"{fault.name}: " + "; ".join(
+            near_misses + [f"{entry} (no clean baseline)" for entry in no_baseline]))
     assert caught, (f"fault '{fault.description}' on {fault.framework} was caught by none of the {len(claims)} "
                     f"claims (no refuted statement, no failed supporting check). Changed without catching it: "
                     f"{'; '.join(near_misses) or 'none'}. No clean baseline: {'; '.join(no_baseline) or 'none'}")
