@@ -131,8 +131,8 @@ def check(bk, p, ctx):
             wants_flat.append(ctx.numpy(y).transpose(to_native).reshape(1, -1))
             ctx.identical(f"{name}: {flatten.api} of the {native} output of length {int(y.shape[2])} == its "
                           f"row-major ({native[1:]}) flatten", flat[-1], wants_flat[-1], support=True)
-        ctx.close(f"{name}: Flatten+Dense on the length it was built for", dense(flat[0]),
-                  oracle.linear(wants_flat[0], w_dense), magnitude=oracle.linear(np.abs(wants_flat[0]), np.abs(w_dense)),
-                  terms=w_dense.shape[1], sides=1)
+        first = wants_flat[0]
+        ctx.close(f"{name}: Flatten+Dense on the length it was built for", dense(flat[0]), oracle.linear(first, w_dense),
+                  magnitude=oracle.linear(np.abs(first), np.abs(w_dense)), terms=w_dense.shape[1], sides=1)
         for v in flat[1:]:
             ctx.raises(f"{name}: Flatten+Dense built for one length, called on another", dense, v, support=True)
