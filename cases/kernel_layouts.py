@@ -200,6 +200,9 @@ def check(bk, p, ctx):
             x_perm, w_distinct)
 
     # Every layer API: the native kernel's shape as documented, and weights loaded through the table.
+    if p.op == "depthwise" and not bk.layer_apis:
+        raise NotApplicable(f"{fw} has no layer API, so no depthwise layer; its functional depthwise conv is a "
+                            f"grouped conv (groups = C), whose kernel layout is checked with op 'conv'")
     for api in bk.layer_apis:
         try:
             layer = bk.layer(p.op, rank=rank, in_channels=p.c_in, out_channels=p.c_out, kernel_size=tuple(p.k),
