@@ -56,8 +56,8 @@ def baseline_problem(clean) -> str | None:
     """Why a clean result cannot serve as a baseline, or None when it can."""
     if not clean.as_expected:
         return f"not as expected without the fault ({clean.verdict}, expected {clean.expected})"
-    if not clean.checks:
-        return "made no check without the fault"
+    if not getattr(clean, "statement_checks", clean.checks):
+        return "checked no statement without the fault"
     return None
 
 
@@ -83,6 +83,37 @@ def _not_a_catch(clean, faulty) -> str:
     return f"{clean.verdict} → {faulty.verdict}"
 
 
+def run_under(fault, claim, monkeypatch):
+    """``claim`` on the fault's framework with the fault installed (undone on return)."""
+    with monkeypatch.context() as patched:
+        # Fresh adapters: their cached jitted callables must be traced with the fault in place.
+        patched.setattr(backends, "_CACHE", {})
+        fault.install(patched)
+        return run_claim(claim, fault.framework, **RUN)
+
+
+def find_catchers(fault, order, sweep, monkeypatch):
+    """Run each claim of ``order`` clean, then under ``fault``; stop at the first catch unless ``sweep``.
+    Returns (catches, claims changed without a catch, claims without a clean baseline, claims run)."""
+    caught, near_misses, no_baseline, ran = [], [], [], 0
+    for claim in order:
+        ran += 1
+        clean = baseline(claim, fault.framework)
+        problem = baseline_problem(clean)
+        if problem:
+            no_baseline.append(f"{claim.id}: {problem}")
+            continue
+        faulty = run_under(fault, claim, monkeypatch)
+        how = judge(clean, faulty)
+        if how is not None:
+            caught.append(f"{claim.id} ({how[0]}: {how[1]})")
+            if not sweep:
+                break
+        elif not faulty.as_expected:
+            near_misses.append(f"{claim.id} ({_not_a_catch(clean, faulty)})")
+    return caught, near_misses, no_baseline, ran
+
+
 @pytest.mark.parametrize("fault", FAULTS, ids=str)
 def test_injected_fault_is_caught(fault, monkeypatch, record_property, request):
     reason = backends.availability(fault.framework)
@@ -94,26 +125,7 @@ def test_injected_fault_is_caught(fault, monkeypatch, record_property, request):
     order = [claims[claim_id] for claim_id in fault.try_first] + [
         claim for claim in claims.values() if claim.id not in fault.try_first]
     sweep = request.config.getoption("all_catchers")
-    caught, near_misses, no_baseline, ran = [], [], [], 0
-    for claim in order:
-        ran += 1
-        clean = baseline(claim, fault.framework)
-        problem = baseline_problem(clean)
-        if problem:
-            no_baseline.append(f"{claim.id}: {problem}")
-            continue
-        with monkeypatch.context() as patched:
-            # Fresh adapters: their cached jitted callables must be traced with the fault in place.
-            patched.setattr(backends, "_CACHE", {})
-            fault.install(patched)
-            faulty = run_claim(claim, fault.framework, **RUN)
-        how = judge(clean, faulty)
-        if how is not None:
-            caught.append(f"{claim.id} ({how[0]}: {how[1]})")
-            if not sweep:
-                break
-        elif not faulty.as_expected:
-            near_misses.append(f"{claim.id} ({_not_a_catch(clean, faulty)})")
+    caught, near_misses, no_baseline, ran = find_catchers(fault, order, sweep, monkeypatch)
     scope = (f"all {len(claims)} claims run" if sweep else
              f"stopped at the first catch, after {ran} of {len(claims)} claims; --all-catchers runs them all")
     record_property("caught_by", f"{fault.name} [{fault.framework}]: {'; '.join(caught) or 'NOTHING'} [{scope}]")
@@ -131,13 +143,15 @@ def test_judge_needs_a_refutation_or_a_failed_supporting_check():
 
     def result(verdict, expected="holds", broken=None, failure=None, examples_run=3):
         return R(verdict=verdict, expected=expected, broken=broken, examples_run=examples_run,
-                 counterexample=None if failure is None else {"failure": failure}, checks=5,
+                 counterexample=None if failure is None else {"failure": failure}, checks=5, statement_checks=3,
                  as_expected=verdict == expected and broken is None)
 
     clean = result("holds")
     statement = {"label": "statement", "support": False}
     assert judge(clean, result("refuted", failure=statement)) == ("refuted", "statement")
     assert judge(clean, result("holds", broken={"check": {"label": "fact"}})) == ("failed supporting check", "fact")
+    already_broken = result("holds", broken={"check": {"label": "fact"}})
+    assert judge(already_broken, result("holds", broken={"check": {"label": "fact"}})) is None
     for verdict in ("error", "raises", "n/a"):
         assert judge(clean, result(verdict)) is None
     assert judge(clean, result("refuted", failure=statement, examples_run=2)) is None  # other examples
@@ -145,3 +159,30 @@ def test_judge_needs_a_refutation_or_a_failed_supporting_check():
     assert judge(refuted_clean, result("refuted", expected="refuted", failure=statement)) is None
     assert baseline_problem(result("refuted")) is not None  # expected holds: no baseline
     assert baseline_problem(clean) is None
+    clean.statement_checks = 0
+    assert baseline_problem(clean) is not None  # supporting checks alone are no baseline
+
+
+def test_a_framework_that_raises_is_no_catch(monkeypatch):
+    """The old rule (any unexpected verdict) counted a framework that raises as a catch; this one does not.
+    F.conv2d raising everywhere makes one_by_one_conv_is_linear 'raises' (not as expected), and the claim
+    still catches nothing."""
+    from fault_catalog import Fault
+    if backends.availability("torch"):
+        pytest.skip(backends.availability("torch"))
+
+    def install(mp):
+        import torch.nn.functional as F
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("conv2d: no kernel for this input")
+        mp.setattr(F, "conv2d", broken)
+
+    fault = Fault("torch-conv2d-raises", "torch", "F.conv2d raises", install)
+    claim = load_claims()["one_by_one_conv_is_linear"]
+    clean, faulty = baseline(claim, "torch"), run_under(fault, claim, monkeypatch)
+    assert baseline_problem(clean) is None
+    assert faulty.verdict == "raises" and not faulty.as_expected  # what the old rule called caught
+    assert judge(clean, faulty) is None
+    caught, near_misses, _, _ = find_catchers(fault, [claim], False, monkeypatch)
+    assert not caught and near_misses
