@@ -195,9 +195,9 @@ class TensorflowBackend(Backend):
         if rank == 2:
             self._check_conv2d(xn.shape, wn.shape, strides, pad, dil)
             return nn.conv2d(xn, wn, strides=list(strides), padding=pad, dilations=list(dil))
-        if any(d > 1 for d in dil) and xn.dtype == self.tf.float64 and (pad == "VALID" or max(strides) == 1):
-            # tf.nn.conv3d's float64 CPU kernel has no dilation ("CPU implementation of Conv3D currently
-            # only supports dilated rates of 1"); tf.nn.convolution, TF's general entry point, has it
+        if any(d > 1 for d in dil) and self.device == "cpu" and (pad == "VALID" or max(strides) == 1):
+            # tf.nn.conv3d's CPU kernel has no dilation in float32 or float64 ("CPU implementation of Conv3D
+            # currently only supports dilated rates of 1"); tf.nn.convolution, TF's general entry point, has it
             # (space_to_batch) but not together with strides > 1, so a TF user runs it at stride 1 and
             # keeps every s-th output ('VALID' only: 'SAME' pads by the stride).
             y = nn.convolution(xn, wn, padding=pad, dilations=list(dil))
