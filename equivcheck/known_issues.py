@@ -315,7 +315,7 @@ ISSUES: tuple[KnownIssue, ...] = (
         id="tf-no-dilated-backprop", kind="missing kernel", framework="tensorflow", package="tensorflow",
         first_seen="2.21.0", last_seen="2.21.0",
         reason="TensorFlow's CPU build has no backprop kernel (conv_transpose, the conv's input and weight "
-               "gradients) for a dilated convolution",
+               "gradients) for a dilated convolution (float64 always; float32 where oneDNN has none for this CPU)",
         words=("Current CPU implementations do not yet support dilation rates larger than 1",
                "Current CPU implementation does not yet support dilation rates larger than 1"),
         applies=lambda op, rank, dtype, stride, dilation, groups: op in BACKPROP_OPS and max(dilation) > 1,
@@ -330,7 +330,8 @@ ISSUES: tuple[KnownIssue, ...] = (
     KnownIssue(
         id="tf-no-grouped-backprop", kind="missing kernel", framework="tensorflow", package="tensorflow",
         first_seen="2.21.0", last_seen="2.21.0",
-        reason="TensorFlow's CPU build has no kernel for the input or weight gradient of a grouped convolution",
+        reason="TensorFlow's CPU build has no kernel for the input or weight gradient of a grouped convolution "
+               "(float64 always; float32 where oneDNN has none for this CPU)",
         words=("Computing grouped convolutions are not supported on CPU", "grouped convolutions are not supported on CPU"),
         applies=lambda op, rank, dtype, stride, dilation, groups: (
             op in ("conv input gradient", "conv weight gradient") and groups > 1 and rank in (1, 2)),

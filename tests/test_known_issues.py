@@ -228,6 +228,10 @@ def test_missing_kernel_still_missing(record, dtype):
         assert any(words in str(exc) for words in issue.words), (
             f"{record}: TensorFlow {tf.__version__} fails with other words now: {exc}")
         return
+    if dtype == "float32":
+        # float32 CPU convs go to oneDNN, whose kernels depend on the CPU: one machine has this kernel, another
+        # (an AMD EPYC without AVX-512) has not.  float64 has no oneDNN kernel, so it pins the record.
+        pytest.skip(f"this CPU's oneDNN runs the float32 program of {record}; the record stays for CPUs without it")
     pytest.fail(f"TensorFlow {tf.__version__} now runs the minimal program of {record} ({dtype}): the kernel exists, "
                 f"so narrow that record's last_seen in equivcheck/known_issues.py")
 
