@@ -47,13 +47,13 @@ def _per_dim(value, depth_value):
     space=_space(),
     expected="holds",
     notes={
-        "*": "TimeDistributed is composed as keras.layers.TimeDistributed itself does it: time moved next to the "
-             "batch and folded into it (on the host: a transpose + row-major reshape of the input, exact), one "
+        "*": "TimeDistributed is composed by hand, in the way keras.layers.TimeDistributed is documented to work: "
+             "time moved next to the batch and folded into it (on the host: a transpose + row-major reshape of the input, exact), one "
              "Conv2D call of the framework on all N·T frames, and the output unfolded the same way. The backend "
-             "interface has no TimeDistributed wrapper, so Keras' own TimeDistributed layer is not called.",
-        "tensorflow": "No dilation in the draws: TF 2.21's CPU Conv3D raises InvalidArgumentError 'CPU "
-                      "implementation of Conv3D currently only supports dilated rates of 1.' in float64 (float32 "
-                      "runs, through oneDNN); a TF limitation, not part of this claim.",
+             "interface has no TimeDistributed wrapper, so Keras' own TimeDistributed layer is not called: this checks the "
+             "composition, not the layer.",
+        "tensorflow": "No dilation in the draws: TF's CPU Conv3D has no dilated kernel (known_issues.py: "
+                      "tf-no-dilated-conv3d), a TF limitation, not part of this claim.",
         "jax": "lax has no layers: the layer-level check (Conv3D layer vs Conv2D layer with the same weights) is "
                "skipped; the functional identity is tested.",
         "flax": "The layer-level check (examples with layers=True: the seed's and the 'same' one; the draws test "

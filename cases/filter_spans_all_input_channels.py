@@ -59,7 +59,8 @@ def _space(draw):
         "jax": "lax.conv_general_dilated takes the kernel as OI*; feature_group_count defaults to 1 and is never "
                "inferred, so any other depth raises.",
         "flax": "Functional conv = linen.Conv.apply with the kernel as a parameter: Flax infers the depth from "
-                "the input and rejects the parameter's shape (ScopeParamShapeError); nnx.Conv calls lax.",
+                "the input and rejects the parameter's shape (ScopeParamShapeError, recorded); nnx.Conv's rejection is "
+                "recorded too.",
         "*": "Draws cover ranks 1–2 with input depths that are multiples of the kernel depth (the only place a "
              "framework could read the kernel as grouped), through the functional conv; the fixed examples add "
              "other depths, 3-D, and every layer API (torch.nn, keras, linen, nnx).",

@@ -59,8 +59,8 @@ def _layers(bk, p):
     notes={
         "numpy": "The oracle's linear (x @ W.T + b on the last axis); a wrong last axis raises OracleError.",
         "torch": "torch.nn.Linear.",
-        "tensorflow": "keras.layers.Dense (its input_spec checks axis -1 against the built input size; it also "
-                      "requires rank >= 2, which the fact 'rank1_input' records on the first example).",
+        "tensorflow": "keras.layers.Dense: an input whose last axis is not in_features is rejected (checked, "
+                      "error recorded); what it does with a rank-1 input is recorded as the fact 'rank1_input'.",
         "jax": "JAX has no layer API: jnp.matmul(x, W) on the last axis, as a JAX user writes a dense layer.",
         "flax": "flax.linen.Dense and flax.nnx.Linear, both checked.",
     },

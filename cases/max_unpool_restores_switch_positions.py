@@ -91,7 +91,7 @@ def _distinct(values):
         "torch": "F.max_pool{n}d(return_indices=True) and F.max_unpool{n}d.",
         "tensorflow": "tf.nn.max_pool_with_argmax (2-D only: other ranks are n/a); TF has no unpooling op, so the "
                       "adapter scatters the values to their indices with tf.tensor_scatter_nd_update, as a TF user "
-                      "would (tf.scatter_nd would add up an index repeated by overlapping windows).",
+                      "would.",
         "jax": "JAX has no max pooling that returns the argmax, and no unpooling.",
         "flax": "Flax has no max pooling that returns the argmax, and no unpooling.",
     },

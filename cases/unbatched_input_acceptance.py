@@ -61,11 +61,12 @@ def _conv_paths(bk, p, w, b):
         "numpy": "The oracle is written for batched (N, C, *spatial) input only: an unbatched input raises "
                  "OracleError (a reference needs no convenience forms; the batched call is what it checks).",
         "torch": "torch.nn.Conv{1,2,3}d accepts (C, *spatial) (documented: 'unbatched' input) and rejects an input "
-                 "with neither axis with 'Expected 3D (unbatched) or 4D (batched) input to conv2d'; the seed's "
+                 "with neither axis (checked; its message is recorded, e.g. 'Expected 3D (unbatched) or 4D "
+                 "(batched) input to conv2d'); the seed's "
                  "older message ('Expected 4-dimensional input for 4-dimensional weight') is from before unbatched "
                  "support.  F.conv2d behaves the same (fact 'functional').",
-        "tensorflow": "keras.layers.Conv{1,2,3}D requires min_ndim = rank + 2 and raises ValueError; tf.nn.conv2d "
-                      "rejects it as well (fact 'functional'; in eager mode TF 2.21's oneDNN conv kernel aborts the "
+        "tensorflow": "keras.layers.Conv{1,2,3}D rejects an unbatched input (checked; the error is recorded); "
+                      "tf.nn.conv2d rejects it as well (fact 'functional'; in eager mode TF 2.21's oneDNN conv kernel aborts the "
                       "process on a rank-3 input, so the adapter runs it in graph mode, where shape inference "
                       "raises).",
         "jax": "No layer API: lax.conv_general_dilated needs lhs and rhs of equal rank and raises TypeError.",
