@@ -378,7 +378,7 @@ FAULTS = [
           try_first=("pixel_shuffle_folding",)),
     Fault("torch-linear-untransposed", "torch", "F.linear uses W instead of Wᵀ when W is square", torch_linear_untransposed_when_square,
           try_first=("one_by_one_conv_is_linear",)),
-    Fault("torch-unpool-indices-column-major", "torch", "max_unpool2d reads indices as w·H+h", torch_unpool_indices_column_major,
+    Fault("torch-unpool-indices-column-major", "torch", "F.max_unpool2d reads indices as x·H+y", torch_unpool_indices_column_major,
           try_first=("max_unpool_restores_switch_positions",)),
     Fault("torch-max-pool-indices-column-major", "torch", "F.max_pool2d(return_indices=True) gives x·H+y",
           torch_max_pool_indices_column_major, try_first=("max_unpool_restores_switch_positions",)),
