@@ -20,14 +20,7 @@ Design rules
 - **Build deviations** (a verdict that differs on one build) are records too; case files refer to
   them with :func:`equivcheck.claim.deviation` and the record's ``reason``.
 
-Each entry here is a real bug of a framework build, found by the soak, shrunk
-to a minimal program, and pinned by ``tests/test_known_defects.py``, which
-reproduces it outside equivcheck on the installed version: when the framework
-is fixed, that test fails and says to narrow the version range here.  The
-adapters ask this module before running such an op; a match raises
-:class:`KnownFrameworkDefect` (verdict ``n/a`` for that one example, counted in
-the result's ``skipped``, marked ‡ in the report) instead of letting the
-defect decide a claim that is about something else.
+The two crash and wrong-value items, as the soaks found and shrank them:
 
 **XLA: the convolution operand swap with a base-dilated group dimension**
 (jaxlib 0.4.30 and 0.10.2; the compiler *aborts the process*, which nothing can

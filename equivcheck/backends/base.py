@@ -185,7 +185,12 @@ class Backend:
     def layer(self, kind: str, *, rank: int = 2, in_channels: int, out_channels: int | None = None,
               kernel_size=1, stride=1, padding="valid", dilation=1, groups=1, depth_multiplier=1,
               use_bias=True, api: str | None = None, input_shape=None) -> LayerHandle:
-        """Build a native layer: ``kind`` is conv, conv_transpose, depthwise or dense.
+        """Build a native layer: ``kind`` is conv, conv_transpose, depthwise, dense or flatten.
+
+        ``flatten`` is the framework's Flatten layer (or, where it has none, the reshape its users
+        write): its handle takes the tensor in the framework's *native* layout, passes it untouched,
+        and returns ``(N, features)`` in the order the layer produces (``extra["input_layout"]``
+        names that layout).
 
         ``api`` picks one of :attr:`layer_apis` (default: the first).  ``input_shape``
         is the canonical batched shape, for frameworks that build lazily."""

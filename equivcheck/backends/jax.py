@@ -29,7 +29,7 @@ import os
 import numpy as np
 
 from equivcheck import layouts
-from equivcheck.backends import known_defects
+from equivcheck import known_issues
 from equivcheck.backends.base import Backend, LayerHandle, NotApplicable
 
 
@@ -139,7 +139,7 @@ class _Guarded:
         signature = tuple(None if a is None else (tuple(a.shape), str(a.dtype))
                           for a in self.jax.tree_util.tree_leaves(args, is_leaf=lambda a: a is None))
         if signature not in self.checked:
-            known_defects.check_program(self.jax.make_jaxpr(self.fn)(*args).jaxpr, self.jaxlib_version)
+            known_issues.check_program(self.jax.make_jaxpr(self.fn)(*args).jaxpr, self.jaxlib_version)
             self.checked.add(signature)
         return self.fn(*args)
 
@@ -270,7 +270,7 @@ class JaxBackend(Backend):
 
         ``guard=True`` (programs with a transposed convolution, whose base-dilated input can
         trip a known XLA abort) traces each new input-shape signature once and asks
-        :mod:`equivcheck.backends.known_defects` before XLA compiles it."""
+        :mod:`equivcheck.known_issues` before XLA compiles it."""
         fn = self._compiled.get(key)
         if fn is None:
             fn = self.jax.jit(build())

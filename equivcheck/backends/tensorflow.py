@@ -26,7 +26,7 @@ import os
 import numpy as np
 
 from equivcheck import layouts
-from equivcheck.backends import known_defects
+from equivcheck import known_issues
 from equivcheck.backends.base import Backend, LayerHandle, NotApplicable
 
 
@@ -205,9 +205,9 @@ class TensorflowBackend(Backend):
         return nn.conv3d(xn, wn, strides=[1, *strides, 1], padding=pad, dilations=[1, *dil, 1])
 
     def _check_conv2d(self, x_shape, kernel_shape, strides, pad, dil):
-        """Ask :mod:`equivcheck.backends.known_defects` about this NHWC conv2d before TF runs it
+        """Ask :mod:`equivcheck.known_issues` about this NHWC conv2d before TF runs it
         (``pad``: 'SAME', 'VALID' or NHWC (before, after) pairs)."""
-        known_defects.check_tf_conv2d(tuple(x_shape), tuple(kernel_shape), tuple(strides),
+        known_issues.check_tf_conv2d(tuple(x_shape), tuple(kernel_shape), tuple(strides),
                                       pad if isinstance(pad, str) else pad[1:3], tuple(dil),
                                       self.dtype, self.tf.__version__)
 
