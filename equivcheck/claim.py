@@ -45,8 +45,18 @@ from equivcheck.backends import FRAMEWORKS
 VERDICTS = ("holds", "refuted", "raises", "n/a")
 SEEDS = ("000", "001", "002", "003", "004")
 
-#: Where the cases live: ``cases/`` at the repository root, next to the package.
-DEFAULT_CASES_DIR = Path(__file__).resolve().parent.parent / "cases"
+#: The catalog as installed from a wheel: ``equivcheck/cases/`` (the repository's ``cases/``, mapped
+#: into the package by pyproject.toml).
+PACKAGED_CASES_DIR = Path(__file__).resolve().parent / "cases"
+#: The catalog in a checkout (and an editable install of it): ``cases/`` at the repository root.
+CHECKOUT_CASES_DIR = Path(__file__).resolve().parent.parent / "cases"
+#: Where the built-in catalog is, wherever equivcheck is installed.
+DEFAULT_CASES_DIR = PACKAGED_CASES_DIR if PACKAGED_CASES_DIR.is_dir() else CHECKOUT_CASES_DIR
+
+#: Environment variables of :func:`load_claims`: more case directories (``os.pathsep``-separated;
+#: the CLI's and the pytest plugin's ``--cases`` go through the first, so worker processes see them),
+#: and "leave the built-in catalog out" (``--no-builtin``).
+CASES_ENV, LEGACY_CASES_ENV, NO_BUILTIN_ENV = "EQUIVCHECK_CASES", "EQUIVCHECK_EXTRA_CASES", "EQUIVCHECK_NO_BUILTIN"
 
 
 class ClaimError(ValueError):
@@ -103,7 +113,9 @@ def deviation(framework: str, verdict: str, *, reason: str, dtype: str | None = 
 
 
 def source(seed: str, quote: str) -> Source:
-    """A :class:`Source`; ``seed`` is the seed file's number (``"000"`` … ``"004"``).
+    """A :class:`Source`: where the claim was made, and the words.  ``seed`` is one of the catalog's seed
+    threads (``"000"`` … ``"004"``, the questions this project started from) or, for a claim of your
+    own, any reference a reader can look up: ``"pytorch/pytorch#1234"``, ``"arXiv:1603.07285"``, a URL.
 
     >>> source("002", "Why then are its weights actually size (7x7x8x16)?").seed
     '002'
@@ -215,8 +227,9 @@ def _validate(path: Path, spec: dict) -> Claim:
     for item in sources:
         if not isinstance(item, Source):
             raise _fail(path, "sources", f"entries must be source(seed, quote), got {item!r}")
-        if item.seed not in SEEDS:
-            raise _fail(path, "sources", f"unknown seed {item.seed!r}; the seeds are {', '.join(SEEDS)}")
+        if not isinstance(item.seed, str) or not item.seed.strip() or (item.seed.isdigit() and item.seed not in SEEDS):
+            raise _fail(path, "sources", f"unknown seed {item.seed!r}; the seeds are {', '.join(SEEDS)}, or give "
+                                         f"any reference a reader can look up (owner/repo#123, arXiv:…, a URL)")
         if not item.quote.strip():
             raise _fail(path, "sources", f"seed {item.seed}: the quote is empty")
     examples = spec["examples"]
@@ -281,20 +294,46 @@ def load_file(path: Path | str) -> Claim:
     return _validate(path, found[0])
 
 
-def load_claims(directory: Path | str | None = None) -> dict[str, Claim]:
-    """All claims in ``directory`` (default ``cases/``), keyed by id, sorted by file name.
-
-    Extra directories (e.g. test-only cases) can be given as an ``os.pathsep``
-    list in the environment variable ``EQUIVCHECK_EXTRA_CASES``.
-    """
+def case_dirs_from_env() -> list[Path]:
+    """The directories named in ``$EQUIVCHECK_CASES`` (and the older ``$EQUIVCHECK_EXTRA_CASES``)."""
     import os
 
-    directories = [Path(directory) if directory else DEFAULT_CASES_DIR]
-    directories += [Path(p) for p in os.environ.get("EQUIVCHECK_EXTRA_CASES", "").split(os.pathsep) if p]
+    return [Path(p) for name in (CASES_ENV, LEGACY_CASES_ENV)
+            for p in os.environ.get(name, "").split(os.pathsep) if p.strip()]
+
+
+def builtin_from_env() -> bool:
+    """False when ``$EQUIVCHECK_NO_BUILTIN`` is set to anything but ``""``/``0``/``false``/``no``."""
+    import os
+
+    return os.environ.get(NO_BUILTIN_ENV, "").strip().lower() in ("", "0", "false", "no")
+
+
+def load_claims(directory: Path | str | None = None, *, cases=None, builtin: bool | None = None) -> dict[str, Claim]:
+    """Every claim, keyed by id: the built-in catalog (``directory``, default :data:`DEFAULT_CASES_DIR`)
+    unless ``builtin`` is false, then each directory of ``cases``, in order, each sorted by file name.
+
+    ``cases`` defaults to ``$EQUIVCHECK_CASES`` (``os.pathsep``-separated) and ``builtin`` to
+    ``not $EQUIVCHECK_NO_BUILTIN``; files starting with ``_`` are helpers, not claims.  A claim id
+    found twice is a :class:`ClaimError` naming both files.
+
+    >>> sorted(load_claims())[:1]
+    ['conv2d_is_conv3d_spanning_depth']
+    """
+    if builtin is None:
+        builtin = builtin_from_env()
+    extra = case_dirs_from_env() if cases is None else [Path(c) for c in cases]
+    directories = ([Path(directory) if directory else DEFAULT_CASES_DIR] if builtin else []) + extra
     claims: dict[str, Claim] = {}
+    seen: set[Path] = set()
     for folder in directories:
         if not folder.is_dir():
-            raise ClaimError(f"{folder}: the cases directory does not exist")
+            if builtin and folder == directories[0]:
+                raise ClaimError(f"{folder}: the built-in catalog is missing (a broken install? reinstall equivcheck)")
+            raise ClaimError(f"--cases: {folder}: no such directory")
+        if folder.resolve() in seen:
+            continue  # named twice (say, by --cases and $EQUIVCHECK_CASES): its claims are not duplicates
+        seen.add(folder.resolve())
         for path in sorted(folder.glob("*.py")):
             if path.name.startswith("_"):
                 continue

@@ -8,12 +8,17 @@ Exit codes (documented in the README and in ``--help``):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
+import zlib
+from pathlib import Path
 
 from equivcheck import backends
-from equivcheck.claim import ClaimError, load_claims, select
+from equivcheck.claim import (CASES_ENV, NO_BUILTIN_ENV, ClaimError, builtin_from_env, case_dirs_from_env,
+                               load_claims, select)
 from equivcheck.options import csv as _csv, whole_number
 from equivcheck.results import ResultsError
 from equivcheck.runner import DEFAULT_EXAMPLES, DEFAULT_SEED
@@ -32,11 +37,15 @@ examples:
   equivcheck list
   equivcheck run                                   # every claim, every installed framework
   equivcheck run --frameworks torch,jax --claims kernel_layouts --results out.jsonl
+  equivcheck run --cases my_claims --no-builtin    # only your own claims (a folder of @claim files)
   equivcheck run --resume --results out.jsonl      # skip what out.jsonl already has (its settings must match)
+  equivcheck run --shard 2/4 --results results/part2.jsonl   # one of four machines' share of the work
   equivcheck report --results out.jsonl --format html -o report.html
 
 exit codes: 0 all verdicts as expected, 1 unexpected verdicts, 2 usage/configuration error.
-environment: EQUIVCHECK_FRAMEWORKS is the default for --frameworks."""
+environment: EQUIVCHECK_FRAMEWORKS is the default for --frameworks; EQUIVCHECK_CASES (directories
+separated by ':') adds to --cases; EQUIVCHECK_NO_BUILTIN=1 is --no-builtin. TensorFlow's C++ log lines
+are off (TF_CPP_MIN_LOG_LEVEL=2) unless TF_CPP_MIN_LOG_LEVEL is set."""
 
 
 class UsageProblem(Exception):
@@ -59,6 +68,40 @@ _non_negative = _whole_number(0)
 _positive = _whole_number(1, " (use --params to rerun one example)")
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/4"`` → ``(2, 4)``: the second of four parts (``1 <= K <= N``).
+
+    >>> parse_shard("2/4")
+    (2, 4)
+    """
+    part, slash, total = str(text).partition("/")
+    try:
+        k, n = int(part), int(total)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/N such as 1/4, got {text!r}") from None
+    if not slash or n < 1 or not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N, got {text!r}")
+    return k, n
+
+
+def shard_of(items, shard: tuple[int, int] | None) -> list:
+    """The part of ``items`` (claim id, framework, dtype) that shard ``(K, N)`` runs: the items in a fixed
+    pseudo-random order (CRC-32 of their names, the same on every machine and Python), dealt out
+    round-robin, so the N parts are disjoint, cover every item, differ in size by at most one and mix
+    slow and fast frameworks.
+
+    >>> items = [(c, "numpy", "float32") for c in "abcde"]
+    >>> sorted(shard_of(items, (1, 2)) + shard_of(items, (2, 2))) == items
+    True
+    """
+    if shard is None:
+        return list(items)
+    k, n = shard
+    order = sorted(items, key=lambda item: (zlib.crc32("/".join(item).encode()), item))
+    chosen = set(order[k - 1::n])
+    return [item for item in items if item in chosen]
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line naming the option (exit code 2)."""
 
@@ -76,12 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
                                   description="Show every claim in cases/ with its title and the seed it comes from.")
     listing.add_argument("--json", action="store_true",
                          help='print a JSON array of {"id", "title", "statement", "sources"}')
+    _add_case_options(listing)
 
     run = commands.add_parser("run", help="run claims through frameworks and print the verdict table",
                               description="Run claims through frameworks; print a claims × frameworks verdict "
                                           "table. A cell shows the verdict; '!' marks one that differs from the "
                                           "case file's expectation.",
                               formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG)
+    _add_case_options(run)
     run.add_argument("--frameworks", metavar="a,b",
                      help=f"frameworks to run, from {','.join(backends.FRAMEWORKS)} "
                           f"(default: $EQUIVCHECK_FRAMEWORKS, else all; missing ones are reported, not run)")
@@ -99,8 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "use TF32's unit roundoff (10 mantissa bits: a bound 2^13 times float32's), and results "
                           "record compute_dtype 'tf32'")
     run.add_argument("--results", metavar="FILE",
-                     help="write a run header (seed, examples, dtypes, device, TF32, equivcheck commit), then one "
-                          "JSON object per result (JSON Lines), flushed as each finishes")
+                     help="write a run header (seed, examples, dtypes, device, TF32, shard, equivcheck commit), then "
+                          "one JSON object per result (JSON Lines), flushed as each finishes; missing directories "
+                          "are created, and the last line of the output names the file")
     run.add_argument("--resume", action="store_true",
                      help="with --results: skip claim × framework × dtype already in FILE; a torn last line (a "
                           "crash mid-write) is dropped first; a FILE written with another --seed, --examples, "
@@ -109,7 +155,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="--resume even a FILE written with other settings (its results are kept as they are; "
                           "this run's settings are recorded before its own results)")
     run.add_argument("--params", metavar="JSON",
-                     help="run exactly one example with these parameters (as printed by a failure's reproduce line)")
+                     help="run exactly one example with these parameters (as printed by a failure's reproduce "
+                          "line); no draws, so --seed and --examples do not matter")
+    run.add_argument("--values", choices=("normal", "int"), default=None,
+                     help="with --params: the example's input values, standard normal rounded to the dtype "
+                          "(default) or small integers (exact in every dtype), as a reproduce line says")
+    run.add_argument("--value-seed", type=_non_negative, default=None, metavar="N",
+                     help="with --params: the seed of the example's input values (default 0, the fixed "
+                          "examples' seed; a drawn example's reproduce line gives its own)")
+    run.add_argument("--shard", type=parse_shard, default=None, metavar="K/N",
+                     help="run only the K-th of N disjoint parts of the claim × framework × dtype work (the same "
+                          "part on every machine for the same --claims/--frameworks/--dtypes); the N parts' "
+                          "results files together equal the unsharded run with the same --seed")
     run.add_argument("--jobs", type=_whole_number(1), default=1, metavar="N",
                      help="frameworks run side by side, each in its own worker process (default 1)")
     run.add_argument("--in-process", action="store_true",
@@ -169,12 +226,65 @@ def _add_report_parser(commands) -> None:
     report.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
 
 
+def _add_case_options(command) -> None:
+    command.add_argument("--cases", action="append", metavar="DIR", default=None,
+                         help="also load the claims in DIR (one @claim per .py file, id = file stem; see "
+                              "docs/WRITING_CASES.md); repeatable; $EQUIVCHECK_CASES adds more; an id found "
+                              "twice is an error naming both files")
+    command.add_argument("--no-builtin", action="store_true",
+                         help="leave out the built-in catalog: only the claims of --cases (or $EQUIVCHECK_CASES)")
+
+
+def _case_settings(args) -> tuple[list[Path], bool]:
+    """(the extra case directories, whether the built-in catalog is included) of ``list`` / ``run``."""
+    directories, seen = [], set()
+    for folder in [Path(d) for d in (args.cases or [])] + case_dirs_from_env():
+        if not str(folder).strip():
+            raise UsageProblem("--cases: the directory name is empty")
+        if folder.resolve() not in seen:
+            seen.add(folder.resolve())
+            directories.append(folder)
+    builtin = not args.no_builtin and builtin_from_env()
+    if not builtin and not directories:
+        raise UsageProblem("--no-builtin leaves no claims: give --cases DIR (or $EQUIVCHECK_CASES)")
+    return directories, builtin
+
+
+def _load(args) -> dict:
+    directories, builtin = _case_settings(args)
+    claims = load_claims(cases=directories, builtin=builtin)
+    if not claims:
+        raise UsageProblem(f"no claims in {', '.join(map(str, directories))} (a claim is a .py file with one "
+                           f"@claim(...) body; see docs/WRITING_CASES.md)")
+    return claims
+
+
+@contextlib.contextmanager
+def _cases_for_workers(args):
+    """Worker processes load the claims themselves: hand them this run's case directories (absolute)
+    and --no-builtin through the environment, for the duration of the run."""
+    directories, builtin = _case_settings(args)
+    wanted = {CASES_ENV: os.pathsep.join(str(d.resolve()) for d in directories), NO_BUILTIN_ENV: "" if builtin else "1"}
+    before = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def cmd_report(args) -> int:
     from pathlib import Path
 
     from equivcheck.report import generate, model
 
-    frameworks = backends.check_names(_csv(args.frameworks), "--frameworks") if args.frameworks else None
+    frameworks = None if args.frameworks is None else backends.check_names(
+        _names(args.frameworks, "--frameworks", "framework", "leave it out to probe every installed one"),
+        "--frameworks")
     if args.check and args.output:
         raise UsageProblem("--check compares with a file and writes nothing; drop -o")
     if args.record and args.probe is False:
@@ -213,7 +323,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_list(args) -> int:
-    claims = load_claims()
+    claims = _load(args)
     if args.json:
         print(json.dumps([c.to_dict() for c in claims.values()], indent=2, ensure_ascii=False))
         return EXIT_OK
@@ -224,20 +334,30 @@ def cmd_list(args) -> int:
     return EXIT_OK
 
 
-def _frameworks(args) -> tuple[str, ...]:
-    import os
+def _names(text: str, origin: str, what: str, hint: str) -> list[str]:
+    """The comma-separated names of an option, or a usage error when it names none (``''``, ``' , '``)."""
+    names = _csv(text)
+    if not names:
+        raise UsageProblem(f"{origin}: no {what} named (got {text!r}); {hint}")
+    return names
 
+
+def _frameworks(args) -> tuple[str, ...]:
+    hint = f"choose from {', '.join(backends.FRAMEWORKS)}, or leave it out for all"
     if args.frameworks is not None:
-        return backends.check_names(_csv(args.frameworks), "--frameworks")
-    if os.environ.get("EQUIVCHECK_FRAMEWORKS"):
-        return backends.check_names(_csv(os.environ["EQUIVCHECK_FRAMEWORKS"]), "EQUIVCHECK_FRAMEWORKS")
+        return backends.check_names(_names(args.frameworks, "--frameworks", "framework", hint), "--frameworks")
+    if os.environ.get("EQUIVCHECK_FRAMEWORKS") is not None and os.environ["EQUIVCHECK_FRAMEWORKS"] != "":
+        return backends.check_names(_names(os.environ["EQUIVCHECK_FRAMEWORKS"], "EQUIVCHECK_FRAMEWORKS", "framework",
+                                           hint), "EQUIVCHECK_FRAMEWORKS")
     return backends.FRAMEWORKS
 
 
 def _run_settings(args):
     """Validated (frameworks, claims, dtypes, params) of ``equivcheck run``."""
     frameworks = _frameworks(args)
-    claims = select(load_claims(), _csv(args.claims))
+    ids = None if args.claims is None else _names(args.claims, "--claims", "claim id",
+                                                  "see 'equivcheck list', or leave it out for all")
+    claims = select(_load(args), ids)
     dtypes = _csv(args.dtypes)
     bad = [d for d in dtypes if d not in ("float32", "float64")]
     if bad or not dtypes:
@@ -250,6 +370,16 @@ def _run_settings(args):
             raise UsageProblem(f"--params: not valid JSON ({exc})") from None
         if not isinstance(params, dict):
             raise UsageProblem("--params: must be a JSON object of parameter names to values")
+        # the runner carries an example's input values inside its params
+        if args.values is not None:
+            params["_values"] = args.values
+        if args.value_seed is not None:
+            params["_value_seed"] = args.value_seed
+    elif args.values is not None or args.value_seed is not None:
+        option = "--values" if args.values is not None else "--value-seed"
+        raise UsageProblem(f"{option} sets the input values of the one example --params runs; it needs --params")
+    if args.shard is not None and params is not None:
+        raise UsageProblem("--shard splits the draws of many claims; --params runs one example (drop --shard)")
     if args.force_resume:
         args.resume = True
     if args.resume and not args.results:
@@ -342,15 +472,18 @@ def _compute_dtype(framework: str, dtype: str, args) -> str | None:
 
 
 def cmd_run(args) -> int:
+    from equivcheck.report.messages import failure_message, reproduce_command
     from equivcheck.results import ResultsFile, crash_result, run_header
-    from equivcheck.runner import Result, reproduce_command, run_claim
+    from equivcheck.runner import Result, run_claim
     from equivcheck.worker import Job, run_jobs
 
     frameworks, claims, dtypes, params = _run_settings(args)
-    sink = None
+    shard = None if args.shard is None else f"{args.shard[0]}/{args.shard[1]}"
+    sink = created = None
     if args.results:
         header = run_header(seed=args.seed, examples=args.examples, dtypes=dtypes, device=args.device,
-                            allow_tf32=args.allow_tf32, params=params)
+                            allow_tf32=args.allow_tf32, params=params, shard=shard)
+        created = _missing_parent(Path(args.results))
         sink = ResultsFile.open(args.results, resume=args.resume, header=header, force=args.force_resume)
         if sink.dropped:
             preview = sink.dropped[:80].decode("utf-8", "replace")
@@ -358,8 +491,10 @@ def cmd_run(args) -> int:
                   f"cut off mid-write, starting {preview!r}); whatever it recorded runs again", file=sys.stderr)
     done = sink.finished() if sink else {}
     unavailable = {fw: reason for fw in frameworks if (reason := backends.availability(fw, import_it=args.in_process))}
-    todo = [(c.id, fw, dt) for fw in frameworks if fw not in unavailable for c in claims for dt in dtypes
-            if (c.id, fw, dt) not in done]
+    # the shard is cut from the whole selection (whatever is installed or already done), so every
+    # machine of a sharded run agrees on its parts
+    mine = shard_of([(c.id, fw, dt) for fw in frameworks for c in claims for dt in dtypes], args.shard)
+    todo = [item for item in mine if item[1] not in unavailable and item not in done]
     results = list(done.values())
     crashes, count, width = [], [0], len(str(len(todo)))
     started = time.perf_counter()
@@ -397,19 +532,23 @@ def cmd_run(args) -> int:
     else:
         jobs = [Job(fw, [(c, dt) for c, f, dt in todo if f == fw], args.examples, args.seed, args.device,
                     args.allow_tf32, params) for fw in frameworks if fw not in unavailable]
-        run_jobs([job for job in jobs if job.items], on_event, parallel=args.jobs)
+        with _cases_for_workers(args):
+            run_jobs([job for job in jobs if job.items], on_event, parallel=args.jobs)
     if sink:
         sink.close()
-    order = {(c.id, fw, dt): i for i, (c, fw, dt) in enumerate((c, fw, dt) for fw in frameworks for c in claims for dt in dtypes)}
+    order = {item: i for i, item in enumerate(mine)}
     results.sort(key=lambda r: order.get((r.claim, r.framework, r.dtype), len(order)))
-    print(_verdict_table(claims, frameworks, results, unavailable))
-    print(f"\n{len(results)} results in {time.perf_counter() - started:.1f}s; seed {args.seed}; "
+    shown = claims if args.shard is None else [c for c in claims if any(item[0] == c.id for item in mine)]
+    print(_verdict_table(shown, frameworks, results, unavailable))
+    part = "" if shard is None else f" (shard {shard}: {len(mine)} of {len(claims) * len(frameworks) * len(dtypes)} " \
+                                    f"claim × framework × dtype)"
+    print(f"\n{len(results)} results{part} in {time.perf_counter() - started:.1f}s; seed {args.seed}; "
           + "\n".join(_draw_summary(results, claims_by_id, args.examples, params is not None)))
     for crash in crashes:
         print(f"did not run: {crash.claim} × {crash.framework} ({crash.dtype}): {crash.error['message']}\n"
               f"  results before it are kept; rerun with --resume")
         if crash.counterexample:
-            print(f"  the example it was running: {reproduce_command(crash)}")
+            print(f"  the example it was running: {reproduce_command(crash, claims_by_id.get(crash.claim))}")
     for result in results:
         for entry in result.skipped:
             print(f"{entry['count']} example(s) of {result.claim} × {result.framework} ({result.dtype}) did not run "
@@ -418,12 +557,31 @@ def cmd_run(args) -> int:
     for result in unexpected:
         if result.error and result.error.get("type") == "equivcheck.WorkerCrashed":
             continue
-        print(f"unexpected: {result.claim} × {result.framework} ({result.dtype}): {result.verdict}, "
-              f"expected {result.expected}\n  reproduce: {reproduce_command(result)}")
+        claim = claims_by_id.get(result.claim)
+        if claim is None:  # resumed from the file, not selected this time
+            print(f"\nunexpected: {result.claim} × {result.framework} ({result.dtype}): {result.verdict}, "
+                  f"expected {result.expected}\n  reproduce: {reproduce_command(result)}")
+        else:
+            print("\n" + failure_message(claim, result))
+    if args.results:
+        made = f"; created {created}" if created else ""
+        print(f"\nresults: {Path(args.results).resolve()} ({len(results)} results{made})")
     return EXIT_UNEXPECTED if unexpected else EXIT_OK
 
 
+def _missing_parent(path: Path) -> Path | None:
+    """The outermost directory of ``path`` that does not exist yet (``--results`` creates it), or None."""
+    missing = None
+    for parent in path.resolve().parents:
+        if parent.exists():
+            break
+        missing = parent
+    return missing
+
+
 def main(argv=None) -> int:
+    # TensorFlow's C++ start-up lines (absl's "I0000 …", oneDNN notices) only when asked for
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"list": cmd_list, "run": cmd_run, "report": cmd_report}

@@ -3,7 +3,7 @@
 Format
 - The first line is the *run header*, ``{"kind": "run", ...}``: the settings
   that decide what the results are (:data:`RUN_SETTINGS`: seed, examples,
-  dtypes, device, allow_tf32, params, and ``equivcheck``, the commit or version
+  dtypes, device, allow_tf32, params, shard, and ``equivcheck``, the commit or version
   of the code that wrote them).  Readers of results skip it (it has no
   ``claim``); a forced resume appends a second header before its own results.
 - Every other line written by ``equivcheck run`` is one :class:`Result`, plus
@@ -46,7 +46,8 @@ REQUIRED_FIELDS = ("claim", "framework", "framework_version", "verdict", "expect
 RUN_KIND = "run"
 #: Header fields a resume must match, with the option (or thing) each one comes from.
 RUN_SETTINGS = (("seed", "--seed"), ("examples", "--examples"), ("dtypes", "--dtypes"), ("device", "--device"),
-                ("allow_tf32", "--allow-tf32"), ("params", "--params"), ("equivcheck", "equivcheck commit"))
+                ("allow_tf32", "--allow-tf32"), ("params", "--params"), ("shard", "--shard"),
+                ("equivcheck", "equivcheck commit"))
 
 
 class ResultsError(OSError):
@@ -88,10 +89,12 @@ def equivcheck_identity() -> str:
 
 
 def run_header(*, seed: int, examples: int, dtypes, device: str = "cpu", allow_tf32: bool = False,
-               params: dict | None = None) -> dict:
-    """The run header record of a results file written with these settings."""
+               params: dict | None = None, shard: str | None = None) -> dict:
+    """The run header record of a results file written with these settings (``shard`` is ``"K/N"``
+    for one part of a sharded run, else None)."""
     return {"kind": RUN_KIND, "equivcheck": equivcheck_identity(), "seed": seed, "examples": examples,
-            "dtypes": list(dtypes), "device": device, "allow_tf32": bool(allow_tf32), "params": params}
+            "dtypes": list(dtypes), "device": device, "allow_tf32": bool(allow_tf32), "params": params,
+            "shard": shard}
 
 
 def _shown(field: str, value) -> str:
@@ -101,6 +104,8 @@ def _shown(field: str, value) -> str:
         return "on" if value else "off"
     if field == "params":
         return "(none)" if value is None else json.dumps(value, sort_keys=True)
+    if field == "shard":
+        return "(none)" if value is None else str(value)
     return str(value)
 
 
