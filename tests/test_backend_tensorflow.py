@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("tensorflow")
 pytest.importorskip("keras")
 
-from equivcheck import layouts, oracle  # noqa: E402
+from equivcheck import known_issues, layouts, oracle  # noqa: E402
 from equivcheck.backends import NotApplicable, load  # noqa: E402
 
 DTYPES = ("float32", "float64")
@@ -140,7 +140,17 @@ def test_conv_transpose_matches_oracle(backend, x_shape, w_shape, kwargs):
         with pytest.raises(Exception, match="dilation rates larger than 1"):
             run(backend, "conv_transpose", x, w, b, **kwargs)
         return
-    got = run(backend, "conv_transpose", x, w, b, **kwargs)
+    try:
+        got = run(backend, "conv_transpose", x, w, b, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - only a gap the registry knows may skip; anything else fails
+        # float32 goes to oneDNN, whose dilated backprop kernels depend on the CPU (known_issues.py)
+        try:
+            known_issues.missing_kernel(backend, "conv_transpose", len(x_shape) - 2, exc,
+                                        stride=kwargs.get("stride", 1), dilation=kwargs.get("dilation", 1),
+                                        groups=kwargs.get("groups", 1))
+        except known_issues.KnownIssueSkip as known:
+            pytest.skip(f"{known} (this CPU's oneDNN)")
+        raise
     n_terms = w_shape[0] // kwargs.get("groups", 1) * math.prod(w_shape[2:]) + 1
     mag = oracle.magnitude(oracle.conv_transpose, x, w, **kwargs) + bias_column(b, len(x_shape) - 2)
     np.testing.assert_allclose(got, oracle.conv_transpose(x, w, b, **kwargs), rtol=0,
