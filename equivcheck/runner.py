@@ -139,7 +139,12 @@ def run_example(claim: Claim, bk, params: dict, *, values: str = "normal", value
             import traceback
 
             info["traceback"] = "".join(traceback.format_exception(exc)[-6:])
-        return Outcome(verdict, shown, error=info, facts=ctx.facts, errors=ctx.errors,
+        # A check that failed before the framework raised is already evidence against the statement: the
+        # example is refuted by it (the raise is kept as the example's error); a harness error stays an error.
+        refuted_first = verdict == "raises" and bool(ctx.failures)
+        return Outcome("refuted" if refuted_first else verdict, shown, error=info, facts=ctx.facts,
+                       errors=ctx.errors, failure=ctx.failures[0] if refuted_first else None,
+                       broken=ctx.broken[0] if ctx.broken else None,
                        arrays=ctx.printable_arrays(), worst=ctx.worst, checks=len(ctx.checks),
                        statement_checks=ctx.statement_checks, statement_checks_passed=ctx.statement_checks_passed)
     evidence = dict(checks=len(ctx.checks), statement_checks=ctx.statement_checks,

@@ -126,7 +126,12 @@ def compare(got, want, *, magnitude, terms: int, dtype: str, sides: int = 2) -> 
             return Comparison(False, math.inf, 0.0, math.inf, where=location, got=float(got[location]),
                               want=float(want[location]),
                               reason=f"non-finite value {float(array[location])} in the {name} at index {location}")
-    limit = np.broadcast_to(bound(magnitude, terms, dtype, sides), got.shape)
+    limit = bound(magnitude, terms, dtype, sides)
+    try:
+        limit = np.broadcast_to(limit, got.shape)
+    except ValueError:  # both sides agree on a shape that is not the op's (e.g. two results of a wrong op)
+        return Comparison(False, math.inf, 0.0, math.inf,
+                          reason=f"shape {got.shape} is not the op's output shape {np.shape(limit)}")
     error = np.abs(got - want)
     if error.size == 0:
         return Comparison(True, 0.0, 0.0, 0.0)

@@ -270,3 +270,30 @@ def test_a_framework_without_the_operation_draws_nothing(tmp_path):
     """)
     result = run_claim(claim, "numpy", examples=6)
     assert result.verdict == "n/a" and result.draws_asked == 0 and result.examples_run == 1
+
+
+def test_a_check_that_failed_before_the_framework_raised_refutes_the_example(tmp_path):
+    claim = case(tmp_path, "fails_then_raises", """
+        @claim(title="t", statement="s", sources=[source("000", "q")], expected="refuted", examples=[{"a": 1}])
+        def check(bk, p, ctx):
+            ctx.equal("output size", 3, 4)
+            x, w = ctx.array("x", (1, 2, 4)), ctx.array("w", (1, 1, 2))
+            bk.conv(bk.asarray(x), bk.asarray(w))       # the framework (oracle) rejects the depth afterwards
+    """)
+    result = run_claim(claim, "numpy", examples=0)
+    assert result.verdict == "refuted" and result.as_expected
+    assert result.counterexample["failure"]["label"] == "output size"
+    assert result.error["type"] == "equivcheck.oracle.OracleError"
+
+
+def test_two_results_of_the_wrong_shape_are_a_failed_comparison_not_a_crash(tmp_path):
+    claim = case(tmp_path, "wrong_shape", """
+        @claim(title="t", statement="s", sources=[source("000", "q")], expected="refuted", examples=[{"a": 1}])
+        def check(bk, p, ctx):
+            x, w = ctx.array("x", (1, 1, 4)), ctx.array("w", (1, 1, 2))
+            wrong = np.zeros((1, 1, 2))                  # both sides agree, on a shape the op does not give
+            ctx.close("conv vs conv", wrong, wrong, magnitude=oracle.conv(abs(x), abs(w)), terms=2)
+    """)
+    result = run_claim(claim, "numpy", examples=0)
+    assert result.verdict == "refuted"
+    assert "is not the op's output shape (1, 1, 3)" in result.counterexample["failure"]["reason"]
