@@ -1,33 +1,59 @@
-"""pytest plugin: options, markers, the report header, and claim × framework tests.
+"""pytest plugin: the claims as claim × framework tests, here and in a user's project.
 
-Registered through the ``pytest11`` entry point (and named by the root
-conftest.py, so a plain checkout works without installing).  Modelled on
-array-api-tests' conftest: the framework under test is chosen by an option
-plus an environment variable, markers are registered with descriptions, every
-skip carries a reason, and the header prints what was chosen.
+Off unless asked for.  Installed with equivcheck (the ``pytest11`` entry point), the plugin is
+loaded by every pytest run in that environment; in a run that does not ask for it, it only
+registers its options (they show in ``pytest --help``): no header lines, no imports of NumPy or a
+framework, no items, no settings changed.  Two ways to ask:
+
+- ``pytest --equivcheck``: collect the built-in catalog and the ``--cases`` directories as
+  ``test_claim[<claim>-<framework>]`` items (from ``equivcheck/pytest_claims.py``), next to
+  whatever else pytest collects; ``--equivcheck --no-builtin --cases my_claims`` runs only yours.
+- ``equivcheck = true`` in the project's pytest configuration: the plugin is on in every run
+  (header, options, the ``equivcheck_options`` fixture), and a test module of the project that
+  does ``from equivcheck.pytest_claims import *`` runs the claims when it is collected, so
+  ``pytest tests/test_other.py`` does not.  This repository does that (``tests/test_claims.py``).
+
+Modelled on array-api-tests' conftest: the framework under test is chosen by an option plus an
+environment variable, markers are registered with descriptions, every skip carries a reason, and
+the header prints what was chosen.
 """
 from __future__ import annotations
 
 import atexit
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
-from equivcheck import backends
 from equivcheck.options import csv as _csv, whole_number
-from equivcheck.runner import DEFAULT_EXAMPLES, DEFAULT_SEED
 
 DTYPES = ("float64", "float32")
+#: equivcheck.runner's defaults, restated so that loading the plugin imports nothing heavy
+#: (tests/test_pytest_plugin.py checks they agree).
+DEFAULT_EXAMPLES, DEFAULT_SEED = 5, 0
+FRAMEWORK_NAMES = "numpy, torch, tensorflow, jax, flax"
+#: The test module ``--equivcheck`` adds to the run.
+CLAIMS_MODULE = Path(__file__).resolve().parent / "pytest_claims.py"
 
 
 def pytest_addoption(parser):
-    group = parser.getgroup("equivcheck", "equivcheck: cross-framework convolution claims")
+    group = parser.getgroup("equivcheck", "equivcheck: cross-framework convolution claims (off unless --equivcheck "
+                                          "or the ini option equivcheck = true)")
+    group.addoption("--equivcheck", action="store_true", default=False,
+                    help="run the equivcheck claims (the built-in catalog and --cases) as "
+                         "test_claim[<claim>-<framework>] tests; without it (or the ini option) the plugin adds "
+                         "nothing to a run")
+    group.addoption("--cases", action="append", default=None, metavar="DIR",
+                    help="also load the claims in DIR (one @claim per .py file); repeatable; the ini option "
+                         "equivcheck_cases and $EQUIVCHECK_CASES add more")
+    group.addoption("--no-builtin", action="store_true", default=False,
+                    help="leave out the built-in catalog: only the claims of --cases (also $EQUIVCHECK_NO_BUILTIN=1)")
     group.addoption("--frameworks", default=None, metavar="a,b",
-                    help="comma-separated frameworks to test (numpy, torch, tensorflow, jax, flax); "
+                    help=f"comma-separated frameworks to test ({FRAMEWORK_NAMES}); "
                          "default: $EQUIVCHECK_FRAMEWORKS, else all of them (missing ones are skipped with the reason)")
     group.addoption("--claims", default=None, metavar="id,…",
-                    help="comma-separated claim ids to run (default: every case in cases/)")
+                    help="comma-separated claim ids to run (default: every claim loaded)")
     group.addoption("--examples", default=None, metavar="N",
                     help=f"hypothesis draws per claim × framework × dtype, on top of the seeds' fixed examples "
                          f"(default {DEFAULT_EXAMPLES}; 0 runs the fixed examples only)")
@@ -40,20 +66,36 @@ def pytest_addoption(parser):
                     help="where the frameworks compute (default cpu); on gpu, TF32 is turned off unless --allow-tf32")
     group.addoption("--allow-tf32", action="store_true", default=False,
                     help="leave TF32 on for GPU float32 matmuls/convs (shows what TF32 does to error/bound)")
+    parser.addini("equivcheck", type="bool", default=False,
+                  help="equivcheck plugin on in every run (header, options); a test module doing "
+                       "'from equivcheck.pytest_claims import *' runs the claims")
+    parser.addini("equivcheck_cases", type="paths", default=[],
+                  help="directories of your own claims (relative to this file), as --cases")
+
+
+def active(config) -> bool:
+    """Whether this run asked for equivcheck (``--equivcheck`` or the ini option)."""
+    return bool(config.getoption("equivcheck", False) or config.getini("equivcheck"))
 
 
 class Options:
     """Validated equivcheck options of a pytest session."""
 
     def __init__(self, config):
+        from equivcheck import backends
+        from equivcheck.claim import builtin_from_env, case_dirs_from_env
+
         def get(name):
             return config.getoption(name)
 
         try:
             if get("frameworks") is not None:
-                self.frameworks = backends.check_names(_csv(get("frameworks")), "--frameworks")
+                self.frameworks = backends.check_names(_names(get("frameworks"), "--frameworks", "framework"),
+                                                       "--frameworks")
             elif os.environ.get("EQUIVCHECK_FRAMEWORKS"):
-                self.frameworks = backends.check_names(_csv(os.environ["EQUIVCHECK_FRAMEWORKS"]), "EQUIVCHECK_FRAMEWORKS")
+                self.frameworks = backends.check_names(
+                    _names(os.environ["EQUIVCHECK_FRAMEWORKS"], "EQUIVCHECK_FRAMEWORKS", "framework"),
+                    "EQUIVCHECK_FRAMEWORKS")
             else:
                 self.frameworks = backends.FRAMEWORKS
         except backends.UnknownFramework as exc:
@@ -64,9 +106,46 @@ class Options:
         bad = [d for d in self.dtypes if d not in DTYPES]
         if bad or not self.dtypes:
             raise pytest.UsageError(f"--dtypes: unknown dtype {bad[0] if bad else '(none)'!r}; choose from {', '.join(DTYPES)}")
-        self.claim_ids = _csv(get("claims"))
+        self.claim_ids = [] if get("claims") is None else _names(get("claims"), "--claims", "claim id")
         self.device = get("device")
         self.allow_tf32 = get("allow_tf32")
+        directories, seen = [], set()
+        for folder in ([Path(d) for d in get("cases") or []] + [Path(p) for p in config.getini("equivcheck_cases")]
+                       + case_dirs_from_env()):
+            if folder.resolve() not in seen:
+                seen.add(folder.resolve())
+                directories.append(folder)
+        self.cases = directories
+        self.builtin = not get("no_builtin") and builtin_from_env()
+        if not self.builtin and not self.cases:
+            raise pytest.UsageError("--no-builtin leaves no claims: give --cases DIR (or the ini option "
+                                    "equivcheck_cases, or $EQUIVCHECK_CASES)")
+        self._claims = None
+
+    def claims(self) -> dict:
+        """The claims of this session (loaded once); a malformed case file is a one-line usage error."""
+        if self._claims is None:
+            from equivcheck.claim import ClaimError, load_claims, select
+
+            try:
+                loaded = load_claims(cases=self.cases, builtin=self.builtin)
+                select(loaded, self.claim_ids)  # unknown ids: the same one-line error as equivcheck run
+            except ClaimError as exc:
+                raise pytest.UsageError(str(exc)) from None
+            self._claims = loaded
+        return self._claims
+
+    def selected(self) -> list:
+        from equivcheck.claim import select
+
+        return select(self.claims(), self.claim_ids)
+
+
+def _names(text: str, origin: str, what: str) -> list[str]:
+    names = _csv(text)
+    if not names:
+        raise pytest.UsageError(f"{origin}: no {what} named (got {text!r}); leave it out for all")
+    return names
 
 
 def _positive_int(raw, option: str, default: int, minimum: int) -> int:
@@ -79,16 +158,40 @@ def _positive_int(raw, option: str, default: int, minimum: int) -> int:
 
 
 def pytest_configure(config):
+    config._equivcheck = None
+    if not active(config):
+        return  # a run that did not ask for equivcheck: nothing registered, imported or changed
     config.addinivalue_line("markers", "claim(id): a claim × framework case from cases/")
     config.addinivalue_line("markers", "framework(name): the framework a test exercises")
     config.addinivalue_line("markers", "meta: fault-injection tests that patch a framework and expect the suite to fail")
-    config._equivcheck = Options(config)
+    # TensorFlow's C++ start-up lines (absl's "I0000 …", oneDNN notices) only when asked for
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    options = config._equivcheck = Options(config)
+    # the claims are loaded now, so a malformed case file or an unknown --claims id is one line
+    # (exit 4), before any collection
+    options.claims()
+    if config.getoption("equivcheck") and str(CLAIMS_MODULE) not in map(str, config.args):
+        config.args.append(str(CLAIMS_MODULE))
     # Determinism: no hypothesis example database (it would replay old failures
     # in a different order), no deadline (first JAX compiles are slow).
     from hypothesis import settings
 
     settings.register_profile("equivcheck", database=None, deadline=None)
     settings.load_profile("equivcheck")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under ``--equivcheck`` in a project whose own module also runs the claims (``from
+    equivcheck.pytest_claims import *``, as this repository's tests/test_claims.py does), keep that
+    module's items and drop the copies ``--equivcheck`` added."""
+    if config._equivcheck is None or not config.getoption("equivcheck"):
+        return
+    added = [item for item in items if Path(str(item.path)).resolve() == CLAIMS_MODULE]
+    own = {item.name for item in items if item.get_closest_marker("claim") and item not in added}
+    dropped = [item for item in added if item.name in own]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
 
 
 def _exit_without_teardown():
@@ -110,12 +213,18 @@ def _exit_without_teardown():
 
 def _wants_frameworks(config) -> bool:
     """Only import frameworks for the header when claims may run (not for oracle-only runs)."""
+    if config.getoption("equivcheck"):
+        return True
     args = [a for a in config.args if not a.startswith("-")]
     return not args or any("test_claims" in a or os.path.isdir(a.split("::")[0]) for a in args)
 
 
 def pytest_report_header(config):
     options: Options = config._equivcheck
+    if options is None:
+        return []
+    from equivcheck import backends
+
     lines = [f"equivcheck: frameworks={','.join(options.frameworks)} dtypes={','.join(options.dtypes)} "
              f"examples={options.examples} seed={options.seed} device={options.device}"
              + (" allow_tf32" if options.allow_tf32 else "")]
@@ -141,6 +250,8 @@ def _is_xdist_controller(config) -> bool:
 
 def _settings_lines(options) -> list[str]:
     """One line per framework: its versions and the numeric settings claims run under."""
+    from equivcheck import backends
+
     lines = []
     for framework in options.frameworks:
         try:
@@ -160,14 +271,15 @@ _WORKER_SETTINGS: dict[str, list[str]] = {}
 def pytest_sessionfinish(session):
     """In an xdist worker: send back the numeric settings its claims ran under."""
     config = session.config
-    if hasattr(config, "workeroutput") and _wants_frameworks(config):
+    if config._equivcheck is not None and hasattr(config, "workeroutput") and _wants_frameworks(config):
         config.workeroutput["equivcheck_settings"] = _settings_lines(config._equivcheck)
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config):
     """In an xdist worker: register the fast exit now, last of all exit handlers (see above)."""
-    if hasattr(config, "workerinput") and os.environ.get("EQUIVCHECK_WORKER_FAST_EXIT", "1") != "0":
+    if (getattr(config, "_equivcheck", None) is not None and hasattr(config, "workerinput")
+            and os.environ.get("EQUIVCHECK_WORKER_FAST_EXIT", "1") != "0"):
         atexit.register(_exit_without_teardown)
 
 
@@ -182,7 +294,16 @@ def pytest_testnodedown(node, error):
 @pytest.fixture(scope="session")
 def equivcheck_options(request) -> Options:
     """The validated --frameworks/--examples/--seed/… options."""
+    if request.config._equivcheck is None:
+        pytest.fail("equivcheck is off in this run: pass --equivcheck, or set equivcheck = true in the pytest "
+                    "configuration", pytrace=False)
     return request.config._equivcheck
+
+
+@pytest.fixture(scope="session")
+def equivcheck_claims(equivcheck_options) -> dict:
+    """Every claim of this session (built-in catalog and --cases), keyed by id."""
+    return equivcheck_options.claims()
 
 
 _CAUGHT: list[str] = []
