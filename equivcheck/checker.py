@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from equivcheck import tolerance
+from equivcheck import op_bounds, tolerance
 
 #: Arrays with at most this many elements are printed in counterexamples.
 PRINT_LIMIT = 64
@@ -116,6 +116,9 @@ class Checker:
     def close(self, label: str, got, want, *, magnitude, terms: int, sides: int = 2, support: bool = False) -> bool:
         """``got`` ≈ ``want`` within the derived bound (see :mod:`equivcheck.tolerance`).
 
+        For a comparison with an oracle op use :meth:`matches` (or :meth:`agree` for two framework
+        results of one op), which derive both numbers from the op; ``close`` is for the rare claim
+        about an unusual composition, with a comment saying why its numbers are right.
         ``magnitude`` is Σ|x·w| per output element (``oracle.conv(|x|, |w|)``),
         ``terms`` the number of summed products, ``sides`` 2 when both values
         are computed by the framework, 1 when ``want`` is the float64 oracle.
@@ -129,6 +132,46 @@ class Checker:
         if self.worst is None or result.ratio > self.worst.ratio:
             self.worst = result
         return result.ok
+
+    def _host(self, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        """An op's arguments with framework tensors (e.g. from :meth:`tensor`) as float64 NumPy: the
+        inputs are exact in the run dtype, so the oracle sees the very numbers the framework saw."""
+        def host(value):
+            if value is None or isinstance(value, (np.ndarray, np.generic, str, int, float, bool, tuple, list, dict)):
+                return value
+            return self.numpy(value)
+        return tuple(host(a) for a in args), {k: host(v) for k, v in kwargs.items()}
+
+    def matches(self, label: str, got, op: Callable, *args, support: bool = False, **kwargs) -> bool:
+        """``got`` equals the oracle op ``op(*args, **kwargs)``: the expected value, Σ|x·w| and the number
+        of summed products all come from the op (:mod:`equivcheck.op_bounds`); ``sides=1``.  An op that
+        only moves data (``oracle.max_pool``, ``oracle.pixel_shuffle``, …) must match bit for bit
+        (:meth:`identical`).  Arguments may be NumPy arrays or the framework's tensors of :meth:`tensor`.
+
+        >>> ctx = Checker(backend=None, dtype="float64", compute_dtype="float64", values="int")
+        >>> from equivcheck import oracle
+        >>> x, w = ctx.array("x", (1, 2, 5)), ctx.array("w", (3, 2, 2))
+        >>> ctx.matches("conv vs oracle", oracle.conv(x, w), oracle.conv, x, w), ctx.checks[-1]["kind"]
+        (True, 'close')
+        """
+        args, kwargs = self._host(args, kwargs)
+        want = op(*args, **kwargs)
+        terms = op_bounds.terms(op, *args, **kwargs)
+        if terms is None:
+            return self.identical(label, got, want, support=support)
+        return self.close(label, got, want, magnitude=op_bounds.magnitude(op, *args, **kwargs), terms=terms,
+                          sides=1, support=support)
+
+    def agree(self, label: str, got, other, op: Callable, *args, support: bool = False, **kwargs) -> bool:
+        """Two framework results ``got`` and ``other`` that both compute the oracle op ``op(*args, **kwargs)``
+        agree within the bound of that op (Σ|x·w| and terms from :mod:`equivcheck.op_bounds`, ``sides=2``:
+        both carry rounding errors).  For an op that only moves data they must be identical."""
+        args, kwargs = self._host(args, kwargs)
+        terms = op_bounds.terms(op, *args, **kwargs)
+        if terms is None:
+            return self.identical(label, got, other, support=support)
+        return self.close(label, got, other, magnitude=op_bounds.magnitude(op, *args, **kwargs), terms=terms,
+                          sides=2, support=support)
 
     def equal(self, label: str, got, want, *, support: bool = False) -> bool:
         """Exact equality of shapes, counts, strings or integer arrays."""
