@@ -10,8 +10,15 @@ near 1 would mean the bound is about to cry wolf), and the examples that did
 not run inside claims that otherwise ran (e.g. those a known framework crash,
 equivcheck/backends/known_defects.py, guards against).  Pass ``--resume`` to
 continue an interrupted soak: ``equivcheck run`` refuses (exit 2, and so does
-this script) a results file written with another seed, example count, dtypes or
+this script) a results file written with another seed, example count, dtypes, shard or
 equivcheck commit; ``--force-resume`` mixes them anyway.
+
+A big soak spreads over machines with ``--shard K/N`` (passed on to ``equivcheck run``): each of N
+jobs runs a disjoint, deterministic part of the claim × framework × dtype work with the same seed,
+and the N results files together equal the unsharded run; ``equivcheck report --results
+'results/*.jsonl'`` merges them (docs/PERFORMANCE.md shows a CI matrix doing it).
+
+    python scripts/soak.py --examples 2000 --shard 3/8 --results results/soak-3.jsonl
 """
 from __future__ import annotations
 
@@ -32,16 +39,22 @@ def main(argv=None) -> int:
     parser.add_argument("--claims", default=None)
     parser.add_argument("--dtypes", default="float32,float64")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--results", default="results/soak.jsonl")
+    parser.add_argument("--results", default=None,
+                        help="results file (default results/soak.jsonl, or results/soak-K-of-N.jsonl with --shard)")
+    parser.add_argument("--shard", default=None, metavar="K/N",
+                        help="run only the K-th of N parts of the work (see 'equivcheck run --help')")
     parser.add_argument("--resume", action="store_true",
                         help="continue an interrupted soak (refused if the file was written with other settings)")
     parser.add_argument("--force-resume", action="store_true",
                         help="--resume even a file written with another seed, example count, dtypes or commit")
     args = parser.parse_args(argv)
+    if args.results is None:
+        args.results = ("results/soak.jsonl" if args.shard is None
+                        else f"results/soak-{args.shard.replace('/', '-of-')}.jsonl")
 
     command = [sys.executable, "-m", "equivcheck.cli", "run", "--examples", str(args.examples), "--seed", str(args.seed),
                "--dtypes", args.dtypes, "--jobs", str(args.jobs), "--results", args.results, "-q"]
-    for option in ("frameworks", "claims"):
+    for option in ("frameworks", "claims", "shard"):
         if getattr(args, option):
             command += [f"--{option}", getattr(args, option)]
     if args.force_resume:
@@ -65,7 +78,8 @@ def main(argv=None) -> int:
         if result.ratio is not None and result.verdict == "holds":
             key = (result.claim, result.framework)
             worst[key] = max(worst[key], result.ratio)
-    print(f"\nsoak: {len(results)} claim × framework × dtype results, {examples} examples in {elapsed:.0f}s, "
+    part = f" (shard {args.shard})" if args.shard else ""
+    print(f"\nsoak{part}: {len(results)} claim × framework × dtype results, {examples} examples in {elapsed:.0f}s, "
           f"seed {args.seed}, {draws_run} of {draws_asked} draws asked ran ({args.examples} per result)")
     print("largest error/bound ratio per claim × framework among holding results (tolerance audit):")
     for (claim, framework), ratio in sorted(worst.items(), key=lambda item: -item[1])[:15]:

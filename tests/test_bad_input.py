@@ -27,6 +27,15 @@ def one_line_error(capsys) -> str:
     (["run", "--dtypes", "float16"], "--dtypes: unknown dtype 'float16'"),
     (["run", "--params", "{not json"], "--params: not valid JSON"),
     (["run", "--resume"], "--resume needs --results FILE"),
+    (["run", "--frameworks", ""], "--frameworks: no framework named (got ''); choose from numpy"),
+    (["run", "--frameworks", " , "], "--frameworks: no framework named (got ' , ')"),
+    (["run", "--claims", ""], "--claims: no claim id named (got '')"),
+    (["run", "--claims", ","], "--claims: no claim id named (got ',')"),
+    (["report", "--frameworks", ""], "--frameworks: no framework named (got '')"),
+    (["run", "--values", "int"], "--values sets the input values of the one example --params runs; it needs --params"),
+    (["run", "--value-seed", "3"], "--value-seed sets the input values"),
+    (["run", "--params", "{}", "--shard", "1/2"], "--shard splits the draws of many claims"),
+    (["list", "--no-builtin"], "--no-builtin leaves no claims"),
 ])
 def test_bad_option_values(argv, words, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -34,6 +43,21 @@ def test_bad_option_values(argv, words, capsys):
         raise SystemExit(code)
     assert exit_info.value.code == EXIT_USAGE
     assert words in one_line_error(capsys)
+
+
+def test_a_blank_frameworks_variable_is_a_usage_error_too(monkeypatch, capsys):
+    monkeypatch.setenv("EQUIVCHECK_FRAMEWORKS", " , ")
+    assert main(["run", "--claims", "one_by_one_conv_is_linear"]) == EXIT_USAGE
+    assert "EQUIVCHECK_FRAMEWORKS: no framework named (got ' , ')" in one_line_error(capsys)
+
+
+def test_results_into_a_missing_directory_creates_it_and_names_the_file(tmp_path, capsys):
+    path = tmp_path / "new" / "deeper" / "r.jsonl"
+    assert main(["run", "--in-process", "-q", "--frameworks", "numpy", "--claims", "conv_output_size",
+                 "--dtypes", "float64", "--examples", "1", "--results", str(path)]) == 0
+    assert path.exists()
+    last = capsys.readouterr().out.rstrip().splitlines()[-1]
+    assert last == f"results: {path} (1 results; created {tmp_path / 'new'})"
 
 
 def test_unknown_framework_in_environment_variable(monkeypatch, capsys):
