@@ -144,6 +144,39 @@ def conv_geometries(draw, *, max_n: int = 2, output_padding: bool = False, **con
     return example
 
 
+#: (stride, dilation) pairs of the small conv spaces: at most one of them > 1 (tf.nn rejects both).
+STRIDE_OR_DILATION = [(1, 1), (2, 1), (1, 2)]
+
+
+@st.composite
+def small_convs(draw, *, rank, steps, k=(1, 3), padding=st.integers(0, 1), padding_first=False, slack=2,
+                c_in=3, c_out=3, bias=True, **constants):
+    """Example dicts of small, ungrouped convs with a uniform stride, padding and dilation (ints), for the
+    claims whose frameworks' layers or ops take nothing more general.
+
+    ``rank``: an int or a strategy of ints; ``steps(rank)``: the (stride, dilation) pairs to sample;
+    ``padding``: a strategy, or ``padding(stride)`` giving one, drawn before the kernel sizes with
+    ``padding_first`` (else after them); each ``spatial`` size is the smallest the kernel fits (``'same'``
+    pads nothing away) plus 0 … ``slack``.  Keys: ``n`` (1–2), ``c_in`` (1 … ``c_in``), ``c_out``, ``spatial``,
+    ``k``, ``stride``, ``padding``, ``dilation``, ``bias`` (drawn when ``bias``), then ``constants``.
+    As for :func:`conv_geometries`, the order of the draws is part of every claim that uses it.
+    """
+    rank = rank if isinstance(rank, int) else draw(rank)
+    stride, dilation = draw(st.sampled_from(steps(rank)))
+    paddings = padding(stride) if callable(padding) else padding
+    pad = draw(paddings) if padding_first else None
+    kernel = draw(st.lists(st.integers(*k), min_size=rank, max_size=rank))
+    pad = draw(paddings) if not padding_first else pad
+    low = 0 if pad == "same" else 2 * pad
+    spatial = [max(1, dilation * (kk - 1) + 1 - low) + draw(st.integers(0, slack)) for kk in kernel]
+    example = {"n": draw(st.integers(1, 2)), "c_in": draw(st.integers(1, c_in)), "c_out": draw(st.integers(1, c_out)),
+               "spatial": spatial, "k": kernel, "stride": stride, "padding": pad, "dilation": dilation}
+    if bias:
+        example["bias"] = draw(st.booleans())
+    example.update(constants)
+    return example
+
+
 def scatter_input_grad(gy, w, x_shape, stride, pairs, dilation, groups) -> np.ndarray:
     """∂L/∂x of ``conv(x, w)`` for the output gradient ``gy`` (equally: the adjoint Jᵀ·gy), straight from
     the definition of the conv as a gather.  NumPy, float64, one kernel tap at a time.
