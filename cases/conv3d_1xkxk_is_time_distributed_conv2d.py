@@ -5,7 +5,6 @@ from hypothesis import strategies as st
 from equivcheck import oracle
 from equivcheck.backends.base import NotApplicable
 from equivcheck.claim import claim, source
-from equivcheck.tolerance import conv_terms
 
 
 @st.composite
@@ -63,9 +62,8 @@ def _per_dim(value, depth_value):
 def check(bk, p, ctx):
     x = ctx.array("x", (p.n, p.c_in, p.t, *p.spatial))
     w = ctx.array("w", (p.c_out, p.c_in, *p.k))
-    b = ctx.array("b", (p.c_out,)) if p.bias else None
+    bias = ctx.tensor("b", (p.c_out,)) if p.bias else None
     w3 = w[:, :, None]                                            # (O, C, 1, kh, kw)
-    bias = None if b is None else bk.asarray(b)
     args2 = dict(stride=p.stride, padding=p.padding, dilation=p.dilation)
     args3 = dict(stride=_per_dim(p.stride, 1), padding=_per_dim(p.padding, 0), dilation=_per_dim(p.dilation, 1))
 
@@ -80,12 +78,10 @@ def check(bk, p, ctx):
     spatial_out = out_shape[3:]
     distributed = folded.reshape(p.n, p.t, p.c_out, *spatial_out).transpose(0, 2, 1, 3, 4)
 
-    magnitude = oracle.conv(np.abs(x), np.abs(w3), None if b is None else np.abs(b), **args3)
-    terms = conv_terms(w3.shape, bias=p.bias)
-    ctx.close("Conv3D (1,kh,kw) vs TimeDistributed Conv2D (time folded into batch)", conv3d, distributed,
-              magnitude=magnitude, terms=terms)
-    ctx.close("Conv3D (1,kh,kw) vs oracle", conv3d, oracle.conv(x, w3, b, **args3), magnitude=magnitude,
-              terms=terms, sides=1)
+    op = (oracle.conv, x, w3, bias)
+    ctx.agree("Conv3D (1,kh,kw) vs TimeDistributed Conv2D (time folded into batch)", conv3d, distributed, *op,
+              **args3)
+    ctx.matches("Conv3D (1,kh,kw) vs oracle", conv3d, *op, **args3)
 
     # The layers of the seed's question, sharing one set of weights (string paddings only: Keras has no ints).
     if not p.layers or not isinstance(p.padding, str):
@@ -105,5 +101,5 @@ def check(bk, p, ctx):
     layer2.set_weights(bk.asarray(w), bias)
     by_layer2 = ctx.numpy(layer2(bk.asarray(frames)))
     by_layer2 = by_layer2.reshape(p.n, p.t, p.c_out, *spatial_out).transpose(0, 2, 1, 3, 4)
-    ctx.close("Conv3D layer vs TimeDistributed Conv2D layer (same weights)", layer3(bk.asarray(x)), by_layer2,
-              magnitude=magnitude, terms=terms)
+    ctx.agree("Conv3D layer vs TimeDistributed Conv2D layer (same weights)", layer3(bk.asarray(x)), by_layer2, *op,
+              **args3)

@@ -1,9 +1,7 @@
 """∂L/∂w of a conv is the cross-correlation of the stored input with ∂L/∂y (seed 001)."""
-import math
-
 import numpy as np
 
-from equivcheck import oracle, tolerance
+from equivcheck import op_bounds, oracle, tolerance
 from equivcheck.casekit import TF_MISSING_KERNEL_NOTE, conv_geometries, conv_geometry, unless_missing_kernel
 from equivcheck.claim import claim, source
 
@@ -109,12 +107,9 @@ def check(bk, p, ctx):
     corr = ctx.numpy(corr)[(slice(None), slice(None)) + tuple(slice(0, kk) for kk in g.k)]  # (Cg, O, *k') → *k
     by_correlation = corr.swapaxes(0, 1)
 
-    magnitude = oracle.conv_weight_grad(np.abs(x), np.abs(gy), w.shape, **g.conv_kw)
-    terms = p.n * math.prod(g.out)       # products per element of ∂L/∂w
-    ctx.close(f"∂L/∂w ({how}) vs correlation of the stored input with ∂L/∂y", grad, by_correlation,
-              magnitude=magnitude, terms=terms, sides=2)
-    ctx.close(f"∂L/∂w ({how}) vs oracle conv_weight_grad", grad, oracle.conv_weight_grad(x, gy, w.shape, **g.conv_kw),
-              magnitude=magnitude, terms=terms, sides=1)
+    op = (oracle.conv_weight_grad, x, gy, w.shape)
+    ctx.agree(f"∂L/∂w ({how}) vs correlation of the stored input with ∂L/∂y", grad, by_correlation, *op, **g.conv_kw)
+    ctx.matches(f"∂L/∂w ({how}) vs oracle conv_weight_grad", grad, *op, **g.conv_kw)
 
     if p.get("describe"):
         # Seed 001's "simple approach", read literally: rotate the stored matrix by 180°, then *convolve*
@@ -126,5 +121,6 @@ def check(bk, p, ctx):
         literal = ctx.numpy(literal)[(slice(None), slice(None)) + tuple(slice(0, kk) for kk in g.k)].swapaxes(0, 1)
         found = [name for name, want in (("∂L/∂w", ctx.numpy(grad)), ("∂L/∂w rotated by 180°", np.flip(ctx.numpy(grad),
                                                                                                        axis=spatial_axes)))
-                 if tolerance.compare(literal, want, magnitude=magnitude, terms=terms, dtype=ctx.compute_dtype).ok]
+                 if tolerance.compare(literal, want, magnitude=op_bounds.magnitude(*op, **g.conv_kw),
+                                      terms=op_bounds.terms(*op, **g.conv_kw), dtype=ctx.compute_dtype).ok]
         ctx.fact("seed 001's 'rotate the stored matrix by 180° and convolve it with the gradient' gives", found)

@@ -2,10 +2,9 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import layouts, oracle
+from equivcheck import layouts, op_bounds, oracle
 from equivcheck.backends.base import NotApplicable
 from equivcheck.claim import claim, source
-from equivcheck.tolerance import conv_terms
 
 
 @st.composite
@@ -66,34 +65,34 @@ def check(bk, p, ctx):
     X = bk.asarray(x)
 
     depthwise = bk.conv(X, bk.asarray(grouped_kernel), bias, groups=C, **args)
-    want = oracle.conv(x, grouped_kernel, b, groups=C, **args)
-    magnitude = oracle.conv(np.abs(x), np.abs(grouped_kernel), None if b is None else np.abs(b), groups=C, **args)
-    terms = conv_terms(grouped_kernel.shape, bias=p.bias)
-    ctx.close("depthwise (groups=C) vs oracle", depthwise, want, magnitude=magnitude, terms=terms, sides=1,
-              support=True)
+    op = (oracle.conv, x, grouped_kernel, b)
+    ctx.matches("depthwise (groups=C) vs oracle", depthwise, *op, groups=C, **args, support=True)
 
     # Per input channel: one conv of that channel with its M kernels; concatenated in channel order.
     per_channel = np.concatenate([
         ctx.numpy(bk.conv(bk.asarray(x[:, c:c + 1]), bk.asarray(w[c][:, None]),
                           None if b is None else bk.asarray(b[c * M:(c + 1) * M]), **args))
         for c in range(C)], axis=1)
-    ctx.close("depthwise vs C single-channel convs with M kernels each", depthwise, per_channel,
-              magnitude=magnitude, terms=terms, support=True)
+    ctx.agree("depthwise vs C single-channel convs with M kernels each", depthwise, per_channel, *op, groups=C,
+              **args, support=True)
 
     # A full conv represents it only with a block-diagonal kernel: zero outside each channel's own block.
     block_diagonal = np.zeros((C * M, C, *k))
     for c in range(C):
         block_diagonal[c * M:(c + 1) * M, c] = w[c]
-    ctx.close("depthwise vs full conv with the block-diagonal kernel", depthwise,
-              bk.conv(X, bk.asarray(block_diagonal), bias, **args), magnitude=magnitude, terms=conv_terms(
-                  block_diagonal.shape, bias=p.bias), support=True)
+    ctx.agree("depthwise vs full conv with the block-diagonal kernel", depthwise,
+              bk.conv(X, bk.asarray(block_diagonal), bias, **args), oracle.conv, x, block_diagonal, b, **args,
+              support=True)
 
     # The statement: the full conv C -> C*M whose output channel c*M + m uses kernel w[c, m] over the whole depth.
     copied = np.repeat(grouped_kernel, C, axis=1)        # (C*M, C, *k)
     full = bk.conv(X, bk.asarray(copied), bias, **args)
-    full_magnitude = oracle.conv(np.abs(x), np.abs(copied), None if b is None else np.abs(b), **args)
+    # Two different ops compared (the statement): the bound covers the larger magnitude of the two, the
+    # full conv's number of terms.
+    magnitude = np.maximum(op_bounds.magnitude(*op, groups=C, **args),
+                           op_bounds.magnitude(oracle.conv, x, copied, b, **args))
     ctx.close("depthwise vs full conv (kernel copied across the input depth)", depthwise, full,
-              magnitude=np.maximum(magnitude, full_magnitude), terms=conv_terms(copied.shape, bias=p.bias))
+              magnitude=magnitude, terms=op_bounds.terms(oracle.conv, x, copied, b))
 
     try:
         dw_layer = bk.layer("depthwise", rank=len(k), in_channels=C, depth_multiplier=M, kernel_size=k,
@@ -108,8 +107,7 @@ def check(bk, p, ctx):
     ctx.equal("full conv layer weights == C·M·C·prod(k) (+ C·M bias)", full_layer.param_count,
               C * M * C * int(np.prod(k)) + bias_count, support=True)
     dw_layer.set_weights(bk.asarray(w), bias)
-    ctx.close("native depthwise layer vs grouped conv", dw_layer(X), depthwise, magnitude=magnitude, terms=terms,
-              support=True)
+    ctx.agree("native depthwise layer vs grouped conv", dw_layer(X), depthwise, *op, groups=C, **args, support=True)
     ctx.fact("depthwise layer class", dw_layer.api)
     ctx.fact(f"depthwise layer native kernel shape for C={C}, M={M}, k={list(k)}", list(dw_layer.kernel_shape))
     ctx.equal("weight count: depthwise layer == full conv layer (the statement)", dw_layer.param_count,

@@ -1,9 +1,7 @@
 """Transposed convolution is the adjoint of convolution, with the same (shared) weights (seed 004)."""
-import math
-
 import numpy as np
 
-from equivcheck import oracle
+from equivcheck import op_bounds, oracle
 from equivcheck.backends import NotApplicable
 from equivcheck.casekit import (TF_MISSING_KERNEL_NOTE, conv_geometries, conv_geometry, scatter_input_grad,
                                 unless_missing_kernel)
@@ -67,20 +65,17 @@ def check(bk, p, ctx):
     y = ctx.array("y", (p.n, p.c_out, *g.out))
     xt, wt, yt = bk.asarray(x), bk.asarray(w), bk.asarray(y)
 
-    conv_terms = (p.c_in // g.groups) * math.prod(g.k)      # products per conv output
-    tr_terms = (p.c_out // g.groups) * math.prod(g.k)       # at most this many per conv_transpose output
-    conv_mag = oracle.conv(np.abs(x), np.abs(w), **g.conv_kw)
-    tr_mag = oracle.conv_transpose(np.abs(y), np.abs(w), **tr_kw)
-    inner_mag = np.sum(conv_mag * np.abs(y))              # Σ conv(|x|, |w|)·|y| = Σ |x|·conv_transpose(|y|, |w|)
-    inner_terms = max(conv_terms, tr_terms) * y.size      # every product in the inner product
+    # The inner products compose the two ops with a sum over every output: Σ conv(|x|, |w|)·|y|
+    # (= Σ |x|·conv_transpose(|y|, |w|)), with every product of either op in it.
+    inner_mag = np.sum(op_bounds.magnitude(oracle.conv, x, w, **g.conv_kw) * np.abs(y))
+    inner_terms = y.size * max(op_bounds.terms(oracle.conv, x, w),
+                               op_bounds.terms(oracle.conv_transpose, y, w, **tr_kw))
 
     forward = unless_missing_kernel(bk, "conv", lambda: bk.conv(xt, wt, **g.conv_kw), rank=g.rank, **g.conv_kw)
     backward = unless_missing_kernel(bk, "conv_transpose", lambda: bk.conv_transpose(yt, wt, **tr_kw),
                                      rank=g.rank, **tr_kw)
-    ctx.close("conv vs oracle", forward, oracle.conv(x, w, **g.conv_kw), magnitude=conv_mag, terms=conv_terms,
-              sides=1)
-    ctx.close("conv_transpose vs oracle", backward, oracle.conv_transpose(y, w, **tr_kw), magnitude=tr_mag,
-              terms=tr_terms, sides=1)
+    ctx.matches("conv vs oracle", forward, oracle.conv, x, w, **g.conv_kw)
+    ctx.matches("conv_transpose vs oracle", backward, oracle.conv_transpose, y, w, **tr_kw)
     # <conv(x, w), y> = <x, conv_transpose(y, w)>, both sums taken in float64 of the framework's outputs.
     ctx.close("<conv(x, w), y> = <x, conv_transpose(y, w)>", np.sum(ctx.numpy(forward) * y),
               np.sum(x * ctx.numpy(backward)), magnitude=inner_mag, terms=inner_terms, sides=2)
@@ -92,8 +87,7 @@ def check(bk, p, ctx):
         how, vjp = "autodiff VJP", unless_missing_kernel(
             bk, "conv input gradient", lambda: bk.vjp(lambda xx: bk.conv(xx, wt, **g.conv_kw), [xt], yt)[0],
             rank=g.rank, **g.conv_kw)
-    ctx.close(f"conv_transpose(y, w) = {how} of conv w.r.t. x", backward, vjp, magnitude=tr_mag,
-              terms=tr_terms, sides=2)
+    ctx.agree(f"conv_transpose(y, w) = {how} of conv w.r.t. x", backward, vjp, oracle.conv_transpose, y, w, **tr_kw)
 
     if p.layers:
         _shared_layers(bk, p, ctx, x, w, y, g.k, g.stride, g.dilation, g.groups, inner_mag, inner_terms)
