@@ -719,3 +719,236 @@ def test_import_does_not_pull_frameworks():
     res = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                          text=True, timeout=60)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+# ---------------------------------------------------------------- brute-force references
+#
+# The tests below pin every strategy and branch of the oracle (docs/ORACLE_MUTATIONS.md lists
+# what a mutation run over equivcheck/oracle.py leaves alive, and why).  Their reference is either
+# a literal or one of these loops: the definitions, one output element at a time, padding by a
+# bounds check (no np.pad, no strided view, no GEMM), on small integer data so that every
+# comparison is exact.
+
+def _loop_conv(x, w, stride, pairs, dilation, groups=1):
+    """out[n, o, p] = sum_{c, j} x[n, g(o)*Cg + c, p*s + j*d - before] * w[o, c, j] (zero outside)."""
+    x, w = np.asarray(x, dtype=np.float64), np.asarray(w, dtype=np.float64)
+    N, Oc, Cg, k, sp = x.shape[0], w.shape[0], w.shape[1], w.shape[2:], x.shape[2:]
+    nd = len(k)
+    o = [(sp[i] + pairs[i][0] + pairs[i][1] - dilation[i] * (k[i] - 1) - 1) // stride[i] + 1
+         for i in range(nd)]
+    out = np.zeros((N, Oc) + tuple(o))
+    for n, oc in itertools.product(range(N), range(Oc)):
+        g = oc // (Oc // groups)
+        for p in itertools.product(*map(range, o)):
+            acc = 0.0
+            for c in range(Cg):
+                for j in itertools.product(*map(range, k)):
+                    idx = tuple(p[i] * stride[i] + j[i] * dilation[i] - pairs[i][0] for i in range(nd))
+                    if all(0 <= idx[i] < sp[i] for i in range(nd)):
+                        acc += x[(n, g * Cg + c) + idx] * w[(oc, c) + j]
+            out[(n, oc) + p] = acc
+    return out
+
+
+def _loop_conv_transpose(x, w, stride, pairs, dilation, output_padding, groups=1):
+    """Scatter definition: out[n, g*Og + o, i*s + j*d - before] += x[n, g*Ig + c, i] * w[g*Ig + c, o, j]."""
+    x, w = np.asarray(x, dtype=np.float64), np.asarray(w, dtype=np.float64)
+    N, I, Og, k, sp = x.shape[0], w.shape[0], w.shape[1], w.shape[2:], x.shape[2:]
+    nd, Ig = len(k), I // groups
+    size = [(sp[i] - 1) * stride[i] - pairs[i][0] - pairs[i][1] + dilation[i] * (k[i] - 1)
+            + output_padding[i] + 1 for i in range(nd)]
+    out = np.zeros((N, Og * groups) + tuple(size))
+    for n, ic in itertools.product(range(N), range(I)):
+        g = ic // Ig
+        for i in itertools.product(*map(range, sp)):
+            for o in range(Og):
+                for j in itertools.product(*map(range, k)):
+                    t = tuple(i[a] * stride[a] + j[a] * dilation[a] - pairs[a][0] for a in range(nd))
+                    if all(0 <= t[a] < size[a] for a in range(nd)):
+                        out[(n, g * Og + o) + t] += x[(n, ic) + i] * w[(ic, o) + j]
+    return out
+
+
+def _ints_array(seed, shape):
+    return np.random.default_rng(seed).integers(-3, 4, shape).astype(np.float64)
+
+
+@pytest.fixture
+def gemm_calls(monkeypatch):
+    """Records ``(strategy, shape of the padded input chunk)`` for every GEMM the oracle runs."""
+    calls = []
+
+    def spy(name, fn):
+        def wrapped(xs, *args, **kwargs):
+            calls.append((name, xs.shape))
+            return fn(xs, *args, **kwargs)
+        return wrapped
+    monkeypatch.setattr(O, "_gemm_shifted", spy("shifted", O._gemm_shifted))
+    monkeypatch.setattr(O, "_gemm_im2col", spy("im2col", O._gemm_im2col))
+    return calls
+
+
+# ---------------------------------------------------------------- the shifted-GEMM path (3-D and up)
+
+@pytest.mark.parametrize("xs, ws, kw", [
+    # the shape the issue found unpinned: every kernel size 2, values off by up to 49 under mutants
+    ((1, 2, 6, 10, 14), (3, 2, 2, 2, 2), {}),
+    # distinct kernel sizes, dilation in the first and last dims (shifts and span), groups, N = 2
+    ((2, 4, 4, 10, 12), (4, 2, 2, 3, 2), dict(dilation=(2, 1, 2), groups=2)),
+    # k[0] = 1: the GEMM block needs the spare tail (o[0] * row[0] > width)
+    ((1, 2, 5, 5, 12), (2, 2, 1, 2, 3), {}),
+    # asymmetric explicit padding, several input channels
+    ((2, 3, 3, 8, 9), (2, 3, 2, 2, 2), dict(padding=[(1, 0), (0, 1), (1, 1)])),
+    # 4 spatial dims: the flat strides and the offset loop are not 3-D special cases
+    ((1, 1, 3, 2, 2, 3), (1, 1, 2, 1, 1, 2), {}),
+])
+def test_shifted_gemm_matches_loop_definition(gemm_calls, xs, ws, kw):
+    """The 3-D shifted GEMM with real kernel sizes equals the loop definition exactly.
+
+    Before these cases the path was only reached with a last kernel size of 1, and mutants of its
+    offset loop and block bookkeeping passed the suite with values off by up to 49."""
+    x, w = _ints_array(1, xs), _ints_array(2, ws)
+    nd = len(xs) - 2
+    pairs = kw.get("padding", [(0, 0)] * nd)
+    want = _loop_conv(x, w, (1,) * nd, pairs, kw.get("dilation", (1,) * nd), kw.get("groups", 1))
+    eq(O.conv(x, w, **kw), want)
+    assert [name for name, _ in gemm_calls] == ["shifted"]
+
+
+def test_conv_transpose_3d_runs_the_shifted_gemm(gemm_calls):
+    """conv_transpose is a stride-1 conv of the zero-inserted input, so in 3-D it takes the shifted
+    path too; pinned against the scatter definition."""
+    x, w = _ints_array(3, (1, 2, 2, 3, 4)), _ints_array(4, (2, 2, 2, 2, 2))
+    want = _loop_conv_transpose(x, w, (1, 1, 2), [(0, 0)] * 3, (1, 1, 1), (0, 0, 0))
+    eq(O.conv_transpose(x, w, stride=(1, 1, 2)), want)
+    assert [name for name, _ in gemm_calls] == ["shifted"]
+
+
+@pytest.mark.parametrize("xs, ws, kw, strategy", [
+    # k[-1]*inner == prod(k)*prod(o[1:]) (1x1x1 kernel) and wrapped == 1: shifted (the <= edge)
+    ((1, 1, 2, 3, 4), (1, 1, 1, 1, 1), {}, "shifted"),
+    # k[-1]*inner = 16 > prod(k)*prod(o[1:]) = 12 (wrapped 1.33): im2col
+    ((1, 1, 2, 2, 4), (1, 1, 1, 1, 2), {}, "im2col"),
+    # wrapped = o[0]*inner/prod(o) = 2*6/8 = 1.5 exactly: shifted (the <= edge)
+    ((1, 1, 2, 3, 2), (1, 1, 1, 2, 1), {}, "shifted"),
+    # wrapped = 2*10/12 = 1.67 > 1.5: im2col
+    ((1, 1, 2, 5, 2), (1, 1, 1, 3, 1), {}, "im2col"),
+    # a single output position (prod(o) = 1), wrapped = 2: im2col
+    ((1, 1, 2, 2, 1), (1, 1, 2, 2, 1), {}, "im2col"),
+    # prod(k[:-1]) = 64 = _MAX_SHIFTS leading offsets: shifted (wrapped 21/14 = 1.5)
+    ((1, 1, 8, 21, 1), (1, 1, 8, 8, 1), {}, "shifted"),
+    # prod(k[:-1]) = 65 > _MAX_SHIFTS though k[0] = 5 alone is small: im2col
+    ((1, 1, 5, 36, 1), (1, 1, 5, 13, 1), {}, "im2col"),
+    # any stride > 1: im2col (the shifted sums are stride 1 only)
+    ((1, 2, 6, 10, 14), (3, 2, 2, 2, 2), dict(stride=(1, 1, 2)), "im2col"),
+    ((1, 2, 6, 10, 14), (3, 2, 2, 2, 2), dict(stride=(2, 1, 1)), "im2col"),
+    # 1-D and 2-D always use im2col
+    ((1, 2, 12, 14), (3, 2, 2, 2), {}, "im2col"),
+    ((1, 2, 14), (3, 2, 2), {}, "im2col"),
+])
+def test_strategy_choice(gemm_calls, xs, ws, kw, strategy):
+    """Each condition of the strategy choice at its edge (the choice is measured, see
+    benchmarks/oracle_bench.py).  Results are the loop definition's either way; this pins that
+    the tests above really reach the path they name."""
+    x, w = _ints_array(5, xs), _ints_array(6, ws)
+    nd = len(xs) - 2
+    s = kw.get("stride", (1,) * nd)
+    eq(O.conv(x, w, **kw), _loop_conv(x, w, s, [(0, 0)] * nd, (1,) * nd))
+    assert [name for name, _ in gemm_calls] == [strategy]
+
+
+# ---------------------------------------------------------------- im2col layouts
+
+@pytest.mark.parametrize("xs, ws, kw", [
+    # k[-1] = 5 > o[-1] = 3: positions-major gather (as in the weight gradient)
+    ((2, 4, 7), (4, 2, 5), dict(groups=2)),
+    ((1, 2, 3, 6), (4, 1, 2, 4), dict(groups=2, padding=[(0, 1), (1, 0)])),
+    # k[-1] = o[-1] = 3: kernel-major (the > edge)
+    ((2, 2, 5), (2, 2, 3), {}),
+    # 3-D with stride: im2col, kernel-major and positions-major
+    ((2, 2, 5, 4, 6), (4, 1, 2, 3, 2), dict(stride=(2, 1, 2), dilation=(1, 1, 2), groups=2)),
+    ((1, 2, 3, 3, 5), (2, 2, 2, 2, 4), dict(stride=(1, 2, 1))),
+])
+def test_im2col_layouts_match_loop_definition(xs, ws, kw):
+    """Both gather layouts of im2col (positions-major when the last kernel axis is longer than
+    the last output axis, kernel-major otherwise), with groups, equal the loop definition."""
+    x, w = _ints_array(7, xs), _ints_array(8, ws)
+    nd = len(xs) - 2
+    want = _loop_conv(x, w, kw.get("stride", (1,) * nd), kw.get("padding", [(0, 0)] * nd),
+                      kw.get("dilation", (1,) * nd), kw.get("groups", 1))
+    eq(O.conv(x, w, **kw), want)
+
+
+# ---------------------------------------------------------------- chunking under the budget
+
+def _plan(calls):
+    """(batch size, input rows) of each GEMM chunk."""
+    return [(shape[0], shape[2]) for _, shape in calls]
+
+
+@pytest.mark.parametrize("budget, plan", [
+    # im2col, x (3, 2, 9, 4), w (3, 2, 2, 2): o = (8, 3), one output row costs
+    # 8 bytes * o[1] * (C*prod(k) + O) = 8 * 3 * (8 + 3) = 264; a sample 8 rows = 2112
+    (3 * 2112, [(3, 9)]),                       # the whole batch fits exactly
+    (3 * 2112 - 1, [(1, 9), (2, 9)]),           # 2 samples per chunk -> balanced 1 + 2
+    (2112, [(1, 9)] * 3),                       # one sample fits exactly
+    (2111, [(1, 5)] * 6),                       # 7 rows fit -> 8 rows in 2 balanced chunks of 4
+    (3 * 264, [(1, 3), (1, 4), (1, 4)] * 3),    # 3 rows fit -> chunks of 2, 3, 3 rows
+    (3 * 264 - 1, [(1, 3)] * 12),               # 2 rows fit -> 4 chunks of 2
+    (1, [(1, 2)] * 24),                         # less than one row: one row per chunk
+])
+def test_chunk_plan_im2col(gemm_calls, budget, plan):
+    """The gathered columns and GEMM result of one chunk stay within ``budget_bytes``: first the
+    whole batch, then samples, then rows of the first output axis (balanced), never less than one
+    row.  Chunked results are exact on integers."""
+    x, w = _ints_array(9, (3, 2, 9, 4)), _ints_array(10, (3, 2, 2, 2))
+    eq(O.conv(x, w, budget_bytes=budget), _loop_conv(x, w, (1, 1), [(0, 0)] * 2, (1, 1)))
+    assert _plan(gemm_calls) == plan
+    assert {name for name, _ in gemm_calls} == {"im2col"}
+
+
+@pytest.mark.parametrize("budget, plan", [
+    # shifted, x (2, 2, 4, 9, 8), w (3, 2, 2, 3, 2): o = (3, 7, 7), inner = 9*8 = 72, 6 leading
+    # offsets; r output rows read r + 1 input rows, each costing 8 * inner * (C*(k[-1] + 1) +
+    # offsets*O) = 8 * 72 * (6 + 18) = 13824 bytes; a sample (3 rows) = 4 * 13824 = 55296
+    (2 * 55296, [(2, 4)]),
+    (2 * 55296 - 1, [(1, 4)] * 2),
+    (55296, [(1, 4)] * 2),
+    (55296 - 1, [(1, 2), (1, 3)] * 2),          # (budget - 13824) // 13824 = 2 rows fit
+    (3 * 13824, [(1, 2), (1, 3)] * 2),          # exactly 2 rows
+    (3 * 13824 - 1, [(1, 2)] * 6),              # 1 row fits
+    (1, [(1, 2)] * 6),
+])
+def test_chunk_plan_shifted(gemm_calls, budget, plan):
+    """The same budget rule for the shifted strategy, whose chunk of r rows gathers r + span0 - 1
+    input rows (its cost has a constant part, so the row count is (budget - cost(0)) // per row)."""
+    x, w = _ints_array(11, (2, 2, 4, 9, 8)), _ints_array(12, (3, 2, 2, 3, 2))
+    full = O.conv(x, w)
+    gemm_calls.clear()
+    eq(O.conv(x, w, budget_bytes=budget), full)
+    assert _plan(gemm_calls) == plan
+    assert {name for name, _ in gemm_calls} == {"shifted"}
+
+
+def test_shifted_chunk_reference():
+    """The unchunked result of the shifted chunk-plan case, against the loop definition."""
+    x, w = _ints_array(11, (2, 2, 4, 9, 8)), _ints_array(12, (3, 2, 2, 3, 2))
+    eq(O.conv(x, w, budget_bytes=1), _loop_conv(x, w, (1, 1, 1), [(0, 0)] * 3, (1, 1, 1)))
+
+
+@pytest.mark.parametrize("call", [
+    lambda **kw: O.conv(X44, np.ones((1, 1, 2, 2)), **kw),
+    lambda **kw: O.convolve(X44, np.ones((1, 1, 2, 2)), **kw),
+    lambda **kw: O.abs_bound_conv(X44, np.ones((1, 1, 2, 2)), **kw),
+    lambda **kw: O.conv_transpose(X44, np.ones((1, 1, 2, 2)), stride=2, **kw),
+    lambda **kw: O.conv_input_grad(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), (4, 4), **kw),
+    lambda **kw: O.conv_weight_grad(X44, np.ones((1, 1, 3, 3)), (2, 2), **kw),
+])
+def test_every_conv_entry_point_honours_budget_bytes(gemm_calls, call):
+    """``budget_bytes=`` reaches the GEMM of every conv-family function: one chunk by default,
+    several at budget 1, same result."""
+    full = call()
+    assert len(gemm_calls) == 1
+    del gemm_calls[:]
+    np.testing.assert_array_equal(call(budget_bytes=1), full)
+    assert len(gemm_calls) > 1
