@@ -952,3 +952,313 @@ def test_every_conv_entry_point_honours_budget_bytes(gemm_calls, call):
     del gemm_calls[:]
     np.testing.assert_array_equal(call(budget_bytes=1), full)
     assert len(gemm_calls) > 1
+
+
+# ---------------------------------------------------------------- literals for the remaining branches
+
+def test_conv_output_size_floors_non_dividing_sizes():
+    """The division is a floor, and the result an int, also when the stride does not divide."""
+    # floor((6 - 2 - 1) / 2) + 1 = floor(1.5) + 1 = 2   (true division would give 2.5)
+    assert O.conv_output_size(6, 3, stride=2) == 2
+    # floor((10 + 2 - 2 - 1) / 4) + 1 = floor(2.25) + 1 = 3
+    assert O.conv_output_size(10, 3, stride=4, padding=1) == 3
+    # pair: floor((8 + 1 + 0 - 1 - 1) / 3) + 1 = floor(7/3) + 1 = 3
+    res = O.conv_output_size(8, 2, stride=3, padding=(1, 0))
+    assert res == 3 and isinstance(res, int)
+
+
+def test_shape_helper_defaults():
+    """Default stride 1, padding 0 (and dilation 1) in the shape helpers."""
+    # (3-1)*1 - 0 + 1*(3-1) + 0 + 1 = 5
+    assert O.conv_transpose_output_size(3, 3) == 5
+    # n=4, k=3, s=1: total = 3*1 + 2 + 1 - 4 = 2 -> (1, 1)   (stride 2 would give (0, 1))
+    assert O.same_padding(4, 3) == (1, 1)
+    # n = 0 is allowed: out = 0, total = max(-1 + 2 + 1 - 0, 0) = 2 (TF's formula)
+    assert O.same_padding(0, 3) == (1, 1)
+
+
+def test_conv2d_one_int_per_dim_padding():
+    """``padding=[1, 0]`` pads each dim by its own int: rows by 1, columns by 0."""
+    # padded rows [0,0,0], [1,2,3], [4,5,6], [7,8,9], [0,0,0]; 2x2 ones -> 4x2 window sums
+    # 0+0+1+2 = 3, 5 ; 1+2+4+5 = 12, 16 ; 24, 28 ; 7+8 = 15, 17
+    eq(O.conv(X33, np.ones((1, 1, 2, 2)), padding=[1, 0]), [[[[3, 5], [12, 16], [24, 28], [15, 17]]]])
+
+
+def test_convolve_passes_bias_and_keywords():
+    # convolve(X5, W123) = [10, 16, 22]; stride 2 keeps [10, 22]; bias 1
+    eq(O.convolve(X5, W123, np.array([1.]), stride=2), [[[11, 23]]])
+
+
+def test_conv_transpose_padding_beyond_the_kernel_crops():
+    """Padding larger than d*(k-1) crops the full result (negative padding of the dilated input)."""
+    # full = [1, 2, 6, 4, 11, 6, 12] (x = [1,2,3], w = [1,2,4], stride 2, see above)
+    x, w = np.array([[[1., 2., 3.]]]), np.array([[[1., 2., 4.]]])
+    eq(O.conv_transpose(x, w, stride=2, padding=3), [[[4]]])                    # full[3:4]
+    eq(O.conv_transpose(x, w, stride=2, padding=[(3, 2)]), [[[4, 11]]])         # full[3:5]
+    eq(O.conv_transpose(x, w, stride=2, padding=3, output_padding=1), [[[4, 11]]])
+
+
+def test_conv_grads_batch_differs_from_channels_spatial_shapes():
+    """Spatial-only ``input_shape``/``kernel_shape`` take N from grad_out and C from the kernel
+    and groups (here N = 2, O = 2, groups = 2, C/groups = 1)."""
+    # w0 = [1, 2] reads ch0, w1 = [3, 4] reads ch1; dx[n, c, i] = sum_p g[n, c, p] * w[c, i - p]
+    # n0: g = [1, 0] -> [1, 2, 0] ; g = [0, 1] -> [0, 3, 4]
+    # n1: g = [0, 2] -> [0, 2, 4] ; g = [1, 0] -> [3, 4, 0]
+    w = np.array([[[1., 2.]], [[3., 4.]]])
+    g = np.array([[[1., 0.], [0., 1.]], [[0., 2.], [1., 0.]]])
+    eq(O.conv_input_grad(g, w, (3,), groups=2),
+       [[[1, 2, 0], [0, 3, 4]], [[0, 2, 4], [3, 4, 0]]])
+    # dW[o, 0, j] = sum_n sum_p g[n, o, p] x[n, o, p + j]
+    # o0: n0 g = [1, 0] -> x[0,0,0:2] = [1, 2]; n1 g = [0, 2] -> 2*x[1,0,1:3] = [2, 0] -> [3, 2]
+    # o1: n0 g = [0, 1] -> x[0,1,1:3] = [5, 6]; n1 g = [1, 0] -> x[1,1,0:2] = [2, 0] -> [7, 6]
+    x = np.array([[[1., 2., 3.], [4., 5., 6.]], [[1., 1., 0.], [2., 0., 1.]]])
+    eq(O.conv_weight_grad(x, g, (2,), groups=2), [[[3, 2]], [[7, 6]]])
+
+
+def test_inputs_are_computed_in_float64():
+    """Design rule 2: inputs are cast to float64 before any arithmetic, results are float64."""
+    # float32: 1 + 2**-24 rounds to 1 in float32 (24-bit significand), is exact in float64
+    x32 = np.array([[[1., 2.**-24]]], dtype=np.float32)
+    eq(O.conv(x32, np.ones((1, 1, 2), dtype=np.float32)), [[[1 + 2.**-24]]])
+    # integer inputs give float64 results everywhere, not integer arrays
+    eq(O.linear([[1, 2]], [[3, 4]]), [[11]])
+    eq(O.flip([[[1, 2]]]), [[[2, 1]]])
+    eq(O.pixel_shuffle([[[1], [2]]], 2), [[[1, 2]]])
+    eq(O.unfold([[[1, 2]]], 1), [[[1, 2]]])
+
+
+def test_max_pool_same_padding():
+    """TF 'SAME' pooling: output ceil(n/s), the odd padding pixel at the end, padding is -inf."""
+    # 1-D, k 2, s 2, n 5: pads (0, 1) -> [1,3] [2,5] [4,-inf] -> 3 @1, 5 @3, 4 @4
+    v, i = O.max_pool(np.array([[[1., 3., 2., 5., 4.]]]), 2, padding="same", return_indices=True)
+    eq(v, [[[3, 5, 4]]])
+    np.testing.assert_array_equal(i, [[[1, 3, 4]]])
+    # k 3, s 1: pads (1, 1) -> [-inf,1,3] [1,3,2] [3,2,5] [2,5,4] [5,4,-inf]
+    v, i = O.max_pool(np.array([[[1., 3., 2., 5., 4.]]]), 3, stride=1, padding="same",
+                      return_indices=True)
+    eq(v, [[[3, 3, 5, 5, 5]]])
+    np.testing.assert_array_equal(i, [[[1, 1, 3, 3, 3]]])
+    # k 2, s 1: pads (0, 1): the window start is the *before* padding -> [1,3] [3,2] [2,-inf]
+    v, i = O.max_pool(np.array([[[1., 3., 2.]]]), 2, stride=1, padding="SAME", return_indices=True)
+    eq(v, [[[3, 3, 2]]])
+    np.testing.assert_array_equal(i, [[[1, 1, 2]]])
+    # 2-D X_POOL, k 3, s 2: pads (0, 1) per dim, windows rows/cols 0..2 and 2..3 (+pad)
+    # (0,0) max 8 at (2,1) = 9 ; (0,1) {2,4,6,1,1,1} 6 at (1,2) = 6
+    # (1,0) {7,8,2,9} 9 at (3,1) = 13 ; (1,1) {1,1,0,3} 3 at (3,3) = 15
+    v, i = O.max_pool(X_POOL, 3, stride=2, padding="same", return_indices=True)
+    eq(v, [[[[8, 6], [9, 3]]]])
+    np.testing.assert_array_equal(i, [[[[9, 6], [13, 15]]]])
+
+
+def test_max_pool_kernel_1_and_padding_limits_accepted():
+    """Kernel 1 is the identity; padding k//2 on a one-pixel input is allowed (3 windows, each
+    holding the pixel)."""
+    eq(O.max_pool(np.array([[[1., 3., 2.]]]), 1), [[[1, 3, 2]]])
+    # x = [5], k 3, s 1, padding 1: padded [-inf, 5, -inf], span 3 -> one window
+    eq(O.max_pool(np.array([[[5.]]]), 3, stride=1, padding=1), [[[5]]])
+    eq(O.unfold(np.array([[[1., 2., 3.]]]), 1), [[[1, 2, 3]]])
+
+
+def test_max_pool_indices_of_all_minus_inf_windows_2d():
+    """A window whose real pixels are all -inf reports its first real pixel, also when only one
+    dim of the window starts in the padding."""
+    # 2x2 plane of -inf, k 2, s 1, padding 1 -> 3x3; window (a, b) starts at (a-1, b-1); its first
+    # real pixel is (max(a-1, 0), max(b-1, 0)) -> flat 2*row + col
+    v, i = O.max_pool(np.full((1, 1, 2, 2), -np.inf), 2, stride=1, padding=1, return_indices=True)
+    np.testing.assert_array_equal(i, [[[[0, 0, 1], [0, 0, 1], [2, 2, 3]]]])
+    # 1-D with dilation 2: windows taps (-1, 1), (0, 2), (1, 3) over [-inf]*3 -> first real 1, 0, 1
+    v, i = O.max_pool(np.full((1, 1, 3), -np.inf), 2, stride=1, padding=1, dilation=2,
+                      return_indices=True)
+    np.testing.assert_array_equal(i, [[[1, 0, 1]]])
+
+
+def test_max_unpool_first_and_last_positions():
+    """Indices 0 and M-1 are in range."""
+    eq(O.max_unpool(np.array([[[5., 6.]]]), np.array([[[0, 3]]]), (4,)), [[[5, 0, 0, 6]]])
+
+
+# ---------------------------------------------------------------- exact error messages
+
+_C3 = np.zeros((1, 1, 3)) + 0j
+_Z = np.zeros
+
+
+@pytest.mark.parametrize("call, message", [
+    # complex input: every public entry point names itself and the argument
+    (lambda: O.conv(_C3, W123), "conv: x is complex; the oracle is real float64 only"),
+    (lambda: O.conv(X5, W123 + 0j), "conv: w is complex; the oracle is real float64 only"),
+    (lambda: O.conv(X5, W123, np.ones(1) + 0j), "conv: b is complex; the oracle is real float64 only"),
+    (lambda: O.flip(W123 + 0j), "flip: w is complex; the oracle is real float64 only"),
+    (lambda: O.conv_transpose(_C3, W123),
+     "conv_transpose: x is complex; the oracle is real float64 only"),
+    (lambda: O.conv_transpose(X5, W123 + 0j),
+     "conv_transpose: w is complex; the oracle is real float64 only"),
+    (lambda: O.conv_transpose(X5, W123, np.ones(1) + 0j),
+     "conv_transpose: b is complex; the oracle is real float64 only"),
+    (lambda: O.conv_input_grad(_C3, W123, (5,)),
+     "conv_input_grad: grad_out is complex; the oracle is real float64 only"),
+    (lambda: O.conv_input_grad(_Z((1, 1, 3)), W123 + 0j, (5,)),
+     "conv_input_grad: w is complex; the oracle is real float64 only"),
+    (lambda: O.conv_weight_grad(X5 + 0j, _Z((1, 1, 3)), (3,)),
+     "conv_weight_grad: x is complex; the oracle is real float64 only"),
+    (lambda: O.conv_weight_grad(X5, _C3, (3,)),
+     "conv_weight_grad: grad_out is complex; the oracle is real float64 only"),
+    (lambda: O.linear(np.ones(2) + 0j, np.ones((1, 2))),
+     "linear: x is complex; the oracle is real float64 only"),
+    (lambda: O.linear(np.ones(2), np.ones((1, 2)) + 0j),
+     "linear: w is complex; the oracle is real float64 only"),
+    (lambda: O.linear(np.ones(2), np.ones((1, 2)), np.ones(1) + 0j),
+     "linear: b is complex; the oracle is real float64 only"),
+    (lambda: O.pixel_shuffle(_C3, 1), "pixel_shuffle: x is complex; the oracle is real float64 only"),
+    (lambda: O.pixel_unshuffle(_C3, 1),
+     "pixel_unshuffle: x is complex; the oracle is real float64 only"),
+    (lambda: O.depth_to_space(_C3, 1),
+     "depth_to_space: x is complex; the oracle is real float64 only"),
+    (lambda: O.space_to_depth(_C3, 1),
+     "space_to_depth: x is complex; the oracle is real float64 only"),
+    (lambda: O.max_pool(_C3, 1), "max_pool: x is complex; the oracle is real float64 only"),
+    (lambda: O.avg_pool(_C3, 1), "avg_pool: x is complex; the oracle is real float64 only"),
+    (lambda: O.max_unpool(_C3, _Z((1, 1, 3), int), (3,)),
+     "max_unpool: y is complex; the oracle is real float64 only"),
+    (lambda: O.unfold(_C3, 1), "unfold: x is complex; the oracle is real float64 only"),
+    (lambda: O.magnitude(O.conv, X5, W123 + 0j),
+     "magnitude: array is complex; the oracle is real float64 only"),
+    # rank checks: 2-D input is not (N, C, *spatial) anywhere
+    (lambda: O.conv_transpose(_Z((1, 5)), W123),
+     "conv_transpose: input must be (N, I, *spatial) with >= 1 spatial dim, got shape (1, 5)"),
+    (lambda: O.conv_transpose(_Z((1, 1, 5, 5)), W123),
+     "conv_transpose: rank mismatch: input shape (1, 1, 5, 5) has 2 spatial dims but kernel "
+     "shape (1, 1, 3) has 1"),
+    (lambda: O.flip(_Z((2, 3))), "flip: kernel must be (O, I, *k), got shape (2, 3)"),
+    (lambda: O.pixel_shuffle(_Z((4, 4)), 2),
+     "pixel_shuffle: input must be (N, C, *spatial), got shape (4, 4)"),
+    (lambda: O.pixel_unshuffle(_Z((4, 4)), 2),
+     "pixel_unshuffle: input must be (N, C, *spatial), got shape (4, 4)"),
+    (lambda: O.depth_to_space(_Z((4, 4)), 2),
+     "depth_to_space: input must be (N, C, *spatial), got shape (4, 4)"),
+    (lambda: O.space_to_depth(_Z((4, 4)), 2),
+     "space_to_depth: input must be (N, C, *spatial), got shape (4, 4)"),
+    (lambda: O.max_pool(_Z((2, 4)), 2), "max_pool: input must be (N, C, *spatial), got shape (2, 4)"),
+    (lambda: O.avg_pool(_Z((2, 4)), 2), "avg_pool: input must be (N, C, *spatial), got shape (2, 4)"),
+    (lambda: O.max_unpool(_Z((1, 2)), _Z((1, 2), int), (4,)),
+     "max_unpool: input must be (N, C, *spatial), got shape (1, 2)"),
+    (lambda: O.unfold(_Z((2, 4)), 2), "unfold: input must be (N, C, *spatial), got shape (2, 4)"),
+    (lambda: O.linear(_Z((2, 3)), _Z((3,))), "linear: weight must be (out, in), got shape (3,)"),
+    (lambda: O.linear(_Z(()), _Z((2, 3))),
+     "linear: input shape () last dim != in_features 3 of weight shape (2, 3)"),
+    (lambda: O.conv_input_grad(_Z((1, 1, 3)), W123, (1, 5)),
+     "conv_input_grad: input_shape=(1, 5) must have 3 entries (or 1 spatial sizes)"),
+    (lambda: O.conv_weight_grad(X5, _Z((1, 1, 3)), (1, 1, 1, 3)),
+     "conv_weight_grad: kernel_shape=(1, 1, 1, 3) must have 3 entries (or 1 spatial sizes)"),
+    (lambda: O.conv_weight_grad(X5, _Z((1, 3)), (3,)),
+     "conv_weight_grad: grad_out shape (1, 3) != conv output shape (1, 3, 3) for input shape "
+     "(1, 1, 5) and kernel shape (3, 1, 3)"),
+    (lambda: O.conv_weight_grad(X5, _Z((3,)), (3,)),
+     "conv_weight_grad: grad_out shape (3,) must be (N, O, *out)"),
+    # argument checks
+    (lambda: O.conv(X5, _Z((1, 1, 0))), "conv: empty kernel, kernel shape (1, 1, 0)"),
+    (lambda: O.conv_transpose(X5, _Z((1, 1, 0))),
+     "conv_transpose: empty kernel, kernel shape (1, 1, 0)"),
+    (lambda: O.conv_transpose(X5, W123, groups=0), "conv_transpose: groups=0 must be >= 1"),
+    (lambda: O.conv_transpose(X5, W123, np.ones(2)),
+     "conv_transpose: bias shape (2,) != (1,) for kernel shape (1, 1, 3) and groups=1"),
+    # output size exactly 0 (the message must not wait for a negative size)
+    (lambda: O.conv_transpose(_Z((1, 1, 1)), _Z((1, 1, 2)), padding=1),
+     "conv_transpose: non-positive output size (0,) (input shape (1, 1, 1), kernel shape "
+     "(1, 1, 2), stride (1,), padding ((1, 1),), dilation (1,), output_padding (0,))"),
+    # an empty input is rejected even when the formula gives a positive size
+    (lambda: O.conv_transpose(_Z((1, 1, 0)), W123),
+     "conv_transpose: non-positive output size (2,) (input shape (1, 1, 0), kernel shape "
+     "(1, 1, 3), stride (1,), padding ((0, 0),), dilation (1,), output_padding (0,))"),
+    (lambda: O.conv_transpose(X5, W123, stride=0), "conv_transpose: stride=0 must be >= 1 in every dim"),
+    (lambda: O.conv_transpose(X5, W123, dilation=0),
+     "conv_transpose: dilation=0 must be >= 1 in every dim"),
+    (lambda: O.conv_transpose(X5, W123, output_padding=-1),
+     "conv_transpose: output_padding=-1 must be >= 0 in every dim"),
+    (lambda: O.conv_transpose(X5, W123, padding="same"),
+     "conv_transpose: padding='same' not supported here; use an int, 1 ints, 1 (before, after) "
+     "pairs or 'valid'"),
+    (lambda: O.conv(X5, np.ones((1, 1, 9)), padding=[(2, 1)]),
+     "conv: kernel larger than padded input in spatial dim 0: effective kernel size 9 > padded "
+     "size 8 (input shape (1, 1, 5), kernel shape (1, 1, 9), padding ((2, 1),), dilation (1,))"),
+    (lambda: O.conv(X5, W123, stride="2"), "conv: stride='2' must be an int or a sequence of 1 ints"),
+    (lambda: O.conv(X44, np.ones((1, 1, 2, 2)), padding=[1]),
+     "conv: padding=[1] must be an int, 2 ints or 2 (before, after) pairs (one per spatial dim)"),
+    (lambda: O.conv(X5, W123, padding=1.5),
+     "conv: padding=1.5 must be an int, 1 ints or 1 (before, after) pairs (one per spatial dim)"),
+    (lambda: O.conv(X5, W123, padding=[(1, 2, 3)]),
+     "conv: padding=[(1, 2, 3)] must be an int, 1 ints or 1 (before, after) pairs (one per "
+     "spatial dim)"),
+    (lambda: O.conv_output_size(5, 3, stride=0), "conv_output_size: stride=0 must be >= 1 in every dim"),
+    (lambda: O.conv_output_size(5, 3, dilation=0),
+     "conv_output_size: dilation=0 must be >= 1 in every dim"),
+    (lambda: O.conv_output_size(5, 3, padding="full"),
+     "conv_output_size: padding='full' not supported here; use an int, 1 ints, 1 (before, after) "
+     "pairs, 'valid' or 'same'"),
+    (lambda: O.conv_transpose_output_size(5, 3, stride=0),
+     "conv_transpose_output_size: stride=0 must be >= 1 in every dim"),
+    (lambda: O.conv_transpose_output_size(5, 3, dilation=0),
+     "conv_transpose_output_size: dilation=0 must be >= 1 in every dim"),
+    (lambda: O.same_padding(-1, 3),
+     "same_padding: need n >= 0, k >= 1, stride >= 1, dilation >= 1 (got n=-1, k=3, stride=1, "
+     "dilation=1)"),
+    (lambda: O.same_padding(4, 0),
+     "same_padding: need n >= 0, k >= 1, stride >= 1, dilation >= 1 (got n=4, k=0, stride=1, "
+     "dilation=1)"),
+    (lambda: O.same_padding(4, 3, dilation=0),
+     "same_padding: need n >= 0, k >= 1, stride >= 1, dilation >= 1 (got n=4, k=3, stride=1, "
+     "dilation=0)"),
+    (lambda: O.linear(_Z((2, 3)), _Z((2, 3)), _Z(3)),
+     "linear: bias shape (3,) != (2,) for weight shape (2, 3)"),
+    (lambda: O.pixel_shuffle(_Z((1, 4, 2, 2)), 0), "pixel_shuffle: r=0 must be >= 1 in every dim"),
+    (lambda: O.pixel_shuffle(_Z((1, 4, 2, 2)), (2, 2, 2)),
+     "pixel_shuffle: r=(2, 2, 2) has 3 entries but there are 2 spatial dims"),
+    (lambda: O.pixel_unshuffle(_Z((1, 1, 4, 3)), 2),
+     "pixel_unshuffle: spatial dim 1 of input shape (1, 1, 4, 3) not divisible by r=2"),
+    (lambda: O.space_to_depth(_Z((1, 1, 4, 3)), 2),
+     "space_to_depth: spatial dim 1 of input shape (1, 1, 4, 3) not divisible by r=2"),
+    (lambda: O.pixel_shuffle(_Z((1, 6, 2, 2)), 2),
+     "pixel_shuffle: channels 6 of input shape (1, 6, 2, 2) not divisible by r**ndim=4"),
+    (lambda: O.depth_to_space(_Z((1, 6, 2, 2)), 2),
+     "depth_to_space: channels 6 of input shape (1, 6, 2, 2) not divisible by r**ndim=4"),
+    (lambda: O.max_pool(_Z((1, 1, 4)), 0), "max_pool: kernel=0 must be >= 1 in every dim"),
+    (lambda: O.max_pool(_Z((1, 1, 4)), 2, stride=0), "max_pool: stride=0 must be >= 1 in every dim"),
+    (lambda: O.max_pool(_Z((1, 1, 4)), 2, dilation=0),
+     "max_pool: dilation=0 must be >= 1 in every dim"),
+    (lambda: O.avg_pool(_Z((1, 1, 4)), 0), "avg_pool: kernel=0 must be >= 1 in every dim"),
+    (lambda: O.avg_pool(_Z((1, 1, 4)), 2, stride=0), "avg_pool: stride=0 must be >= 1 in every dim"),
+    (lambda: O.avg_pool(X_POOL, 2, padding="same"),
+     "avg_pool: padding='same' not supported (TF excludes the padding from the average, "
+     "count_include_pad=True would not)"),
+    (lambda: O.max_pool(_Z((1, 1, 4, 4)), 3, padding=[(0, 2), (1, 1)]),
+     "max_pool: padding (0, 2) in spatial dim 0 exceeds half the kernel size 3 (input shape "
+     "(1, 1, 4, 4))"),
+    (lambda: O.max_pool(_Z((1, 1, 4)), 2, padding="full"),
+     "max_pool: padding='full' not supported here; use an int, 1 ints, 1 (before, after) pairs, "
+     "'valid' or 'same'"),
+    # dim 1 (size 1, 3 channels): taps -1 and 1 both miss the one real pixel
+    (lambda: O.max_pool(_Z((1, 3, 2, 1)), (1, 2), stride=1, padding=[0, 1], dilation=(1, 2)),
+     "max_pool: some windows lie entirely in the padding in spatial dim 1 (input shape "
+     "(1, 3, 2, 1), kernel (1, 2), stride (1, 1), padding ((0, 0), (1, 1)), dilation (1, 2))"),
+    (lambda: O.max_unpool(_Z((1, 1, 2)), _Z((1, 1, 2)), (4,)),
+     "max_unpool: indices shape (1, 1, 2) (dtype float64) must be an integer array of the input "
+     "shape (1, 1, 2)"),
+    (lambda: O.max_unpool(_Z((1, 1, 2)), _Z((1, 1, 2), int), (2, 1, 4)),
+     "max_unpool: output_size (2, 1, 4) does not match (N, C) of input shape (1, 1, 2)"),
+    (lambda: O.max_unpool(_Z((1, 1, 2)), _Z((1, 1, 2), int), (4, 4)),
+     "max_unpool: output_size (4, 4) must have 1 spatial sizes (input shape (1, 1, 2))"),
+    (lambda: O.max_unpool(_Z((1, 1, 2)), np.array([[[0, 4]]]), (4,)),
+     "max_unpool: indices out of range [0, 4) for output_size (4,)"),
+    (lambda: O.max_unpool(_Z((1, 1, 2)), np.array([[[-1, 0]]]), (4,)),
+     "max_unpool: indices out of range [0, 4) for output_size (4,)"),
+    (lambda: O.unfold(_Z((1, 1, 4)), 0), "unfold: kernel=0 must be >= 1 in every dim"),
+    (lambda: O.unfold(_Z((1, 1, 4)), 2, stride=0), "unfold: stride=0 must be >= 1 in every dim"),
+    (lambda: O.abs_bound_conv(X5, W123, b=np.ones(1)),
+     "abs_bound_conv: no bias; it is not part of the product magnitude"),
+])
+def test_error_messages_exact(call, message):
+    """Design rule 7, literally: the whole message, naming the op, the argument and the shapes
+    (``test_errors`` above matches fragments; this pins every raise site's text)."""
+    with pytest.raises(OracleError) as info:
+        call()
+    assert str(info.value) == message
