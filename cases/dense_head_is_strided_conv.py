@@ -7,7 +7,6 @@ from hypothesis import strategies as st
 from equivcheck import layouts, oracle
 from equivcheck.casekit import KERAS_TORCH_FLOAT64
 from equivcheck.claim import claim, deviation, source
-from equivcheck.tolerance import conv_terms
 
 
 def blocks_last(x, block):
@@ -101,13 +100,10 @@ def check(bk, p, ctx):
     per_block = bk.to_numpy(block_dense(bk.asarray(flat_blocks)))              # (N, *grid, out)
     per_block = per_block.transpose(0, rank + 1, *range(1, rank + 1))          # (N, out, *grid)
     strided = bk.conv(xt, bk.asarray(kernel), bt, stride=block)
-    magnitude = oracle.conv(np.abs(x), np.abs(kernel), np.abs(b), stride=block)
-    terms = conv_terms(kernel.shape, bias=True)
     ctx.equal("strided conv output shape (N, n_dim, *grid)", tuple(bk.to_numpy(strided).shape), (p.n, p.out, *grid))
-    ctx.close("Dense per block == conv(kernel = block, stride = block)", per_block, strided,
-              magnitude=magnitude, terms=terms)
-    ctx.close("strided conv vs oracle", strided, oracle.conv(x, kernel, b, stride=block),
-              magnitude=magnitude, terms=terms, sides=1)
+    ctx.agree("Dense per block == conv(kernel = block, stride = block)", per_block, strided, oracle.conv, x, kernel, b,
+              stride=block)
+    ctx.matches("strided conv vs oracle", strided, oracle.conv, x, kernel, b, stride=block)
 
     # 2. Flatten+Dense on the whole map == conv whose kernel is the whole map (output 1×…×1).  Flatten is the
     # framework's, fed its native-layout map; the Dense weight is the map-sized kernel with its columns in
@@ -124,10 +120,8 @@ def check(bk, p, ctx):
     head = dense_layer(bk, kernel_map.transpose(order).reshape(p.out, -1), b)
     dense = head(flat)                                                          # (N, out)
     whole = bk.conv(xt, bk.asarray(kernel_map), bt)                             # (N, out, 1, …)
-    magnitude = oracle.conv(np.abs(x), np.abs(kernel_map), np.abs(b))
-    terms = conv_terms(kernel_map.shape, bias=True)
-    ctx.close("Flatten+Dense == conv with a map-sized kernel", bk.to_numpy(whole).reshape(p.n, p.out), dense,
-              magnitude=magnitude.reshape(p.n, p.out), terms=terms)
+    ctx.agree("Flatten+Dense == conv with a map-sized kernel", whole, bk.to_numpy(dense).reshape(ctx.numpy(whole).shape),
+              oracle.conv, x, kernel_map, b)
 
     # 3. A larger input: Flatten+Dense raises (the Dense layer's wrong-size error), the conv runs and slides over it.
     big = ctx.array("x_big", (p.n, p.c, *(s + g for s, g in zip(size, p.grow))))
@@ -143,11 +137,9 @@ def check(bk, p, ctx):
     out_size = tuple(g + 1 for g in p.grow)
     ctx.equal("map-sized conv on the larger input: output (N, n_dim, grow+1 …)", tuple(bk.to_numpy(slid).shape),
               (p.n, p.out, *out_size))
-    ctx.close("map-sized conv on the larger input vs oracle", slid, oracle.conv(big, kernel_map, b),
-              magnitude=oracle.conv(np.abs(big), np.abs(kernel_map), np.abs(b)), terms=terms, sides=1)
+    ctx.matches("map-sized conv on the larger input vs oracle", slid, oracle.conv, big, kernel_map, b)
     # Its first output is the Dense applied to the top-left crop of the larger input.
     crop = big[(slice(None), slice(None)) + tuple(slice(0, s) for s in size)]
     corner = bk.to_numpy(slid)[(slice(None), slice(None)) + (0,) * rank]
-    ctx.close("conv output at the origin == Dense on the top-left crop", corner,
-              oracle.linear(crop.reshape(p.n, -1), w_map, b),
-              magnitude=oracle.linear(np.abs(crop).reshape(p.n, -1), np.abs(w_map), np.abs(b)), terms=terms, sides=1)
+    ctx.matches("conv output at the origin == Dense on the top-left crop", corner, oracle.linear, crop.reshape(p.n, -1),
+                w_map, b)

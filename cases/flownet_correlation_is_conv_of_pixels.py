@@ -93,6 +93,7 @@ def check(bk, p, ctx):
     ctx.equal("conv output per pixel: D×D displacements", got.shape, (1, pixels, D, D))
     got = got.reshape(p.n, ho, wo, D * D).transpose(0, 3, 1, 2)                      # (N, D², H', W')
     ctx.equal("D² output channels", got.shape[1], D * D)
+    # The reference is this claim's own definition (not an oracle op): C products per output, of |f1|·|f2|.
     ctx.close("conv of f2 neighbourhoods with f1 pixels == correlation (per displacement channel dot product)",
               got, want, magnitude=magnitude, terms=p.c, sides=1)
     if p.d == 20 and p.s2 == 2:

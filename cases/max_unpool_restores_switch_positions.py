@@ -107,8 +107,7 @@ def check(bk, p, ctx):
     xd = _distinct(x)
     values, index = bk.max_pool(bk.asarray(xd), kernel, stride, return_indices=True)
     want_values, want_pos = oracle.max_pool(xd, kernel, stride, return_indices=True)
-    ctx.close("max_pool values vs oracle (distinct values)", values, want_values, magnitude=np.abs(want_values),
-              terms=1, sides=1)
+    ctx.matches("max_pool values vs oracle (distinct values)", values, oracle.max_pool, xd, kernel, stride)
     found = np.rint(ctx.numpy(index)).astype(np.int64)
     matches = [name for name, candidate in _conventions(want_pos, shape).items()
                if found.shape == candidate.shape and np.array_equal(found, candidate)]
@@ -120,9 +119,8 @@ def check(bk, p, ctx):
         ctx.fact("max_pool argmax index convention (2-D)", matches[0])
     convention = matches[0]
     restored = bk.max_unpool(values, index, kernel, stride, output_size=list(p.spatial))
-    want = oracle.max_unpool(want_values, want_pos, p.spatial)
-    ctx.close("unpool(pool(x)) vs oracle: maxima at their switches, zeros elsewhere (distinct values)", restored,
-              want, magnitude=np.abs(want), terms=1, sides=1)
+    ctx.matches("unpool(pool(x)) vs oracle: maxima at their switches, zeros elsewhere (distinct values)", restored,
+                oracle.max_unpool, want_values, want_pos, p.spatial)
 
     # 2. The example's own values (small integers tie often): whichever maximum the framework picks,
     #    unpool(pool(x)) is x at the recorded switches and 0 elsewhere.
@@ -142,14 +140,11 @@ def check(bk, p, ctx):
     ctx.equal("every switch lies inside its own pooling window", inside, True)
     flat = x.reshape(p.n, p.c, plane)
     at_switch = np.take_along_axis(flat, pos.reshape(p.n, p.c, -1), axis=-1).reshape(pos.shape)
-    window_max = oracle.max_pool(x, kernel, stride)
-    ctx.close("x at each switch is its window's maximum", at_switch, window_max, magnitude=np.abs(window_max),
-              terms=1, sides=1)
+    ctx.matches("x at each switch is its window's maximum", at_switch, oracle.max_pool, x, kernel, stride)
     mask = np.zeros((p.n, p.c, plane), dtype=bool)
     np.put_along_axis(mask, pos.reshape(p.n, p.c, -1), True, axis=-1)
     mask = mask.reshape(shape)
-    ctx.close("unpool(pool(x)) = x at the switches and 0 elsewhere", restored, np.where(mask, x, 0.0),
-              magnitude=np.abs(x), terms=1, sides=1)
+    ctx.identical("unpool(pool(x)) = x at the switches and 0 elsewhere", restored, np.where(mask, x, 0.0))
     ctx.equal("|unpool(pool(x))| ≤ |x| everywhere", bool((np.abs(restored) <= np.abs(x)).all()), True)
     ctx.equal("number of switch positions ≤ number of windows (windows may share one)", int(mask.sum()) <= pos.size,
               True)

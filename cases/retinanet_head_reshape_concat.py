@@ -2,9 +2,8 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import layouts, oracle
+from equivcheck import layouts, op_bounds, oracle
 from equivcheck.claim import claim, source
-from equivcheck.tolerance import conv_terms
 
 
 def nhwc_rows(y, anchors, classes):
@@ -83,10 +82,11 @@ def check(bk, p, ctx):
         head = bk.conv(bk.asarray(x), wt, bt, padding=1)                        # (N, A·K, H, W)
         levels.append(bk.concat([head, bk.asarray(labels[-1])], axis=0))
         want.append(nhwc_rows(oracle.conv(x, w, b, padding=1), a, k))
-        magnitude.append(nhwc_rows(oracle.conv(np.abs(x), np.abs(w), np.abs(b), padding=1), a, k))
+        # the reference is the head's conv rearranged into rows (data movement): the conv's magnitude and terms
+        magnitude.append(nhwc_rows(op_bounds.magnitude(oracle.conv, x, w, b, padding=1), a, k))
     want, magnitude = np.concatenate(want, axis=1), np.concatenate(magnitude, axis=1)
     label_want = np.concatenate([nhwc_rows(t, a, k) for t in labels], axis=1)
-    terms = conv_terms(w.shape, bias=True)
+    terms = op_bounds.terms(oracle.conv, x, w, b)
     rows = sum(h * wd for h, wd in p.levels) * a
     batch = 2 * p.n
 

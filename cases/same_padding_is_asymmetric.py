@@ -4,10 +4,9 @@ import itertools
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle, tolerance
+from equivcheck import op_bounds, oracle, tolerance
 from equivcheck.backends.base import NotApplicable
 from equivcheck.claim import claim, source
-from equivcheck.tolerance import conv_terms
 
 
 @st.composite
@@ -39,10 +38,9 @@ def _discover_pads(bk_out, x, w, stride, dilation, dtype):
     for pads in candidates:
         if matches and sum(map(sum, pads)) > sum(map(sum, matches[0])):
             break  # only the smallest padding that matches: larger ones add pixels no window reads
-        want = oracle.conv(x, w, stride=stride, padding=pads, dilation=dilation)
-        magnitude = oracle.conv(np.abs(x), np.abs(w), stride=stride, padding=pads, dilation=dilation)
-        if tolerance.compare(bk_out, want, magnitude=magnitude, terms=conv_terms(w.shape), dtype=dtype,
-                             sides=1).ok:
+        kw = dict(stride=stride, padding=pads, dilation=dilation)
+        if tolerance.compare(bk_out, oracle.conv(x, w, **kw), magnitude=op_bounds.magnitude(oracle.conv, x, w, **kw),
+                             terms=op_bounds.terms(oracle.conv, x, w), dtype=dtype, sides=1).ok:
             matches.append(pads)
     return matches[0] if len(matches) == 1 else None
 
@@ -115,10 +113,8 @@ def check(bk, p, ctx):
     # pixel goes.
     d = p.dilation
     same_even = bk.conv(X, bk.asarray(w_even), padding="same", dilation=d)
-    ctx.close("'same' (stride 1, even kernel) vs the formula", same_even,
-              oracle.conv(x, w_even, padding="same", dilation=d),
-              magnitude=oracle.conv(np.abs(x), np.abs(w_even), padding="same", dilation=d),
-              terms=conv_terms(w_even.shape), sides=1, support=True)
+    ctx.matches("'same' (stride 1, even kernel) vs the formula", same_even, oracle.conv, x, w_even, padding="same",
+                dilation=d, support=True)
     pads = _discover_pads(ctx.numpy(same_even), x, w_even, 1, d, ctx.compute_dtype)
     if pads is not None:
         _record(ctx, pads, x, w_even, 1, d)
@@ -128,10 +124,7 @@ def check(bk, p, ctx):
     # The example's stride (dilation 1): the framework's own 'same' (PyTorch raises here for stride > 1).
     s = p.stride
     same = bk.conv(X, bk.asarray(w), stride=s, padding="same")
-    magnitude = oracle.conv(np.abs(x), np.abs(w), stride=s, padding="same")
-    terms = conv_terms(w.shape)
-    ctx.close(f"'same' (stride {s}) vs the formula", same, oracle.conv(x, w, stride=s, padding="same"),
-              magnitude=magnitude, terms=terms, sides=1, support=True)
+    ctx.matches(f"'same' (stride {s}) vs the formula", same, oracle.conv, x, w, stride=s, padding="same", support=True)
     pads = _discover_pads(ctx.numpy(same), x, w, s, 1, ctx.compute_dtype)
     if pads is not None:
         _record(ctx, pads, x, w, s, 1)
@@ -140,10 +133,13 @@ def check(bk, p, ctx):
 
     # The statement: symmetric padding (k-1)//2 on both sides equals 'same'.
     symmetric = bk.conv(X, bk.asarray(w), stride=s, padding=[(k - 1) // 2 for k in p.k])
-    symmetric_magnitude = oracle.conv(np.abs(x), np.abs(w), stride=s, padding=[(k - 1) // 2 for k in p.k])
+    # Two different paddings compared (the statement): the bound covers the larger magnitude of the two.
+    magnitude = op_bounds.magnitude(oracle.conv, x, w, stride=s, padding="same")
+    symmetric_magnitude = op_bounds.magnitude(oracle.conv, x, w, stride=s, padding=[(k - 1) // 2 for k in p.k])
     if symmetric_magnitude.shape == magnitude.shape:
         magnitude = np.maximum(magnitude, symmetric_magnitude)
-    ctx.close(f"symmetric padding (k-1)//2 vs 'same' (stride {s})", symmetric, same, magnitude=magnitude, terms=terms)
+    ctx.close(f"symmetric padding (k-1)//2 vs 'same' (stride {s})", symmetric, same, magnitude=magnitude,
+              terms=op_bounds.terms(oracle.conv, x, w))
 
     # The native layer with padding='same' (Keras Conv{n}D, Flax Conv 'SAME', torch Conv{n}d at stride 1).
     try:
@@ -152,5 +148,5 @@ def check(bk, p, ctx):
     except NotApplicable:
         return
     layer.set_weights(bk.asarray(w))
-    ctx.close(f"{layer.api}(padding='same', stride {s}) vs the functional 'same'", layer(X), same,
-              magnitude=magnitude, terms=terms, support=True)
+    ctx.agree(f"{layer.api}(padding='same', stride {s}) vs the functional 'same'", layer(X), same, oracle.conv, x, w,
+              stride=s, padding="same", support=True)

@@ -2,10 +2,9 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import layouts, oracle
+from equivcheck import layouts, op_bounds, oracle
 from equivcheck.casekit import KERAS_TORCH_FLOAT64
 from equivcheck.claim import claim, deviation, source
-from equivcheck.tolerance import conv_terms
 
 
 def _length(out, k, s, d, extra):
@@ -74,9 +73,8 @@ def check(bk, p, ctx):
     batch = np.zeros((len(xs), p.dim, max(p.lengths)))
     for i, x in enumerate(xs):
         batch[i, :, :x.shape[2]] = x
-    wants = [oracle.conv(x, w, b, stride=p.s, dilation=p.d) for x in xs]
-    magnitudes = [oracle.conv(np.abs(x), np.abs(w), np.abs(b), stride=p.s, dilation=p.d) for x in xs]
-    terms = conv_terms(w.shape, bias=True)
+    conv_kw = dict(stride=p.s, dilation=p.d)
+    wants = [oracle.conv(x, w, b, **conv_kw) for x in xs]
 
     if bk.layer_apis:
         stacks = []
@@ -96,30 +94,31 @@ def check(bk, p, ctx):
 
     for name, conv, flatten, dense in stacks:
         outs = []
-        for x, want, magnitude in zip(xs, wants, magnitudes):
+        for x in xs:
             y = conv(bk.asarray(x))
             outs.append(y)
-            ctx.close(f"{name}: length {x.shape[2]} vs that sequence alone (oracle)", y, want, magnitude=magnitude,
-                      terms=terms, sides=1)
+            ctx.matches(f"{name}: length {x.shape[2]} vs that sequence alone (oracle)", y, oracle.conv, x, w, b, **conv_kw)
         ctx.fact(f"{name}: one layer, fixed weights, output lengths",
                  {str(x.shape[2]): int(y.shape[2]) for x, y in zip(xs, outs)})
 
         padded = ctx.numpy(conv(bk.asarray(batch)))
         for i, y in enumerate(outs):
             kept = padded[i:i + 1, :, :y.shape[2]]
-            ctx.close(f"{name}: zero-padded batch row {i}, positions untouched by padding, vs the unpadded run",
-                      kept, y, magnitude=magnitudes[i], terms=terms, sides=2)
+            ctx.agree(f"{name}: zero-padded batch row {i}, positions untouched by padding, vs the unpadded run",
+                      kept, y, oracle.conv, xs[i], w, b, **conv_kw)
 
         for pool in p.pools:
             reduce = np.max if pool == "max" else np.mean
             sizes = set()
-            for y, want, magnitude in zip(outs, wants, magnitudes):
+            for x, y, want in zip(xs, outs, wants):
                 length = int(y.shape[2])
+                # pooling composed with the conv: the conv's terms plus the window's, its largest magnitude
+                magnitude = op_bounds.magnitude(oracle.conv, x, w, b, **conv_kw)
                 pooled = (bk.max_pool if pool == "max" else bk.avg_pool)(y, length, length)
                 sizes.add(tuple(pooled.shape))
                 ctx.close(f"{name}: global {pool} pooling of length {length} vs oracle", pooled,
                           reduce(want, axis=2, keepdims=True), magnitude=magnitude.max(axis=2, keepdims=True),
-                          terms=terms + length, sides=1)
+                          terms=op_bounds.terms(oracle.conv, x, w, b) + length, sides=1)
             ctx.equal(f"{name}: global {pool} pooling output size is the same for every length", sorted(sizes),
                       [(1, p.filters, 1)])
 
@@ -132,7 +131,7 @@ def check(bk, p, ctx):
             ctx.identical(f"{name}: {flatten.api} of the {native} output of length {int(y.shape[2])} == its "
                           f"row-major ({native[1:]}) flatten", flat[-1], wants_flat[-1], support=True)
         first = wants_flat[0]
-        ctx.close(f"{name}: Flatten+Dense on the length it was built for", dense(flat[0]), oracle.linear(first, w_dense),
-                  magnitude=oracle.linear(np.abs(first), np.abs(w_dense)), terms=w_dense.shape[1], sides=1)
+        ctx.matches(f"{name}: Flatten+Dense on the length it was built for", dense(flat[0]), oracle.linear, first,
+                    w_dense)
         for v in flat[1:]:
             ctx.raises(f"{name}: Flatten+Dense built for one length, called on another", dense, v, support=True)
