@@ -1,0 +1,280 @@
+"""The ONNX columns: ONNX Runtime (``onnxruntime``) and the ONNX reference (``onnx``), one graph each op.
+
+Design rules
+- Every functional op is a small ONNX graph from :mod:`.graphs` (Conv, ConvTranspose, MaxPool with
+  Indices, MaxUnpool, AveragePool, DepthToSpace DCR/CRD, SpaceToDepth, Gemm/MatMul, Reshape, Transpose,
+  Concat, Unsqueeze), compiled once per graph signature (op, attributes, input shapes, dtype) by the
+  engine: an ``onnxruntime.InferenceSession`` on the CPU provider, or ``onnx.reference.ReferenceEvaluator``.
+  The two classes differ only in :meth:`OnnxBackend._compile`.
+- Tensors are NumPy arrays of the run dtype (what both engines take and give).  ONNX's layouts are the
+  canonical ones; kernels still go through the layout table (:mod:`.conventions` until
+  :mod:`equivcheck.layouts` has the ONNX entries), so a wrong entry shows up.
+- Native ONNX semantics pass through untouched: ``'same'`` is ``auto_pad=SAME_UPPER`` (ONNX's word for
+  the split TensorFlow uses; the odd pixel last), ``'valid'`` is ``auto_pad=VALID``, explicit padding is
+  ``pads`` (before and after per axis, asymmetric allowed), MaxPool's Indices are ONNX's (flattened over
+  the whole (N, C, *spatial) tensor), inputs ONNX rejects (unbatched ``(C, *sp)``) raise ONNX's error.
+- What ONNX lacks raises NotApplicable with the reason: autodiff, im2col, a 3-D DepthToSpace, and
+  ONNX Runtime's CPU provider's missing float64 kernels (:mod:`.conventions`).
+- Layers are torch.nn layers exported with ``torch.onnx.export`` (:mod:`.export`); n/a without torch.
+"""
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from equivcheck import layouts
+from equivcheck.backends.base import Backend, BackendUnavailable, NotApplicable
+from equivcheck.backends.onnx import conventions
+from equivcheck.backends.onnx.graphs import OPSET, GraphCache, Signature
+
+
+def _is_int(value) -> bool:
+    try:
+        operator.index(value)
+        return True
+    except TypeError:
+        return False
+
+
+def _per_dim(value, rank):
+    return [int(value)] * rank if _is_int(value) else [int(v) for v in value]
+
+
+def _padding_attrs(padding, rank) -> dict:
+    """``padding`` as ONNX attributes: a word → ``auto_pad``; ints or (before, after) pairs → ``pads``
+    (all befores, then all afters).  Anything else goes to ONNX as given, so ONNX judges it."""
+    if isinstance(padding, str):
+        return {"auto_pad": {"same": "SAME_UPPER", "valid": "VALID"}.get(padding.lower(), padding)}
+    items = [padding] * rank if _is_int(padding) else list(padding)
+    pairs = [(int(item),) * 2 if _is_int(item) else tuple(int(v) for v in item) for item in items]
+    return {"pads": tuple(b for b, _ in pairs) + tuple(a for _, a in pairs)}
+
+
+class OnnxBackend(Backend):
+    """What both ONNX columns share; subclasses give :meth:`_compile` and their versions."""
+
+    functional_api = "ops"
+    layer_apis = ("torch.onnx",)
+    patch_order = "?"
+
+    def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
+        super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
+        if device != "cpu":
+            raise BackendUnavailable(f"{self.framework_name}: equivcheck runs ONNX on the CPU only (device={device!r})")
+        self._np_dtype = np.dtype(dtype)
+        self.graphs = GraphCache(self._compile)
+        self._exporter = None
+
+    # ---- engine hook ---------------------------------------------------------
+    def _compile(self, model):
+        """ONNX model → callable(list of arrays) → list of outputs."""
+        raise NotImplementedError
+
+    def _run(self, kind, arrays, outputs=1, **attrs):
+        arrays = [np.asarray(a) for a in arrays]
+        types = tuple("int64" if a.dtype.kind in "iu" else self.dtype for a in arrays)
+        sig = Signature.of(kind, [a.shape for a in arrays], types, outputs=outputs, **attrs)
+        feeds = [a.astype(np.int64 if t == "int64" else self._np_dtype, copy=False) for a, t in zip(arrays, types)]
+        results = self.graphs.get(sig)(feeds)
+        return results[0] if outputs == 1 else tuple(results)
+
+    def numeric_settings(self):
+        return {"device": "cpu", "dtype": self.dtype, "opset": OPSET}
+
+    # ---- crossing the border ---------------------------------------------
+    def asarray(self, array):
+        return np.array(array, dtype=self._np_dtype)
+
+    def to_numpy(self, tensor):
+        return np.asarray(tensor, dtype=np.float64)
+
+    # ---- array ops -------------------------------------------------------
+    def reshape(self, x, shape):
+        return self._run("Reshape", [x], const_shape=tuple(int(d) for d in shape))
+
+    def transpose(self, x, axes):
+        return self._run("Transpose", [x], perm=tuple(int(a) for a in axes))
+
+    def concat(self, xs, axis):
+        return self._run("Concat", list(xs), axis=int(axis))
+
+    def expand_dims(self, x, axis):
+        return self._run("Unsqueeze", [x], const_axes=(int(axis),))
+
+    def _permute(self, x, src, dst):
+        perm = layouts.permutation(src, dst)
+        return x if perm == tuple(range(len(perm))) else self.transpose(x, perm)
+
+    def to_native(self, x):
+        rank = np.ndim(x) - 2
+        return self._permute(x, layouts.canonical("data", rank), conventions.data_layout(self.framework_name, rank))
+
+    def from_native(self, x):
+        rank = np.ndim(x) - 2
+        return self._permute(x, conventions.data_layout(self.framework_name, rank), layouts.canonical("data", rank))
+
+    def _kernel(self, w, op, rank):
+        native = conventions.kernel_layout(self.framework_name, op, rank, api=self.functional_api)
+        return self._permute(w, layouts.canonical(op, rank), native)
+
+    # ---- convolution family ------------------------------------------------
+    def conv(self, x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
+        rank = np.ndim(w) - 2
+        return self._run("Conv", [x, self._kernel(w, "conv", rank)] + ([] if b is None else [b]),
+                         strides=tuple(_per_dim(stride, rank)), dilations=tuple(_per_dim(dilation, rank)),
+                         group=int(groups), kernel_shape=tuple(np.shape(w)[2:]), **_padding_attrs(padding, rank))
+
+    def conv_transpose(self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
+        rank = np.ndim(w) - 2
+        return self._run("ConvTranspose", [x, self._kernel(w, "conv_transpose", rank)] + ([] if b is None else [b]),
+                         strides=tuple(_per_dim(stride, rank)), dilations=tuple(_per_dim(dilation, rank)),
+                         output_padding=tuple(_per_dim(output_padding, rank)), group=int(groups),
+                         kernel_shape=tuple(np.shape(w)[2:]), **_padding_attrs(padding, rank))
+
+    def linear(self, x, w, b=None):
+        return self._run("linear", [x, self._kernel(w, "dense", 2)] + ([] if b is None else [b]))
+
+    @staticmethod
+    def _blocksize(x, r, what):
+        if not _is_int(r):
+            r = tuple(r)
+            if len(r) != 2 or r[0] != r[1]:
+                raise NotApplicable(f"ONNX {what} takes one blocksize for both spatial axes, got r={r}")
+            r = r[0]
+        if np.ndim(x) > 4:
+            raise NotApplicable(f"ONNX {what} is defined for 4-D (N, C, H, W) input only: there is no "
+                                f"{np.ndim(x) - 2}-D form")
+        return int(r)
+
+    def pixel_shuffle(self, x, r):
+        return self._run("DepthToSpace", [x], blocksize=self._blocksize(x, r, "DepthToSpace"), mode="CRD")
+
+    def depth_to_space(self, x, r):
+        return self._run("DepthToSpace", [x], blocksize=self._blocksize(x, r, "DepthToSpace"), mode="DCR")
+
+    def space_to_depth(self, x, r):
+        return self._run("SpaceToDepth", [x], blocksize=self._blocksize(x, r, "SpaceToDepth"))
+
+    def pixel_unshuffle(self, x, r):
+        # ONNX's SpaceToDepth has no CRD mode: Reshape → Transpose → Reshape, as torch.onnx.export writes it
+        r = self._blocksize(x, r, "SpaceToDepth")
+        if np.ndim(x) != 4:  # the composition reshapes (N, C, H, W); ONNX's Reshape judges anything else
+            return self._run("SpaceToDepth", [x], blocksize=r)
+        return self._run("pixel_unshuffle", [x], blocksize=r)
+
+    # ---- pooling -------------------------------------------------------------
+    @staticmethod
+    def _pool_attrs(x, kernel, stride, padding):
+        rank = np.ndim(x) - 2 if _is_int(kernel) else len(tuple(kernel))
+        k = _per_dim(kernel, rank)
+        return {"kernel_shape": tuple(k), "strides": tuple(k if stride is None else _per_dim(stride, rank)),
+                **_padding_attrs(padding, rank)}
+
+    def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False):
+        """``return_indices``: ONNX's Indices (storage_order=0): the row-major flat index into the whole
+        (N, C, *spatial) input, not per (n, c) plane."""
+        return self._run("MaxPool", [x], outputs=2 if return_indices else 1, storage_order=0,
+                         **self._pool_attrs(x, kernel, stride, padding))
+
+    def max_unpool(self, y, indices, kernel, stride=None, output_size=None):
+        indices = np.asarray(indices)
+        if indices.dtype.kind == "f":  # indices that crossed the border through asarray
+            indices = np.rint(indices).astype(np.int64)
+        attrs = self._pool_attrs(y, kernel, stride, 0)
+        if output_size is not None:
+            size = tuple(int(v) for v in output_size)
+            attrs["const_output_shape"] = size if len(size) == np.ndim(y) else tuple(np.shape(y)[:2]) + size
+        return self._run("MaxUnpool", [y, indices], **attrs)
+
+    def avg_pool(self, x, kernel, stride=None, padding=0):
+        # zero padding counted in the divisor, as the interface means it; ONNX's default (0) leaves it out
+        return self._run("AveragePool", [x], count_include_pad=1, **self._pool_attrs(x, kernel, stride, padding))
+
+    def extract_patches(self, x, kernel, stride=1, padding=0, dilation=1):
+        raise NotApplicable("ONNX has no patch-extraction (im2col) operator: it has Col2Im (opset 18) but no "
+                            "Im2Col; exporters lower unfold to Gather/Slice graphs of their own")
+
+    # ---- autodiff, layers ------------------------------------------------------
+    def vjp(self, fn, primals, cotangent):
+        raise NotApplicable(f"{self.framework_name} is an inference engine: ONNX graphs carry no automatic "
+                            f"differentiation (the ai.onnx.preview.training Gradient op is not run by it)")
+
+    def layer(self, kind, *, rank=2, in_channels, out_channels=None, kernel_size=1, stride=1, padding="valid",
+              dilation=1, groups=1, depth_multiplier=1, use_bias=True, api=None, input_shape=None):
+        """The torch.nn layer exported with ``torch.onnx.export`` and run by this engine (:mod:`.export`)."""
+        api = api or self.layer_apis[0]
+        if api not in self.layer_apis:
+            raise ValueError(f"{self.framework_name} layer api must be one of {self.layer_apis}, got {api!r}")
+        if self._exporter is None:
+            try:
+                import torch  # noqa: F401
+            except ImportError as exc:
+                raise NotApplicable(f"{self.framework_name} layers are torch.nn layers exported with "
+                                    f"torch.onnx.export, and torch is not installed ({exc})") from None
+            from equivcheck.backends.onnx.export import Exporter
+
+            self._exporter = Exporter(self)
+        return self._exporter.layer(kind, rank=rank, in_channels=in_channels, out_channels=out_channels,
+                                    kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
+                                    groups=groups, depth_multiplier=depth_multiplier, use_bias=use_bias,
+                                    input_shape=input_shape)
+
+
+class OnnxRuntimeBackend(OnnxBackend):
+    """ONNX Runtime's ``InferenceSession`` on the CPU execution provider (one intra-op thread)."""
+
+    framework_name = "onnxruntime"
+
+    def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
+        super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
+        import onnx
+        import onnxruntime
+
+        self.ort, self.onnx = onnxruntime, onnx
+        self._options = onnxruntime.SessionOptions()
+        self._options.intra_op_num_threads = 1
+        self._options.inter_op_num_threads = 1
+        self._options.log_severity_level = 3  # the error is raised; ORT's own stderr copy is noise
+
+    def versions(self):
+        return {"onnxruntime": self.ort.__version__, "onnx": self.onnx.__version__}
+
+    def numeric_settings(self):
+        return {**super().numeric_settings(), "provider": "CPUExecutionProvider", "intra_op_num_threads": 1,
+                "graph_optimization_level": str(self._options.graph_optimization_level)}
+
+    def _compile(self, model):
+        try:
+            session = self.ort.InferenceSession(model.SerializeToString(), self._options,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            conventions.classify_session_error(exc, [node.op_type for node in model.graph.node], self.dtype,
+                                               self.ort.__version__)
+            raise
+        names = [i.name for i in session.get_inputs()]
+        return lambda feeds: session.run(None, dict(zip(names, feeds)))
+
+
+class OnnxReferenceBackend(OnnxBackend):
+    """``onnx.reference.ReferenceEvaluator``: the ONNX spec's own Python (NumPy) implementation."""
+
+    framework_name = "onnx"
+
+    def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
+        super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
+        import onnx
+        from onnx.reference import ReferenceEvaluator
+
+        self.onnx, self._evaluator = onnx, ReferenceEvaluator
+
+    def versions(self):
+        return {"onnx": self.onnx.__version__, "numpy": np.__version__}
+
+    def numeric_settings(self):
+        return {**super().numeric_settings(), "engine": "onnx.reference.ReferenceEvaluator"}
+
+    def _compile(self, model):
+        evaluator = self._evaluator(model)
+        names = [i.name for i in model.graph.input]
+        return lambda feeds: evaluator.run(None, dict(zip(names, feeds)))
