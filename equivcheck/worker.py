@@ -1,5 +1,8 @@
 """One framework per worker process: a crash (an abort in native code) loses one claim, not the run.
 
+Claims (``equivcheck run``) and the conventions report's probes (``Job.kind == "probes"``) run
+through the same workers, events and restart loop.
+
 The parent (``equivcheck run``) starts ``python -m equivcheck.worker '<json job>'``
 and reads protocol lines from its stdout; anything else a framework prints is
 ignored.  Each line is ``@@equivcheck `` + JSON: a ``start`` event before each
@@ -29,12 +32,17 @@ CRASH_TYPE = "equivcheck.WorkerCrashed"
 @dataclass
 class Job:
     framework: str
-    items: list  # [(claim_id, dtype), ...]
-    examples: int
-    seed: int
+    #: [(claim_id, dtype), ...]; for probes [(probe_id, "float32"), ...], or None for all the
+    #: framework's probes (the worker then emits a ``plan`` event naming them first)
+    items: list | None
+    examples: int = 0
+    seed: int = 0
     device: str = "cpu"
     allow_tf32: bool = False
     params: dict | None = None
+    kind: str = "claims"  # or "probes"
+    #: probes: the module registering them (default: the framework's folder's ``probes``)
+    module: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__)
@@ -52,6 +60,10 @@ def main(argv=None) -> int:
 
     job = Job(**json.loads((argv or sys.argv[1:])[0]))
     backends.SOLO = True
+    if job.kind == "probes":
+        from equivcheck.report import probes
+
+        return probes.run_items(job, _emit)
     runner.EXAMPLE_HOOK = lambda params: _emit("example", params=params)
     claims = load_claims()
     for claim_id, dtype in job.items:
@@ -92,28 +104,36 @@ def crash_excerpt(stderr: str, limit: int = 2000, *, tail: bool = True) -> str:
     return end if line in end else line + "\n…\n" + end
 
 
-def run_jobs(jobs: list[Job], on_event, parallel: int = 1) -> None:
+def run_jobs(jobs: list[Job], on_event, parallel: int = 1, env: dict | None = None) -> None:
     """Run ``jobs`` in worker processes (``parallel`` at a time), calling
     ``on_event(kind, payload)`` in the calling thread for every start, result
     and crash.  A crashed worker is restarted on the items it had not reached.
+    ``env`` is set in the workers' environment on top of this process's.
+
+    A crash payload names the item (``claim``; None when the worker died before it said which
+    items it runs), ``how`` it ended, its ``returncode``, a ``stderr`` excerpt and the last example's
+    ``params``.
     """
+    extra_env = {"TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"), **(env or {})}
     events: queue.Queue = queue.Queue()
     pending = list(jobs)
     running = 0
 
     def supervise(job: Job):
-        remaining = list(job.items)
-        while remaining:
+        remaining = None if job.items is None else [tuple(item) for item in job.items]
+        while remaining is None or remaining:
             current = example = None
             with tempfile.TemporaryFile(mode="w+") as log:
                 process = subprocess.Popen([sys.executable, "-m", "equivcheck.worker", Job(**{**job.__dict__, "items": remaining}).to_json()],
                                            stdout=subprocess.PIPE, stderr=log, text=True,
-                                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")})
+                                           env={**os.environ, **extra_env})
                 for line in process.stdout:
                     if not line.startswith(PREFIX):
                         continue
                     message = json.loads(line[len(PREFIX):])
-                    if message["event"] == "start":
+                    if message["event"] == "plan":
+                        remaining = [tuple(item) for item in message["items"]]
+                    elif message["event"] == "start":
                         current, example = (message["claim"], message["dtype"]), None
                         events.put(("start", message))
                     elif message["event"] == "example":
@@ -125,11 +145,15 @@ def run_jobs(jobs: list[Job], on_event, parallel: int = 1) -> None:
                 code = process.wait()
                 if current is None and code != 0 and remaining:
                     current = remaining[0]  # died before starting anything (e.g. import failure)
-                if current is not None:
+                if current is not None or remaining is None:
                     log.seek(0)
-                    events.put(("crash", {"claim": current[0], "framework": job.framework, "dtype": current[1],
-                                          "how": _describe_exit(code), "stderr": crash_excerpt(log.read()),
-                                          "params": example}))
+                    events.put(("crash", {"claim": None if current is None else current[0],
+                                          "framework": job.framework, "dtype": None if current is None else current[1],
+                                          "how": _describe_exit(code), "returncode": code,
+                                          "stderr": crash_excerpt(log.read()), "params": example}))
+                if remaining is None:  # died before its plan: nothing to resume
+                    break
+                if current is not None:
                     remaining.remove(current)
         events.put(("done", job.framework))
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from equivcheck import layouts, oracle
-from equivcheck.report import model, probes
+from equivcheck.report import decode, model, probes
 from equivcheck.report.generate import check, render, sources_from_files
 from equivcheck.report.probes import Row
 
@@ -20,10 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # ---- decoders: each takes what a framework did and names the convention ----------------------
 def test_decode_shape_names_every_axis_by_its_distinct_size():
-    assert probes.decode_shape((2, 4, 3, 5), {"O": 5, "I": 3, "H": 2, "W": 4}) == "HWIO"
-    assert probes.decode_shape((5, 3, 2, 4), {"O": 5, "I": 3, "H": 2, "W": 4}) == "OIHW"
+    assert decode.decode_shape((2, 4, 3, 5), {"O": 5, "I": 3, "H": 2, "W": 4}) == "HWIO"
+    assert decode.decode_shape((5, 3, 2, 4), {"O": 5, "I": 3, "H": 2, "W": 4}) == "OIHW"
     with pytest.raises(ValueError, match="distinct"):
-        probes.decode_shape((3, 3), {"O": 3, "I": 3})
+        decode.decode_shape((3, 3), {"O": 3, "I": 3})
 
 
 @pytest.mark.parametrize("n,k,stride", [(8, 2, 1), (8, 4, 1), (8, 3, 2), (7, 3, 2), (9, 5, 3)])
@@ -32,30 +32,30 @@ def test_same_split_decoded_from_an_impulse_conv_matches_the_oracle(n, k, stride
     w = np.zeros((1, 1, k))
     w[..., 0] = 1
     y = oracle.conv(x, w, stride=stride, padding="same")[0, 0]
-    assert probes.same_split_from_output(y, n, k, stride) == oracle.same_padding(n, k, stride)
+    assert decode.same_split_from_output(y, n, k, stride) == oracle.same_padding(n, k, stride)
 
 
 def test_same_split_sees_padding_put_at_the_start():
     # a framework padding (1, 0) instead of TF's (0, 1) for n=8, k=2: y[i] = x[i - 1]
-    assert probes.same_split_from_output([0, 1, 2, 3, 4, 5, 6, 7], n=8, k=2, stride=1) == (1, 0)
+    assert decode.same_split_from_output([0, 1, 2, 3, 4, 5, 6, 7], n=8, k=2, stride=1) == (1, 0)
 
 
 def test_pixel_shuffle_orders_are_told_apart():
     crd = [[[c * 4 + i * 2 + j for j in range(2)] for i in range(2)] for c in range(2)]
     dcr = [[[(i * 2 + j) * 2 + c for j in range(2)] for i in range(2)] for c in range(2)]
-    assert probes.pixel_shuffle_order(crd, 2, 2) == "CRD"
-    assert probes.pixel_shuffle_order(dcr, 2, 2) == "DCR"
-    assert probes.unshuffle_order([0, 4, 1, 5, 2, 6, 3, 7], 2, 2) == "DCR"
+    assert decode.pixel_shuffle_order(crd, 2, 2) == "CRD"
+    assert decode.pixel_shuffle_order(dcr, 2, 2) == "DCR"
+    assert decode.unshuffle_order([0, 4, 1, 5, 2, 6, 3, 7], 2, 2) == "DCR"
 
 
 def test_order_name_finds_the_lexicographic_axis_order():
     positions = [(c, h, w) for h in range(2) for w in range(3) for c in range(2)]
-    assert probes.order_name(positions, ("C", "kh", "kw")) == "kh,kw,C"
-    assert probes.order_name([(1, 0, 0), (0, 0, 0)], ("C", "kh", "kw")) == "irregular"
+    assert decode.order_name(positions, ("C", "kh", "kw")) == "kh,kw,C"
+    assert decode.order_name([(1, 0, 0), (0, 0, 0)], ("C", "kh", "kw")) == "irregular"
 
 
 def test_argmax_conventions_are_recognised():
-    from equivcheck.report.probe_common import argmax_convention
+    from equivcheck.report.decode import argmax_convention
 
     shape = (2, 3, 4, 6)
     n, c, oh, ow = np.indices((2, 3, 2, 3))
@@ -66,7 +66,7 @@ def test_argmax_conventions_are_recognised():
 
 
 def test_scrub_drops_log_prefixes_and_addresses():
-    assert probes.scrub("F0000 00:00:1795289167.383996   16328 tensor_format.h:428] Check failed: x at 0x7fc6") == \
+    assert decode.scrub("F0000 00:00:1795289167.383996   16328 tensor_format.h:428] Check failed: x at 0x7fc6") == \
         "Check failed: x at 0x…"
 
 
@@ -76,9 +76,9 @@ def test_search_layout_finds_the_order_an_op_computes_in():
         x = layouts.convert(x, "NHWC", "NCHW")
         return layouts.convert(oracle.conv(x, layouts.convert(w, "HWIO", "OIHW")), "NCHW", "NHWC")
 
-    x = probes.integer_array((2, 3, 7, 9), 0)
-    w = probes.integer_array((5, 3, 2, 4), 1)
-    found = probes.search_layout(hwio_op, x, w, oracle.conv(x, w), rank=2, kernel_canonical="OIHW")
+    x = decode.integer_array((2, 3, 7, 9), 0)
+    w = decode.integer_array((5, 3, 2, 4), 1)
+    found = decode.search_layout(hwio_op, x, w, oracle.conv(x, w), rank=2, kernel_canonical="OIHW")
     assert found == [("NHWC", "HWIO", False)]
 
 
@@ -98,7 +98,7 @@ def test_oracle_probes_agree_with_the_layout_table(numpy_rows):
 
 def test_a_wrong_layout_table_entry_shows_as_a_disagreement(monkeypatch):
     """The report compares probes with equivcheck/layouts.py at run time: it cannot silently agree."""
-    import equivcheck.report.probe_numpy as probe_numpy
+    import equivcheck.backends.numpy.probes as probe_numpy
     from equivcheck.report import probe_common
 
     monkeypatch.setitem(layouts.KERNEL_LAYOUTS, ("numpy", "oracle", "conv"), "IO*")
@@ -123,7 +123,7 @@ def test_a_probe_that_kills_its_process_is_recorded_and_the_rest_still_run(tmp_p
         import os
         from equivcheck.report.probes import probe
 
-        def setup(framework, device):
+        def setup(bk):
             return {}
 
         probe("crashy", "unbatched", "first", "api.a")(lambda env: "fine")

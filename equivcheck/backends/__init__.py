@@ -6,30 +6,54 @@
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 
 from equivcheck.backends.base import Backend, BackendUnavailable, LayerHandle, NotApplicable
 
-#: Column order everywhere (tables, pytest ids, results). torch comes before
-#: tensorflow so that, loading in this order, torch is imported first, as
-#: Keras' own conftest does.
-FRAMEWORKS = ("numpy", "torch", "tensorflow", "jax", "flax")
 
-_MODULES = {
-    "numpy": ("equivcheck.backends.numpy", "NumpyBackend"),
-    "torch": ("equivcheck.backends.torch", "TorchBackend"),
-    "tensorflow": ("equivcheck.backends.tensorflow", "TensorflowBackend"),
-    "jax": ("equivcheck.backends.jax", "JaxBackend"),
-    "flax": ("equivcheck.backends.flax", "FlaxBackend"),
-}
+@dataclass(frozen=True)
+class Engine:
+    """One framework equivcheck runs claims on and probes conventions of: its registry line.
 
-#: What each adapter needs importable; the skip reason names the missing one.
-REQUIREMENTS = {
-    "numpy": ("numpy",),
-    "torch": ("torch",),
-    "tensorflow": ("tensorflow", "keras"),
-    "jax": ("jax",),
-    "flax": ("jax", "flax"),
-}
+    ``name`` is the column name, the folder ``equivcheck/backends/<name>/`` (whose ``__init__``
+    exports its adapter class as ``Backend`` and whose ``probes`` module registers its probes), and
+    the pytest id.  ``requires`` are the modules it needs importable (the skip reason names the first
+    missing one); ``distributions`` any further modules whose distributions' versions it reports;
+    ``import_first`` modules imported before ``requires`` when installed (torch before TensorFlow
+    in one process, as Keras' own conftest does).
+
+    >>> ENGINES["flax"].package, ENGINES["flax"].probes
+    ('equivcheck.backends.flax', 'equivcheck.backends.flax.probes')
+    """
+
+    name: str
+    requires: tuple[str, ...]
+    distributions: tuple[str, ...] = ()
+    import_first: tuple[str, ...] = ()
+
+    @property
+    def package(self) -> str:
+        return f"{__name__}.{self.name}"
+
+    @property
+    def probes(self) -> str:
+        return f"{self.package}.probes"
+
+
+#: THE framework registry: runs, probes, the pytest plugin and the CLI all read it.  The order is the
+#: column order everywhere (tables, pytest ids, results); torch comes before tensorflow so that,
+#: loading in this order, torch is imported first.
+ENGINES: dict[str, Engine] = {engine.name: engine for engine in (
+    Engine("numpy", ("numpy",)),
+    Engine("torch", ("torch",)),
+    Engine("tensorflow", ("tensorflow", "keras"), import_first=("torch",)),
+    Engine("jax", ("jax",), distributions=("jaxlib",)),
+    Engine("flax", ("jax", "flax"), distributions=("jaxlib",)),
+)}
+
+#: The names, in column order (``FRAMEWORKS``), and what each needs importable (``REQUIREMENTS``).
+FRAMEWORKS = tuple(ENGINES)
+REQUIREMENTS = {name: engine.requires for name, engine in ENGINES.items()}
 
 _CACHE: dict[tuple, Backend] = {}
 
@@ -52,11 +76,11 @@ def check_names(names, origin: str = "--frameworks") -> tuple[str, ...]:
 
 
 def import_torch_first(framework: str) -> None:
-    """Import torch before TensorFlow in one process (as Keras' conftest does),
-    when torch is installed; a missing torch is fine."""
-    if framework in ("tensorflow", "flax", "jax"):
+    """Import what ``framework``'s registry line says goes first (torch before TensorFlow in one
+    process, as Keras' conftest does), when installed; a missing one is fine."""
+    for module in ENGINES[framework].import_first:
         try:
-            importlib.import_module("torch")
+            importlib.import_module(module)
         except ImportError:
             pass
 
@@ -71,15 +95,13 @@ def load(framework: str, dtype: str = "float32", device: str = "cpu", allow_tf32
     key = (framework, dtype, device, allow_tf32)
     if key in _CACHE:
         return _CACHE[key]
+    import_torch_first(framework)
     for requirement in REQUIREMENTS[framework]:
-        if framework == "tensorflow" and requirement == "tensorflow":
-            import_torch_first(framework)
         try:
             importlib.import_module(requirement)
         except ImportError as exc:
             raise BackendUnavailable(f"{framework}: {requirement} is not installed ({exc})") from None
-    module_name, class_name = _MODULES[framework]
-    backend_class = getattr(importlib.import_module(module_name), class_name)
+    backend_class = importlib.import_module(ENGINES[framework].package).Backend
     backend = backend_class(dtype=dtype, device=device, allow_tf32=allow_tf32)
     _CACHE[key] = backend
     return backend
@@ -105,13 +127,18 @@ def availability(framework: str, import_it: bool = True) -> str | None:
     return None
 
 
+def installed(framework: str) -> bool:
+    """Whether every module ``framework`` requires is installed (no import: a ``find_spec`` check)."""
+    return availability(framework, import_it=False) is None
+
+
 def installed_versions(framework: str) -> dict[str, str]:
     """The installed distributions behind ``framework`` and their versions, read from package
     metadata without importing anything (``{"tensorflow-cpu": "2.21.0", "keras": "3.15.1"}``)."""
     from importlib import metadata
 
-    modules = REQUIREMENTS[check_names([framework], "framework")[0]] + (("jaxlib",) if "jax" in
-                                                                        REQUIREMENTS[framework] else ())
+    engine = ENGINES[check_names([framework], "framework")[0]]
+    modules = engine.requires + engine.distributions
     owners = metadata.packages_distributions()
     versions = {}
     for module in modules:
@@ -123,5 +150,6 @@ def installed_versions(framework: str) -> dict[str, str]:
     return versions
 
 
-__all__ = ["Backend", "BackendUnavailable", "LayerHandle", "NotApplicable", "FRAMEWORKS",
+__all__ = ["Backend", "BackendUnavailable", "LayerHandle", "NotApplicable", "Engine", "ENGINES", "FRAMEWORKS",
+           "REQUIREMENTS", "installed",
            "UnknownFramework", "check_names", "load", "availability", "installed_versions"]

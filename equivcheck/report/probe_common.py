@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from equivcheck import layouts, oracle
+from equivcheck import layouts, oracle, tolerance
+from equivcheck.conventions import SAME_SPLIT_RULE, describe_split
+from equivcheck.report.decode import (DATA_SPATIAL, GROUPS, KERNEL_SPATIAL, PROBE_DTYPE, SAME_CASES, canonical_sizes, decode_shape,
+                                      error_text, integer_array, same_item, same_split_from_output, search_layout,
+                                      table_kernel)
+from equivcheck.report.probes import Row
 from equivcheck.report.probes import register as _register
-from equivcheck.report.probes import (DATA_SPATIAL, GROUPS, SAME_CASES, Row, canonical_sizes, decode_shape,
-                                      describe_split, error_text, integer_array, same_item,
-                                      same_split_from_output, search_layout, table_kernel)
 
 #: op → (canonical kernel letters template, title)
 OPS = {
@@ -54,6 +56,18 @@ class ConvAPI:
     def kernel_shape(self, env, op, rank):
         """Layers: the kernel shape of the built layer (read, not computed)."""
         return None
+
+    def adapter_layer(self, env, op, rank):
+        """The native layer the framework's adapter builds for ``op`` (bias off, the probe's sizes:
+        3 → 5 channels, kernel 2×4(×6); transposed at stride 2), built once per (op, rank)."""
+        cache = env.setdefault("_layers", {})
+        if (op, rank) not in cache:
+            sizes = {"conv_transpose": dict(in_channels=3, out_channels=5, stride=2),
+                     "grouped": dict(in_channels=3 * GROUPS, out_channels=6, groups=GROUPS),
+                     "depthwise": dict(in_channels=3, depth_multiplier=5)}.get(op, dict(in_channels=3, out_channels=5))
+            cache[(op, rank)] = env["bk"].layer("conv" if op == "grouped" else op, rank=rank, use_bias=False,
+                                                kernel_size=KERNEL_SPATIAL[rank], **sizes).native
+        return cache[(op, rank)]
 
     def same_1d(self, env, x, k: int, stride: int):
         """A 1-D 'same' conv of ``x`` (length n, one channel) with the first-tap kernel e_0."""
@@ -112,13 +126,19 @@ def conv_search(env, api: ConvAPI, op: str, rank: int):
             note = " (as groups=C conv: O=C·M, I=1)"
     else:
         want = _want(op, rank, x, w)
+    # Σ|x·w| per output: the same op on |x| and |w| (depthwise as its grouped conv)
+    grouped = layouts.depthwise_to_grouped(np.abs(w)) if op == "depthwise" and api.depthwise_style != "grouped" else None
+    magnitude = (oracle.conv(np.abs(x), grouped, groups=x.shape[1]) if grouped is not None
+                 else _want(op, rank, np.abs(x), np.abs(w)))
+    terms = tolerance.conv_terms(w.shape if op != "conv_transpose" else (w.shape[1], w.shape[0], *w.shape[2:]))
     flips = (False, True) if op == "conv_transpose" else (False,)
 
     def call(xn, wn, data_layout):
         return api.run(env, op, rank, xn, wn, data_layout)
 
     errors = {}
-    found = search_layout(call, x, w, want, rank=rank, kernel_canonical=letters, flips=flips, errors=errors)
+    found = search_layout(call, x, w, want, rank=rank, kernel_canonical=letters, magnitude=magnitude, terms=terms,
+                          flips=flips, errors=errors)
     result = (found, note)
     memo[(key, "errors")] = errors
     memo[key] = result
@@ -191,7 +211,8 @@ def _dense_row(env, api: ConvAPI) -> Row:
         except Exception as exc:
             errors.append(error_text(exc))
             continue
-        if got is not None and np.allclose(np.asarray(got, dtype=np.float64), want, atol=1e-3):
+        if got is not None and tolerance.compare(got, want, magnitude=np.abs(x) @ np.abs(w).T, terms=w.shape[1],
+                                                 dtype=PROBE_DTYPE).ok:
             matches.append(letters)
     table = table_kernel(api.framework, "dense", 2, api.table_api) if api.table_api else None
     value = " or ".join(matches) if matches else "no order reproduces x·Wᵀ"
@@ -209,7 +230,7 @@ def _same_row(env, api: ConvAPI, n: int, k: int, stride: int) -> Row:
                    "raises", None, None, error_text(exc))
     before, after = same_split_from_output(y, n, k, stride)
     return Row("same_padding", same_item(n, k, stride), api.framework, api.name("conv", 1),
-               describe_split(before, after), describe_split(*want) + " (TF rule)", (before, after) == want,
+               describe_split(before, after), f"{describe_split(*want)} ({SAME_SPLIT_RULE})", (before, after) == want,
                data={"before": before, "after": after})
 
 
@@ -272,7 +293,7 @@ def register_conv_family(framework: str, apis: list[ConvAPI]) -> None:
 
 
 # ---------------------------------------------------------------------------
-# shared decoders for framework-specific probes
+# a row every framework's output-size probe shares
 # ---------------------------------------------------------------------------
 OUTPUT_SIZE_GRID = [(n, k, s, p, d) for n in (5, 8, 11) for k in (1, 3, 4) for s in (1, 2, 3)
                     for p in ((0, 0), (1, 1), (0, 2)) for d in (1, 2)
@@ -301,46 +322,3 @@ def output_size_row(framework: str, api: str, conv_len) -> Row:
         value += f"; {len(rejected)} rejected"
     return Row("output_size", "explicit padding", framework, api, value, "floor((n+pb+pa-d(k-1)-1)/s)+1",
                not bad if checked else None, detail)
-
-
-def flatten_order_from(values, canonical_shape) -> str:
-    """Axis order (slowest first) of a flattened arange made from a canonical (1, C, H, W) map."""
-    from equivcheck.report.probes import order_name
-
-    positions = [np.unravel_index(int(round(float(v))), canonical_shape)[1:] for v in np.ravel(values)]
-    return order_name(positions, ("C", "H", "W"))
-
-
-def patch_order_from(features, canonical_shape) -> str:
-    """Feature order of the first patch (at the origin) of an arange (1, C, H, W) input."""
-    from equivcheck.report.probes import order_name
-
-    positions = [np.unravel_index(int(round(float(v))), canonical_shape)[1:] for v in np.ravel(features)]
-    return order_name(positions, ("C", "kh", "kw"))
-
-
-def adapter_patch_order(text: str | None) -> str | None:
-    """The adapters' short names ('C,k', 'k,C') in the probes' spelling."""
-    return {"C,k": "C,kh,kw", "k,C": "kh,kw,C"}.get(text, text)
-
-
-ARGMAX_CANDIDATES = {
-    "h·W + w per (n, c)": lambda n, c, h, w, N, C, H, W: h * W + w,
-    "(h·W + w)·C + c, batch excluded": lambda n, c, h, w, N, C, H, W: (h * W + w) * C + c,
-    "((n·H + h)·W + w)·C + c, batch included": lambda n, c, h, w, N, C, H, W: ((n * H + h) * W + w) * C + c,
-    "c·H·W + h·W + w per n": lambda n, c, h, w, N, C, H, W: (c * H + h) * W + w,
-}
-
-
-def argmax_convention(indices_canonical, shape, window: int = 2) -> str:
-    """Which formula the max-pool indices follow, for an increasing arange input (max = bottom-right)."""
-    N, C, H, W = shape
-    idx = np.asarray(indices_canonical)
-    for name, formula in ARGMAX_CANDIDATES.items():
-        ok = True
-        for n, c, oh, ow in np.ndindex(idx.shape):
-            h, w = oh * window + window - 1, ow * window + window - 1
-            ok &= int(idx[n, c, oh, ow]) == formula(n, c, h, w, N, C, H, W)
-        if ok:
-            return name
-    return "none of the known conventions"

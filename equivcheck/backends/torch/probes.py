@@ -1,28 +1,32 @@
-"""PyTorch conventions, probed through ``torch.nn.functional`` and ``torch.nn``."""
+"""PyTorch conventions, probed through ``torch.nn.functional`` and ``torch.nn``.
+
+Tensors cross through the adapter (``bk.asarray`` / ``bk.to_numpy``, float32 on the CPU) and the
+kernel-layout layers are the adapter's own (``bk.layer(...).native``); what is probed is called natively.
+"""
 from __future__ import annotations
 
 import numpy as np
 
-from equivcheck.report.probe_common import (ConvAPI, adapter_patch_order, argmax_convention, flatten_order_from,
-                                            output_size_row, patch_order_from, register_conv_family)
-from equivcheck.report.probes import GROUPS, Row, error_text, pixel_shuffle_order, probe, unshuffle_order
+from equivcheck.conventions import patch_order_name
+from equivcheck.report.decode import (GROUPS, argmax_convention, error_text, flatten_order_from,
+                                      patch_order_from, pixel_shuffle_order, unshuffle_order)
+from equivcheck.report.probe_common import ConvAPI, output_size_row, register_conv_family
+from equivcheck.report.probes import Row, probe
 
 FRAMEWORK = "torch"
 
 
-def setup(framework, device):
-    import torch
-
-    torch.manual_seed(0)
-    return {"torch": torch, "F": torch.nn.functional, "nn": torch.nn, "device": device}
+def setup(bk):
+    bk.torch.manual_seed(0)
+    return {"bk": bk, "torch": bk.torch, "F": bk.F, "nn": bk.torch.nn}
 
 
 def _t(env, array):
-    return env["torch"].as_tensor(np.ascontiguousarray(array), dtype=env["torch"].float32)
+    return env["bk"].asarray(array)
 
 
-def _np(tensor):
-    return tensor.detach().cpu().double().numpy()
+def _np(env, tensor):
+    return env["bk"].to_numpy(tensor)
 
 
 def _op_kwargs(op, x):
@@ -40,12 +44,12 @@ class Functional(ConvAPI):
 
     def run(self, env, op, rank, x, w, data_layout):
         fn = getattr(env["F"], f"{'conv_transpose' if op == 'conv_transpose' else 'conv'}{rank}d")
-        return _np(fn(_t(env, x), _t(env, w), **_op_kwargs(op, x)))
+        return _np(env, fn(_t(env, x), _t(env, w), **_op_kwargs(op, x)))
 
     def same_1d(self, env, x, k, stride):
         w = np.zeros((1, 1, k), np.float32)
         w[..., 0] = 1
-        return _np(env["F"].conv1d(_t(env, x[None, None]), _t(env, w), padding="same", stride=stride))[0, 0]
+        return _np(env, env["F"].conv1d(_t(env, x[None, None]), _t(env, w), padding="same", stride=stride))[0, 0]
 
     def default_padding(self, env):
         import inspect
@@ -58,7 +62,7 @@ class Functional(ConvAPI):
         return f"padding={declared}", out.shape[2:]
 
     def dense(self, env, x, w):
-        return _np(env["F"].linear(_t(env, x), _t(env, w)))
+        return _np(env, env["F"].linear(_t(env, x), _t(env, w)))
 
 
 class Layers(ConvAPI):
@@ -71,30 +75,14 @@ class Layers(ConvAPI):
         extra = {"grouped": "(groups=2)", "depthwise": "(groups=C)"}.get(op, "")
         return f"torch.nn.{base}{rank}d{extra}"
 
-    def _layer(self, env, op, rank):
-        cache = env.setdefault("_layers", {})
-        if (op, rank) not in cache:
-            nn = env["nn"]
-            k = {1: (4,), 2: (2, 4), 3: (2, 4, 6)}[rank]
-            if op == "conv_transpose":
-                layer = getattr(nn, f"ConvTranspose{rank}d")(3, 5, k, stride=2, bias=False)
-            elif op == "grouped":
-                layer = getattr(nn, f"Conv{rank}d")(3 * GROUPS, 6, k, groups=GROUPS, bias=False)
-            elif op == "depthwise":
-                layer = getattr(nn, f"Conv{rank}d")(3, 15, k, groups=3, bias=False)
-            else:
-                layer = getattr(nn, f"Conv{rank}d")(3, 5, k, bias=False)
-            cache[(op, rank)] = layer
-        return cache[(op, rank)]
-
     def kernel_shape(self, env, op, rank):
-        return tuple(self._layer(env, op, rank).weight.shape)
+        return tuple(self.adapter_layer(env, op, rank).weight.shape)
 
     def run(self, env, op, rank, x, w, data_layout):
-        layer = self._layer(env, op, rank)
+        layer = self.adapter_layer(env, op, rank)
         layer.load_state_dict({"weight": _t(env, w)})  # torch's own shape check
         with env["torch"].no_grad():
-            return _np(layer(_t(env, x)))
+            return _np(env, layer(_t(env, x)))
 
     def same_1d(self, env, x, k, stride):
         layer = env["nn"].Conv1d(1, 1, k, padding="same", stride=stride, bias=False)
@@ -102,7 +90,7 @@ class Layers(ConvAPI):
         w[..., 0] = 1
         layer.load_state_dict({"weight": _t(env, w)})
         with env["torch"].no_grad():
-            return _np(layer(_t(env, x[None, None])))[0, 0]
+            return _np(env, layer(_t(env, x[None, None])))[0, 0]
 
     def default_padding(self, env):
         layer = env["nn"].Conv2d(1, 1, 3)
@@ -114,7 +102,7 @@ class Layers(ConvAPI):
         layer = env["nn"].Linear(3, 5, bias=False)
         layer.load_state_dict({"weight": _t(env, w)})
         with env["torch"].no_grad():
-            return _np(layer(_t(env, x)))
+            return _np(env, layer(_t(env, x)))
 
 
 register_conv_family(FRAMEWORK, [Functional(), Layers()])
@@ -160,7 +148,7 @@ def _output_padding_layer(env):
 
 def _shuffle_mapping(env, channels_out=2, r=2):
     x = env["torch"].arange(channels_out * r * r, dtype=env["torch"].float32).reshape(1, -1, 1, 1)
-    return _np(env["F"].pixel_shuffle(x, r))[0]
+    return _np(env, env["F"].pixel_shuffle(x, r))[0]
 
 
 @probe(FRAMEWORK, "pixel_shuffle", "depth → space", "torch.nn.functional.pixel_shuffle")
@@ -175,7 +163,7 @@ def _pixel_shuffle(env):
 def _pixel_unshuffle(env):
     torch, F = env["torch"], env["F"]
     x = torch.arange(8, dtype=torch.float32).reshape(1, 2, 2, 2)
-    out = _np(F.pixel_unshuffle(x, 2))[0, :, 0, 0]
+    out = _np(env, F.pixel_unshuffle(x, 2))[0, :, 0, 0]
     return unshuffle_order(out, 2, 2)
 
 
@@ -186,31 +174,19 @@ def _no_depth_to_space(env):
 
 @probe(FRAMEWORK, "patch_order", "2×3 patches", "torch.nn.functional.unfold")
 def _patches(env):
-    from equivcheck import backends
-
     shape = (1, 2, 3, 4)
     x = env["torch"].arange(np.prod(shape), dtype=env["torch"].float32).reshape(shape)
-    columns = _np(env["F"].unfold(x, (2, 3)))  # (N, C·kh·kw, L)
+    columns = _np(env, env["F"].unfold(x, (2, 3)))  # (N, C·kh·kw, L)
     order = patch_order_from(columns[0, :, 0], shape)
-    adapter = _adapter_attr("patch_order")
-    table = adapter_patch_order(adapter)
-    return order, (f"adapter: {adapter}" if adapter else None), (None if table is None else table == order)
-
-
-def _adapter_attr(name):
-    try:
-        from equivcheck.backends.torch import TorchBackend
-
-        return getattr(TorchBackend, name)
-    except Exception:
-        return None
+    adapter = env["bk"].patch_order
+    return order, f"adapter: {adapter}", patch_order_name(adapter) == order
 
 
 @probe(FRAMEWORK, "flatten_order", "conv map → vector", "torch.nn.Flatten")
 def _flatten(env):
     shape = (1, 2, 3, 4)
     x = env["torch"].arange(np.prod(shape), dtype=env["torch"].float32).reshape(shape)  # NCHW is torch's own
-    return flatten_order_from(_np(env["nn"].Flatten()(x))[0], shape) + " (NCHW map)"
+    return flatten_order_from(_np(env, env["nn"].Flatten()(x))[0], shape) + " (NCHW map)"
 
 
 @probe(FRAMEWORK, "argmax", "max_pool2d 2×2", "torch.nn.functional.max_pool2d(return_indices=True)")

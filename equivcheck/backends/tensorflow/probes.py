@@ -9,33 +9,31 @@ import os
 
 import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from equivcheck import backends
+from equivcheck.conventions import patch_order_name
+from equivcheck.report.decode import (GROUPS, argmax_convention, error_text, flatten_order_from, patch_order_from,
+                                      pixel_shuffle_order, unshuffle_order)
+from equivcheck.report.probe_common import ConvAPI, output_size_row, register_conv_family
+from equivcheck.report.probes import Row, probe
 
-import keras  # noqa: E402  (the child process probes this framework only)
-import tensorflow as tf  # noqa: E402
-
-from equivcheck.report.probe_common import (ConvAPI, adapter_patch_order, argmax_convention,  # noqa: E402
-                                            flatten_order_from, output_size_row, patch_order_from,
-                                            register_conv_family)
-from equivcheck.report.probes import (GROUPS, Row, error_text, pixel_shuffle_order, probe,  # noqa: E402
-                                      unshuffle_order)
+# The probe worker probes this framework only: its modules come from the adapter, which imports them
+# as claims run (torch first when installed, TF's C++ logs short), and what Keras offers decides
+# which rows are registered.
+_BK = backends.load("tensorflow", "float32", "cpu")
+tf, keras = _BK.tf, _BK.keras
 
 FRAMEWORK = "tensorflow"
 KERAS3 = hasattr(keras, "ops")
 KERNEL = {1: (4,), 2: (2, 4), 3: (2, 4, 6)}
 
 
-def setup(framework, device):
+def setup(bk):
     keras.utils.set_random_seed(0)
-    return {"device": device}
+    return {"bk": bk}
 
 
 def _np(value):
-    if hasattr(value, "numpy") and not KERAS3:
-        return np.asarray(value.numpy(), dtype=np.float64)
-    if KERAS3:
-        return np.asarray(keras.ops.convert_to_numpy(value), dtype=np.float64)
-    return np.asarray(value, dtype=np.float64)
+    return _BK.to_numpy(value)
 
 
 def _f32(array):
@@ -97,32 +95,11 @@ class KerasLayers(ConvAPI):
         return f"keras.layers.Conv{rank}D" + ("Transpose" if op == "conv_transpose" else "") + (
             "(groups=2)" if op == "grouped" else "")
 
-    def _layer(self, env, op, rank):
-        cache = env.setdefault("_layers", {})
-        if (op, rank) not in cache:
-            k = KERNEL[rank]
-            name = f"probe_{op}_{rank}d"
-            if op == "conv_transpose":
-                layer = getattr(keras.layers, f"Conv{rank}DTranspose")(5, k, strides=2, use_bias=False, name=name)
-                channels = 3
-            elif op == "depthwise":
-                layer = getattr(keras.layers, f"DepthwiseConv{rank}D")(k, depth_multiplier=5, use_bias=False, name=name)
-                channels = 3
-            elif op == "grouped":
-                layer = getattr(keras.layers, f"Conv{rank}D")(6, k, groups=GROUPS, use_bias=False, name=name)
-                channels = 3 * GROUPS
-            else:
-                layer = getattr(keras.layers, f"Conv{rank}D")(5, k, use_bias=False, name=name)
-                channels = 3
-            layer.build((2, *([12] * rank), channels))
-            cache[(op, rank)] = layer
-        return cache[(op, rank)]
-
     def kernel_shape(self, env, op, rank):
-        return tuple(int(s) for s in _kernel_variable(self._layer(env, op, rank)).shape)
+        return tuple(int(s) for s in _kernel_variable(self.adapter_layer(env, op, rank)).shape)
 
     def run(self, env, op, rank, x, w, data_layout):
-        layer = self._layer(env, op, rank)
+        layer = self.adapter_layer(env, op, rank)
         layer.set_weights([_f32(w)])  # Keras' own shape check
         return _np(layer(_f32(x)))
 
@@ -283,18 +260,7 @@ def _patch_value(fn):
     x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape).transpose(0, 2, 3, 1)
     out = _np(fn(np.ascontiguousarray(x)))  # (1, oh, ow, kh·kw·C)
     order = patch_order_from(out[0, 0, 0], shape)
-    adapter = _adapter_attr("patch_order")
-    table = adapter_patch_order(adapter)
-    return order, (f"adapter: {adapter}" if adapter else None), (None if table is None else table == order)
-
-
-def _adapter_attr(name):
-    try:
-        from equivcheck.backends.tensorflow import TensorflowBackend
-
-        return getattr(TensorflowBackend, name)
-    except Exception:
-        return None
+    return order, f"adapter: {_BK.patch_order}", patch_order_name(_BK.patch_order) == order
 
 
 probe(FRAMEWORK, "patch_order", "2×3 patches", "tf.image.extract_patches")(

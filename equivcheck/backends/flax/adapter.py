@@ -35,7 +35,7 @@ import numpy as np
 
 from equivcheck import layouts
 from equivcheck.backends.base import LayerHandle, NotApplicable
-from equivcheck.backends.jax import JaxBackend, _ints, _padding, _transpose_padding
+from equivcheck.backends.jax.adapter import JaxBackend, _ints, _padding, _transpose_padding
 
 _KINDS = ("conv", "conv_transpose", "depthwise", "dense")
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 import numpy as np
 
 from equivcheck import oracle
-from equivcheck.report.probe_common import ConvAPI, flatten_order_from, output_size_row, register_conv_family
-from equivcheck.report.probes import GROUPS, probe
+from equivcheck.report.decode import GROUPS, flatten_order_from
+from equivcheck.report.probe_common import ConvAPI, output_size_row, register_conv_family
+from equivcheck.report.probes import probe
 
 
-def setup(framework, device):
-    return {"device": "cpu"}
+def setup(bk):
+    return {"bk": bk}
 
 
 class Oracle(ConvAPI):
