@@ -416,18 +416,22 @@ def _draw_summary(results, claims_by_id, examples: int, one_example: bool = Fals
 
     if one_example:
         return ["one example (--params), no draws"]
-    short, ran, asked = [], 0, 0
+    short, stopped, ran, asked = [], 0, 0, 0
     for result in results:
         if is_crash(result) or result.claim not in claims_by_id:
             continue  # a crash is listed on its own as not run
         draws_run, draws_asked = _draws(result, len(claims_by_id[result.claim].examples))
         ran, asked = ran + draws_run, asked + draws_asked
         if draws_run < draws_asked and result.verdict != "n/a":
-            why = " (stopped at its counterexample)" if getattr(result, "counterexample", None) else ""
-            short.append(f"claim {result.claim} × {result.framework} {result.dtype}: {draws_run} of {draws_asked} "
-                         f"draws ran{why}")
+            if getattr(result, "counterexample", None):
+                stopped += 1  # a refutation needs no more draws: counted, not listed
+            else:
+                short.append(f"claim {result.claim} × {result.framework} {result.dtype}: {draws_run} of {draws_asked} "
+                             f"draws ran")
     if ran < asked:
         head = f"{ran} of {asked} draws ran ({examples} asked per claim × framework × dtype)"
+        if stopped:
+            head += f"; {stopped} result{'s' if stopped != 1 else ''} stopped at {'their' if stopped != 1 else 'its'} counterexample"
     else:
         head = f"{ran} draws ran ({examples} per claim × framework × dtype)"
     return [head, *short]

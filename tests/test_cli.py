@@ -242,5 +242,8 @@ def test_the_footer_counts_the_draws_that_ran():
     # results without draws_run/draws_asked: every outcome past the fixed examples was a draw
     assert _draw_summary([_result(examples_run=4)], claims, 5)[0] == "2 of 5 draws ran (5 asked per claim × framework × dtype)"
     refuted = _result(verdict="refuted", counterexample={"params": {}}, draws_asked=5, draws_run=1)
-    assert _draw_summary([refuted], claims, 5)[1] == "claim c × numpy float32: 1 of 5 draws ran (stopped at its counterexample)"
+    # a refutation stops the draws: counted in the head line, not listed one by one
+    assert _draw_summary([refuted, short], claims, 5) == [
+        "3 of 10 draws ran (5 asked per claim × framework × dtype); 1 result stopped at its counterexample",
+        "claim c × torch float32: 2 of 5 draws ran"]
     assert _draw_summary([full], claims, 5, one_example=True) == ["one example (--params), no draws"]
