@@ -195,3 +195,15 @@ def test_the_plugin_restates_the_runner_defaults():
 
     assert (pytest_plugin.DEFAULT_EXAMPLES, pytest_plugin.DEFAULT_SEED) == (runner.DEFAULT_EXAMPLES,
                                                                            runner.DEFAULT_SEED)
+
+
+def test_tensorflow_start_up_logs_stay_quiet_unless_asked_for(tmp_path):
+    pytest.importorskip("tensorflow")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    argv = [sys.executable, "-m", "equivcheck.cli", "run", "--in-process", "-q", "--frameworks", "tensorflow",
+            "--claims", "conv_output_size", "--dtypes", "float32", "--examples", "1"]
+    quiet = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    assert "I0000" not in quiet.stderr and "cpu_feature_guard" not in quiet.stderr, quiet.stderr
+    # (TF_CPP_MIN_LOG_LEVEL set by the user wins: the CLI only sets a default; not run here, a second
+    # TensorFlow start-up costs as much again)
