@@ -1008,6 +1008,7 @@ def test_conv_grads_batch_differs_from_channels_spatial_shapes():
     g = np.array([[[1., 0.], [0., 1.]], [[0., 2.], [1., 0.]]])
     eq(O.conv_input_grad(g, w, (3,), groups=2),
        [[[1, 2, 0], [0, 3, 4]], [[0, 2, 4], [3, 4, 0]]])
+    eq(O.conv_input_grad(g[1:], w, (3,), groups=2), [[[0, 2, 4], [3, 4, 0]]])   # N = 1, O = 2
     # dW[o, 0, j] = sum_n sum_p g[n, o, p] x[n, o, p + j]
     # o0: n0 g = [1, 0] -> x[0,0,0:2] = [1, 2]; n1 g = [0, 2] -> 2*x[1,0,1:3] = [2, 0] -> [3, 2]
     # o1: n0 g = [0, 1] -> x[0,1,1:3] = [5, 6]; n1 g = [1, 0] -> x[1,1,0:2] = [2, 0] -> [7, 6]
@@ -1057,6 +1058,10 @@ def test_max_pool_kernel_1_and_padding_limits_accepted():
     # x = [5], k 3, s 1, padding 1: padded [-inf, 5, -inf], span 3 -> one window
     eq(O.max_pool(np.array([[[5.]]]), 3, stride=1, padding=1), [[[5]]])
     eq(O.unfold(np.array([[[1., 2., 3.]]]), 1), [[[1, 2, 3]]])
+    # 3 channels, a 1x1 plane, kernel (1, 3), padding 1 in dim 1: one window per dim, each holding
+    # the pixel (the window count comes from the spatial size, not from C)
+    x = np.array([[[[1.]], [[2.]], [[3.]]]])
+    eq(O.max_pool(x, (1, 3), stride=1, padding=[0, 1]), x)
 
 
 def test_max_pool_indices_of_all_minus_inf_windows_2d():
@@ -1156,6 +1161,17 @@ _Z = np.zeros
     (lambda: O.conv_weight_grad(X5, _Z((3,)), (3,)),
      "conv_weight_grad: grad_out shape (3,) must be (N, O, *out)"),
     # argument checks
+    (lambda: O.conv(_Z((1, 3, 5)), _Z((2, 2, 3))),
+     "conv: input has 3 channels but kernel expects 2 per group × groups=1 (input shape "
+     "(1, 3, 5), kernel shape (2, 2, 3))"),
+    (lambda: O.conv(X5, W123, dilation=(0,)), "conv: dilation=(0,) must be >= 1 in every dim"),
+    (lambda: O.conv_input_grad(_Z((1, 1, 3)), W123, (5,), stride=0),
+     "conv_input_grad: stride=0 must be >= 1 in every dim"),
+    (lambda: O.conv_weight_grad(X5, _Z((1, 1, 3)), (3,), dilation=0),
+     "conv_weight_grad: dilation=0 must be >= 1 in every dim"),
+    (lambda: O.conv_transpose_output_size(5, 3, padding=(1, 2, 3)),
+     "conv_transpose_output_size: padding=[(1, 2, 3)] must be an int, 1 ints or 1 (before, "
+     "after) pairs (one per spatial dim)"),
     (lambda: O.conv(X5, _Z((1, 1, 0))), "conv: empty kernel, kernel shape (1, 1, 0)"),
     (lambda: O.conv_transpose(X5, _Z((1, 1, 0))),
      "conv_transpose: empty kernel, kernel shape (1, 1, 0)"),
