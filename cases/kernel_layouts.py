@@ -1,13 +1,10 @@
 """Native kernel layouts of conv, transposed-conv and depthwise layers, per framework and API."""
-import math
-
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import layouts, oracle, tolerance
+from equivcheck import layouts, op_bounds, oracle, tolerance
 from equivcheck.backends.base import NotApplicable
 from equivcheck.claim import claim, source
-from equivcheck.tolerance import conv_terms
 
 #: The documented native kernel layouts (the claim's statement), per framework and op.  Letters: O out, I in
 #: (per group), C channels and M multiplier of a depthwise kernel, '*' the spatial axes.  PyTorch and Flax
@@ -66,20 +63,19 @@ def _wrong_layouts(layout, op, rank, dims):
 
 
 def _reference(p, x, w, b):
+    """The oracle op the claim's result must equal, with its arguments: ``(op, args, kwargs)``."""
     if p.op == "conv":
-        return oracle.conv(x, w, b, groups=p.groups), oracle.conv(np.abs(x), np.abs(w), np.abs(b), groups=p.groups), \
-            conv_terms(w.shape, bias=True)
+        return oracle.conv, (x, w, b), {"groups": p.groups}
     if p.op == "conv_transpose":
-        magnitude = oracle.conv_transpose(np.abs(x), np.abs(w), np.abs(b))
-        return oracle.conv_transpose(x, w, b), magnitude, w.shape[0] * math.prod(w.shape[2:]) + 1
-    grouped = layouts.depthwise_to_grouped(w)
-    return oracle.conv(x, grouped, b, groups=p.c_in), oracle.conv(np.abs(x), np.abs(grouped), np.abs(b),
-                                                                  groups=p.c_in), conv_terms(grouped.shape, bias=True)
+        return oracle.conv_transpose, (x, w, b), {}
+    return oracle.conv, (x, layouts.depthwise_to_grouped(w), b), {"groups": p.c_in}
 
 
 def _wrong_permutation_checks(ctx, where, native_layout, canonical_layout, dims, rank, p, run, x_perm, w_distinct):
     """Load the kernel through a wrong permutation: the result must differ from the oracle (or not load)."""
-    want, magnitude, terms = _reference(p, x_perm, w_distinct, np.zeros(_out(p)))
+    op, args, kwargs = _reference(p, x_perm, w_distinct, np.zeros(_out(p)))
+    want, magnitude = op(*args, **kwargs), op_bounds.magnitude(op, *args, **kwargs)
+    terms = op_bounds.terms(op, *args, **kwargs)
     for name, wrong in _wrong_layouts(native_layout, p.op, rank, dims).items():
         # the native array a user builds with the wrong permutation, handed over as if it were right
         loaded = layouts.convert(layouts.convert(w_distinct, canonical_layout, wrong), native_layout, canonical_layout)
@@ -172,7 +168,7 @@ def check(bk, p, ctx):
     w = ctx.array("w", _shape(canonical_layout, rank, dims) if p.op != "depthwise" else (p.c_in, p.mult, *p.k))
     x = ctx.array("x", (1, p.c_in, *p.spatial))
     b = ctx.array("b", (_out(p),))
-    want, magnitude, terms = _reference(p, x, w, b)
+    op, args, kwargs = _reference(p, x, w, b)
     # for the wrong permutations: a kernel with distinct values and generic inputs, so any moved axis shows
     w_distinct = np.arange(1, w.size + 1, dtype=np.float64).reshape(w.shape)
     x_perm = ctx.array("x_perm", x.shape, kind="normal")
@@ -192,8 +188,8 @@ def check(bk, p, ctx):
         fn = bk.conv if p.op == "conv" else bk.conv_transpose
         kwargs = {"groups": p.groups} if p.op == "conv" else {}
         got = fn(bk.asarray(x), bk.asarray(w), bk.asarray(b), **kwargs)
-        ctx.close(f"{bk.functional_api} {p.op} with the kernel through the layout table vs oracle", got, want,
-                  magnitude=magnitude, terms=terms, sides=1)
+        ctx.matches(f"{bk.functional_api} {p.op} with the kernel through the layout table vs oracle", got, op, *args,
+                    **kwargs)
         _wrong_permutation_checks(
             ctx, f"{bk.functional_api} {p.op}", native, canonical_layout, dims, rank, p,
             lambda kernel: fn(bk.asarray(x_perm), bk.asarray(kernel), bk.asarray(np.zeros(_out(p))), **kwargs),
@@ -223,8 +219,8 @@ def check(bk, p, ctx):
         if "seed" in p:
             ctx.fact(f"seed {p.seed}: {layer.api} kernel", list(layer.kernel_shape))
         layer.set_weights(w, b)
-        ctx.close(f"{layer.api} with canonical weights loaded through the layout table vs oracle",
-                  layer(bk.asarray(x)), want, magnitude=magnitude, terms=terms, sides=1)
+        ctx.matches(f"{layer.api} with canonical weights loaded through the layout table vs oracle",
+                    layer(bk.asarray(x)), op, *args, **kwargs)
 
         def run(kernel, layer=layer):
             layer.set_weights(kernel, np.zeros(_out(p)))

@@ -2,10 +2,9 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle, tolerance
+from equivcheck import op_bounds, oracle, tolerance
 from equivcheck.backends.base import NotApplicable
 from equivcheck.claim import claim, source
-from equivcheck.tolerance import conv_terms
 
 #: The shuffles a framework offers through the backend: PyTorch's pixel_shuffle (CRD: channel c·r² + i·r + j)
 #: and TF's depth_to_space (DCR: channel (i·r + j)·C' + c).
@@ -63,8 +62,6 @@ def check(bk, p, ctx):
     channels = p.m * p.c * p.c
     x = ctx.array("x", (1, channels, p.h, p.w))
     w = ctx.array("w", (p.o, channels, *p.k))
-    magnitude = oracle.conv(np.abs(x), np.abs(w), stride=p.s, padding=p.p)
-    terms = conv_terms(w.shape)
 
     shuffles = {}
     for name, method in ORDERINGS.items():
@@ -78,16 +75,16 @@ def check(bk, p, ctx):
         raise NotApplicable(f"{bk.framework_name} has neither pixel_shuffle nor depth_to_space")
 
     direct = bk.conv(bk.asarray(x), bk.asarray(w), stride=p.s, padding=p.p)
-    ctx.close("conv on the C²×H×W map vs oracle", direct, oracle.conv(x, w, stride=p.s, padding=p.p),
-              magnitude=magnitude, terms=terms, sides=1)
+    ctx.matches("conv on the C²×H×W map vs oracle", direct, oracle.conv, x, w, stride=p.s, padding=p.p)
     for name, shuffle in shuffles.items():
         folded_x, folded_w = shuffle(bk.asarray(x), p.c), shuffle(bk.asarray(w), p.c)
         ctx.equal(f"{name}: shuffled map shape (1, m, CH, CW)", tuple(folded_x.shape), (1, p.m, p.c * p.h, p.c * p.w))
         ctx.equal(f"{name}: shuffled kernel shape (O, m, CK, CK)", tuple(folded_w.shape),
                   (p.o, p.m, p.c * p.k[0], p.c * p.k[1]))
         folded = bk.conv(folded_x, folded_w, stride=p.c * p.s, padding=p.c * p.p)
-        ctx.close(f"{name} on map and kernel: stride CS, padding CP conv == the original conv", folded, direct,
-                  magnitude=magnitude, terms=terms)
+        # the folded conv sums the same products (m·(Ck)² = C²m·k² terms), so it is the original op's bound
+        ctx.agree(f"{name} on map and kernel: stride CS, padding CP conv == the original conv", folded, direct,
+                  oracle.conv, x, w, stride=p.s, padding=p.p)
 
     # Which (map, kernel) shuffle pairs fold correctly: generic (normal) values, so a wrong pair cannot match
     # by accident.  With one shuffled channel CRD and DCR are the same permutation, so every pair must fold;
@@ -95,14 +92,14 @@ def check(bk, p, ctx):
     if len(shuffles) == 2:
         xg, wg = ctx.array("x_generic", x.shape, kind="normal"), ctx.array("w_generic", w.shape, kind="normal")
         want = oracle.conv(xg, wg, stride=p.s, padding=p.p)
-        magnitude_g = oracle.conv(np.abs(xg), np.abs(wg), stride=p.s, padding=p.p)
+        magnitude_g = op_bounds.magnitude(oracle.conv, xg, wg, stride=p.s, padding=p.p)
         folds = []
         for map_name, map_shuffle in shuffles.items():
             for kernel_name, kernel_shuffle in shuffles.items():
                 got = ctx.numpy(bk.conv(map_shuffle(bk.asarray(xg), p.c), kernel_shuffle(bk.asarray(wg), p.c),
                                         stride=p.c * p.s, padding=p.c * p.p))
-                matched = tolerance.compare(got, want, magnitude=magnitude_g, terms=terms, dtype=ctx.compute_dtype,
-                                            sides=1).ok
+                matched = tolerance.compare(got, want, magnitude=magnitude_g, terms=op_bounds.terms(oracle.conv, xg, wg),
+                                            dtype=ctx.compute_dtype, sides=1).ok
                 # (a mixed pair permutes the kernel's channels; that shows unless every window is padding only)
                 expected = map_name == kernel_name or p.m == 1 or not magnitude_g.any()
                 ctx.equal(f"map by {map_name}, kernel by {kernel_name}: folds correctly" if expected else

@@ -2,7 +2,7 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle, tolerance
+from equivcheck import oracle
 from equivcheck.claim import claim, source
 
 #: What each candidate channel permutation means (perm: the depth_to_space input channel q takes x[:, perm[q]]).
@@ -20,11 +20,9 @@ _ORDERS = {
 }
 
 
-def _same(ctx, got, want, magnitude):
+def _same(ctx, got, want):
     """Exact rearrangements compared without recording (for trying candidates)."""
-    got, want = ctx.numpy(got), np.asarray(want, dtype=np.float64)
-    return got.shape == want.shape and tolerance.compare(got, want, magnitude=magnitude, terms=1,
-                                                         dtype=ctx.compute_dtype).ok
+    return np.array_equal(ctx.numpy(got), ctx.numpy(want))
 
 
 def _order(ctx, out, r, c_out):
@@ -75,24 +73,20 @@ def check(bk, p, ctx):
     xt = bk.asarray(x)
     shuffled = bk.pixel_shuffle(xt, r)
     d2s = bk.depth_to_space(xt, r)
+    # The statement: the two ops are the same.  (Two different ops: compared with the magnitude of either.)
     magnitude = np.maximum(oracle.pixel_shuffle(np.abs(x), r), oracle.depth_to_space(np.abs(x), r))
-
-    # The statement: the two ops are the same.
     ctx.close("pixel_shuffle(x, r) = depth_to_space(x, r)", shuffled, d2s, magnitude=magnitude, terms=1)
 
     # What holds anyway.
-    ctx.close("pixel_shuffle vs oracle (CRD)", shuffled, oracle.pixel_shuffle(x, r), magnitude=magnitude, terms=1,
-              sides=1, support=True)
-    ctx.close("depth_to_space vs oracle (DCR)", d2s, oracle.depth_to_space(x, r), magnitude=magnitude, terms=1,
-              sides=1, support=True)
+    ctx.matches("pixel_shuffle vs oracle (CRD)", shuffled, oracle.pixel_shuffle, x, r, support=True)
+    ctx.matches("depth_to_space vs oracle (DCR)", d2s, oracle.depth_to_space, x, r, support=True)
     one = x[:, :block]      # seed 000's case: one output channel
-    ctx.close("equal when the output has one channel (C' = 1)", bk.pixel_shuffle(bk.asarray(one), r),
-              bk.depth_to_space(bk.asarray(one), r), magnitude=oracle.pixel_shuffle(np.abs(one), r), terms=1,
-              support=True)
+    ctx.agree("equal when the output has one channel (C' = 1)", bk.pixel_shuffle(bk.asarray(one), r),
+              bk.depth_to_space(bk.asarray(one), r), oracle.pixel_shuffle, one, r, support=True)
 
     # The channel permutation that makes them equal: try the candidates, keep those that work.
     matching = [name for name, make in _PERMUTATIONS.items()
-                if _same(ctx, bk.depth_to_space(bk.asarray(x[:, make(c_out, block)]), r), shuffled, magnitude)]
+                if _same(ctx, bk.depth_to_space(bk.asarray(x[:, make(c_out, block)]), r), shuffled)]
     if c_out > 1 and r > 1:  # here the candidates differ from one another
         ctx.equal("exactly one candidate channel permutation makes depth_to_space equal pixel_shuffle",
                   len(matching), 1, support=True)
@@ -100,24 +94,22 @@ def check(bk, p, ctx):
     # ... applied as a user would: regroup the channels (C', r², H, W) → (r², C', H, W) with reshape + transpose
     regrouped = bk.reshape(bk.transpose(bk.reshape(xt, (p.n, c_out, block, p.h, p.w)), (0, 2, 1, 3, 4)),
                            (p.n, c_out * block, p.h, p.w))
-    ctx.close("depth_to_space(channels regrouped (C', r²) → (r², C')) = pixel_shuffle", bk.depth_to_space(regrouped, r),
-              shuffled, magnitude=magnitude, terms=1, support=True)
+    ctx.agree("depth_to_space(channels regrouped (C', r²) → (r², C')) = pixel_shuffle", bk.depth_to_space(regrouped, r),
+              shuffled, oracle.pixel_shuffle, x, r, support=True)
     ungrouped = bk.reshape(bk.transpose(bk.reshape(xt, (p.n, block, c_out, p.h, p.w)), (0, 2, 1, 3, 4)),
                            (p.n, c_out * block, p.h, p.w))
-    ctx.close("pixel_shuffle(channels regrouped (r², C') → (C', r²)) = depth_to_space", bk.pixel_shuffle(ungrouped, r),
-              d2s, magnitude=magnitude, terms=1, support=True)
+    ctx.agree("pixel_shuffle(channels regrouped (r², C') → (C', r²)) = depth_to_space", bk.pixel_shuffle(ungrouped, r),
+              d2s, oracle.depth_to_space, x, r, support=True)
 
     # unshuffle and space_to_depth are the inverses, in both directions
-    ctx.close("pixel_unshuffle(pixel_shuffle(x)) = x", bk.pixel_unshuffle(shuffled, r), x, magnitude=np.abs(x),
-              terms=1, sides=1, support=True)
-    ctx.close("space_to_depth(depth_to_space(x)) = x", bk.space_to_depth(d2s, r), x, magnitude=np.abs(x), terms=1,
-              sides=1, support=True)
+    ctx.identical("pixel_unshuffle(pixel_shuffle(x)) = x", bk.pixel_unshuffle(shuffled, r), x, support=True)
+    ctx.identical("space_to_depth(depth_to_space(x)) = x", bk.space_to_depth(d2s, r), x, support=True)
     z = ctx.array("z", (p.n, c_out, p.h * r, p.w * r))
     zt = bk.asarray(z)
-    ctx.close("pixel_shuffle(pixel_unshuffle(z)) = z", bk.pixel_shuffle(bk.pixel_unshuffle(zt, r), r), z,
-              magnitude=np.abs(z), terms=1, sides=1, support=True)
-    ctx.close("depth_to_space(space_to_depth(z)) = z", bk.depth_to_space(bk.space_to_depth(zt, r), r), z,
-              magnitude=np.abs(z), terms=1, sides=1, support=True)
+    ctx.identical("pixel_shuffle(pixel_unshuffle(z)) = z", bk.pixel_shuffle(bk.pixel_unshuffle(zt, r), r), z,
+                  support=True)
+    ctx.identical("depth_to_space(space_to_depth(z)) = z", bk.depth_to_space(bk.space_to_depth(zt, r), r), z,
+                  support=True)
 
     if p.get("describe"):
         # Which channel order each op follows, read off an input whose values are their channel index.
