@@ -18,10 +18,97 @@ Design rules (after einops' ``_backends.py``)
 from __future__ import annotations
 
 import contextlib
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from equivcheck.tolerance import compute_precision
+
+
+# ---- the argument model: one normalisation of per-dimension arguments, for every adapter ----------
+def is_int(value) -> bool:
+    """An int-like scalar (int, NumPy integer), not a sequence.
+
+    >>> is_int(2), is_int((2, 2))
+    (True, False)
+    """
+    try:
+        operator.index(value)
+        return True
+    except TypeError:
+        return False
+
+
+def spatial_ints(value, rank: int) -> tuple[int, ...]:
+    """A stride, dilation, kernel size or output_padding → a tuple of ``rank`` Python ints (a hashable
+    cache key); a sequence passes through as given, so the framework judges a wrong length.
+
+    >>> spatial_ints(2, 3), spatial_ints([1, 2], 2)
+    ((2, 2, 2), (1, 2))
+    """
+    if is_int(value):
+        return (operator.index(value),) * rank
+    return tuple(int(v) for v in value)
+
+
+def padding_spec(padding, rank: int):
+    """Conv padding → an upper-case word ('SAME', 'VALID', or another string for the framework to
+    judge) or per-dimension (before, after) pairs.
+
+    >>> padding_spec(1, 2), padding_spec([0, (1, 2)], 2), padding_spec("same", 1)
+    (((1, 1), (1, 1)), ((0, 0), (1, 2)), 'SAME')
+    """
+    if isinstance(padding, str):
+        return padding.upper()
+    if is_int(padding):
+        return ((int(padding), int(padding)),) * rank
+    return tuple((int(p), int(p)) if is_int(p) else tuple(int(v) for v in p) for p in padding)
+
+
+def padding_pairs(padding, rank: int):
+    """Explicit per-dimension (before, after) pairs, or None when ``padding`` is a word or something
+    the framework itself should judge (a malformed value reaches the framework, which raises its own error).
+
+    >>> padding_pairs([1, (0, 2)], 2), padding_pairs("same", 2), padding_pairs([(1, 2, 3)], 1)
+    ([(1, 1), (0, 2)], None, None)
+    """
+    if isinstance(padding, str):
+        return None
+    if is_int(padding):
+        return [(int(padding),) * 2] * rank
+    try:
+        items = list(padding)
+    except TypeError:
+        return None
+    pairs = []
+    for item in items:
+        if is_int(item):
+            pairs.append((int(item),) * 2)
+        else:
+            pair = tuple(item)
+            if len(pair) != 2 or not all(is_int(v) for v in pair):
+                return None
+            pairs.append((int(pair[0]), int(pair[1])))
+    return pairs
+
+
+def transpose_padding(padding, output_padding, kernel, dilation, rank: int, *, op: str):
+    """PyTorch's conv_transpose (padding, output_padding) → pads of the stride-dilated input.
+
+    before = d(k−1) − p_before, after = d(k−1) − p_after + output_padding (negative crops).  A word is
+    the framework's own 'SAME'/'VALID', which has no output_padding (``op`` names the native call in
+    that error).
+
+    >>> transpose_padding(1, 1, (3,), (1,), 1, op="lax.conv_transpose")
+    ((1, 2),)
+    """
+    if isinstance(padding, str):
+        if any(spatial_ints(output_padding, rank)):
+            raise NotApplicable(f"{op} padding={padding!r} has no output_padding")
+        return padding.upper()
+    return tuple((d * (k - 1) - before, d * (k - 1) - after + extra)
+                 for (before, after), k, d, extra in zip(padding_spec(padding, rank), kernel, dilation,
+                                                         spatial_ints(output_padding, rank)))
 
 
 class NotApplicable(Exception):

@@ -127,7 +127,7 @@ def same_split_from_output(y, n: int, k: int, stride: int) -> tuple[int, int]:
 
     y[i] = x[i·s − before] (1-based values, 0 where it reads padding).
 
-    >>> same_split_from_output([2, 4, 6, 8], n=8, k=3, stride=2)
+    >>> same_split_from_output([1, 3, 5, 7], n=8, k=3, stride=2)
     (0, 1)
     """
     y = [int(round(float(v))) for v in np.ravel(y)]

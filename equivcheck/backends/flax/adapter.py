@@ -34,8 +34,8 @@ from typing import Callable
 import numpy as np
 
 from equivcheck import layouts
-from equivcheck.backends.base import LayerHandle, NotApplicable
-from equivcheck.backends.jax.adapter import JaxBackend, _ints, _padding, _transpose_padding
+from equivcheck.backends.base import LayerHandle, NotApplicable, padding_spec, spatial_ints, transpose_padding
+from equivcheck.backends.jax.adapter import JaxBackend
 
 _KINDS = ("conv", "conv_transpose", "depthwise", "dense")
 
@@ -89,8 +89,8 @@ class FlaxBackend(JaxBackend):
         """``flax.linen.Conv``; 'same' is Flax's (lax's) 'SAME', the TF rule."""
         rank = w.ndim - 2
         return self._run_module("Conv", "conv", x, w, b, rank, dict(
-            features=int(w.shape[0]), kernel_size=tuple(int(k) for k in w.shape[2:]), strides=_ints(stride, rank),
-            padding=_padding(padding, rank), kernel_dilation=_ints(dilation, rank), feature_group_count=int(groups)))
+            features=int(w.shape[0]), kernel_size=tuple(int(k) for k in w.shape[2:]), strides=spatial_ints(stride, rank),
+            padding=padding_spec(padding, rank), kernel_dilation=spatial_ints(dilation, rank), feature_group_count=int(groups)))
 
     def conv_transpose(self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
         """``flax.linen.ConvTranspose`` (transpose_kernel=False, flipped kernel, explicit pads)."""
@@ -98,10 +98,11 @@ class FlaxBackend(JaxBackend):
             raise NotApplicable("flax ConvTranspose has no feature_group_count, so it cannot express a "
                                 "grouped transposed convolution")
         rank = w.ndim - 2
-        kernel, dilations = tuple(int(k) for k in w.shape[2:]), _ints(dilation, rank)
+        kernel, dilations = tuple(int(k) for k in w.shape[2:]), spatial_ints(dilation, rank)
         return self._run_module("ConvTranspose", "conv_transpose", x, w, b, rank, dict(
-            features=int(w.shape[1]), kernel_size=kernel, strides=_ints(stride, rank),
-            padding=_transpose_padding(padding, output_padding, kernel, dilations, rank), kernel_dilation=dilations))
+            features=int(w.shape[1]), kernel_size=kernel, strides=spatial_ints(stride, rank),
+            padding=transpose_padding(padding, output_padding, kernel, dilations, rank,
+                                      op="lax.conv_transpose"), kernel_dilation=dilations))
 
     def linear(self, x, w, b=None):
         """``flax.linen.Dense`` on the last axis; kernel in the table's dense layout (IO)."""
@@ -152,7 +153,7 @@ class FlaxBackend(JaxBackend):
             raise ValueError(f"layer kind must be one of {_KINDS + ('flatten',)}, got {kind!r}")
         if kind == "conv_transpose" and groups != 1:
             raise NotApplicable("flax ConvTranspose has no feature_group_count (grouped transposed conv)")
-        k, s, d = _ints(kernel_size, rank), _ints(stride, rank), _ints(dilation, rank)
+        k, s, d = spatial_ints(kernel_size, rank), spatial_ints(stride, rank), spatial_ints(dilation, rank)
         options = dict(use_bias=use_bias, dtype=self.dtype, param_dtype=self.dtype)
         if kind != "dense":
             options.update(kernel_size=k, strides=s, kernel_dilation=d,

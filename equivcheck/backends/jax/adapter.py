@@ -30,51 +30,8 @@ import numpy as np
 
 from equivcheck import layouts
 from equivcheck import known_issues
-from equivcheck.backends.base import Backend, LayerHandle, NotApplicable
-
-
-def _ints(value, rank: int) -> tuple[int, ...]:
-    """An int or per-dim ints → a tuple of ``rank`` Python ints (a hashable cache key).
-
-    >>> _ints(2, 3)
-    (2, 2, 2)
-    """
-    if isinstance(value, (int, np.integer)):
-        return (int(value),) * rank
-    return tuple(int(v) for v in value)
-
-
-def _padding(padding, rank: int):
-    """Conv padding → lax's form: an upper-case string ('SAME', 'VALID') or (before, after) pairs.
-
-    >>> _padding(1, 2), _padding([0, (1, 2)], 2), _padding("same", 1)
-    (((1, 1), (1, 1)), ((0, 0), (1, 2)), 'SAME')
-    """
-    if isinstance(padding, str):
-        return padding.upper()
-    if isinstance(padding, (int, np.integer)):
-        return ((int(padding), int(padding)),) * rank
-    return tuple((int(p), int(p)) if isinstance(p, (int, np.integer)) else tuple(int(v) for v in p)
-                 for p in padding)
-
-
-def _transpose_padding(padding, output_padding, kernel, dilation, rank: int):
-    """PyTorch's conv_transpose (padding, output_padding) → pads of the stride-dilated input.
-
-    before = d(k−1) − p_before, after = d(k−1) − p_after + output_padding (negative crops);
-    ``lax.conv_transpose(use_consistent_padding=True)`` with pairs (p, p − output_padding)
-    means the same, but that flag is recent.  A string is lax's own 'SAME'/'VALID'.
-
-    >>> _transpose_padding(1, 1, (3,), (1,), 1)
-    ((1, 2),)
-    """
-    if isinstance(padding, str):
-        if any(_ints(output_padding, rank)):
-            raise NotApplicable(f"lax.conv_transpose padding={padding!r} has no output_padding")
-        return padding.upper()
-    return tuple((d * (k - 1) - before, d * (k - 1) - after + extra)
-                 for (before, after), k, d, extra in zip(_padding(padding, rank), kernel, dilation,
-                                                         _ints(output_padding, rank)))
+from equivcheck.backends.base import (Backend, LayerHandle, NotApplicable, padding_spec, spatial_ints,
+                                      transpose_padding)
 
 
 def _lax_dimensions(rank: int) -> tuple[str, str, str]:
@@ -284,7 +241,7 @@ class JaxBackend(Backend):
         rank = w.ndim - 2
         to_native, from_native = self._data_perms("jax", x.ndim, rank)
         kernel_perm = self._kernel_perm("jax", "lax", "conv", rank)
-        config = (_ints(stride, rank), _padding(padding, rank), _ints(dilation, rank), int(groups))
+        config = (spatial_ints(stride, rank), padding_spec(padding, rank), spatial_ints(dilation, rank), int(groups))
 
         def build():
             strides, pads, dilations, group_count = config
@@ -302,14 +259,14 @@ class JaxBackend(Backend):
     def conv_transpose(self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
         """``lax.conv_transpose(transpose_kernel=True)``: the canonical (I, O, *k) kernel is
         passed as the forward conv's OI* kernel (lax flips it and swaps I/O), with pads from
-        :func:`_transpose_padding`.  lax.conv_transpose has no feature_group_count, so for
+        :func:`equivcheck.backends.base.transpose_padding`.  lax.conv_transpose has no feature_group_count, so for
         groups > 1 the op is composed as JAX's own conv gradient is: conv_general_dilated with
         lhs_dilation=stride and the per-group in/out-swapped, flipped kernel."""
         rank = w.ndim - 2
         to_native, from_native = self._data_perms("jax", x.ndim, rank)
         kernel_perm = self._kernel_perm("jax", "lax", "conv_transpose", rank)
-        kernel, strides, dilations = tuple(int(k) for k in w.shape[2:]), _ints(stride, rank), _ints(dilation, rank)
-        pads = _transpose_padding(padding, output_padding, kernel, dilations, rank)
+        kernel, strides, dilations = tuple(int(k) for k in w.shape[2:]), spatial_ints(stride, rank), spatial_ints(dilation, rank)
+        pads = transpose_padding(padding, output_padding, kernel, dilations, rank, op="lax.conv_transpose")
         groups = int(groups)
         if groups != 1 and isinstance(pads, str):
             raise NotApplicable("lax.conv_transpose has no feature_group_count, and the grouped composition "
@@ -369,7 +326,7 @@ class JaxBackend(Backend):
 
     def _shuffle(self, kind: str, x, r):
         rank = x.ndim - 2
-        factors = _ints(r, rank)
+        factors = spatial_ints(r, rank)
 
         def build():
             jnp = self.jnp
@@ -400,8 +357,8 @@ class JaxBackend(Backend):
     # ---- pooling -------------------------------------------------------------------------
     def _pool_config(self, x, kernel, stride, padding):
         rank = _pool_rank(x, kernel)
-        kernel = _ints(kernel, rank)
-        return rank, kernel, kernel if stride is None else _ints(stride, rank), _padding(padding, rank)
+        kernel = spatial_ints(kernel, rank)
+        return rank, kernel, kernel if stride is None else spatial_ints(stride, rank), padding_spec(padding, rank)
 
     def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False):
         if return_indices:
@@ -448,7 +405,7 @@ class JaxBackend(Backend):
         """``lax.conv_general_dilated_patches`` → (N, C·prod(k), L); its feature order is "C,k"."""
         rank = _pool_rank(x, kernel)
         to_native, from_native = self._data_perms("jax", x.ndim, rank)
-        config = (_ints(kernel, rank), _ints(stride, rank), _padding(padding, rank), _ints(dilation, rank))
+        config = (spatial_ints(kernel, rank), spatial_ints(stride, rank), padding_spec(padding, rank), spatial_ints(dilation, rank))
 
         def build():
             filter_shape, strides, pads, dilations = config

@@ -20,22 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import math
-import operator
 import os
 
 import numpy as np
 
 from equivcheck import layouts
 from equivcheck import known_issues
-from equivcheck.backends.base import Backend, LayerHandle, NotApplicable
-
-
-def _ints(value, rank):
-    """An int or a sequence → tuple of ``rank`` ints (sequences pass through as given)."""
-    try:
-        return (operator.index(value),) * rank
-    except TypeError:
-        return tuple(int(v) for v in value)
+from equivcheck.backends.base import Backend, LayerHandle, NotApplicable, padding_spec, spatial_ints
 
 
 def _is_seq(value):
@@ -44,11 +35,8 @@ def _is_seq(value):
 
 def _pad_spec(padding, rank):
     """'SAME'/'VALID' (or another string, for TF to judge) or ``rank`` (before, after) pairs."""
-    if isinstance(padding, str):
-        return padding.upper()
-    pairs = [(int(p), int(p)) if not _is_seq(p) else (int(p[0]), int(p[1]))
-             for p in ((padding,) * rank if not _is_seq(padding) else padding)]
-    return "VALID" if not any(map(any, pairs)) else pairs  # padding 0 is spelled 'VALID' in TF
+    spec = padding_spec(padding, rank)
+    return spec if isinstance(spec, str) or any(map(any, spec)) else "VALID"  # padding 0 is spelled 'VALID' in TF
 
 
 def _pad_list(layout, pairs):
@@ -242,7 +230,7 @@ class TensorflowBackend(Backend):
         batched = len(x.shape) != rank + 1
         xn, layout = self._native(x, rank, batched)
         wn, klayout = self._kernel(w, "conv", rank)
-        strides, dil, pad = _ints(stride, rank), _ints(dilation, rank), _pad_spec(padding, rank)
+        strides, dil, pad = spatial_ints(stride, rank), spatial_ints(dilation, rank), _pad_spec(padding, rank)
         if not isinstance(pad, str):
             if rank == 2 and batched:  # tf.nn.conv2d takes explicit (before, after) pairs itself
                 pad = _pad_list(layout, pad)
@@ -276,7 +264,7 @@ class TensorflowBackend(Backend):
         batched = len(x.shape) != rank + 1
         xn, layout = self._native(x, rank, batched)
         wn, klayout = self._kernel(w, "conv_transpose", rank)
-        s, d, extra = _ints(stride, rank), _ints(dilation, rank), _ints(output_padding, rank)
+        s, d, extra = spatial_ints(stride, rank), spatial_ints(dilation, rank), spatial_ints(output_padding, rank)
         spatial = [a for a in layout if a not in "NC"]
         n = [xn.shape[layout.index(a)] for a in spatial]
         full = [(ni - 1) * si + di * (ki - 1) + 1 for ni, si, di, ki in zip(n, s, d, w.shape[2:])]
@@ -361,8 +349,8 @@ class TensorflowBackend(Backend):
     def _pool_setup(self, x, kernel, stride):
         rank = len(kernel) if _is_seq(kernel) else len(x.shape) - 2
         batched = len(x.shape) != rank + 1
-        k = _ints(kernel, rank)
-        return rank, batched, k, (k if stride is None else _ints(stride, rank))
+        k = spatial_ints(kernel, rank)
+        return rank, batched, k, (k if stride is None else spatial_ints(stride, rank))
 
     def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False):
         tf = self.tf
@@ -435,7 +423,7 @@ class TensorflowBackend(Backend):
         tf = self.tf
         rank = len(kernel) if _is_seq(kernel) else len(x.shape) - 2
         batched = len(x.shape) != rank + 1
-        k, s, d = _ints(kernel, rank), _ints(stride, rank), _ints(dilation, rank)
+        k, s, d = spatial_ints(kernel, rank), spatial_ints(stride, rank), spatial_ints(dilation, rank)
         xn, layout = self._native(x, rank, batched)
         spec = _pad_spec(padding, rank)
         if not isinstance(spec, str):  # extract_patches takes only 'SAME'/'VALID': zero-pad first
@@ -523,7 +511,7 @@ class TensorflowBackend(Backend):
             xn = x if untouched else self._native(x, rank, batched)[0]
             if (kind == "conv" and rank == 2 and not untouched and isinstance(padding, str)
                     and self.keras_backend == "tensorflow"):  # Keras' Conv2D runs the same oneDNN kernel
-                self._check_conv2d(xn.shape, kernel_var.shape, _ints(stride, 2), padding, _ints(dilation, 2))
+                self._check_conv2d(xn.shape, kernel_var.shape, spatial_ints(stride, 2), padding, spatial_ints(dilation, 2))
             yn = self._call_keras(native, xn)
             return yn if untouched else self._canonical(yn, rank, batched)
 

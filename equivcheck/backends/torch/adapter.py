@@ -17,43 +17,12 @@ Design rules
 from __future__ import annotations
 
 import contextlib
-import operator
 
 import numpy as np
 
 from equivcheck import layouts
-from equivcheck.backends.base import Backend, BackendUnavailable, LayerHandle, NotApplicable
-
-
-def _is_int(value) -> bool:
-    try:
-        operator.index(value)
-        return True
-    except TypeError:
-        return False
-
-
-def _padding_pairs(padding, rank):
-    """Explicit per-dim (before, after) pairs, or None when ``padding`` is a string
-    or something torch itself should judge (so torch raises its own error)."""
-    if isinstance(padding, str):
-        return None
-    if _is_int(padding):
-        return [(int(padding),) * 2] * rank
-    try:
-        items = list(padding)
-    except TypeError:
-        return None
-    pairs = []
-    for item in items:
-        if _is_int(item):
-            pairs.append((int(item),) * 2)
-        else:
-            pair = tuple(item)
-            if len(pair) != 2 or not all(_is_int(v) for v in pair):
-                return None
-            pairs.append((int(pair[0]), int(pair[1])))
-    return pairs
+from equivcheck.backends.base import (Backend, BackendUnavailable, LayerHandle, NotApplicable, is_int,
+                                      padding_pairs)
 
 
 def _native_padding(padding, rank, strings=True):
@@ -63,7 +32,7 @@ def _native_padding(padding, rank, strings=True):
     as torch spells it, 0; 'same' still goes to torch, which rejects it."""
     if not strings and isinstance(padding, str) and padding == "valid":
         return 0, None
-    pairs = _padding_pairs(padding, rank)
+    pairs = padding_pairs(padding, rank)
     if pairs is None or all(b == a for b, a in pairs):
         return (padding if pairs is None else tuple(b for b, _ in pairs)), None
     return 0, pairs
@@ -267,7 +236,7 @@ class TorchBackend(Backend):
 
     def _spatial_2d(self, x, r, what):
         """torch's shuffle ops work on (*, C, H, W): accept 2-D (batched or unbatched) only."""
-        if not _is_int(r):
+        if not is_int(r):
             r = tuple(r)
             if len(r) != 2 or r[0] != r[1]:
                 raise NotApplicable(f"torch {what} takes one int factor for both spatial axes, got r={r}")
@@ -307,7 +276,7 @@ class TorchBackend(Backend):
     # ---- pooling, patches --------------------------------------------------------
     @staticmethod
     def _pool_rank(x, kernel):
-        return x.ndim - 2 if _is_int(kernel) else len(tuple(kernel))
+        return x.ndim - 2 if is_int(kernel) else len(tuple(kernel))
 
     def _pool_padding(self, x, padding, rank, value, with_indices=False):
         """torch pools pad symmetrically; asymmetric pairs are padded explicitly with ``value``
