@@ -236,6 +236,8 @@ class OnnxRuntimeBackend(OnnxBackend):
         self._options.intra_op_num_threads = 1
         self._options.inter_op_num_threads = 1
         self._options.log_severity_level = 3  # the error is raised; ORT's own stderr copy is noise
+        self._run_options = onnxruntime.RunOptions()
+        self._run_options.log_severity_level = 3
 
     def versions(self):
         return {"onnxruntime": self.ort.__version__, "onnx": self.onnx.__version__}
@@ -253,7 +255,7 @@ class OnnxRuntimeBackend(OnnxBackend):
                                                self.ort.__version__)
             raise
         names = [i.name for i in session.get_inputs()]
-        return lambda feeds: session.run(None, dict(zip(names, feeds)))
+        return lambda feeds: session.run(None, dict(zip(names, feeds)), self._run_options)
 
 
 class OnnxReferenceBackend(OnnxBackend):
@@ -275,6 +277,19 @@ class OnnxReferenceBackend(OnnxBackend):
         return {**super().numeric_settings(), "engine": "onnx.reference.ReferenceEvaluator"}
 
     def _compile(self, model):
+        from onnx import helper, numpy_helper
+
+        version = self.onnx.__version__
+        for node in model.graph.node:  # the functional op's graph and exported layers alike
+            attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+            if node.op_type == "ConvTranspose":
+                conventions.check_reference_conv_transpose(attrs.get("group", 1), version)
+            if node.op_type == "MaxUnpool" and len(node.input) > 2:
+                constants = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+                shapes = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
+                conventions.check_reference_max_unpool(shapes[node.input[0]], attrs["kernel_shape"],
+                                                       attrs.get("strides", [1] * len(attrs["kernel_shape"])),
+                                                       list(constants[node.input[2]]), version)
         evaluator = self._evaluator(model)
         names = [i.name for i in model.graph.input]
         return lambda feeds: evaluator.run(None, dict(zip(names, feeds)))

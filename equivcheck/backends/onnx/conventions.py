@@ -92,3 +92,60 @@ def classify_session_error(exc: BaseException, op_types, dtype: str, version: st
     if missing:
         raise NotApplicable(f"{ORT_NO_FLOAT64_RECORD['reason']} (onnxruntime {version}; "
                             f"{ORT_NO_FLOAT64_RECORD['id']})") from exc
+
+
+# ---- the reference's grouped ConvTranspose ---------------------------------------------------------------
+#: onnx versions seen computing grouped ConvTranspose wrong (onnx/reference/ops/op_conv_transpose.py); older
+#: ones are assumed affected too, newer ones run the examples so that a fix shows.
+REFERENCE_GROUPED_CONV_TRANSPOSE_SEEN = {"first_seen": "1.23.2", "last_seen": "1.23.2"}
+
+#: The record for equivcheck/known_issues.py (kinds "wrong values" and a raise: guarded before the run).
+REFERENCE_GROUPED_CONV_TRANSPOSE_RECORD = dict(
+    id="onnx-reference-grouped-conv-transpose", kind="wrong values", framework="onnx", package="onnx",
+    first_seen=REFERENCE_GROUPED_CONV_TRANSPOSE_SEEN["first_seen"],
+    last_seen=REFERENCE_GROUPED_CONV_TRANSPOSE_SEEN["last_seen"], device="cpu",
+    reason="onnx.reference's ConvTranspose with group > 1 slices the weight (C, M/group, *k) by output instead of "
+           "input channels, adds the first M/group biases to every group and writes one output channel per group: "
+           "a ValueError ('cannot reshape array') unless M/group == 1 and C == M, and then every group gets bias[0] "
+           "(minimal graph: X (1, 2, 1), W (2, 1, 1), B [0, 10], group=2 gives [1, 1], not [1, 11])",
+    pinned_by="tests/test_backend_onnx.py::test_reference_grouped_conv_transpose_is_still_wrong",
+)
+
+
+def check_reference_conv_transpose(groups: int, version: str) -> None:
+    """Raise KnownIssueSkip before the reference runs a grouped ConvTranspose on an affected onnx."""
+    from equivcheck.known_issues import KnownIssueSkip, affected
+
+    if int(groups) > 1 and affected(version, REFERENCE_GROUPED_CONV_TRANSPOSE_SEEN):
+        record = REFERENCE_GROUPED_CONV_TRANSPOSE_RECORD
+        raise KnownIssueSkip(f"not run: onnx {version}'s reference ConvTranspose computes group > 1 wrong or raises "
+                             f"(equivcheck/backends/onnx/conventions.py: {record['id']})")
+
+
+# ---- the reference's MaxUnpool with an output_shape ------------------------------------------------------
+REFERENCE_MAX_UNPOOL_SEEN = {"first_seen": "1.23.2", "last_seen": "1.23.2"}
+
+REFERENCE_MAX_UNPOOL_RECORD = dict(
+    id="onnx-reference-max-unpool-output-shape", kind="wrong values", framework="onnx", package="onnx",
+    first_seen=REFERENCE_MAX_UNPOOL_SEEN["first_seen"], last_seen=REFERENCE_MAX_UNPOOL_SEEN["last_seen"],
+    device="cpu",
+    reason="onnx.reference's MaxUnpool scatters the indices (flat positions in the output_shape tensor) into a "
+           "tensor of the default (inferred) shape and then pads or crops it to output_shape, so an output_shape "
+           "other than the default puts values at wrong positions or raises IndexError (minimal graph: X "
+           "[[[[7]]]], I [[[[3]]]], kernel_shape (2, 2), strides (2, 2), output_shape (1, 1, 3, 3) puts 7 at (1, 1), "
+           "not at (1, 0))",
+    pinned_by="tests/test_backend_onnx.py::test_reference_max_unpool_with_output_shape_is_still_wrong",
+)
+
+
+def check_reference_max_unpool(input_shape, kernel, strides, output_shape, version: str) -> None:
+    """Raise KnownIssueSkip before the reference runs a MaxUnpool whose output_shape is not the default one."""
+    from equivcheck.known_issues import KnownIssueSkip, affected
+
+    if output_shape is None:
+        return
+    inferred = [(n - 1) * s + k for n, s, k in zip(input_shape[2:], strides, kernel)]
+    if list(output_shape[2:]) != inferred and affected(version, REFERENCE_MAX_UNPOOL_SEEN):
+        raise KnownIssueSkip(f"not run: onnx {version}'s reference MaxUnpool misplaces values for an output_shape "
+                             f"other than the default (equivcheck/backends/onnx/conventions.py: "
+                             f"{REFERENCE_MAX_UNPOOL_RECORD['id']})")

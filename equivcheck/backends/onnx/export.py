@@ -166,7 +166,9 @@ class _Layer:
     def _shape_hint(self, ndim):
         kind, rank, in_channels, _, k, s, _, d, *_ = self.config
         batched = _example_shape(kind, rank, in_channels, k, s, d, None)
-        return batched if ndim == len(batched) else batched[len(batched) - ndim:]
+        if kind == "dense":  # nn.Linear acts on the last axis of any rank
+            return (2,) * (ndim - 1) + (in_channels,)
+        return batched[len(batched) - ndim:] if ndim <= len(batched) else (2,) * (ndim - len(batched)) + batched
 
     def set_weights(self, kernel, bias=None):
         """Canonical weights → the exported initializers (through the ONNX column's layout table)."""
