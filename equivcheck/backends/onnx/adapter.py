@@ -200,12 +200,7 @@ class OnnxBackend(Backend):
         raise NotApplicable(f"{self.framework_name} is an inference engine: ONNX graphs carry no automatic "
                             f"differentiation (the ai.onnx.preview.training Gradient op is not run by it)")
 
-    def layer(self, kind, *, rank=2, in_channels, out_channels=None, kernel_size=1, stride=1, padding="valid",
-              dilation=1, groups=1, depth_multiplier=1, use_bias=True, api=None, input_shape=None):
-        """The torch.nn layer exported with ``torch.onnx.export`` and run by this engine (:mod:`.export`)."""
-        api = api or self.layer_apis[0]
-        if api not in self.layer_apis:
-            raise ValueError(f"{self.framework_name} layer api must be one of {self.layer_apis}, got {api!r}")
+    def _exporter_for_torch(self):
         if self._exporter is None:
             try:
                 import torch  # noqa: F401
@@ -215,7 +210,25 @@ class OnnxBackend(Backend):
             from equivcheck.backends.onnx.export import Exporter
 
             self._exporter = Exporter(self)
-        return self._exporter.layer(kind, rank=rank, in_channels=in_channels, out_channels=out_channels,
+        return self._exporter
+
+    def run_exported(self, module, x):
+        """ONNX columns only (for claims about the export path): ``module`` (a torch.nn.Module of the run
+        dtype) exported by ``torch.onnx.export`` for ``x``'s shape, run by this engine on ``x`` (NumPy).
+        Returns (outputs as a list, the exported nodes as [(op type, attributes)])."""
+        from equivcheck.backends.onnx.export import _summary
+
+        model = self._exporter_for_torch().export_module(module, tuple(np.shape(x)))
+        outputs = self._compile(model)([np.asarray(x, dtype=self._np_dtype)])
+        return list(outputs), _summary(model)
+
+    def layer(self, kind, *, rank=2, in_channels, out_channels=None, kernel_size=1, stride=1, padding="valid",
+              dilation=1, groups=1, depth_multiplier=1, use_bias=True, api=None, input_shape=None):
+        """The torch.nn layer exported with ``torch.onnx.export`` and run by this engine (:mod:`.export`)."""
+        api = api or self.layer_apis[0]
+        if api not in self.layer_apis:
+            raise ValueError(f"{self.framework_name} layer api must be one of {self.layer_apis}, got {api!r}")
+        return self._exporter_for_torch().layer(kind, rank=rank, in_channels=in_channels, out_channels=out_channels,
                                     kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
                                     groups=groups, depth_multiplier=depth_multiplier, use_bias=use_bias,
                                     input_shape=input_shape)

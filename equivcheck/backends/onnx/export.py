@@ -79,8 +79,7 @@ class Exporter:
             for parameter in probe.parameters():
                 parameter.copy_(torch.arange(offset, offset + parameter.numel()).reshape(parameter.shape))
                 offset += parameter.numel()
-        example = torch.zeros(example_shape, dtype=self.torch_bk._dtype)
-        model = self._export(probe, example, static_axes)
+        model = self.export_module(probe, example_shape, static_axes)
         params = {name: p.detach().numpy() for name, p in probe.named_parameters()}
         mapping = {}
         for init in model.graph.initializer:
@@ -97,6 +96,12 @@ class Exporter:
         if key is not None:
             self._exports[key] = result
         return result
+
+    def export_module(self, module, example_shape, static_axes=None):
+        """``module`` (in eval mode, its own weights) exported for inputs like ``example_shape``: every axis
+        dynamic but ``static_axes`` (None: all static, the shape as given)."""
+        example = self.torch.zeros(example_shape, dtype=self.torch_bk._dtype)
+        return self._export(module.eval(), example, range(len(example_shape)) if static_axes is None else static_axes)
 
     def _export(self, module, example, static_axes):
         from torch.export import Dim
