@@ -53,7 +53,7 @@ for version in "${versions[@]}"; do
     grep -q "kernel_of_ones_sums_channels  holds" mine.txt
     python -m pytest -q -p no:cacheprovider --equivcheck --cases my_claims --no-builtin --frameworks numpy > pytest.txt \
       || { cat pytest.txt; echo "FAIL ($version): pytest --equivcheck --cases my_claims"; exit 1; }
-    grep -q "1 passed, 4 skipped" pytest.txt
+    grep -qE "(^| )1 passed" pytest.txt  # the claim ran on numpy (the other frameworks skip: not installed)
     echo "python $version: the wheel lists $listed claims, runs them on numpy ($(grep -m1 ' results in ' run.txt | cut -d';' -f1)), runs ./my_claims with --cases and under pytest --equivcheck"
   )
 done
