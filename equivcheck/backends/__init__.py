@@ -20,7 +20,8 @@ class Engine:
     the pytest id.  ``requires`` are the modules it needs importable (the skip reason names the first
     missing one); ``distributions`` any further modules whose distributions' versions it reports;
     ``import_first`` modules imported before ``requires`` when installed (torch before TensorFlow
-    in one process, as Keras' own conftest does).
+    in one process, as Keras' own conftest does); ``identity`` the distributions whose versions name
+    the framework's column in the conventions report (a tuple inside means "whichever is installed").
 
     >>> ENGINES["flax"].package, ENGINES["flax"].probes
     ('equivcheck.backends.flax', 'equivcheck.backends.flax.probes')
@@ -30,6 +31,7 @@ class Engine:
     requires: tuple[str, ...]
     distributions: tuple[str, ...] = ()
     import_first: tuple[str, ...] = ()
+    identity: tuple = ()
 
     @property
     def package(self) -> str:
@@ -44,11 +46,12 @@ class Engine:
 #: column order everywhere (tables, pytest ids, results); torch comes before tensorflow so that,
 #: loading in this order, torch is imported first.
 ENGINES: dict[str, Engine] = {engine.name: engine for engine in (
-    Engine("numpy", ("numpy",)),
-    Engine("torch", ("torch",)),
-    Engine("tensorflow", ("tensorflow", "keras"), import_first=("torch",)),
-    Engine("jax", ("jax",), distributions=("jaxlib",)),
-    Engine("flax", ("jax", "flax"), distributions=("jaxlib",)),
+    Engine("numpy", ("numpy",), identity=("numpy",)),
+    Engine("torch", ("torch",), identity=("torch",)),
+    Engine("tensorflow", ("tensorflow", "keras"), import_first=("torch",),
+           identity=(("tensorflow", "tensorflow-cpu"), "keras")),
+    Engine("jax", ("jax",), distributions=("jaxlib",), identity=("jax", "jaxlib")),
+    Engine("flax", ("jax", "flax"), distributions=("jaxlib",), identity=("flax", "jax")),
 )}
 
 #: The names, in column order (``FRAMEWORKS``), and what each needs importable (``REQUIREMENTS``).

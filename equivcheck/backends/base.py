@@ -193,17 +193,27 @@ class Backend:
         raise NotImplementedError(f"{self.framework_name}: to_numpy is not implemented")
 
     # ---- array ops (native semantics, e.g. reshape is row-major) -----------
+    #: Where the array ops below are: (the adapter attribute holding the framework's array namespace,
+    #: then its reshape, transpose, concat and expand_dims function names), looked up at call time;
+    #: e.g. ``("torch", "reshape", "permute", "cat", "unsqueeze")``.  None: the adapter has none.
+    array_functions: tuple[str, str, str, str, str] | None = None
+
+    def _array_function(self, which: int, what: str):
+        if self.array_functions is None:
+            raise NotImplementedError(f"{self.framework_name}: {what} is not implemented")
+        return getattr(getattr(self, self.array_functions[0]), self.array_functions[which])
+
     def reshape(self, x, shape: Sequence[int]):
-        raise NotImplementedError(f"{self.framework_name}: reshape is not implemented")
+        return self._array_function(1, "reshape")(x, tuple(shape))
 
     def transpose(self, x, axes: Sequence[int]):
-        raise NotImplementedError(f"{self.framework_name}: transpose is not implemented")
+        return self._array_function(2, "transpose")(x, tuple(axes))
 
     def concat(self, xs: Sequence[Any], axis: int):
-        raise NotImplementedError(f"{self.framework_name}: concat is not implemented")
+        return self._array_function(3, "concat")(list(xs), axis)
 
     def expand_dims(self, x, axis: int):
-        raise NotImplementedError(f"{self.framework_name}: expand_dims is not implemented")
+        return self._array_function(4, "expand_dims")(x, axis)
 
     def to_native(self, x):
         """Canonical ``(N, C, *sp)`` tensor → the framework's native data layout."""

@@ -26,19 +26,13 @@ import re
 from importlib import metadata
 from pathlib import Path
 
+from equivcheck.backends import ENGINES, FRAMEWORKS  # the one registry
 from equivcheck.report.probes import TOPICS, Row
 from equivcheck.runner import record_as_expected
 
 SCHEMA = "equivcheck-report/1"
-FRAMEWORKS = ("numpy", "torch", "tensorflow", "jax", "flax")
-#: Distribution names whose versions identify a framework column.
-DISTRIBUTIONS = {
-    "numpy": ("numpy",),
-    "torch": ("torch",),
-    "tensorflow": (("tensorflow", "tensorflow-cpu"), "keras"),
-    "jax": ("jax", "jaxlib"),
-    "flax": ("flax", "jax"),
-}
+#: Distribution names whose versions identify a framework column (from the registry, ``Engine.identity``).
+DISTRIBUTIONS = {name: engine.identity for name, engine in ENGINES.items()}
 ABSENT = "absent"
 #: Column order of the pivoted kernel table; other items sort naturally.
 ITEM_ORDER = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",

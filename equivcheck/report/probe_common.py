@@ -322,3 +322,15 @@ def output_size_row(framework: str, api: str, conv_len) -> Row:
         value += f"; {len(rejected)} rejected"
     return Row("output_size", "explicit padding", framework, api, value, "floor((n+pb+pa-d(k-1)-1)/s)+1",
                not bad if checked else None, detail)
+
+
+def choice_sizes(make, choices, label) -> str:
+    """``label=choice → make(choice)`` for each choice (the framework's error where it raises), e.g.
+    the output length a transposed conv picks for each output_padding."""
+    parts = []
+    for choice in choices:
+        try:
+            parts.append(f"{label}={choice} → {make(choice)}")
+        except Exception as exc:
+            parts.append(f"{label}={choice} → {error_text(exc)}")
+    return ", ".join(parts)

@@ -109,6 +109,7 @@ class JaxBackend(Backend):
     layer_apis = ()
     #: lax.conv_general_dilated_patches: feature = c * prod(k) + row-major kernel offset.
     patch_order = "C,k"
+    array_functions = ("jnp", "reshape", "transpose", "concatenate", "expand_dims")
 
     def __init__(self, dtype: str = "float32", device: str = "cpu", allow_tf32: bool = False):
         super().__init__(dtype, device, allow_tf32)
@@ -179,18 +180,6 @@ class JaxBackend(Backend):
         return np.asarray(tensor, dtype=np.float64)
 
     # ---- array ops ----------------------------------------------------------------
-    def reshape(self, x, shape):
-        return self.jnp.reshape(x, tuple(shape))
-
-    def transpose(self, x, axes):
-        return self.jnp.transpose(x, tuple(axes))
-
-    def concat(self, xs, axis):
-        return self.jnp.concatenate(list(xs), axis=axis)
-
-    def expand_dims(self, x, axis):
-        return self.jnp.expand_dims(x, axis)
-
     def to_native(self, x):
         return self._permute(x, self._data_perms(self.framework_name, x.ndim, x.ndim - 2)[0])
 

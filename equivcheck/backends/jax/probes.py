@@ -7,7 +7,7 @@ import numpy as np
 
 from equivcheck.conventions import patch_order_name
 from equivcheck.report.decode import GROUPS, error_text, flatten_order_from, patch_order_from
-from equivcheck.report.probe_common import ConvAPI, output_size_row, register_conv_family
+from equivcheck.report.probe_common import ConvAPI, choice_sizes as _sizes, output_size_row, register_conv_family
 from equivcheck.report.probes import Row, probe
 
 KERNEL = {1: (4,), 2: (2, 4), 3: (2, 4, 6)}
@@ -80,16 +80,6 @@ def _output_size(env):
         return lax.conv_general_dilated(np.zeros((1, 1, n), np.float32), np.zeros((1, 1, k), np.float32), (s,),
                                         [tuple(p)], rhs_dilation=(d,)).shape[-1]
     return output_size_row("jax", "jax.lax.conv_general_dilated", conv_len)
-
-
-def _sizes(make, choices, label):
-    parts = []
-    for choice in choices:
-        try:
-            parts.append(f"{label}={choice} → {make(choice)}")
-        except Exception as exc:
-            parts.append(f"{label}={choice} → {error_text(exc)}")
-    return ", ".join(parts)
 
 
 @probe("jax", "output_padding", "3 → 7 or 8", "jax.lax.conv_transpose")

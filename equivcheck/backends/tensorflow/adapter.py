@@ -53,6 +53,7 @@ class TensorflowBackend(Backend):
     layer_apis = ("keras",)
     #: tf.image.extract_patches: feature = (row-major kernel offset) * C + c.
     patch_order = "k,C"
+    array_functions = ("tf", "reshape", "transpose", "concat", "expand_dims")
 
     def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
         super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
@@ -126,18 +127,6 @@ class TensorflowBackend(Backend):
         if self.keras_backend != "tensorflow":  # a tensor of another Keras backend
             tensor = self.keras.ops.convert_to_numpy(tensor)
         return np.asarray(tensor, dtype=np.float64)
-
-    def reshape(self, x, shape):
-        return self.tf.reshape(x, list(shape))
-
-    def transpose(self, x, axes):
-        return self.tf.transpose(x, list(axes))
-
-    def concat(self, xs, axis):
-        return self.tf.concat(list(xs), axis=axis)
-
-    def expand_dims(self, x, axis):
-        return self.tf.expand_dims(x, axis)
 
     # ---- layouts ----------------------------------------------------------
     def _layouts(self, rank, batched):

@@ -13,7 +13,7 @@ from equivcheck import backends
 from equivcheck.conventions import patch_order_name
 from equivcheck.report.decode import (GROUPS, argmax_convention, error_text, flatten_order_from, patch_order_from,
                                       pixel_shuffle_order, unshuffle_order)
-from equivcheck.report.probe_common import ConvAPI, output_size_row, register_conv_family
+from equivcheck.report.probe_common import ConvAPI, choice_sizes as _sizes, output_size_row, register_conv_family
 from equivcheck.report.probes import Row, probe
 
 # The probe worker probes this framework only: its modules come from the adapter, which imports them
@@ -191,16 +191,6 @@ def _output_size(env):
                            [[0, 0], [0, 0], list(p), [0, 0]], dilations=[1, 1, d, 1])
         return out.shape[2]
     return output_size_row(FRAMEWORK, "tf.nn.conv2d", conv_len)
-
-
-def _sizes(make, choices, label):
-    parts = []
-    for choice in choices:
-        try:
-            parts.append(f"{label}={choice} → {make(choice)}")
-        except Exception as exc:
-            parts.append(f"{label}={choice} → {error_text(exc)}")
-    return ", ".join(parts)
 
 
 @probe(FRAMEWORK, "output_padding", "3 → 7 or 8", "tf.nn.conv1d_transpose")

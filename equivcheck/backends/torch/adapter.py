@@ -56,6 +56,7 @@ class TorchBackend(Backend):
     layer_apis = ("nn",)
     #: F.unfold's feature index is c * prod(k) + row-major kernel offset.
     patch_order = "C,k"
+    array_functions = ("torch", "reshape", "permute", "cat", "unsqueeze")
 
     def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
         super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
@@ -147,18 +148,6 @@ class TorchBackend(Backend):
         return tensor.detach().to("cpu", self.torch.float64).numpy()
 
     # ---- array ops -------------------------------------------------------
-    def reshape(self, x, shape):
-        return self.torch.reshape(x, tuple(shape))
-
-    def transpose(self, x, axes):
-        return self.torch.permute(x, tuple(axes))
-
-    def concat(self, xs, axis):
-        return self.torch.cat(list(xs), dim=axis)
-
-    def expand_dims(self, x, axis):
-        return self.torch.unsqueeze(x, axis)
-
     def _permute(self, x, src, dst):
         perm = layouts.permutation(src, dst)
         return x if perm == tuple(range(len(perm))) else x.permute(perm)
