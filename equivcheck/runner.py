@@ -328,15 +328,3 @@ def _summarise(claim, bk, framework, outcomes, shrunk, *, dtype, device, seed, e
         statement_checks=sum(o.statement_checks for o in outcomes),
         statement_checks_passed=sum(o.statement_checks_passed for o in outcomes),
     )
-
-
-def reproduce_command(result: Result) -> str:
-    """One shell command that re-runs exactly the deciding example of ``result``."""
-    params = (result.broken or result.counterexample or {}).get("params")
-    command = (f"equivcheck run --claims {result.claim} --frameworks {result.framework} "
-               f"--dtypes {result.dtype} --seed {result.seed} --examples {result.examples}")
-    if result.device != "cpu":
-        command += f" --device {result.device}"
-    if params is not None:
-        command += " --params '" + json.dumps(params, sort_keys=True, default=str) + "'"
-    return command
