@@ -362,3 +362,16 @@ def test_gpu_results_with_tf32_allowed_get_their_own_column(tmp_path):
         "numpy: numpy 2.4.6 · gpu": 0.05, "numpy: numpy 2.4.6 · gpu · TF32 allowed": 0.7}
     page = render(report, "html")
     assert "TF32 allowed" in page and "error/bound = 0.7" in page
+
+
+def test_check_passes_a_copy_that_differs_only_in_rows_that_depend_on_the_cpu(tmp_path, capsys):
+    """TensorFlow's oneDNN is on by default on some x86 CPUs only: a copy made on another CPU differs in
+    those rows, and only those may differ."""
+    from equivcheck.report import generate
+
+    row = "| tensorflow | tensorflow | oneDNN (MKL) enabled | tensorflow 2.21.0 | {} |  |  | one version probed |\n"
+    committed = tmp_path / "CONVENTIONS.md"
+    committed.write_text("# t\n" + row.format("True"))
+    assert generate.check("# t\n" + row.format("False"), committed)
+    assert "depend on this CPU" in capsys.readouterr().out
+    assert not generate.check("# t changed\n" + row.format("False"), committed)
