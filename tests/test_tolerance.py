@@ -20,15 +20,19 @@ def float32_conv_by_torch(x, w, **kwargs):
                                       torch.from_numpy(w.astype(np.float32)), **kwargs).double().numpy()
 
 
-@pytest.mark.parametrize("channels, k", [(3, 3), (64, 3), (16, 7)])
-def test_correct_float32_passes_and_one_perturbed_output_is_caught(channels, k):
+def float32_conv_case(channels: int, k: int):
+    """A float32 conv of normal inputs (exact in float32) by torch, with its float64 oracle value,
+    Σ|x·w| and the products per output: (got, want, magnitude, terms)."""
     rng = np.random.default_rng(channels)
     x = rng.standard_normal((2, channels, 12, 12)).astype(np.float32).astype(np.float64)
     w = rng.standard_normal((8, channels, k, k)).astype(np.float32).astype(np.float64)
-    got = float32_conv_by_torch(x, w, padding=1)
-    want = oracle.conv(x, w, padding=1)
-    magnitude = oracle.conv(np.abs(x), np.abs(w), padding=1)
-    terms = conv_terms(w.shape)
+    return (float32_conv_by_torch(x, w, padding=1), oracle.conv(x, w, padding=1),
+            oracle.conv(np.abs(x), np.abs(w), padding=1), conv_terms(w.shape))
+
+
+@pytest.mark.parametrize("channels, k", [(3, 3), (64, 3), (16, 7)])
+def test_correct_float32_passes_and_one_perturbed_output_is_caught(channels, k):
+    got, want, magnitude, terms = float32_conv_case(channels, k)
     clean = compare(got, want, magnitude=magnitude, terms=terms, dtype="float32", sides=1)
     assert clean.ok, clean
     assert clean.max_abs_err > 0, "a float32 conv should show some rounding error"
@@ -49,13 +53,7 @@ def test_a_relative_change_of_an_output_with_cancellation_can_be_below_the_bound
     c(n) u sum|x*w| (it cannot know the exact y), so it sees a change there only when the change
     exceeds that: a 1e-3 change *relative to |y|* goes unseen, correctly, since the rounding a
     correct float32 conv may make there (accumulating terms much larger than y) is larger still."""
-    rng = np.random.default_rng(channels)
-    x = rng.standard_normal((2, channels, 12, 12)).astype(np.float32).astype(np.float64)
-    w = rng.standard_normal((8, channels, k, k)).astype(np.float32).astype(np.float64)
-    got = float32_conv_by_torch(x, w, padding=1)
-    want = oracle.conv(x, w, padding=1)
-    magnitude = oracle.conv(np.abs(x), np.abs(w), padding=1)
-    terms = conv_terms(w.shape)
+    got, want, magnitude, terms = float32_conv_case(channels, k)
     limit = tolerance.bound(magnitude, terms, "float32", sides=1)
 
     # the output with the most cancellation: smallest |y| relative to the magnitude of its terms
