@@ -977,6 +977,13 @@ def test_shape_helper_defaults():
     assert O.same_padding(0, 3) == (1, 1)
 
 
+def test_conv1d_same_with_dilation():
+    """'same' padding uses the dilated kernel span d*(k-1) + 1."""
+    # n=5, k=3, d=2: total = 4 + 2*2 + 1 - 5 = 4 -> (2, 2); xp = [0, 0, 1, 2, 3, 4, 5, 0, 0]
+    # out[p] = xp[p] + 2 xp[p+2] + 3 xp[p+4]: 0+2+9 = 11, 0+4+12 = 16, 1+6+15 = 22, 2+8+0 = 10, 3+10+0 = 13
+    eq(O.conv(X5, W123, padding="same", dilation=2), [[[11, 16, 22, 10, 13]]])
+
+
 def test_conv2d_one_int_per_dim_padding():
     """``padding=[1, 0]`` pads each dim by its own int: rows by 1, columns by 0."""
     # padded rows [0,0,0], [1,2,3], [4,5,6], [7,8,9], [0,0,0]; 2x2 ones -> 4x2 window sums
