@@ -23,7 +23,7 @@ Design rules
 The two crash and wrong-value items, as the soaks found and shrank them:
 
 **XLA: the convolution operand swap with a base-dilated group dimension**
-(jaxlib 0.4.30 and 0.10.2; the compiler *aborts the process*, which nothing can
+(jaxlib 0.4.30, 0.10.2 and 0.12.0.1; the compiler *aborts the process*, which nothing can
 catch).  XLA's algebraic simplifier swaps a convolution's input and kernel
 when the kernel's window is the larger one (the product of the window sizes
 over the dimensions that are not skipped is larger than the product of the
@@ -113,7 +113,7 @@ class KnownIssue:
 
 #: jaxlib versions seen aborting (inclusive).  Older ones are assumed affected too (the code is
 #: years old); newer ones run the examples, so a fix shows, and so does the defect if it is not fixed.
-OPERAND_SWAP_ABORT = {"first_seen": "0.4.30", "last_seen": "0.10.2"}
+OPERAND_SWAP_ABORT = {"first_seen": "0.4.30", "last_seen": "0.12.0.1"}
 #: TensorFlow versions seen computing the wrong values (2.15.1 computes them right).
 ONEDNN_ONE_COLUMN = {"first_seen": "2.21.0", "last_seen": "2.21.0"}
 
