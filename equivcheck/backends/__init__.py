@@ -145,7 +145,9 @@ def installed_versions(framework: str) -> dict[str, str]:
     owners = metadata.packages_distributions()
     versions = {}
     for module in modules:
-        for distribution in owners.get(module, ()):
+        # Python 3.10's packages_distributions reads only top_level.txt, which wheels built without
+        # setuptools (numpy's, jax's) lack: then the distribution named like the module is the owner
+        for distribution in owners.get(module) or (module,):
             try:
                 versions[distribution] = metadata.version(distribution)
             except metadata.PackageNotFoundError:
