@@ -139,6 +139,10 @@ def run_example(claim: Claim, bk, params: dict, *, values: str = "normal", value
             import traceback
 
             info["traceback"] = "".join(traceback.format_exception(exc)[-6:])
+            # one line that names where the case's own code failed: its deepest frame in the case file
+            in_case = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(claim.path)]
+            if in_case:
+                info["message"] = f"{claim.path}:{in_case[-1].lineno}: {info['message']}"
         # A check that failed before the framework raised is already evidence against the statement: the
         # example is refuted by it (the raise is kept as the example's error); a harness error stays an error.
         refuted_first = verdict == "raises" and bool(ctx.failures)
