@@ -266,12 +266,6 @@ FRAMEWORK_CODE = (str(PACKAGE_DIR / "oracle.py"), str(PACKAGE_DIR / "backends") 
 HARNESS_BUGS = (NameError, SyntaxError, ImportError, AssertionError)
 
 
-def innermost_file(exc: BaseException) -> str:
-    """File of the frame that raised ``exc``."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    return frames[-1].filename if frames else ""
-
-
 def is_framework_error(exc: BaseException, case_dir: str | Path | None = None) -> bool:
     """Whether ``exc`` is the framework's own reaction to its input (verdict material) rather than a bug
     of equivcheck or of a case body (a harness error).

@@ -72,10 +72,6 @@ class KnownIssueSkip(NotApplicable):
     other examples)."""
 
 
-#: The name the adapters and tests have used for the crash and wrong-value guards.
-KnownFrameworkDefect = KnownIssueSkip
-
-
 class UnrecognisedGap(RuntimeError):
     """The framework raised the words of a known missing kernel outside the bounds of its record:
     an error of the run (the record may need widening, or this is a new failure), never a skip."""
@@ -165,7 +161,7 @@ def onednn_one_column_wrong(batch: int, in_channels: int, out_size, window, stri
 
 
 def check_tf_conv2d(x_shape, kernel_shape, strides, padding, dilations, dtype: str, tf_version: str) -> None:
-    """Raise :class:`KnownFrameworkDefect` if this float32 ``tf.nn.conv2d`` (NHWC input, HWIO kernel;
+    """Raise :class:`KnownIssueSkip` if this float32 ``tf.nn.conv2d`` (NHWC input, HWIO kernel;
     ``padding`` 'SAME'/'VALID' or the (before, after) pairs of H and W) is one the TF 2.21 oneDNN
     defect computes wrong."""
     if dtype != "float32" or len(x_shape) != 4 or x_shape[0] is None or not tf_one_column_affected(tf_version):
@@ -175,7 +171,7 @@ def check_tf_conv2d(x_shape, kernel_shape, strides, padding, dilations, dtype: s
                 for n, k, s, p, d in zip(x_shape[1:3], kernel_shape[:2], strides, pads, dilations))
     window = tuple(d * (k - 1) + 1 for k, d in zip(kernel_shape[:2], dilations))
     if onednn_one_column_wrong(x_shape[0], x_shape[3], out, window, tuple(strides)):
-        raise KnownFrameworkDefect(
+        raise KnownIssueSkip(
             f"not run: TensorFlow {tf_version}'s oneDNN float32 conv2d computes wrong values for such a "
             f"convolution (batch ≥ 2, one input channel, a one-column output at column stride > 1; "
             f"see equivcheck/known_issues.py)")
@@ -227,7 +223,7 @@ def _convolutions(jaxpr):
 
 
 def check_program(jaxpr, jaxlib_version: str) -> None:
-    """Raise :class:`KnownFrameworkDefect` if any convolution in ``jaxpr`` (a traced program,
+    """Raise :class:`KnownIssueSkip` if any convolution in ``jaxpr`` (a traced program,
     nested calls included) would make this jaxlib's compiler abort."""
     if not affected(jaxlib_version):
         return
@@ -240,7 +236,7 @@ def check_program(jaxpr, jaxlib_version: str) -> None:
         if operand_swap_aborts(sizes, window, p["window_strides"], p["padding"], p["lhs_dilation"],
                                p["rhs_dilation"], p["feature_group_count"], p["batch_group_count"]):
             # one wording per defect and version, so results group the examples it stopped
-            raise KnownFrameworkDefect(
+            raise KnownIssueSkip(
                 f"not run: jaxlib {jaxlib_version}'s XLA CPU compiler aborts the process on such a convolution "
                 f"(operand swap with a base-dilated group dimension; see equivcheck/known_issues.py)")
 

@@ -105,13 +105,7 @@ def test_conv_reads_layout_table_at_call_time(backend, monkeypatch):
     assert np.abs(wrong - right).max() > 1e-2
 
 
-CONV_T_CASES = [
-    ((1, 2, 3), (2, 3, 3), dict(stride=2, output_padding=1)),
-    ((2, 4, 5), (4, 2, 3), dict(stride=3, padding=1, dilation=2, groups=2, output_padding=2)),
-    ((1, 3, 4, 5), (3, 2, 3, 3), dict(stride=2, padding=1, output_padding=(1, 0))),
-    ((1, 4, 3, 4), (4, 1, 2, 3), dict(stride=(1, 2), groups=2, padding=((1, 0), (2, 1)), output_padding=(0, 1))),
-    ((1, 2, 3, 3, 4), (2, 2, 2, 2, 3), dict(stride=2, padding=(0, 1, 1), dilation=(1, 1, 2))),
-]
+from _conv_cases import CONV_TRANSPOSE_CASES as CONV_T_CASES  # noqa: E402
 
 
 @pytest.mark.parametrize("x_shape, w_shape, kwargs", CONV_T_CASES)

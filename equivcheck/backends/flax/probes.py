@@ -16,13 +16,18 @@ def setup(bk):
     return {"bk": bk, "jax": bk.jax, "jnp": bk.jnp, "lax": bk.lax, "flax": bk.flax, "linen": bk.linen, "nnx": bk.nnx}
 
 
+def _layer_name(module: str, dense: str, op: str) -> str:
+    """The class a probe of ``op`` builds in ``module`` (flax.linen or flax.nnx; their dense layer is ``dense``)."""
+    return {"dense": f"{module}.{dense}", "conv_transpose": f"{module}.ConvTranspose",
+            "grouped": f"{module}.Conv(feature_group_count=2)",
+            "depthwise": f"{module}.Conv(feature_group_count=C)"}.get(op, f"{module}.Conv")
+
+
 class Linen(ConvAPI):
     framework, label, table_api, is_layer = "flax", "flax.linen", "linen", True
 
     def name(self, op, rank):
-        return {"dense": "flax.linen.Dense", "conv_transpose": "flax.linen.ConvTranspose",
-                "grouped": "flax.linen.Conv(feature_group_count=2)",
-                "depthwise": "flax.linen.Conv(feature_group_count=C)"}.get(op, "flax.linen.Conv")
+        return _layer_name(self.label, "Dense", op)
 
     def _module(self, env, op, rank, **extra):
         linen = env["linen"]
@@ -62,9 +67,7 @@ class Nnx(ConvAPI):
     framework, label, table_api, is_layer = "flax", "flax.nnx", "nnx", True
 
     def name(self, op, rank):
-        return {"dense": "flax.nnx.Linear", "conv_transpose": "flax.nnx.ConvTranspose",
-                "grouped": "flax.nnx.Conv(feature_group_count=2)",
-                "depthwise": "flax.nnx.Conv(feature_group_count=C)"}.get(op, "flax.nnx.Conv")
+        return _layer_name(self.label, "Linear", op)
 
     def _layer(self, env, op, rank):
         cache = env.setdefault("_nnx", {})
