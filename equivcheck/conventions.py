@@ -105,3 +105,21 @@ def describe_split(before: int, after: int) -> str:
 
 #: TF's rule, which lax, Flax, Keras and the oracle share: the odd pixel goes at the end.
 SAME_SPLIT_RULE = "TF rule"
+
+
+#: Padding modes, by NumPy's ``np.pad`` name (the canonical word every adapter and claim uses), with what
+#: each means and the words the frameworks use for it.  ``symmetric`` repeats the edge pixel
+#: (``abc|cba``), ``reflect`` does not (``abc|ba``).
+PAD_MODES = {
+    "constant": "zeros beyond the border (torch 'zeros'/'constant', tf.pad 'CONSTANT', ONNX 'constant')",
+    "reflect": "mirror without repeating the edge pixel: abc → cb|abc|ba (torch 'reflect', tf.pad 'REFLECT', ONNX 'reflect')",
+    "edge": "repeat the edge pixel: abc → aa|abc|cc (torch 'replicate', ONNX 'edge')",
+    "wrap": "periodic: abc → bc|abc|ab (torch 'circular', Flax padding='CIRCULAR', ONNX 'wrap')",
+    "symmetric": "mirror repeating the edge pixel: abc → ba|abc|cb (tf.pad 'SYMMETRIC')",
+}
+
+#: What an average pool divides a window's sum by at the border.
+POOL_DIVISORS = {
+    "window": "the full window size k^d, padding counted (count_include_pad=True: PyTorch's default)",
+    "in_bounds": "the number of in-bounds pixels (count_include_pad=False; TF/Keras 'SAME', ONNX's default)",
+}

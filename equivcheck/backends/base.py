@@ -251,17 +251,58 @@ class Backend:
     def space_to_depth(self, x, r: int):
         raise NotApplicable(f"{self.framework_name} has no space_to_depth")
 
-    def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False):
+    def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False, *, ceil_mode=False, dilation=1):
         """Max pooling; with ``return_indices`` also the framework's argmax
-        indices, *in the framework's own index convention* (recorded by claims)."""
+        indices, *in the framework's own index convention* (recorded by claims).
+
+        ``padding``: int, per-dim ints, per-dim (before, after) pairs, 'valid' or 'same' (the framework's
+        own 'same').  ``ceil_mode=True`` asks for the ceil output-size rule (PyTorch/ONNX); a framework
+        without it raises :class:`NotApplicable` with a sentence naming what it offers instead."""
         raise NotApplicable(f"{self.framework_name} has no max pooling")
 
     def max_unpool(self, y, indices, kernel, stride=None, output_size=None):
         """Inverse of max_pool using the indices from :meth:`max_pool`."""
         raise NotApplicable(f"{self.framework_name} has no max unpooling")
 
-    def avg_pool(self, x, kernel, stride=None, padding=0):
+    def avg_pool(self, x, kernel, stride=None, padding=0, *, count_include_pad=True, ceil_mode=False, dilation=1):
+        """Average pooling.  ``count_include_pad``: whether the zero padding counts in each window's
+        divisor (PyTorch's default True; TF 'SAME' and ONNX's default exclude it).  ``padding`` as for
+        :meth:`max_pool`; 'same' is the framework's own 'same' (whatever divisor it uses, the claim
+        finds out).  An argument the framework cannot express raises :class:`NotApplicable` with a
+        sentence (e.g. no ceil_mode in Keras)."""
         raise NotApplicable(f"{self.framework_name} has no average pooling")
+
+    def pad(self, x, pads, mode: str = "constant"):
+        """The framework's own pad of the spatial axes of a canonical ``(N, C, *sp)`` tensor.
+
+        ``pads``: per spatial dim (before, after).  ``mode`` is NumPy's name (the canonical vocabulary,
+        :data:`equivcheck.conventions.PAD_MODES`): 'constant' (zeros), 'reflect', 'edge', 'wrap',
+        'symmetric'; the adapter maps it to its native word (torch 'replicate'/'circular', tf.pad
+        'SYMMETRIC', ...).  A mode the framework lacks raises :class:`NotApplicable` naming it."""
+        raise NotApplicable(f"{self.framework_name} has no pad op")
+
+    def batch_norm(self, x, mean, var, gamma, beta, eps: float):
+        """Inference-mode batch normalisation over axis 1 of a canonical ``(N, C, *sp)`` tensor with the
+        given per-channel statistics: (x − mean)/√(var + eps)·gamma + beta, by the framework's own
+        functional op (``F.batch_norm(training=False)``, ``tf.nn.batch_normalization``, ...)."""
+        raise NotApplicable(f"{self.framework_name} has no functional batch normalisation")
+
+    # ---- FFT (complex tensors stay native; to_numpy of a complex tensor returns complex128) ----------
+    def fftn(self, x, axes: Sequence[int]):
+        """The framework's N-d FFT of a real or complex tensor over ``axes``."""
+        raise NotApplicable(f"{self.framework_name} has no FFT")
+
+    def ifftn(self, x, axes: Sequence[int]):
+        """The framework's inverse N-d FFT over ``axes``."""
+        raise NotApplicable(f"{self.framework_name} has no inverse FFT")
+
+    def conj(self, x):
+        """Complex conjugate (native)."""
+        raise NotApplicable(f"{self.framework_name} has no complex conjugate")
+
+    def real(self, x):
+        """Real part of a complex tensor, in the run dtype (native)."""
+        raise NotApplicable(f"{self.framework_name} has no complex tensors")
 
     def extract_patches(self, x, kernel, stride=1, padding=0, dilation=1):
         """The framework's own patch extraction (im2col), returned as
@@ -281,8 +322,22 @@ class Backend:
     # ---- layers --------------------------------------------------------------
     def layer(self, kind: str, *, rank: int = 2, in_channels: int, out_channels: int | None = None,
               kernel_size=1, stride=1, padding="valid", dilation=1, groups=1, depth_multiplier=1,
-              use_bias=True, api: str | None = None, input_shape=None) -> LayerHandle:
-        """Build a native layer: ``kind`` is conv, conv_transpose, depthwise, dense or flatten.
+              use_bias=True, api: str | None = None, input_shape=None, **options) -> LayerHandle:
+        """Build a native layer: ``kind`` is conv, conv_transpose, depthwise, dense, flatten, and (for
+        the porting-pitfall claims) separable, batch_norm, avg_pool and max_pool.
+
+        ``options`` (keyword, each ignored by kinds it does not concern; a value the framework cannot
+        build raises :class:`NotApplicable` with a sentence):
+
+        - conv: ``padding_mode`` in NumPy's words ('constant', 'reflect', 'edge', 'wrap'; torch
+          ``padding_mode``, Flax ``padding='CIRCULAR'``); ``padding='causal'`` (Keras Conv1D).
+        - separable: ``depth_multiplier``; ``set_weights(kernel, bias, pointwise=...)`` takes the
+          canonical depthwise kernel (C·M, 1, *k), the pointwise kernel (O, C·M, 1…) and one bias (O,).
+        - batch_norm: ``in_channels``, ``eps``; ``set_weights(mean=, var=, gamma=, beta=)`` loads the
+          inference statistics; the handle runs in inference mode (torch ``.eval()``, Keras
+          ``training=False``, Flax ``use_running_average=True``).
+        - avg_pool / max_pool: ``kernel_size``, ``stride``, ``padding`` (ints, pairs, 'valid', 'same'),
+          ``ceil_mode``, ``count_include_pad``.  No weights: ``set_weights`` is a no-op.
 
         ``flatten`` is the framework's Flatten layer (or, where it has none, the reshape its users
         write): its handle takes the tensor in the framework's *native* layout, passes it untouched,
