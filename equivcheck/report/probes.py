@@ -44,6 +44,12 @@ TOPICS = {
     "flatten_order": ("Flatten order", "which axis varies fastest when the framework's usual flatten follows a conv, from an arange feature map"),
     "argmax": ("Max-pool argmax index", "what the indices returned with a max-pool count, from pooling an arange input"),
     "unbatched": ("Unbatched input", "whether a conv accepts (C, *spatial) without a batch axis, with the framework's own error"),
+    "pool_divisor": ("Average-pool divisor", "what a padded average pool divides a border window by (conventions.POOL_DIVISORS), by default and with each count_include_pad the API offers, from pooling a ones input"),
+    "ceil_mode": ("Pool ceil_mode rule", "output size with ceil_mode=True, and whether a last window starting in the right padding is dropped, over a grid of n, k, s, p"),
+    "pad_modes": ("Padding-mode names", "each native padding-mode word and the NumPy mode (conventions.PAD_MODES) its output equals, from padding an arange input"),
+    "bn_fold": ("BatchNorm folding axis", "which kernel axis the inference BatchNorm scale multiplies when folded into a conv and a transposed conv, found by folding along each axis"),
+    "causal": ("Causal padding", "whether a causal 1-D conv is offered, and the left padding it uses for kernel k and dilation d"),
+    "separable": ("Separable conv parameters", "a separable conv layer's parameter count and number of biases, for k, C, M, O distinct"),
     "precision": ("float32 precision defaults", "TF32, oneDNN and matmul-precision settings as the framework reports them in this process"),
 }
 
