@@ -35,6 +35,7 @@ fails the suite, as unexpected, on the day the bug is fixed.
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,15 +64,89 @@ class ClaimError(ValueError):
     """A case file is malformed; the message names the file and the field."""
 
 
+#: The forms of a reference (see :func:`describe_reference`).
+GITHUB_REF = re.compile(r"(?P<repo>[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9._-]{1,100})\s*(?P<pr>PR\s*)?#(?P<number>[1-9][0-9]*)")
+ARXIV_REF = re.compile(r"arXiv:(?P<id>[0-9]{4}\.[0-9]{4,5}(?:v[0-9]+)?|[a-z-]+(?:\.[A-Z]{2})?/[0-9]{7}(?:v[0-9]+)?)",
+                       re.IGNORECASE)
+URL_REF = re.compile(r"https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+(?::[0-9]+)?(?:[/?#]\S*)?")
+
+
+def describe_reference(ref: str) -> tuple[str, str | None, str]:
+    """(kind, URL or None, the reference in words) of a source's ``ref``; :class:`ValueError` with a
+    one-line reason when it is none of the forms a reader can look up.
+
+    >>> describe_reference("002")
+    ('seed', None, 'seed thread 002')
+    >>> describe_reference("pytorch/pytorch#1333")[2]
+    'GitHub issue/PR pytorch/pytorch#1333 — https://github.com/pytorch/pytorch/issues/1333'
+    >>> describe_reference("microsoft/onnxruntime PR#5368")[1]
+    'https://github.com/microsoft/onnxruntime/pull/5368'
+    >>> describe_reference("arXiv:1609.03499")[2]
+    'paper arXiv:1609.03499 — https://arxiv.org/abs/1609.03499'
+    >>> describe_reference("Deconvolution and Checkerboard Artifacts")
+    ('paper', None, 'paper "Deconvolution and Checkerboard Artifacts"')
+    """
+    if not isinstance(ref, str) or not ref.strip():
+        raise ValueError(f"the reference must be a non-empty string, got {ref!r}")
+    ref = ref.strip()
+    if ref.isdigit():
+        if ref not in SEEDS:
+            raise ValueError(f"unknown seed {ref!r}; the seeds are {', '.join(SEEDS)}")
+        return "seed", None, f"seed thread {ref}"
+    if match := GITHUB_REF.fullmatch(ref):
+        repo, number = match["repo"], match["number"]
+        if match["pr"]:
+            url = f"https://github.com/{repo}/pull/{number}"
+            return "pull request", url, f"GitHub PR {repo}#{number} — {url}"
+        url = f"https://github.com/{repo}/issues/{number}"  # GitHub forwards a PR's number to its page
+        return "issue", url, f"GitHub issue/PR {repo}#{number} — {url}"
+    if "#" in ref:
+        raise ValueError(f"{ref!r} is not an issue or pull request reference: write owner/repo#number or "
+                         f"owner/repo PR#number (e.g. pytorch/pytorch#1333)")
+    if match := ARXIV_REF.fullmatch(ref):
+        url = f"https://arxiv.org/abs/{match['id']}"
+        return "paper", url, f"paper arXiv:{match['id']} — {url}"
+    if ref.lower().startswith("arxiv"):
+        raise ValueError(f"{ref!r} is not an arXiv id: write arXiv:YYMM.NNNNN (e.g. arXiv:1609.03499)")
+    if URL_REF.fullmatch(ref):
+        return "documentation", ref, f"documentation {ref}"
+    if re.match(r"(https?:|www\.)", ref, re.IGNORECASE):
+        raise ValueError(f"{ref!r} is not a URL: write it in full, https://host/path")
+    if len(ref.split()) >= 2 and any(c.isalpha() for c in ref):
+        return "paper", None, f'paper "{ref}"'
+    raise ValueError(f"{ref!r} is not a reference a reader can look up: give a seed ({', '.join(SEEDS)}), "
+                     f"owner/repo#number, arXiv:id, a paper's title or a documentation URL")
+
+
 @dataclass(frozen=True)
 class Source:
-    """Where a claim comes from: a seed thread (``"002"``) and the words it quotes."""
+    """Where a claim comes from: a reference (``seed``: a seed thread ``"002"``, ``owner/repo#123``,
+    ``arXiv:…``, a paper title or a URL; the field keeps its first name) and the words it says."""
 
     seed: str
     quote: str
 
+    @property
+    def ref(self) -> str:
+        return self.seed
+
+    @property
+    def kind(self) -> str:
+        return describe_reference(self.seed)[0]
+
+    @property
+    def url(self) -> str | None:
+        return describe_reference(self.seed)[1]
+
+    @property
+    def words(self) -> str:
+        """The reference in words, for a reader to look it up: "seed thread 002", "GitHub issue/PR
+        pytorch/pytorch#1333 — https://github.com/pytorch/pytorch/issues/1333", ..."""
+        return describe_reference(self.seed)[2]
+
     def to_dict(self) -> dict:
-        return {"seed": self.seed, "quote": self.quote}
+        kind, url, words = describe_reference(self.seed)
+        return {"seed": self.seed, "kind": kind, "url": url, "words": words, "quote": self.quote}
 
 
 @dataclass(frozen=True)
@@ -112,15 +187,24 @@ def deviation(framework: str, verdict: str, *, reason: str, dtype: str | None = 
     return Deviation(framework, verdict, reason, dtype, tuple(sorted(when.items())), bool(supporting))
 
 
-def source(seed: str, quote: str) -> Source:
-    """A :class:`Source`: where the claim was made, and the words.  ``seed`` is one of the catalog's seed
-    threads (``"000"`` … ``"004"``, the questions this project started from) or, for a claim of your
-    own, any reference a reader can look up: ``"pytorch/pytorch#1234"``, ``"arXiv:1603.07285"``, a URL.
+def source(ref: str, quote: str) -> Source:
+    """A :class:`Source`: where the claim was made, and what it says there.  ``ref`` is one of
+
+    - a seed thread of the catalog, ``"000"`` … ``"004"`` (the questions this project started from),
+      with the thread's own words as ``quote``;
+    - a GitHub issue or pull request, ``"owner/repo#123"`` (or ``"owner/repo PR#123"``);
+    - a paper, ``"arXiv:1609.03499"`` or its title (two words or more);
+    - a documentation page, its full ``https://`` URL;
+
+    and ``quote`` what that source says (its words, or what it reports).  The loader rejects any other
+    ``ref`` with an error naming the case file and the field ``sources``.
 
     >>> source("002", "Why then are its weights actually size (7x7x8x16)?").seed
     '002'
+    >>> source("arXiv:1610.02357", "depthwise separable convolutions").words
+    'paper arXiv:1610.02357 — https://arxiv.org/abs/1610.02357'
     """
-    return Source(seed, quote)
+    return Source(ref, quote)
 
 
 @dataclass
@@ -223,15 +307,16 @@ def _validate(path: Path, spec: dict) -> Claim:
             raise _fail(path, name, "must be a non-empty string")
     sources = spec["sources"]
     if not isinstance(sources, (list, tuple)) or not sources:
-        raise _fail(path, "sources", "must be a non-empty list of source(seed, quote)")
+        raise _fail(path, "sources", "must be a non-empty list of source(ref, quote)")
     for item in sources:
         if not isinstance(item, Source):
-            raise _fail(path, "sources", f"entries must be source(seed, quote), got {item!r}")
-        if not isinstance(item.seed, str) or not item.seed.strip() or (item.seed.isdigit() and item.seed not in SEEDS):
-            raise _fail(path, "sources", f"unknown seed {item.seed!r}; the seeds are {', '.join(SEEDS)}, or give "
-                                         f"any reference a reader can look up (owner/repo#123, arXiv:…, a URL)")
-        if not item.quote.strip():
-            raise _fail(path, "sources", f"seed {item.seed}: the quote is empty")
+            raise _fail(path, "sources", f"entries must be source(ref, quote), got {item!r}")
+        try:
+            words = describe_reference(item.seed)[2]
+        except ValueError as exc:
+            raise _fail(path, "sources", str(exc)) from None
+        if not isinstance(item.quote, str) or not item.quote.strip():
+            raise _fail(path, "sources", f"{words}: the quote (what the source says) is empty")
     examples = spec["examples"]
     if not isinstance(examples, (list, tuple)) or not examples:
         raise _fail(path, "examples", "must be a non-empty list of parameter dicts (the seeds' worked numbers)")

@@ -116,9 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     listing = commands.add_parser("list", help="show every claim with its title and sources",
-                                  description="Show every claim in cases/ with its title and the seed it comes from.")
+                                  description="Show every claim in cases/ with its title and its sources in words (seed thread, "
+                                              "GitHub issue/PR, paper, documentation page, with a URL where there is one).")
     listing.add_argument("--json", action="store_true",
-                         help='print a JSON array of {"id", "title", "statement", "sources"}')
+                         help='print a JSON array of {"id", "title", "statement", "sources"}; each source '
+                              'is {"seed" (the reference), "kind", "url", "words", "quote"}')
     _add_case_options(listing)
 
     run = commands.add_parser("run", help="run claims through frameworks and print the verdict table",
@@ -329,8 +331,9 @@ def cmd_list(args) -> int:
         return EXIT_OK
     width = max(len(i) for i in claims)
     for claim in claims.values():
-        seeds = ",".join(sorted({s.seed for s in claim.sources}))
-        print(f"{claim.id:<{width}}  [{seeds}]  {claim.title}")
+        # one line per claim (its id first); each reference once, in words a reader can look up
+        words = list(dict.fromkeys(s.words for s in claim.sources))
+        print(f"{claim.id:<{width}}  {claim.title}  (sources: {'; '.join(words)})")
     return EXIT_OK
 
 
