@@ -19,33 +19,19 @@ Design rules
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 
 import numpy as np
 
 from equivcheck import layouts
 from equivcheck import known_issues
-from equivcheck.backends.base import Backend, LayerHandle, NotApplicable, padding_spec, spatial_ints
+from equivcheck.backends.base import Backend, NotApplicable, spatial_ints
+from equivcheck.backends.tensorflow.keras_layers import KerasLayers
+from equivcheck.backends.tensorflow.padding import pad_list, pad_spec
+from equivcheck.backends.tensorflow.pooling import PoolingOps
 
 
-def _is_seq(value):
-    return not isinstance(value, str) and hasattr(value, "__len__")
-
-
-def _pad_spec(padding, rank):
-    """'SAME'/'VALID' (or another string, for TF to judge) or ``rank`` (before, after) pairs."""
-    spec = padding_spec(padding, rank)
-    return spec if isinstance(spec, str) or any(map(any, spec)) else "VALID"  # padding 0 is spelled 'VALID' in TF
-
-
-def _pad_list(layout, pairs):
-    """Explicit TF padding ``[[before, after], ...]`` over every axis of ``layout``."""
-    spatial = [a for a in layout if a not in "NC"]
-    return [list(pairs[spatial.index(a)]) if a in spatial else [0, 0] for a in layout]
-
-
-class TensorflowBackend(Backend):
+class TensorflowBackend(PoolingOps, KerasLayers, Backend):
     """TensorFlow: functional ops via ``tf.nn`` (NHWC), layers via ``keras.layers``."""
 
     framework_name = "tensorflow"
@@ -219,13 +205,13 @@ class TensorflowBackend(Backend):
         batched = len(x.shape) != rank + 1
         xn, layout = self._native(x, rank, batched)
         wn, klayout = self._kernel(w, "conv", rank)
-        strides, dil, pad = spatial_ints(stride, rank), spatial_ints(dilation, rank), _pad_spec(padding, rank)
+        strides, dil, pad = spatial_ints(stride, rank), spatial_ints(dilation, rank), pad_spec(padding, rank)
         if not isinstance(pad, str):
             if rank == 2 and batched:  # tf.nn.conv2d takes explicit (before, after) pairs itself
-                pad = _pad_list(layout, pad)
+                pad = pad_list(layout, pad)
             else:  # conv1d/conv3d take only 'SAME'/'VALID' (and unbatched input should meet
                 # TF's rank check, not its padding-list check): zero-pad first, as a TF user would
-                xn, pad = tf.pad(xn, _pad_list(layout, pad)), "VALID"
+                xn, pad = tf.pad(xn, pad_list(layout, pad)), "VALID"
         channel = layout.index("C")
 
         def run(xn, wn):
@@ -257,7 +243,7 @@ class TensorflowBackend(Backend):
         spatial = [a for a in layout if a not in "NC"]
         n = [xn.shape[layout.index(a)] for a in spatial]
         full = [(ni - 1) * si + di * (ki - 1) + 1 for ni, si, di, ki in zip(n, s, d, w.shape[2:])]
-        spec, crop = _pad_spec(padding, rank), None
+        spec, crop = pad_spec(padding, rank), None
         if spec == "SAME":  # TF's own 'SAME': output n*s, as Keras' Conv{n}DTranspose does
             if any(extra):
                 raise NotApplicable("tensorflow conv_transpose: padding='same' fixes the output to n*stride; "
@@ -287,7 +273,7 @@ class TensorflowBackend(Backend):
         y = self._run(run, batched, xn, wn)
         if crop is not None:
             if any(af < 0 for _, af in crop):
-                y = tf.pad(y, _pad_list(layout, [(0, max(-af, 0)) for _, af in crop]))
+                y = tf.pad(y, pad_list(layout, [(0, max(-af, 0)) for _, af in crop]))
             y = y[tuple(slice(crop[spatial.index(a)][0], y.shape[i] - max(crop[spatial.index(a)][1], 0))
                         if a in spatial else slice(None) for i, a in enumerate(layout))]
         return self._canonical(self._add_bias(y, b, layout), rank, batched)
@@ -335,99 +321,6 @@ class TensorflowBackend(Backend):
         return self._rearrange(x, unshuffle)
 
     # ---- pooling and patches ----------------------------------------------
-    def _pool_setup(self, x, kernel, stride):
-        rank = len(kernel) if _is_seq(kernel) else len(x.shape) - 2
-        batched = len(x.shape) != rank + 1
-        k = spatial_ints(kernel, rank)
-        return rank, batched, k, (k if stride is None else spatial_ints(stride, rank))
-
-    def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False):
-        tf = self.tf
-        rank, batched, k, s = self._pool_setup(x, kernel, stride)
-        xn, layout = self._native(x, rank, batched)
-        spec = _pad_spec(padding, rank)
-        if not return_indices:
-            if not isinstance(spec, str):
-                if rank == 3:  # max_pool3d takes only 'SAME'/'VALID': pad with -inf first
-                    xn, spec = tf.pad(xn, _pad_list(layout, spec), constant_values=-np.inf), "VALID"
-                else:  # max_pool1d/2d take explicit pairs themselves
-                    spec = _pad_list(layout, spec)
-            pool = {1: tf.nn.max_pool1d, 2: tf.nn.max_pool2d, 3: tf.nn.max_pool3d}[rank]
-            return self._canonical(pool(xn, list(k), list(s), spec), rank, batched)
-        if rank != 2:
-            raise NotApplicable(f"tensorflow: tf.nn.max_pool_with_argmax is 2-D only; there is no {rank}-D "
-                                "max pool that returns indices")
-        shift = None
-        if not isinstance(spec, str):
-            # max_pool_with_argmax takes only 'SAME'/'VALID': pad with -inf as a TF user would,
-            # then re-base the indices onto the unpadded input (same (y*W + x)*C + c form).
-            (top, _), (left, _) = spec
-            width, channels = xn.shape[layout.index("W")], xn.shape[layout.index("C")]
-            xn, spec = tf.pad(xn, _pad_list(layout, spec), constant_values=-np.inf), "VALID"
-            shift = (top, left, width, xn.shape[layout.index("W")], channels)
-        values, argmax = tf.nn.max_pool_with_argmax(xn, list(k), list(s), spec)
-        if shift is not None:
-            top, left, width, padded_width, channels = shift
-            row, rest = argmax // (padded_width * channels), argmax % (padded_width * channels)
-            argmax = ((row - top) * width + rest // channels - left) * channels + rest % channels
-        return self._canonical(values, rank, batched), self._canonical(argmax, rank, batched)
-
-    def max_unpool(self, y, indices, kernel, stride=None, output_size=None):
-        tf = self.tf
-        rank, batched, k, s = self._pool_setup(y, kernel, stride)
-        if rank != 2 or not batched:
-            raise NotApplicable("tensorflow: indices come from tf.nn.max_pool_with_argmax, which is 2-D and batched only")
-        yn, layout = self._native(y, 2)
-        idx = self._native(tf.cast(indices, tf.int64), 2)[0]
-        spatial = [a for a in layout if a not in "NC"]
-        pooled = [yn.shape[layout.index(a)] for a in spatial]
-        size = ([(o - 1) * si + ki for o, si, ki in zip(pooled, s, k)] if output_size is None
-                else [int(v) for v in output_size][-rank:])
-        batch, channels = yn.shape[layout.index("N")], yn.shape[layout.index("C")]
-        # TF has no unpooling op: scatter each value to its flat (y*W + x)*C + c slot of
-        # its batch row.  tensor_scatter_nd_update writes (overlapping windows repeat an
-        # index with the same value); tf.scatter_nd would add those repeats up.
-        rows = tf.broadcast_to(tf.reshape(tf.range(batch, dtype=tf.int64), [-1] + [1] * (len(layout) - 1)),
-                               tf.shape(idx, out_type=tf.int64))
-        where = tf.stack([tf.reshape(rows, [-1]), tf.reshape(idx, [-1])], axis=1)
-        flat = tf.tensor_scatter_nd_update(tf.zeros([batch, math.prod(size) * channels], yn.dtype),
-                                           where, tf.reshape(yn, [-1]))
-        out = tf.reshape(flat, [batch if a == "N" else channels if a == "C" else size[spatial.index(a)]
-                                for a in layout])
-        return self._canonical(out, 2)
-
-    def avg_pool(self, x, kernel, stride=None, padding=0):
-        tf = self.tf
-        rank, batched, k, s = self._pool_setup(x, kernel, stride)
-        xn, layout = self._native(x, rank, batched)
-        spec = _pad_spec(padding, rank)
-        if not isinstance(spec, str):
-            # tf.nn.avg_pool takes only 'SAME'/'VALID' (its 'SAME' leaves padding out of the
-            # mean); zero-padding first counts the pad in, like PyTorch's count_include_pad.
-            xn, spec = tf.pad(xn, _pad_list(layout, spec)), "VALID"
-        pool = {1: tf.nn.avg_pool1d, 2: tf.nn.avg_pool2d, 3: tf.nn.avg_pool3d}[rank]
-        return self._canonical(pool(xn, list(k), list(s), spec), rank, batched)
-
-    def extract_patches(self, x, kernel, stride=1, padding=0, dilation=1):
-        tf = self.tf
-        rank = len(kernel) if _is_seq(kernel) else len(x.shape) - 2
-        batched = len(x.shape) != rank + 1
-        k, s, d = spatial_ints(kernel, rank), spatial_ints(stride, rank), spatial_ints(dilation, rank)
-        xn, layout = self._native(x, rank, batched)
-        spec = _pad_spec(padding, rank)
-        if not isinstance(spec, str):  # extract_patches takes only 'SAME'/'VALID': zero-pad first
-            xn, spec = tf.pad(xn, _pad_list(layout, spec)), "VALID"
-        if rank == 3:
-            if any(di != 1 for di in d):
-                raise NotApplicable("tensorflow: tf.extract_volume_patches has no dilation (rates) argument")
-            patches = tf.extract_volume_patches(xn, [1, *k, 1], [1, *s, 1], spec)
-        else:
-            if rank == 1:  # a sequence as a one-row image, the way a TF user reaches for extract_patches
-                xn, k, s, d = tf.expand_dims(xn, layout.index("W")), (1, *k), (1, *s), (1, *d)
-            patches = tf.image.extract_patches(xn, [1, *k, 1], [1, *s, 1], [1, *d, 1], spec)
-        batch = patches.shape[0]
-        return tf.transpose(tf.reshape(patches, [batch, -1, patches.shape[-1]]), [0, 2, 1])
-
     # ---- autodiff ----------------------------------------------------------
     def vjp(self, fn, primals, cotangent):
         tf = self.tf
@@ -439,105 +332,3 @@ class TensorflowBackend(Backend):
         return list(tape.gradient(tf.nest.flatten(out), primals, output_gradients=tf.nest.flatten(cotangent),
                                   unconnected_gradients=tf.UnconnectedGradients.ZERO))
 
-    # ---- layers ------------------------------------------------------------
-    def layer(self, kind, *, rank=2, in_channels, out_channels=None, kernel_size=1, stride=1,
-              padding="valid", dilation=1, groups=1, depth_multiplier=1, use_bias=True, api=None,
-              input_shape=None):
-        api = api or self.layer_apis[0]
-        if api not in self.layer_apis:
-            raise NotApplicable(f"tensorflow has no layer API {api!r}; it offers {self.layer_apis}")
-        keras = self.keras
-        native_layout = layouts.data_layout("tensorflow", rank)
-        if kind == "flatten":
-            return self._flatten_layer(native_layout)
-        conv_args = dict(kernel_size=kernel_size, strides=stride, padding=padding, dilation_rate=dilation,
-                         data_format="channels_last" if native_layout.endswith("C") else "channels_first")
-        if kind == "conv":
-            name, args = f"Conv{rank}D", dict(filters=out_channels, groups=groups, **conv_args)
-        elif kind == "conv_transpose":
-            if groups != 1:
-                raise NotApplicable(f"tensorflow: keras.layers.Conv{rank}DTranspose has no groups argument")
-            name, args = f"Conv{rank}DTranspose", dict(filters=out_channels, **conv_args)
-        elif kind == "depthwise":
-            name, args = f"DepthwiseConv{rank}D", dict(depth_multiplier=depth_multiplier, **conv_args)
-        elif kind == "dense":
-            name, args = "Dense", dict(units=out_channels)
-        else:
-            raise ValueError(f"layer kind must be conv, conv_transpose, depthwise, dense or flatten, got {kind!r}")
-        cls = getattr(keras.layers, name, None)
-        if cls is None:
-            raise NotApplicable(f"tensorflow: keras {keras.__version__} has no keras.layers.{name}")
-        native = cls(dtype=self.dtype, use_bias=use_bias, **args)
-        if kind == "dense":
-            build_shape = (None, *(input_shape[1:] if input_shape else (in_channels,)))
-        else:
-            canon = layouts.canonical("data", rank)
-            shape = dict(zip(canon, input_shape or (None, in_channels) + (None,) * rank))
-            build_shape = tuple(None if a == "N" else shape[a] for a in native_layout)
-        with self.session():
-            native.build(build_shape)
-        kernel_var = next(v for v in (getattr(native, n, None) for n in ("kernel", "depthwise_kernel"))
-                          if v is not None)
-        op = kind
-        kernel_layout = layouts.kernel_layout("tensorflow", op, rank, api=api)
-
-        def set_weights(kernel, bias=None):
-            canonical_kernel = np.asarray(self.to_numpy(kernel) if not isinstance(kernel, np.ndarray) else kernel)
-            with self.session():
-                kernel_var.assign(layouts.convert(canonical_kernel, layouts.canonical(op, rank),
-                                                  layouts.kernel_layout("tensorflow", op, rank, api=api))
-                                  .astype(self.dtype))
-                if bias is not None:
-                    native.bias.assign(np.asarray(bias if isinstance(bias, np.ndarray) else self.to_numpy(bias),
-                                                  dtype=self.dtype))
-
-        def call(x):
-            x = self.tf.convert_to_tensor(x)
-            # dense, or an input of neither (N, C, *sp) nor (C, *sp) rank: no layout to convert, Keras
-            # judges it as it is (its own error instead of a transpose of the wrong rank here)
-            untouched = kind == "dense" or len(x.shape) not in (rank + 1, rank + 2)
-            batched = kind == "dense" or len(x.shape) != rank + 1
-            xn = x if untouched else self._native(x, rank, batched)[0]
-            if (kind == "conv" and rank == 2 and not untouched and isinstance(padding, str)
-                    and self.keras_backend == "tensorflow"):  # Keras' Conv2D runs the same oneDNN kernel
-                self._check_conv2d(xn.shape, kernel_var.shape, spatial_ints(stride, 2), padding, spatial_ints(dilation, 2))
-            yn = self._call_keras(native, xn)
-            return yn if untouched else self._canonical(yn, rank, batched)
-
-        return LayerHandle(api=f"keras.layers.{name}", kernel_shape=tuple(int(v) for v in kernel_var.shape),
-                           kernel_layout=kernel_layout, param_count=int(native.count_params()),
-                           set_weights=set_weights, call=call, native=native,
-                           extra={"keras_backend": self.keras_backend})
-
-    def _call_keras(self, native, xn):
-        """Run a Keras layer on a TF tensor; on another Keras backend cross through NumPy (autodiff stops)."""
-        if self.keras_backend == "tensorflow":
-            return native(xn)
-        keras = self.keras
-        yn = native(keras.ops.convert_to_tensor(xn.numpy(), dtype=self.dtype))
-        return self.tf.constant(np.asarray(keras.ops.convert_to_numpy(yn)), dtype=self.dtype)
-
-    def _flatten_layer(self, native_layout):
-        """``keras.layers.Flatten(data_format=…)`` with the data_format of this adapter's native layout.
-
-        Unlike the other handles its input is *not* converted from the canonical layout: ``x`` goes to
-        the layer exactly as given, read by Keras as ``extra["input_layout"]`` (the adapter's native
-        layout, NHWC for rank 2 with data_format='channels_last'), and the layer's ``(N, features)``
-        output comes back as Keras orders it.  ``handle(bk.to_native(x))`` flattens a canonical map
-        as a Keras model does after its conv layers.  (Keras' data_format matters: with
-        'channels_first' Flatten first moves the channel axis last.)"""
-        data_format = "channels_last" if native_layout.endswith("C") else "channels_first"
-        native = self.keras.layers.Flatten(data_format=data_format, dtype=self.dtype)
-        with self.session():
-            native.build((None,) * len(native_layout))  # no weights; built so Keras can count them (0)
-
-        def set_weights(kernel=None, bias=None):
-            raise ValueError("keras.layers.Flatten has no weights")
-
-        def call(x):
-            return self._call_keras(native, self.tf.convert_to_tensor(x))
-
-        return LayerHandle(api="keras.layers.Flatten", kernel_shape=(), kernel_layout="",
-                           param_count=int(native.count_params()), set_weights=set_weights, call=call,
-                           native=native, extra={"input_layout": native_layout, "data_format": data_format,
-                                                 "keras_backend": self.keras_backend})
