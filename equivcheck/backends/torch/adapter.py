@@ -21,8 +21,8 @@ import contextlib
 import numpy as np
 
 from equivcheck import layouts
-from equivcheck.backends.base import (Backend, BackendUnavailable, LayerHandle, NotApplicable, is_int,
-                                      padding_pairs)
+from equivcheck.backends.base import Backend, BackendUnavailable, NotApplicable, is_int, padding_pairs, spatial_ints
+from equivcheck.backends.torch import layers
 
 
 def _native_padding(padding, rank, strings=True):
@@ -36,6 +36,10 @@ def _native_padding(padding, rank, strings=True):
     if pairs is None or all(b == a for b, a in pairs):
         return (padding if pairs is None else tuple(b for b, _ in pairs)), None
     return 0, pairs
+
+
+#: NumPy pad-mode word (conventions.PAD_MODES) → F.pad's ``mode``; torch has no 'symmetric'.
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}
 
 
 def _has_fp32_precision(holder) -> bool:
@@ -145,6 +149,8 @@ class TorchBackend(Backend):
         return self.torch.as_tensor(array, dtype=self._dtype, device=self._device)
 
     def to_numpy(self, tensor):
+        if tensor.is_complex():  # a lazily conjugated view must be materialised before .numpy()
+            return tensor.detach().resolve_conj().to("cpu", self.torch.complex128).numpy()
         return tensor.detach().to("cpu", self.torch.float64).numpy()
 
     # ---- array ops -------------------------------------------------------
@@ -267,23 +273,33 @@ class TorchBackend(Backend):
     def _pool_rank(x, kernel):
         return x.ndim - 2 if is_int(kernel) else len(tuple(kernel))
 
-    def _pool_padding(self, x, padding, rank, value, with_indices=False):
-        """torch pools pad symmetrically; asymmetric pairs are padded explicitly with ``value``
-        (a torch user's F.pad)."""
+    def _pool_padding(self, x, padding, rank, value, op, *, with_indices=False, ceil_mode=False,
+                      count_include_pad=True):
+        """torch pools pad symmetrically; asymmetric pairs are padded explicitly with ``value`` (a torch
+        user's F.pad), where that is the same pool: not with returned indices, ceil_mode (the last
+        window's rule reads the pool's own padding) or count_include_pad=False (F.pad's zeros count)."""
+        if isinstance(padding, str) and padding.lower() == "same":
+            raise NotApplicable(f"torch {op} has no 'same' padding; it takes symmetric padding ints (at most "
+                                "half the kernel), or F.pad before the pool")
         native_padding, explicit = _native_padding(padding, rank, strings=False)
         if explicit is None:
             return x, native_padding
-        if with_indices:
-            raise NotApplicable("torch max_pool pads symmetrically only; with asymmetric padding done by "
-                                "F.pad the returned indices would address the padded input")
+        blocked = ("the returned indices would address the padded input" if with_indices else
+                   "ceil_mode's last-window rule would count F.pad's values as input" if ceil_mode else
+                   "F.pad's zeros would count in the divisor" if not count_include_pad else None)
+        if blocked:
+            raise NotApplicable(f"torch {op} pads symmetrically only; with asymmetric padding done by F.pad "
+                                f"{blocked}")
         return self.F.pad(x, self._pad_spec(explicit), value=value), 0
 
-    def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False):
+    def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False, *, ceil_mode=False, dilation=1):
         rank = self._pool_rank(x, kernel)
         form = self._form(x, rank)
-        x, padding = self._pool_padding(x, padding, rank, float("-inf"), with_indices=return_indices)
-        out = self._fn("max_pool", rank, "max pooling")(self.to_native(x, form), kernel, stride,
-                                                          padding, return_indices=return_indices)
+        x, padding = self._pool_padding(x, padding, rank, float("-inf"), "max_pool", with_indices=return_indices,
+                                        ceil_mode=ceil_mode)
+        out = self._fn("max_pool", rank, "max pooling")(self.to_native(x, form), kernel, stride, padding,
+                                                          dilation=dilation, ceil_mode=ceil_mode,
+                                                          return_indices=return_indices)
         if not return_indices:
             return self.from_native(out, form)
         # indices: per (n, c), the row-major flat index into the unpadded input plane
@@ -300,13 +316,50 @@ class TorchBackend(Backend):
             output_size=None if output_size is None else tuple(output_size))
         return self.from_native(out, form)
 
-    def avg_pool(self, x, kernel, stride=None, padding=0):
+    def avg_pool(self, x, kernel, stride=None, padding=0, *, count_include_pad=True, ceil_mode=False, dilation=1):
         rank = self._pool_rank(x, kernel)
+        if any(d != 1 for d in spatial_ints(dilation, rank)):
+            raise NotApplicable(f"torch avg_pool has no dilation (F.avg_pool{rank}d takes kernel_size, stride, "
+                                "padding, ceil_mode, count_include_pad, divisor_override); a dilated average "
+                                "is a depthwise conv with a dilated constant kernel")
         form = self._form(x, rank)
-        # zero padding, counted in the divisor like torch's count_include_pad=True default
-        x, padding = self._pool_padding(x, padding, rank, 0.0)
-        out = self._fn("avg_pool", rank, "average pooling")(self.to_native(x, form), kernel, stride, padding)
+        x, padding = self._pool_padding(x, padding, rank, 0.0, "avg_pool", ceil_mode=ceil_mode,
+                                        count_include_pad=count_include_pad)
+        out = self._fn("avg_pool", rank, "average pooling")(self.to_native(x, form), kernel, stride, padding,
+                                                              ceil_mode=ceil_mode, count_include_pad=count_include_pad)
         return self.from_native(out, form)
+
+    # ---- padding, normalisation, FFT ------------------------------------------------
+    def pad(self, x, pads, mode="constant"):
+        rank = x.ndim - 2
+        if mode == "symmetric":
+            raise NotApplicable("torch F.pad has no 'symmetric' mode (mirror repeating the edge pixel); it offers "
+                                "'constant', 'reflect', 'replicate' and 'circular'")
+        if mode not in _PAD_MODES:
+            raise ValueError(f"pad mode must be a NumPy pad mode ({', '.join(_PAD_MODES)}, symmetric), got {mode!r}")
+        pairs = padding_pairs(pads, rank)
+        if pairs is None or len(pairs) != rank:
+            raise ValueError(f"pads must be one (before, after) pair per spatial axis of the (N, C, *spatial) "
+                             f"input of shape {tuple(x.shape)}, got {pads!r}")
+        out = self.F.pad(self.to_native(x), self._pad_spec(pairs), mode=_PAD_MODES[mode])
+        return self.from_native(out)
+
+    def batch_norm(self, x, mean, var, gamma, beta, eps):
+        form = self._form(x, x.ndim - 2)
+        out = self.F.batch_norm(self.to_native(x, form), mean, var, weight=gamma, bias=beta, training=False, eps=eps)
+        return self.from_native(out, form)
+
+    def fftn(self, x, axes):
+        return self.torch.fft.fftn(x, dim=tuple(axes))
+
+    def ifftn(self, x, axes):
+        return self.torch.fft.ifftn(x, dim=tuple(axes))
+
+    def conj(self, x):
+        return self.torch.conj(x)  # torch's lazy conjugate view; to_numpy resolves it
+
+    def real(self, x):
+        return self.torch.real(x)
 
     def extract_patches(self, x, kernel, stride=1, padding=0, dilation=1):
         rank = self._pool_rank(x, kernel)
@@ -339,75 +392,14 @@ class TorchBackend(Backend):
             result.append(torch.zeros_like(leaf) if grad is None else grad)
         return result
 
-    # ---- layers --------------------------------------------------------------
-    _LAYER_KINDS = ("conv", "conv_transpose", "depthwise", "dense")  # also their layout-table op names
-
+    # ---- layers (built in layers.py) ----------------------------------------------
     def layer(self, kind, *, rank=2, in_channels, out_channels=None, kernel_size=1, stride=1,
               padding="valid", dilation=1, groups=1, depth_multiplier=1, use_bias=True, api=None,
-              input_shape=None):
-        nn = self.torch.nn
+              input_shape=None, **options):
         api = api or self.layer_apis[0]
         if api not in self.layer_apis:
             raise ValueError(f"torch layer api must be one of {self.layer_apis}, got {api!r}")
-        if kind == "flatten":
-            return self._flatten_layer(rank)
-        if kind not in self._LAYER_KINDS:
-            raise ValueError(f"layer kind must be one of {self._LAYER_KINDS + ('flatten',)}, got {kind!r}")
-        factory = {"dtype": self._dtype, "device": self._device}
-        if kind == "dense":
-            name = "Linear"
-            module = nn.Linear(in_channels, out_channels, bias=use_bias, **factory)
-        else:
-            if rank not in (1, 2, 3):
-                raise NotApplicable(f"torch.nn has Conv1d/2d/3d only, no rank-{rank} layer")
-            if kind == "depthwise":
-                # torch's depthwise conv is Conv{n}d with groups=C and C*M outputs.
-                name, out_channels, groups = f"Conv{rank}d", in_channels * depth_multiplier, in_channels
-            elif kind == "conv":
-                name = f"Conv{rank}d"
-            else:
-                name = f"ConvTranspose{rank}d"
-                # ConvTranspose takes no padding strings; torch spells 'valid' as 0
-                padding = 0 if padding == "valid" else padding
-            module = getattr(nn, name)(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
-                                       dilation=dilation, groups=groups, bias=use_bias, **factory)
-        kernel_rank = 2 if kind == "dense" else rank
-
-        def set_weights(kernel, bias=None):
-            """Load canonical weights; bias None means a zero bias (as the functional ops)."""
-            state = {"weight": self._kernel(self.asarray(kernel), kind, kernel_rank, api=api)}
-            if module.bias is not None:
-                state["bias"] = self.torch.zeros_like(module.bias) if bias is None else self.asarray(bias)
-            elif bias is not None:
-                raise ValueError(f"torch.nn.{name} was built with bias=False but a bias was given")
-            module.load_state_dict(state)  # torch's own shape check ("size mismatch")
-
-        def call(x):
-            if kind == "dense":
-                return module(x)
-            form = self._form(x, rank)
-            return self.from_native(module(self.to_native(x, form)), form)
-
-        return LayerHandle(api=f"torch.nn.{name}", kernel_shape=tuple(module.weight.shape),
-                           kernel_layout=layouts.kernel_layout("torch", kind, kernel_rank, api=api),
-                           param_count=sum(p.numel() for p in module.parameters()),
-                           set_weights=set_weights, call=call, native=module,
-                           extra={"groups": module.groups} if kind != "dense" else {})
-
-    def _flatten_layer(self, rank):
-        """``torch.nn.Flatten()`` (start_dim=1, end_dim=-1), the layer a torch model flattens with.
-
-        Unlike the other handles its input is *not* converted from the canonical layout: ``x`` goes to
-        the module exactly as given, ``(N, *rest)`` → ``(N, prod(rest))`` in whatever order torch.nn.Flatten
-        produces.  torch's native data layout is ``extra["input_layout"]`` (NCHW for rank 2), so
-        ``handle(bk.to_native(x))`` flattens a canonical map as a torch model does; a tensor
-        permuted to another layout is flattened as it is (the module has no data_format)."""
-        module = self.torch.nn.Flatten()
-
-        def set_weights(kernel=None, bias=None):
-            raise ValueError("torch.nn.Flatten has no weights")
-
-        return LayerHandle(api="torch.nn.Flatten", kernel_shape=(), kernel_layout="",
-                           param_count=sum(p.numel() for p in module.parameters()),
-                           set_weights=set_weights, call=module, native=module,
-                           extra={"input_layout": layouts.data_layout("torch", rank)})
+        return layers.build(self, kind, rank=rank, in_channels=in_channels, out_channels=out_channels,
+                            kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
+                            groups=groups, depth_multiplier=depth_multiplier, use_bias=use_bias, api=api,
+                            options=options)
