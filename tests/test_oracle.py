@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from equivcheck import oracle as O
+from equivcheck import oracle_fast
 from equivcheck.oracle import OracleError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -783,8 +784,8 @@ def gemm_calls(monkeypatch):
             calls.append((name, xs.shape))
             return fn(xs, *args, **kwargs)
         return wrapped
-    monkeypatch.setattr(O, "_gemm_shifted", spy("shifted", O._gemm_shifted))
-    monkeypatch.setattr(O, "_gemm_im2col", spy("im2col", O._gemm_im2col))
+    monkeypatch.setattr(oracle_fast, "_gemm_shifted", spy("shifted", oracle_fast._gemm_shifted))
+    monkeypatch.setattr(oracle_fast, "_gemm_im2col", spy("im2col", oracle_fast._gemm_im2col))
     return calls
 
 
