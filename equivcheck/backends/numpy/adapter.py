@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from equivcheck import layouts
-from equivcheck.backends.base import Backend, LayerHandle, NotApplicable
+from equivcheck.backends.base import Backend, NotApplicable
+from equivcheck.backends.numpy import layers
 
 
 class NumpyBackend(Backend):
@@ -38,10 +38,12 @@ class NumpyBackend(Backend):
         return {"compute_dtype": "float64", "device": "cpu"}
 
     def asarray(self, array):
-        return np.asarray(array, dtype=np.float64)
+        array = np.asarray(array)
+        return array.astype(np.complex128 if np.iscomplexobj(array) else np.float64)
 
     def to_numpy(self, tensor):
-        return np.asarray(tensor, dtype=np.float64)
+        tensor = np.asarray(tensor)
+        return tensor.astype(np.complex128 if np.iscomplexobj(tensor) else np.float64)
 
     def to_native(self, x):
         return x
@@ -70,14 +72,37 @@ class NumpyBackend(Backend):
     def space_to_depth(self, x, r):
         return self.oracle.space_to_depth(x, r)
 
-    def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False):
-        return self.oracle.max_pool(x, kernel, stride=stride, padding=padding, return_indices=return_indices)
+    def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False, *, ceil_mode=False, dilation=1):
+        return self.oracle.max_pool(x, kernel, stride=stride, padding=padding, return_indices=return_indices,
+                                    **_asked(ceil_mode=(ceil_mode, False), dilation=(dilation, 1)))
 
     def max_unpool(self, y, indices, kernel, stride=None, output_size=None):
         return self.oracle.max_unpool(y, indices, output_size)
 
-    def avg_pool(self, x, kernel, stride=None, padding=0):
-        return self.oracle.avg_pool(x, kernel, stride=stride, padding=padding)
+    def avg_pool(self, x, kernel, stride=None, padding=0, *, count_include_pad=True, ceil_mode=False, dilation=1):
+        return self.oracle.avg_pool(x, kernel, stride=stride, padding=padding,
+                                    **_asked(count_include_pad=(count_include_pad, True), ceil_mode=(ceil_mode, False),
+                                             dilation=(dilation, 1)))
+
+    def pad(self, x, pads, mode="constant"):
+        return self.oracle.pad(x, pads, mode)
+
+    def batch_norm(self, x, mean, var, gamma, beta, eps):
+        return self.oracle.batch_norm(x, mean, var, gamma, beta, eps)
+
+    # The FFT is NumPy's own (the oracle has none: the convolution-theorem claim compares it with the
+    # oracle's FFT-free circular correlation like any other column's).
+    def fftn(self, x, axes):
+        return np.fft.fftn(x, axes=tuple(axes))
+
+    def ifftn(self, x, axes):
+        return np.fft.ifftn(x, axes=tuple(axes))
+
+    def conj(self, x):
+        return np.conj(x)
+
+    def real(self, x):
+        return np.real(x).astype(np.float64)
 
     def extract_patches(self, x, kernel, stride=1, padding=0, dilation=1):
         return self.oracle.unfold(x, kernel, stride=stride, padding=padding, dilation=dilation)
@@ -87,57 +112,18 @@ class NumpyBackend(Backend):
                             "formulas are what the other columns are compared with")
 
     def layer(self, kind, *, rank=2, in_channels, out_channels=None, kernel_size=1, stride=1, padding="valid",
-              dilation=1, groups=1, depth_multiplier=1, use_bias=True, api=None, input_shape=None):
-        """The oracle's 'layer': a closure over canonical weights (shapes from the canonical layout).
+              dilation=1, groups=1, depth_multiplier=1, use_bias=True, api=None, input_shape=None, **options):
+        """The oracle's 'layer': a closure over canonical weights (shapes from the canonical layout); the
+        kinds and options of :meth:`Backend.layer` (:mod:`.layers`).
 
         ``kind="flatten"``: NumPy has no layers; the handle is ``np.reshape(x, (N, -1))`` of ``x`` exactly as
         given (row-major; no layout conversion: NumPy's native layout is the canonical one)."""
-        if kind == "flatten":
-            def no_weights(kernel=None, bias=None):
-                raise ValueError("numpy.reshape has no weights")
-            return LayerHandle(api="numpy.reshape", kernel_shape=(), kernel_layout="", param_count=0,
-                               set_weights=no_weights, call=lambda x: np.reshape(x, (np.shape(x)[0], -1)),
-                               extra={"input_layout": layouts.data_layout("numpy", rank),
-                                      "note": "NumPy has no Flatten layer: np.reshape(x, (x.shape[0], -1))"})
-        k = (kernel_size,) * rank if isinstance(kernel_size, int) else tuple(kernel_size)
-        if kind == "conv":
-            shape = (out_channels, in_channels // groups, *k)
-        elif kind == "conv_transpose":
-            shape = (in_channels, out_channels // groups, *k)
-        elif kind == "depthwise":
-            shape = (in_channels, depth_multiplier, *k)
-        elif kind == "dense":
-            shape = (out_channels, in_channels)
-        else:
-            raise ValueError(f"layer kind must be conv, conv_transpose, depthwise, dense or flatten, got {kind!r}")
-        bias_size = (out_channels if kind != "depthwise" else in_channels * depth_multiplier) if use_bias else 0
-        weights = {"kernel": np.zeros(shape), "bias": np.zeros(bias_size) if use_bias else None}
-
-        def set_weights(kernel, bias=None):
-            weights["kernel"] = np.asarray(kernel, dtype=np.float64).reshape(shape)
-            weights["bias"] = None if bias is None else np.asarray(bias, dtype=np.float64)
-
-        def call(x):
-            kernel, bias = weights["kernel"], weights["bias"]
-            if kind == "dense":
-                return self.oracle.linear(x, kernel, bias)
-            if kind == "conv_transpose":
-                return self.oracle.conv_transpose(x, kernel, bias, stride=stride, padding=_int_padding(padding),
-                                                  dilation=dilation, groups=groups)
-            if kind == "depthwise":
-                return self.oracle.conv(x, layouts.depthwise_to_grouped(kernel), bias, stride=stride,
-                                        padding=padding, dilation=dilation, groups=in_channels)
-            return self.oracle.conv(x, kernel, bias, stride=stride, padding=padding, dilation=dilation, groups=groups)
-
-        op = "conv" if kind == "conv" else kind
-        return LayerHandle(api=f"equivcheck.oracle.{kind}", kernel_shape=shape,
-                           kernel_layout=layouts.kernel_layout("numpy", op, rank, api="oracle"),
-                           param_count=int(np.prod(shape)) + bias_size, set_weights=set_weights, call=call)
+        return layers.build(self, kind, rank=rank, in_channels=in_channels, out_channels=out_channels,
+                            kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                            depth_multiplier=depth_multiplier, use_bias=use_bias, options=options)
 
 
-def _int_padding(padding):
-    if padding == "valid":
-        return 0
-    if isinstance(padding, str):
-        raise NotApplicable(f"the oracle's conv_transpose takes PyTorch integer padding, not {padding!r}")
-    return padding
+def _asked(**arguments):
+    """The pooling arguments given other than their defaults (name → (value, default)): the oracle gets
+    exactly what a case asked for, so a plain pool is the call it always was."""
+    return {name: value for name, (value, default) in arguments.items() if value != default}
