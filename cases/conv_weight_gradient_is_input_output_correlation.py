@@ -1,8 +1,9 @@
 """∂L/∂w of a conv is the cross-correlation of the stored input with ∂L/∂y (seed 001)."""
 import numpy as np
 
-from equivcheck import op_bounds, oracle, tolerance
-from equivcheck.casekit import TF_MISSING_KERNEL_NOTE, conv_geometries, conv_geometry, unless_missing_kernel
+from equivcheck import oracle
+from equivcheck.casekit import (TF_MISSING_KERNEL_NOTE, conv_example, conv_geometries, conv_geometry, run_conv,
+                                run_weight_grad)
 from equivcheck.claim import claim, source
 
 
@@ -46,26 +47,17 @@ _HOW = ("Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); t
         source("004", "Lets say out input layer is of dimension 3x3x3 and we use 1 filter of dimension 2x2x3 then "
                       "the resultant convolution will again be of dimension 2x2"),
     ],
-    examples=[
+    examples=[  # conv_example(n, c_in, c_out, spatial, k, stride=1, padding=0, dilation=1, groups=1)
         # seed 004: 3x3 input, 2x2 filter, 2x2 output; the seed-001 reading of the 180° recipe is recorded here
-        {"n": 1, "c_in": 1, "c_out": 1, "spatial": [3, 3], "k": 2, "stride": 1, "padding": 0, "dilation": 1,
-         "groups": 1, "describe": True},
-        # seed 004: 3x3x3 input, one 2x2x3 filter
-        {"n": 1, "c_in": 3, "c_out": 1, "spatial": [3, 3], "k": 2, "stride": 1, "padding": 0, "dilation": 1,
-         "groups": 1},
-        # seed 004: 3x7x7, 3x3x3 filter, stride 2
-        {"n": 1, "c_in": 3, "c_out": 1, "spatial": [7, 7], "k": 3, "stride": 2, "padding": 0, "dilation": 1,
-         "groups": 1},
+        conv_example(1, 1, 1, [3, 3], 2, describe=True),
+        conv_example(1, 3, 1, [3, 3], 2),  # seed 004: 3x3x3 input, one 2x2x3 filter
+        conv_example(1, 3, 1, [7, 7], 3, 2),  # seed 004: 3x7x7, 3x3x3 filter, stride 2
         # seed 001: the layer after MNIST's first pooling, 32x14x14 → 64 maps with 5x5 kernels (padding 2)
-        {"n": 1, "c_in": 32, "c_out": 64, "spatial": [14, 14], "k": 5, "stride": 1, "padding": 2, "dilation": 1,
-         "groups": 1},
+        conv_example(1, 32, 64, [14, 14], 5, padding=2),
         # beyond the seeds: a batch, asymmetric padding, dilation, groups, 1-D and 3-D
-        {"n": 2, "c_in": 4, "c_out": 6, "spatial": [6, 5], "k": [3, 2], "stride": [2, 3], "padding": [[1, 2], [0, 1]],
-         "dilation": [1, 2], "groups": 2},
-        {"n": 3, "c_in": 2, "c_out": 3, "spatial": [10], "k": 4, "stride": 3, "padding": 1, "dilation": 1,
-         "groups": 1},
-        {"n": 1, "c_in": 2, "c_out": 2, "spatial": [4, 5, 3], "k": [2, 3, 1], "stride": [2, 1, 2], "padding": 0,
-         "dilation": 1, "groups": 1},
+        conv_example(2, 4, 6, [6, 5], [3, 2], [2, 3], [[1, 2], [0, 1]], [1, 2], 2),
+        conv_example(3, 2, 3, [10], 4, 3, 1),
+        conv_example(1, 2, 2, [4, 5, 3], [2, 3, 1], [2, 1, 2]),
     ],
     space=conv_geometries(max_n=3),  # batched: n up to 3
     expected="holds",
@@ -84,14 +76,10 @@ def check(bk, p, ctx):
     x = ctx.array("x", (p.n, p.c_in, *p.spatial))
     w = ctx.array("w", (p.c_out, cg, *g.k))
     gy = ctx.array("grad_y", (p.n, p.c_out, *g.out))
-    xt, wt, gyt = bk.asarray(x), bk.asarray(w), bk.asarray(gy)
-
     if bk.framework_name == "numpy":
         how, grad = "shift definition", _shifted_weight_grad(x, gy, g.k, g.stride, g.pairs, g.dilation, g.groups)
     else:
-        how, grad = "autodiff", unless_missing_kernel(
-            bk, "conv weight gradient", lambda: bk.vjp(lambda ww: bk.conv(xt, ww, **g.conv_kw), [wt], gyt)[0],
-            rank=g.rank, **g.conv_kw)
+        how, grad = "autodiff", run_weight_grad(bk, x, w, gy, **g.conv_kw)
 
     # Correlation of the stored input with ∂L/∂y as the kernel.  Rearranged in NumPy (exact):
     # "batch" := the Cg channels of a group, "channels" := (group, sample); kernel := ∂L/∂y as (O, N, *out).
@@ -101,11 +89,9 @@ def check(bk, p, ctx):
                                                                                               *xp.shape[2:])
     kernel = gy.reshape(p.n, g.groups, og, *g.out).transpose((1, 2, 0) + tail).reshape(p.c_out, p.n, *g.out)
     # Stride and dilation swap roles: the taps of ∂L/∂y are s apart, the kernel offsets d apart.
-    corr = unless_missing_kernel(bk, "conv", lambda: bk.conv(bk.asarray(stored), bk.asarray(kernel),
-                                                             stride=g.dilation, dilation=g.stride, groups=g.groups),
-                                 rank=g.rank, stride=g.dilation, dilation=g.stride, groups=g.groups)
-    corr = ctx.numpy(corr)[(slice(None), slice(None)) + tuple(slice(0, kk) for kk in g.k)]  # (Cg, O, *k') → *k
-    by_correlation = corr.swapaxes(0, 1)
+    swapped = dict(stride=g.dilation, dilation=g.stride, groups=g.groups)
+    crop = (slice(None), slice(None)) + tuple(slice(0, kk) for kk in g.k)  # (Cg, O, *k') → *k, then (O, Cg, *k)
+    by_correlation = ctx.numpy(run_conv(bk, stored, kernel, **swapped))[crop].swapaxes(0, 1)
 
     op = (oracle.conv_weight_grad, x, gy, w.shape)
     ctx.agree(f"∂L/∂w ({how}) vs correlation of the stored input with ∂L/∂y", grad, by_correlation, *op, **g.conv_kw)
@@ -117,10 +103,9 @@ def check(bk, p, ctx):
         # Which gradient does it give: ∂L/∂w itself, or ∂L/∂w rotated by 180°?
         spatial_axes = tuple(range(2, 2 + g.rank))
         literal = bk.conv(bk.asarray(np.flip(stored, axis=spatial_axes)), bk.asarray(np.flip(kernel, axis=spatial_axes)),
-                          stride=g.dilation, dilation=g.stride, groups=g.groups)
-        literal = ctx.numpy(literal)[(slice(None), slice(None)) + tuple(slice(0, kk) for kk in g.k)].swapaxes(0, 1)
-        found = [name for name, want in (("∂L/∂w", ctx.numpy(grad)), ("∂L/∂w rotated by 180°", np.flip(ctx.numpy(grad),
-                                                                                                       axis=spatial_axes)))
-                 if tolerance.compare(literal, want, magnitude=op_bounds.magnitude(*op, **g.conv_kw),
-                                      terms=op_bounds.terms(*op, **g.conv_kw), dtype=ctx.compute_dtype).ok]
+                          **swapped)
+        literal = ctx.numpy(literal)[crop].swapaxes(0, 1)
+        grad = ctx.numpy(grad)
+        found = [name for name, want in (("∂L/∂w", grad), ("∂L/∂w rotated by 180°", np.flip(grad, axis=spatial_axes)))
+                 if ctx.fits(literal, want, *op, **g.conv_kw)]
         ctx.fact("seed 001's 'rotate the stored matrix by 180° and convolve it with the gradient' gives", found)

@@ -3,8 +3,8 @@ import numpy as np
 
 from equivcheck import op_bounds, oracle
 from equivcheck.backends import NotApplicable
-from equivcheck.casekit import (TF_MISSING_KERNEL_NOTE, conv_geometries, conv_geometry, scatter_input_grad,
-                                unless_missing_kernel)
+from equivcheck.casekit import (TF_MISSING_KERNEL_NOTE, conv_example, conv_geometries, conv_geometry, input_grad,
+                                run_conv, run_conv_transpose)
 from equivcheck.claim import claim, source
 
 
@@ -24,18 +24,14 @@ from equivcheck.claim import claim, source
     examples=[
         # seed 004: a 3x7x7 RGB input, one 3x3x3 filter, stride 2 → 1x3x3; deconv brings 3x3 back to 3x7x7.
         # With layers: the conv layer and the deconv layer built from one weight tensor.
-        {"n": 1, "c_in": 3, "c_out": 1, "spatial": [7, 7], "k": 3, "stride": 2, "padding": 0, "dilation": 1,
-         "groups": 1, "layers": True},
+        # (conv_example(n, c_in, c_out, spatial, k, stride=1, padding=0, dilation=1, groups=1))
+        conv_example(1, 3, 1, [7, 7], 3, 2, layers=True),
         # the same with several output maps ("more than one feature map output" in 004's question)
-        {"n": 1, "c_in": 3, "c_out": 4, "spatial": [7, 7], "k": 3, "stride": 2, "padding": 0, "dilation": 1,
-         "groups": 1, "layers": False},
+        conv_example(1, 3, 4, [7, 7], 3, 2, layers=False),
         # everything at once: padded (asymmetrically), dilated, grouped, uneven sizes, stride not dividing
-        {"n": 2, "c_in": 4, "c_out": 6, "spatial": [6, 5], "k": [3, 2], "stride": [2, 3],
-         "padding": [[1, 2], [0, 1]], "dilation": [1, 2], "groups": 2, "layers": False},
-        {"n": 1, "c_in": 2, "c_out": 3, "spatial": [9], "k": 4, "stride": 3, "padding": 1, "dilation": 1,
-         "groups": 1, "layers": False},
-        {"n": 1, "c_in": 2, "c_out": 2, "spatial": [4, 5, 3], "k": [2, 3, 1], "stride": [2, 1, 2], "padding": 0,
-         "dilation": [1, 1, 1], "groups": 1, "layers": False},
+        conv_example(2, 4, 6, [6, 5], [3, 2], [2, 3], [[1, 2], [0, 1]], [1, 2], 2, layers=False),
+        conv_example(1, 2, 3, [9], 4, 3, 1, layers=False),
+        conv_example(1, 2, 2, [4, 5, 3], [2, 3, 1], [2, 1, 2], 0, [1, 1, 1], layers=False),
     ],
     space=conv_geometries(layers=False),
     expected="holds",
@@ -63,7 +59,6 @@ def check(bk, p, ctx):
     # One tensor: the conv kernel (O, I/g, *k) is read by conv_transpose as (I_t = O, O_t/g = I/g, *k).
     w = ctx.array("w", (p.c_out, p.c_in // g.groups, *g.k))
     y = ctx.array("y", (p.n, p.c_out, *g.out))
-    xt, wt, yt = bk.asarray(x), bk.asarray(w), bk.asarray(y)
 
     # The inner products compose the two ops with a sum over every output: Σ conv(|x|, |w|)·|y|
     # (= Σ |x|·conv_transpose(|y|, |w|)), with every product of either op in it.
@@ -71,22 +66,15 @@ def check(bk, p, ctx):
     inner_terms = y.size * max(op_bounds.terms(oracle.conv, x, w),
                                op_bounds.terms(oracle.conv_transpose, y, w, **tr_kw))
 
-    forward = unless_missing_kernel(bk, "conv", lambda: bk.conv(xt, wt, **g.conv_kw), rank=g.rank, **g.conv_kw)
-    backward = unless_missing_kernel(bk, "conv_transpose", lambda: bk.conv_transpose(yt, wt, **tr_kw),
-                                     rank=g.rank, **tr_kw)
+    forward, backward = run_conv(bk, x, w, **g.conv_kw), run_conv_transpose(bk, y, w, **tr_kw)
     ctx.matches("conv vs oracle", forward, oracle.conv, x, w, **g.conv_kw)
     ctx.matches("conv_transpose vs oracle", backward, oracle.conv_transpose, y, w, **tr_kw)
     # <conv(x, w), y> = <x, conv_transpose(y, w)>, both sums taken in float64 of the framework's outputs.
     ctx.close("<conv(x, w), y> = <x, conv_transpose(y, w)>", np.sum(ctx.numpy(forward) * y),
               np.sum(x * ctx.numpy(backward)), magnitude=inner_mag, terms=inner_terms, sides=2)
 
-    if bk.framework_name == "numpy":
-        how, vjp = "brute-force adjoint (scatter)", scatter_input_grad(y, w, x.shape, g.stride, g.pairs, g.dilation,
-                                                                       g.groups)
-    else:
-        how, vjp = "autodiff VJP", unless_missing_kernel(
-            bk, "conv input gradient", lambda: bk.vjp(lambda xx: bk.conv(xx, wt, **g.conv_kw), [xt], yt)[0],
-            rank=g.rank, **g.conv_kw)
+    how = "brute-force adjoint (scatter)" if bk.framework_name == "numpy" else "autodiff VJP"
+    vjp = input_grad(bk, x, w, y, **g.conv_kw)
     ctx.agree(f"conv_transpose(y, w) = {how} of conv w.r.t. x", backward, vjp, oracle.conv_transpose, y, w, **tr_kw)
 
     if p.layers:

@@ -1,29 +1,8 @@
 """Transposed conv = insert zeros between pixels, pad, then convolve with the flipped kernel (seed 004)."""
-import numpy as np
-
-from equivcheck import op_bounds, oracle, tolerance
-from equivcheck.casekit import TF_MISSING_KERNEL_NOTE, conv_geometries, pad_pairs, per_dim, unless_missing_kernel
+from equivcheck import oracle
+from equivcheck.casekit import (TF_MISSING_KERNEL_NOTE, conv_example, conv_geometries, pad_pairs, per_dim, run_conv,
+                                run_conv_transpose, swapped_kernel, zero_insert_and_pad)
 from equivcheck.claim import claim, source
-
-
-def _zero_insert_and_pad(x, stride, pairs, output_padding, dilation, k):
-    """NumPy, exact: s−1 zeros between neighbouring pixels, then d(k−1)−p zeros around
-    (d(k−1)−p_after+output_padding at the end)."""
-    rank = len(stride)
-    spread = np.zeros(x.shape[:2] + tuple((n - 1) * s + 1 for n, s in zip(x.shape[2:], stride)))
-    spread[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)] = x
-    widths = [(0, 0), (0, 0)] + [(d * (kk - 1) - b, d * (kk - 1) - a + e)
-                                 for (b, a), e, d, kk in zip(pairs, output_padding, dilation, k)]
-    assert all(v >= 0 for pair in widths for v in pair), widths  # the space keeps p ≤ d(k−1)
-    return spread, np.pad(spread, widths[:2 + rank])
-
-
-def _conv_kernel(w, groups, flip=True):
-    """The transposed kernel (I, O/g, *k) as a conv kernel (O, I/g, *k): in/out swapped within each
-    group and, for the claim, spatially flipped (rotated by 180° in 2-D)."""
-    i, og, *k = w.shape
-    swapped = w.reshape(groups, i // groups, og, *k).swapaxes(1, 2).reshape(groups * og, i // groups, *k)
-    return np.flip(swapped, axis=tuple(range(2, w.ndim))) if flip else swapped
 
 
 _HOW = ("Zero insertion and padding are done in NumPy (exact); conv_transpose and the stride-1 conv on the "
@@ -45,20 +24,15 @@ _HOW = ("Zero insertion and padding are done in NumPy (exact); conv_transpose an
         source("004", "Here is a nice visualisation how convolution and deconvolution (transposed convolution). The "
                       "white pieces are simply zeros."),
     ],
-    examples=[
+    examples=[  # conv_example(n, c_in, c_out, spatial, k, stride=1, padding=0, dilation=1, groups=1, output_padding=…)
         # seed 004: the 1x3x3 output of a 3x3x3 filter with stride 2 on 3x7x7, deconvolved back to 3x7x7
-        {"n": 1, "c_in": 1, "c_out": 3, "spatial": [3, 3], "k": 3, "stride": 2, "padding": 0, "output_padding": 0,
-         "dilation": 1, "groups": 1, "describe": True},
+        conv_example(1, 1, 3, [3, 3], 3, 2, output_padding=0, describe=True),
         # the same with several maps in and out, where the in/out swap of the kernel matters
-        {"n": 1, "c_in": 4, "c_out": 3, "spatial": [3, 3], "k": 3, "stride": 2, "padding": 0, "output_padding": 0,
-         "dilation": 1, "groups": 1},
+        conv_example(1, 4, 3, [3, 3], 3, 2, output_padding=0),
         # padded, output_padding, dilated, grouped, uneven
-        {"n": 2, "c_in": 4, "c_out": 6, "spatial": [3, 4], "k": [3, 2], "stride": [2, 3], "padding": [[1, 2], [0, 1]],
-         "output_padding": [1, 2], "dilation": [1, 2], "groups": 2},
-        {"n": 1, "c_in": 2, "c_out": 3, "spatial": [5], "k": 4, "stride": 3, "padding": 1, "output_padding": 2,
-         "dilation": 1, "groups": 1},
-        {"n": 1, "c_in": 2, "c_out": 2, "spatial": [2, 3, 2], "k": [2, 3, 1], "stride": [2, 1, 2], "padding": 0,
-         "output_padding": [1, 0, 0], "dilation": 1, "groups": 1},
+        conv_example(2, 4, 6, [3, 4], [3, 2], [2, 3], [[1, 2], [0, 1]], [1, 2], 2, output_padding=[1, 2]),
+        conv_example(1, 2, 3, [5], 4, 3, 1, output_padding=2),
+        conv_example(1, 2, 2, [2, 3, 2], [2, 3, 1], [2, 1, 2], output_padding=[1, 0, 0]),
     ],
     space=conv_geometries(output_padding=True),  # transposed-conv geometries, with output_padding
     expected="holds",
@@ -75,15 +49,10 @@ def check(bk, p, ctx):
 
     x = ctx.array("x", (p.n, p.c_in, *p.spatial))
     w = ctx.array("w", (p.c_in, p.c_out // groups, *k))   # transposed kernel (I, O/g, *k)
-    transposed = unless_missing_kernel(bk, "conv_transpose",
-                                       lambda: bk.conv_transpose(bk.asarray(x), bk.asarray(w), **tr_kw),
-                                       rank=rank, **tr_kw)
-
-    spread, padded = _zero_insert_and_pad(x, stride, pairs, extra, dilation, k)
-    kernel = _conv_kernel(w, groups)
-    by_conv = unless_missing_kernel(bk, "conv", lambda: bk.conv(bk.asarray(padded), bk.asarray(kernel),
-                                                                dilation=dilation, groups=groups),
-                                    rank=rank, dilation=dilation, groups=groups)
+    transposed = run_conv_transpose(bk, x, w, **tr_kw)
+    spread, padded = zero_insert_and_pad(x, stride, pairs, extra, dilation, k)
+    kernel = swapped_kernel(w, groups)
+    by_conv = run_conv(bk, padded, kernel, dilation=dilation, groups=groups)
 
     ctx.agree("conv_transpose vs zero insertion + padding + conv(flipped, in/out-swapped kernel)",
               transposed, by_conv, oracle.conv_transpose, x, w, **tr_kw)
@@ -95,12 +64,8 @@ def check(bk, p, ctx):
                   "kernel": k, "output": list(ctx.numpy(transposed).shape[2:]),
                   "conv_kernel_shape": list(kernel.shape), "transposed_kernel_shape": list(w.shape)})
         # Which kernel transform makes the recipe work: try both shape-compatible candidates.
-        candidates = {"rotate 180° + swap in/out": kernel, "swap in/out, no rotation": _conv_kernel(w, groups, False)}
-        matching = []
-        for name, candidate in candidates.items():
-            attempt = bk.conv(bk.asarray(padded), bk.asarray(candidate), dilation=dilation, groups=groups)
-            if tolerance.compare(ctx.numpy(attempt), ctx.numpy(transposed), dtype=ctx.compute_dtype,
-                                 magnitude=op_bounds.magnitude(oracle.conv_transpose, x, w, **tr_kw),
-                                 terms=op_bounds.terms(oracle.conv_transpose, x, w, **tr_kw)).ok:
-                matching.append(name)
+        candidates = {"rotate 180° + swap in/out": kernel, "swap in/out, no rotation": swapped_kernel(w, groups, False)}
+        matching = [name for name, candidate in candidates.items()
+                    if ctx.fits(bk.conv(bk.asarray(padded), bk.asarray(candidate), dilation=dilation, groups=groups),
+                                transposed, oracle.conv_transpose, x, w, **tr_kw)]
         ctx.fact("zero insertion: kernel transform that reproduces conv_transpose", matching)

@@ -221,3 +221,117 @@ def unless_missing_kernel(bk, op: str, fn, *, rank: int, stride=1, dilation=1, g
     except Exception as exc:  # noqa: BLE001 - classified by the registry, then re-raised
         known_issues.missing_kernel(bk, op, rank, exc, stride=stride, dilation=dilation, groups=groups)
         raise
+
+
+# ---- calling the framework from a case body -----------------------------------------------------------
+def tensor(bk, value):
+    """``value`` handed to the framework: a NumPy array through ``bk.asarray``; None and tensors unchanged."""
+    return bk.asarray(value) if isinstance(value, np.ndarray) else value
+
+
+def run_conv(bk, x, w, b=None, **conv_kw):
+    """``bk.conv`` of NumPy arrays or tensors, a missing kernel the registry knows made ``n/a``
+    (:func:`unless_missing_kernel`)."""
+    return unless_missing_kernel(bk, "conv", lambda: bk.conv(tensor(bk, x), tensor(bk, w), tensor(bk, b), **conv_kw),
+                                 rank=len(x.shape) - 2, **conv_kw)
+
+
+def run_conv_transpose(bk, x, w, b=None, **conv_kw):
+    """``bk.conv_transpose`` as :func:`run_conv` runs ``bk.conv``."""
+    return unless_missing_kernel(
+        bk, "conv_transpose", lambda: bk.conv_transpose(tensor(bk, x), tensor(bk, w), tensor(bk, b), **conv_kw),
+        rank=len(x.shape) - 2, **conv_kw)
+
+
+def run_input_grad(bk, x, w, grad_out, **conv_kw):
+    """∂L/∂x of ``conv(x, w)`` for the output gradient ``grad_out``, by the framework's autodiff (``bk.vjp``)."""
+    wt, gyt = tensor(bk, w), tensor(bk, grad_out)
+    return unless_missing_kernel(
+        bk, "conv input gradient", lambda: bk.vjp(lambda xx: bk.conv(xx, wt, **conv_kw), [tensor(bk, x)], gyt)[0],
+        rank=len(x.shape) - 2, **conv_kw)
+
+
+def run_weight_grad(bk, x, w, grad_out, **conv_kw):
+    """∂L/∂w of ``conv(x, w)`` for the output gradient ``grad_out``, by the framework's autodiff (``bk.vjp``)."""
+    xt, gyt = tensor(bk, x), tensor(bk, grad_out)
+    return unless_missing_kernel(
+        bk, "conv weight gradient", lambda: bk.vjp(lambda ww: bk.conv(xt, ww, **conv_kw), [tensor(bk, w)], gyt)[0],
+        rank=len(x.shape) - 2, **conv_kw)
+
+
+def dense_layer(bk, weight, bias=None, **layer_kw):
+    """The framework's Dense/Linear layer for the canonical ``weight`` (out, in) with ``weight`` and ``bias``
+    loaded (``layer_kw`` go to ``bk.layer``, e.g. ``use_bias=False``, ``api=``); a framework without layers
+    (JAX) gets its linear op with the same weights.  ``handle.set_weights(weight, bias)`` reloads either."""
+    if bk.layer_apis:
+        layer = bk.layer("dense", in_channels=weight.shape[1], out_channels=weight.shape[0], **layer_kw)
+        layer.set_weights(weight, bias)
+        return layer
+    return _LinearOp(bk, weight, bias)
+
+
+class _LinearOp:
+    """``bk.linear`` with weights held like a layer's, for the frameworks without layers."""
+
+    def __init__(self, bk, weight, bias=None):
+        self.bk, self.api = bk, f"{bk.framework_name}'s linear op"
+        self.set_weights(weight, bias)
+
+    def set_weights(self, weight, bias=None):
+        self.weight, self.bias = tensor(self.bk, weight), tensor(self.bk, bias)
+
+    def __call__(self, v):
+        return self.bk.linear(v, self.weight, self.bias)
+
+
+def conv_example(n, c_in, c_out, spatial, k, stride=1, padding=0, dilation=1, groups=1, *, output_padding=None,
+                 **extra) -> dict:
+    """A fixed example of a :func:`conv_geometries` claim, its keys in the order the space draws them.
+
+    >>> conv_example(1, 3, 1, [7, 7], 3, 2, layers=True)
+    {'n': 1, 'c_in': 3, 'c_out': 1, 'spatial': [7, 7], 'k': 3, 'stride': 2, 'padding': 0, 'dilation': 1, 'groups': 1, 'layers': True}
+    """
+    example = {"n": n, "c_in": c_in, "c_out": c_out, "spatial": spatial, "k": k, "stride": stride, "padding": padding}
+    if output_padding is not None:
+        example["output_padding"] = output_padding
+    example.update(dilation=dilation, groups=groups, **extra)
+    return example
+
+
+def input_grad(bk, x, w, grad_out, **conv_kw):
+    """∂L/∂x of ``conv(x, w)`` for ``grad_out`` by the framework's autodiff (:func:`run_input_grad`); NumPy,
+    which has none, writes it out from the definition (:func:`scatter_input_grad`)."""
+    if bk.framework_name != "numpy":
+        return run_input_grad(bk, x, w, grad_out, **conv_kw)
+    rank = len(x.shape) - 2
+    return scatter_input_grad(grad_out, w, x.shape, per_dim(conv_kw.get("stride", 1), rank),
+                              pad_pairs(conv_kw.get("padding", 0), rank), per_dim(conv_kw.get("dilation", 1), rank),
+                              conv_kw.get("groups", 1))
+
+
+def zero_insert_and_pad(x, stride, pairs, extra, dilation, k):
+    """The input of the stride-1 conv that a transposed conv (and a conv's input gradient) is: ``x`` with s−1
+    zeros between neighbouring pixels, then d(k−1)−before zeros in front and d(k−1)−after+extra at the end
+    (NumPy, exact).  Returns ``(spread, padded)``.
+
+    >>> zero_insert_and_pad(np.ones((1, 1, 2)), [2], [(0, 0)], [1], [1], [2])[1]
+    array([[[0., 1., 0., 1., 0., 0.]]])
+    """
+    spread = np.zeros(x.shape[:2] + tuple((n - 1) * s + 1 for n, s in zip(x.shape[2:], stride)))
+    spread[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)] = x
+    widths = [(0, 0), (0, 0)] + [(d * (kk - 1) - b, d * (kk - 1) - a + e)
+                                 for (b, a), e, d, kk in zip(pairs, extra, dilation, k)]
+    assert all(v >= 0 for pair in widths for v in pair), widths  # the spaces keep p ≤ d(k−1)
+    return spread, np.pad(spread, widths)
+
+
+def swapped_kernel(w, groups, flip=True):
+    """A kernel (A, B/g, *k) read the other way round, (B, A/g, *k): its two channel axes swapped within each
+    group and (``flip``) rotated by 180° spatially, the conv kernel of the adjoint.
+
+    >>> swapped_kernel(np.arange(4.0).reshape(2, 1, 2), 1).tolist()
+    [[[1.0, 0.0], [3.0, 2.0]]]
+    """
+    i, og, *k = w.shape
+    swapped = w.reshape(groups, i // groups, og, *k).swapaxes(1, 2).reshape(groups * og, i // groups, *k)
+    return np.flip(swapped, axis=tuple(range(2, w.ndim))) if flip else swapped

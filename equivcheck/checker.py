@@ -173,6 +173,26 @@ class Checker:
         return self.close(label, got, other, magnitude=op_bounds.magnitude(op, *args, **kwargs), terms=terms,
                           sides=2, support=support)
 
+    def fits(self, got, want, op: Callable, *args, sides: int = 2, **kwargs) -> bool:
+        """Whether ``got`` equals ``want`` within the bound of the oracle op ``op(*args, **kwargs)`` (Σ|x·w| and
+        terms from :mod:`equivcheck.op_bounds`; bit for bit for an op that only moves data), recording
+        nothing: for trying candidate conventions (a padding split, a column order, a kernel arrangement)
+        and keeping those that fit.  The verdict still comes from the checks the body records.
+
+        >>> ctx = Checker(backend=None, dtype="float64", compute_dtype="float64", values="int")
+        >>> from equivcheck import oracle
+        >>> x, w = ctx.array("x", (1, 1, 4)), ctx.array("w", (1, 1, 2))
+        >>> ctx.fits(oracle.conv(x, w), oracle.conv(x, w), oracle.conv, x, w), ctx.checks
+        (True, [])
+        """
+        args, kwargs = self._host(args, kwargs)
+        got, want = self.numpy(got), self.numpy(want)
+        terms = op_bounds.terms(op, *args, **kwargs)
+        if terms is None:
+            return got.shape == want.shape and bool(np.array_equal(got, want))
+        return tolerance.compare(got, want, magnitude=op_bounds.magnitude(op, *args, **kwargs), terms=terms,
+                                 dtype=self.compute_dtype, sides=sides).ok
+
     def equal(self, label: str, got, want, *, support: bool = False) -> bool:
         """Exact equality of shapes, counts, strings or integer arrays."""
         got_plain, want_plain = _plain(got), _plain(want)
