@@ -1,0 +1,62 @@
+"""OpenVINO: the ONNX columns' graphs, read and compiled by OpenVINO's CPU plugin.
+
+Design rules
+- Every functional op is the ONNX family's graph (:mod:`equivcheck.backends.onnx.graphs`), read with
+  ``Core.read_model`` (OpenVINO's ONNX frontend) and compiled for ``"CPU"``, once per graph signature.
+  Layers are torch.nn layers through ``torch.onnx.export``, as in the ONNX columns.
+- **Precision is pinned.**  The CPU plugin's ``INFERENCE_PRECISION_HINT`` defaults to bf16 (or f16)
+  on CPUs with those instructions and to f32 elsewhere; claims compile with ``f32`` so that their
+  bound (float32's unit roundoff) is honest everywhere.  :meth:`numeric_settings` records the
+  plugin's default on this CPU, and the report probes what the default does.
+- **No float64.**  OpenVINO's CPU plugin has no f64 kernels: it accepts an f64 model and computes it
+  in f32 (its outputs are f64 arrays holding f32 results).  Judging those by float64's bound would
+  refute correct claims, and by float32's would not be a float64 run, so every float64 op is ``n/a``
+  with that sentence.
+- No autodiff: ``vjp`` is n/a (the base class of the ONNX family says so).
+"""
+from __future__ import annotations
+
+from equivcheck.backends.base import NotApplicable
+from equivcheck.backends.onnx.adapter import OnnxBackend
+
+#: What claims compile with (the CPU plugin's property and value).
+PINNED = {"INFERENCE_PRECISION_HINT": "f32"}
+
+NO_FLOAT64 = ("OpenVINO's CPU plugin has no float64 kernels: it runs an f64 model in f32 and returns f64 arrays "
+              "of f32 results, so a float64 run cannot be judged")
+
+
+class OpenvinoBackend(OnnxBackend):
+    """OpenVINO's CPU plugin, fed the ONNX family's graphs, inference precision pinned to f32."""
+
+    framework_name = "openvino"
+
+    def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
+        super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
+        import openvino
+
+        self.ov = openvino
+        self.core = openvino.Core()
+        self.core.set_property("CPU", {"INFERENCE_NUM_THREADS": 1})
+
+    def versions(self):
+        import onnx
+        return {"openvino": self.ov.__version__.split("-")[0], "onnx": onnx.__version__}
+
+    def default_precision(self) -> str:
+        """The CPU plugin's own ``INFERENCE_PRECISION_HINT`` on this machine (what a user gets unpinned)."""
+        return self.core.get_property("CPU", "INFERENCE_PRECISION_HINT").to_string()
+
+    def numeric_settings(self):
+        return {**super().numeric_settings(), "device": "CPU", "inference_precision": PINNED["INFERENCE_PRECISION_HINT"],
+                "default_inference_precision": self.default_precision(), "threads": 1}
+
+    def _run(self, kind, arrays, outputs=1, **attrs):
+        if self.dtype == "float64":
+            raise NotApplicable(NO_FLOAT64)
+        return super()._run(kind, arrays, outputs, **attrs)
+
+    def _compile(self, model, config=None):
+        compiled = self.core.compile_model(self.core.read_model(model.SerializeToString(), b""), "CPU",
+                                           PINNED if config is None else config)
+        return lambda feeds: [compiled(feeds)[out] for out in compiled.outputs]
