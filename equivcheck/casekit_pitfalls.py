@@ -1,0 +1,69 @@
+"""Pieces the porting-pitfall claims 38–45 share: a kernel split into its stride phases, the phases
+folded into channels in a shuffle's order, and the choice of the shuffle a framework offers.
+
+Design rules (those of :mod:`equivcheck.casekit`): helpers compute NumPy float64 kernels and pick
+framework ops; they never decide a verdict, and every check stays in the case body.
+
+>>> v = kernel_phases(np.arange(3.).reshape(1, 1, 3), 2)        # taps 0 1 2 → phases (0, 2) and (1, 0)
+>>> v[0, 0].tolist()
+[[0.0, 2.0], [1.0, 0.0]]
+>>> fold_phases(np.zeros((3, 5, 2, 2, 4, 4)), "CRD").shape
+(12, 5, 4, 4)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from equivcheck.backends.base import NotApplicable
+
+#: The channel order of each shuffle of the backend interface: CRD (channel-major: c·r² + i·r + j,
+#: PyTorch's pixel_shuffle / pixel_unshuffle) or DCR (phase-major: (i·r + j)·C + c, TF's depth_to_space /
+#: space_to_depth).
+SHUFFLE_ORDER = {"pixel_shuffle": "CRD", "depth_to_space": "DCR", "pixel_unshuffle": "CRD", "space_to_depth": "DCR"}
+
+
+def kernel_phases(w: np.ndarray, r: int) -> np.ndarray:
+    """A kernel ``(A, B, *k)`` split into its stride-``r`` phases: ``(A, B, *[r]*d, *[m]*d)`` with
+    ``v[a, b, φ…, β…] = w[a, b, β·r + φ …]``, m = ⌈k/r⌉ (taps beyond k are zeros)."""
+    k = w.shape[2:]
+    d, m = len(k), [-(-kk // r) for kk in k]
+    padded = np.pad(w, [(0, 0), (0, 0)] + [(0, mm * r - kk) for mm, kk in zip(m, k)])
+    split = padded.reshape(w.shape[:2] + tuple(v for mm in m for v in (mm, r)))   # (A, B, m1, r, m2, r, …)
+    order = [0, 1] + [3 + 2 * i for i in range(d)] + [2 + 2 * i for i in range(d)]
+    return split.transpose(order)
+
+
+def fold_phases(v: np.ndarray, order: str) -> np.ndarray:
+    """``(A, B, *phases, *taps)`` → ``(A·r^d, B, *taps)``: the phases joined to axis 0 in a shuffle's
+    channel order, CRD (a·r^d + phase) or DCR (phase·A + a), the phase index row-major."""
+    d = (v.ndim - 2) // 2
+    a, b, taps = v.shape[0], v.shape[1], v.shape[2 + d:]
+    phases = list(range(2, 2 + d))
+    lead = phases + [0] if order == "DCR" else [0] + phases      # the axes that become axis 0, major first
+    v = v.transpose(lead + [1] + list(range(2 + d, v.ndim)))
+    return v.reshape((-1, b) + taps)
+
+
+def pick_shuffle(bk, names, channels: int, r: int, rank: int = 2):
+    """The first of ``names`` (backend shuffle methods) this framework runs, as ``(name, fn, order)``;
+    :class:`NotApplicable` naming all of them when it has none.  Probed on a zero tensor with
+    ``channels`` channels (the op's input), so a missing op is told apart from a failing one."""
+    for name in names:
+        spatial = (1,) * rank if name in ("pixel_shuffle", "depth_to_space") else (r,) * rank
+        try:
+            getattr(bk, name)(bk.asarray(np.zeros((1, channels) + spatial)), r)
+        except NotApplicable:
+            continue
+        return name, getattr(bk, name), SHUFFLE_ORDER[name]
+    raise NotApplicable(f"{bk.framework_name} has none of {', '.join(names)}")
+
+
+def within(ctx, got, op, *args, **kwargs) -> bool:
+    """Whether ``got`` equals the oracle op within its derived bound (``sides=1``), without recording a
+    check: for a fact that names which of several candidates a framework's result is."""
+    from equivcheck import op_bounds, tolerance
+
+    args, kwargs = ctx._host(args, kwargs)
+    want = op(*args, **kwargs)
+    return tolerance.compare(ctx.numpy(got), want, magnitude=op_bounds.magnitude(op, *args, **kwargs),
+                             terms=op_bounds.terms(op, *args, **kwargs), dtype=ctx.compute_dtype, sides=1).ok
