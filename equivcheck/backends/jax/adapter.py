@@ -1,4 +1,4 @@
-"""The JAX adapter: ``jax.lax`` functional ops (JAX has no layers; see flax.py).
+"""The JAX adapter: ``jax.lax`` functional ops (JAX has no layers; see the flax folder).
 
 Design rules
 - ``jax`` is imported in ``__init__``; this module imports no framework.
@@ -16,22 +16,24 @@ Design rules
 - Inside the session JAX's traceback filtering is off, so an error JAX raises
   keeps its innermost frame inside JAX and the runner records ``raises``.
 - Operations lax lacks are composed as a JAX user would (pixel shuffles by
-  reshape+transpose); max-pool indices raise :class:`NotApplicable`.
+  reshape+transpose, :mod:`.composed`); pooling and padding are ``lax.reduce_window``
+  and ``jnp.pad`` (:mod:`.windows`); compile caching and the known-abort guard are
+  :mod:`.runtime`.  Max-pool indices and ceil_mode raise :class:`NotApplicable`.
+- Complex tensors (the FFT ops) stay native; ``to_numpy`` gives complex128 for them.
 - Shared JAX plumbing (border crossing, session, vjp, caching, pooling) lives
   here; :class:`equivcheck.backends.flax.FlaxBackend` subclasses it.
 """
 from __future__ import annotations
 
 import contextlib
-import math
-import os
 
 import numpy as np
 
 from equivcheck import layouts
-from equivcheck import known_issues
-from equivcheck.backends.base import (Backend, LayerHandle, NotApplicable, padding_spec, spatial_ints,
-                                      transpose_padding)
+from equivcheck.backends.base import Backend, NotApplicable, padding_spec, spatial_ints, transpose_padding
+from equivcheck.backends.jax.composed import ComposedOps
+from equivcheck.backends.jax.runtime import Guarded, compilation_cache_dir, use_compilation_cache  # noqa: F401
+from equivcheck.backends.jax.windows import WindowOps, pool_rank
 
 
 def _lax_dimensions(rank: int) -> tuple[str, str, str]:
@@ -44,64 +46,7 @@ def _lax_dimensions(rank: int) -> tuple[str, str, str]:
     return "NC" + spatial, "OI" + spatial, "NC" + spatial
 
 
-def compilation_cache_dir(setting: str | None) -> str | None:
-    """Where JAX's persistent compilation cache goes, from ``EQUIVCHECK_JAX_CACHE``; None is off.
-
-    Unset, empty, ``1``/``on``/``yes``/``true``: on, in ``$XDG_CACHE_HOME/equivcheck/jax``
-    (default ``~/.cache/equivcheck/jax``).  ``0``/``off``/``no``/``false``: off.  Anything
-    else is the directory itself.  JAX keys each entry by the program, the compile options
-    and the jax/jaxlib versions, so a warm cache never changes what runs, only how soon: a
-    second run skips the XLA compiles (about 3× faster for the jax and flax claims, see
-    benchmarks/), and within one run the same program built twice compiles once.
-
-    >>> compilation_cache_dir("off") is None, compilation_cache_dir("/tmp/jc")
-    (True, '/tmp/jc')
-    """
-    value = (setting or "").strip()
-    if value.lower() in ("0", "off", "no", "false"):
-        return None
-    if value.lower() in ("", "1", "on", "yes", "true"):
-        root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        return os.path.join(root, "equivcheck", "jax")
-    return os.path.abspath(os.path.expanduser(value))
-
-
-def _use_compilation_cache(jax) -> None:
-    """Point JAX's persistent cache where ``EQUIVCHECK_JAX_CACHE`` says (default: on).
-
-    The suite's programs compile in ~0.1 s, under JAX's default 1 s threshold for
-    writing an entry, so the threshold is lowered to 0 for them to be kept.  A cache
-    the user configured through JAX itself (``JAX_COMPILATION_CACHE_DIR``) is left alone.
-    """
-    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
-        return
-    directory = compilation_cache_dir(os.environ.get("EQUIVCHECK_JAX_CACHE"))
-    if directory is not None and jax.config.jax_compilation_cache_dir != directory:
-        jax.config.update("jax_compilation_cache_dir", directory)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-
-
-def _pool_rank(x, kernel) -> int:
-    return x.ndim - 2 if isinstance(kernel, (int, np.integer)) else len(kernel)
-
-
-class _Guarded:
-    """A jitted callable whose every new input signature is checked for a known XLA abort first."""
-
-    def __init__(self, fn, backend):
-        self.fn, self.jax, self.checked = fn, backend.jax, set()
-        self.jaxlib_version = backend.versions()["jaxlib"]
-
-    def __call__(self, *args):
-        signature = tuple(None if a is None else (tuple(a.shape), str(a.dtype))
-                          for a in self.jax.tree_util.tree_leaves(args, is_leaf=lambda a: a is None))
-        if signature not in self.checked:
-            known_issues.check_program(self.jax.make_jaxpr(self.fn)(*args).jaxpr, self.jaxlib_version)
-            self.checked.add(signature)
-        return self.fn(*args)
-
-
-class JaxBackend(Backend):
+class JaxBackend(ComposedOps, WindowOps, Backend):
     """``jax.lax`` ops on canonical tensors; every array is a ``jax.Array``."""
 
     framework_name = "jax"
@@ -118,7 +63,7 @@ class JaxBackend(Backend):
         from jax import lax
 
         self.jax, self.jnp, self.lax = jax, jnp, lax
-        _use_compilation_cache(jax)
+        use_compilation_cache(jax)
         self._compiled: dict[tuple, object] = {}
         try:
             self._device = jax.devices(device)[0]
@@ -177,6 +122,8 @@ class JaxBackend(Backend):
         return self.jax.device_put(np.asarray(array, dtype=self.dtype), self._device)
 
     def to_numpy(self, tensor):
+        if np.iscomplexobj(tensor):
+            return np.asarray(tensor, dtype=np.complex128)
         return np.asarray(tensor, dtype=np.float64)
 
     # ---- array ops ----------------------------------------------------------------
@@ -221,7 +168,7 @@ class JaxBackend(Backend):
         if fn is None:
             fn = self.jax.jit(build())
             if guard and self.device == "cpu":
-                fn = _Guarded(fn, self)
+                fn = Guarded(fn, self)
             self._compiled[key] = fn
         return fn
 
@@ -299,100 +246,48 @@ class JaxBackend(Backend):
 
         return self._jit(("linear", perm), build)(x, w, b)
 
-    # JAX has no pixel-shuffle ops: composed with reshape+transpose on the canonical
-    # (N, C, *sp) array, as a JAX user would write them.
-    def pixel_shuffle(self, x, r):
-        return self._shuffle("pixel_shuffle", x, r)
-
-    def pixel_unshuffle(self, x, r):
-        return self._shuffle("pixel_unshuffle", x, r)
-
-    def depth_to_space(self, x, r):
-        return self._shuffle("depth_to_space", x, r)
-
-    def space_to_depth(self, x, r):
-        return self._shuffle("space_to_depth", x, r)
-
-    def _shuffle(self, kind: str, x, r):
+    # ---- normalisation and FFT -------------------------------------------------------------
+    def batch_norm(self, x, mean, var, gamma, beta, eps):
+        """``jax.nn.standardize(x, mean=, variance=, epsilon=)`` (JAX's own (x − mean)·rsqrt(var + eps),
+        which takes given statistics) · gamma + beta, on the channel axis of the native NC* array.
+        lax itself has no batch-norm op; Flax's ``BatchNorm`` is the flax column's."""
         rank = x.ndim - 2
-        factors = spatial_ints(r, rank)
-
-        def build():
-            jnp = self.jnp
-            interleaved = tuple(a for i in range(rank) for a in (2 + rank + i, 2 + i))  # (sp0, r0, sp1, r1, …)
-
-            def run(x):
-                n, c, *sp = x.shape
-                block = math.prod(factors)
-                if kind in ("pixel_shuffle", "depth_to_space"):
-                    # CRD: channel = c*r² + offset; DCR: channel = offset*C + c
-                    head = (n, c // block) + factors if kind == "pixel_shuffle" else (n,) + factors + (c // block,)
-                    y = jnp.reshape(x, head + tuple(sp))
-                    if kind == "depth_to_space":
-                        y = jnp.moveaxis(y, 1 + rank, 1)
-                    y = jnp.transpose(y, (0, 1) + interleaved)
-                    return jnp.reshape(y, (n, c // block) + tuple(s * f for s, f in zip(sp, factors)))
-                # the inverses: (N, C, sp0, r0, …) → (N, C, *r, *sp), space_to_depth then (N, *r, C, *sp)
-                small = tuple(s // f for s, f in zip(sp, factors))
-                y = jnp.reshape(x, (n, c) + tuple(v for pair in zip(small, factors) for v in pair))
-                y = jnp.transpose(y, (0, 1) + tuple(3 + 2 * i for i in range(rank)) + tuple(2 + 2 * i for i in range(rank)))
-                if kind == "space_to_depth":
-                    y = jnp.moveaxis(y, 1, 1 + rank)
-                return jnp.reshape(y, (n, c * block) + small)
-            return run
-
-        return self._jit((kind, factors), build)(x)
-
-    # ---- pooling -------------------------------------------------------------------------
-    def _pool_config(self, x, kernel, stride, padding):
-        rank = _pool_rank(x, kernel)
-        kernel = spatial_ints(kernel, rank)
-        return rank, kernel, kernel if stride is None else spatial_ints(stride, rank), padding_spec(padding, rank)
-
-    def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False):
-        if return_indices:
-            raise NotApplicable("JAX has no max-pool-with-argmax (lax.reduce_window returns values only), "
-                                "so there are no switch indices to record or unpool with")
-        return self._reduce_window("max", x, *self._pool_config(x, kernel, stride, padding))
-
-    def max_unpool(self, y, indices, kernel, stride=None, output_size=None):
-        raise NotApplicable("JAX has no max-unpool op (and no max-pool argmax to feed one)")
-
-    def avg_pool(self, x, kernel, stride=None, padding=0):
-        """Sum over the window / prod(kernel): zero padding counts (count_include_pad=True)."""
-        return self._reduce_window("avg", x, *self._pool_config(x, kernel, stride, padding))
-
-    def _reduce_window(self, kind, x, rank, kernel, strides, pads):
-        """``lax.reduce_window`` in lax's NC* layout: window 1 on the N and C axes."""
         to_native, from_native = self._data_perms("jax", x.ndim, rank)
-        native = layouts.data_layout("jax", rank)
-        if x.ndim == rank + 1:
-            native = native.replace("N", "")
-        spatial = layouts.SPATIAL[rank]
-
-        def per_axis(values, other):
-            return tuple(values[spatial.index(a)] if a in spatial else other for a in native)
 
         def build():
-            lax = self.lax
-            window, steps = per_axis(kernel, 1), per_axis(strides, 1)
-            padding = pads if isinstance(pads, str) else per_axis(pads, (0, 0))
+            jax, jnp = self.jax, self.jnp
 
-            def run(x):
-                xn = self._permute(x, to_native)
-                if kind == "max":
-                    y = lax.reduce_window(xn, -np.inf, lax.max, window, steps, padding)
-                else:
-                    y = lax.reduce_window(xn, 0.0, lax.add, window, steps, padding) / math.prod(kernel)
-                return self._permute(y, from_native)
+            def run(x, mean, var, gamma, beta):
+                column = (-1,) + (1,) * rank  # axis 1 of NC*
+                y = jax.nn.standardize(self._permute(x, to_native), axis=(0,) + tuple(range(2, 2 + rank)),
+                                       mean=jnp.reshape(mean, column), variance=jnp.reshape(var, column), epsilon=eps)
+                return self._permute(y * jnp.reshape(gamma, column) + jnp.reshape(beta, column), from_native)
             return run
 
-        return self._jit(("pool", kind, to_native, from_native, native, kernel, strides, pads), build)(x)
+        return self._jit(("batch_norm", to_native, from_native, float(eps)), build)(x, mean, var, gamma, beta)
+
+    def fftn(self, x, axes):
+        return self._fft("fftn", x, tuple(int(a) for a in axes))
+
+    def ifftn(self, x, axes):
+        return self._fft("ifftn", x, tuple(int(a) for a in axes))
+
+    def _fft(self, name, x, axes):
+        def build():
+            return lambda x: getattr(self.jnp.fft, name)(x, axes=axes)
+
+        return self._jit((name, axes), build)(x)
+
+    def conj(self, x):
+        return self.jnp.conj(x)
+
+    def real(self, x):
+        return self.jnp.real(x)
 
     # ---- patches ------------------------------------------------------------------------
     def extract_patches(self, x, kernel, stride=1, padding=0, dilation=1):
         """``lax.conv_general_dilated_patches`` → (N, C·prod(k), L); its feature order is "C,k"."""
-        rank = _pool_rank(x, kernel)
+        rank = pool_rank(x, kernel)
         to_native, from_native = self._data_perms("jax", x.ndim, rank)
         config = (spatial_ints(kernel, rank), spatial_ints(stride, rank), padding_spec(padding, rank), spatial_ints(dilation, rank))
 
@@ -422,25 +317,3 @@ class JaxBackend(Backend):
             return self._reshape_flatten(kwargs.get("rank", 2), "jax.numpy.reshape",
                                          "JAX has no Flatten layer: jnp.reshape(x, (x.shape[0], -1))")
         raise NotApplicable("JAX (lax) has no layer API; see the flax column")
-
-    def _reshape_flatten(self, rank, api, note):
-        """A flatten handle that is a row-major reshape ``(N, *rest)`` → ``(N, prod(rest))``, for
-        frameworks without a Flatten layer (JAX; Flax, whose docs flatten with ``x.reshape``).
-
-        Unlike the conv/dense handles its input is *not* converted from the canonical layout: ``x``
-        is reshaped exactly as given.  ``extra["input_layout"]`` is this adapter's native data layout
-        (``handle(bk.to_native(x))`` flattens a canonical map as a model in this framework does);
-        ``extra["note"]`` says that no layer exists and what runs instead."""
-        self._require_session()
-
-        def build():
-            if api == "jax.Array.reshape":  # the method, as Flax's examples write it
-                return lambda x: x.reshape((x.shape[0], -1))
-            return lambda x: self.jnp.reshape(x, (x.shape[0], -1))
-
-        def set_weights(kernel=None, bias=None):
-            raise ValueError(f"{api} has no weights")
-
-        return LayerHandle(api=api, kernel_shape=(), kernel_layout="", param_count=0, set_weights=set_weights,
-                           call=lambda x: self._jit(("flatten", api), build)(x),
-                           extra={"input_layout": layouts.data_layout(self.framework_name, rank), "note": note})
