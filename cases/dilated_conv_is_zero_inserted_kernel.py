@@ -1,0 +1,73 @@
+"""Dilation d is a dilation-1 conv whose kernel has d−1 zeros between taps (arXiv:1511.07122), conv and transposed."""
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import oracle
+from equivcheck.casekit import TF_MISSING_KERNEL_NOTE, conv_geometries, conv_geometry, per_dim, unless_missing_kernel
+from equivcheck.claim import claim, source
+
+
+def _spread(w, dilation):
+    """The kernel with d−1 zeros between neighbouring taps: size d(k−1)+1 per spatial dim (NumPy, exact)."""
+    out = np.zeros(w.shape[:2] + tuple(d * (k - 1) + 1 for k, d in zip(w.shape[2:], dilation)))
+    out[(slice(None),) * 2 + tuple(slice(None, None, d) for d in dilation)] = w
+    return out
+
+
+def _transposed(example):
+    # the dilation-1 form takes output_padding < stride only (torch: "output padding must be smaller than either
+    # stride or dilation"), so output_padding is kept below the stride; the output stays ≥ 1 element
+    extra = [min(e, s - 1) for e, s in zip(example["output_padding"], example["stride"])]
+    return {**example, "output_padding": extra}
+
+
+def _fits(example):
+    return all((n - 1) * s + d * (k - 1) - b - a + e + 1 >= 1 for n, s, d, k, (b, a), e in zip(
+        example["spatial"], example["stride"], example["dilation"], example["k"], example["padding"],
+        example["output_padding"]))
+
+
+@claim(
+    title="A dilated conv (and transposed conv) is a dilation-1 one with d−1 zeros inserted between kernel taps",
+    statement="A convolution with dilation d equals a convolution with dilation 1 whose kernel has d−1 zeros "
+              "inserted between neighbouring taps (size d(k−1)+1), with the same stride and padding; the same "
+              "holds for transposed convolutions.",
+    sources=[source("arXiv:1511.07122",
+                    "Yu and Koltun, 'Multi-Scale Context Aggregation by Dilated Convolutions', define the "
+                    "l-dilated convolution (F *_l k)(p) = Σ_{s+lt=p} F(s) k(t): the kernel's taps are l apart.")],
+    examples=[
+        # a 3-tap kernel dilated by 2 spans 5 inputs: the zero-inserted kernel is 5 wide
+        {"n": 1, "c_in": 1, "c_out": 1, "spatial": [7], "k": [3], "stride": [1], "padding": [[0, 0]],
+         "dilation": [2], "groups": 1, "transposed": False, "describe": True},
+        {"n": 1, "c_in": 2, "c_out": 4, "spatial": [6, 7], "k": [3, 2], "stride": [1, 2], "padding": [[2, 1], [0, 1]],
+         "dilation": [2, 3], "groups": 2, "transposed": False},
+        {"n": 1, "c_in": 2, "c_out": 2, "spatial": [3, 4], "k": [3, 2], "stride": [2, 1], "padding": [[1, 0], [0, 2]],
+         "output_padding": [1, 0], "dilation": [2, 3], "groups": 1, "transposed": True},
+    ],
+    space=st.one_of(conv_geometries(transposed=False),
+                    conv_geometries(output_padding=True, transposed=True).map(_transposed).filter(_fits)),
+    expected="holds",
+    notes={"*": "The zeros are inserted on the host (exact); both convs run in the framework.",
+           "tensorflow": TF_MISSING_KERNEL_NOTE},
+)
+def check(bk, p, ctx):
+    g = conv_geometry(p)
+    x = ctx.array("x", (p.n, p.c_in, *p.spatial))
+    if p.transposed:
+        kw = dict(stride=g.stride, padding=g.pairs, output_padding=per_dim(p.output_padding, g.rank),
+                  dilation=g.dilation, groups=p.groups)
+        w = ctx.array("w", (p.c_in, p.c_out // p.groups, *g.k))
+        op, run, name = oracle.conv_transpose, bk.conv_transpose, "conv_transpose"
+    else:
+        kw, op, run, name = g.conv_kw, oracle.conv, bk.conv, "conv"
+        w = ctx.array("w", (p.c_out, p.c_in // p.groups, *g.k))
+    dilated = unless_missing_kernel(bk, name, lambda: run(bk.asarray(x), bk.asarray(w), **kw), rank=g.rank, **kw)
+    spread, plain = _spread(w, g.dilation), {**kw, "dilation": 1}
+    undilated = unless_missing_kernel(bk, name, lambda: run(bk.asarray(x), bk.asarray(spread), **plain),
+                                      rank=g.rank, **plain)
+    ctx.matches(f"dilated {name} vs oracle", dilated, op, x, w, **kw, support=True)
+    ctx.agree(f"dilation d {name} == dilation 1 {name} with d−1 zeros between kernel taps", undilated, dilated,
+              op, x, w, **kw)
+    if p.get("describe"):
+        ctx.fact("dilated kernel: taps k, dilation d → zero-inserted size d(k−1)+1",
+                 {"k": g.k, "d": g.dilation, "zero_inserted": list(spread.shape[2:]), "taps": spread[0, 0].tolist()})
