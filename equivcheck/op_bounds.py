@@ -20,10 +20,21 @@ are derived here from the op and its arguments, never written by hand in a case:
   ``conv_input_grad``       (O/groups)·prod(k): a ``conv_transpose`` of the output gradient
   ``conv_weight_grad``      N·prod(out): every output position of every example
   ``linear``                in_features, +1 with a bias
-  ``avg_pool``              prod(kernel) (the division by it is the final rounding)
+  ``avg_pool``              prod(kernel) (the division is the final rounding); with
+                            ``count_include_pad=False`` a window sums only its in-bounds values,
+                            at most prod(kernel) of them, so prod(kernel) still bounds the count,
+                            and the magnitude avg_pool(|x|) divides by the same in-bounds count
+  ``circular_correlation``  C·prod(k), +1 with a bias (a conv of the wrap-padded input)
+  ``batch_norm``            4, with its own magnitude (below)
   ========================  ====================================================================
 
-- **exact** ops move data and compute nothing (``max_pool``, ``max_unpool``, ``pixel_shuffle``,
+- **batch_norm** is elementwise: (x − mean)/√(var + eps)·gamma + beta, however a framework
+  arranges it (folded as x·scale + (beta − mean·scale), or with rsqrt), takes at most six
+  roundings, each of a quantity no larger than the magnitude (|x| + |mean|)·|gamma|/√(var + eps)
+  + |beta| (the op on absolute values would subtract |mean| and is no bound).  terms = 4 gives
+  c(4) = 9 units, the six roundings' worst case plus three for an rsqrt a few ulp off.
+
+- **exact** ops move data and compute nothing (``max_pool``, ``max_unpool``, ``pad``, ``pixel_shuffle``,
   ``pixel_unshuffle``, ``depth_to_space``, ``space_to_depth``, ``flip``, ``unfold``): their result
   must be bit-identical (``terms`` is None; :meth:`equivcheck.checker.Checker.matches` compares
   with ``identical``).
@@ -48,10 +59,12 @@ from equivcheck import oracle
 
 class OpBound(NamedTuple):
     """How one oracle op sums: the names of its array arguments (made absolute for the magnitude)
-    and its products per output element from its bound arguments (None: exact data movement)."""
+    and its products per output element from its bound arguments (None: exact data movement);
+    ``magnitude``, when given, replaces the op-on-absolute-values rule (bound arguments -> array)."""
 
     arrays: tuple[str, ...]
     terms: Callable[[dict], int] | None
+    magnitude: Callable[[dict], np.ndarray] | None = None
 
 
 def _bias(args: dict) -> int:
@@ -90,6 +103,20 @@ def _avg_pool(args: dict) -> int:
     return int(kernel) ** rank if np.ndim(kernel) == 0 else math.prod(kernel)
 
 
+def _circular(args: dict) -> int:
+    return math.prod(np.shape(args["w"])[1:]) + _bias(args)
+
+
+def _batch_norm_magnitude(args: dict) -> np.ndarray:
+    x = np.abs(np.asarray(args["x"], dtype=np.float64))
+    shape = (-1,) + (1,) * (x.ndim - 2)
+
+    def channel(name):
+        return np.abs(np.asarray(args[name], dtype=np.float64)).reshape(shape)
+    scale = channel("gamma") / np.sqrt(channel("var") + float(args["eps"]))
+    return (x + channel("mean")) * scale + channel("beta")
+
+
 #: The oracle ops a case may name in ``ctx.matches`` / ``ctx.agree``, and how each sums.
 OPS: dict[Callable, OpBound] = {
     oracle.conv: OpBound(("x", "w", "b"), _conv),
@@ -99,7 +126,11 @@ OPS: dict[Callable, OpBound] = {
     oracle.conv_weight_grad: OpBound(("x", "grad_out"), _conv_weight_grad),
     oracle.linear: OpBound(("x", "w", "b"), _linear),
     oracle.avg_pool: OpBound(("x",), _avg_pool),
+    oracle.circular_correlation: OpBound(("x", "w", "b"), _circular),
+    oracle.batch_norm: OpBound(("x", "mean", "var", "gamma", "beta"), lambda args: 4,
+                               _batch_norm_magnitude),
     oracle.max_pool: OpBound(("x",), None),
+    oracle.pad: OpBound(("x",), None),
     oracle.max_unpool: OpBound(("y",), None),
     oracle.pixel_shuffle: OpBound(("x",), None),
     oracle.pixel_unshuffle: OpBound(("x",), None),
@@ -142,8 +173,11 @@ def magnitude(op: Callable, *args, **kwargs) -> np.ndarray:
     >>> magnitude(oracle.conv, np.array([[[1., -2., 3.]]]), np.array([[[-1., 1.]]]))
     array([[[3., 5.]]])
     """
-    arrays = _lookup(op).arrays
+    arrays, _, rule = _lookup(op)
     bound = inspect.signature(op).bind(*args, **kwargs)
+    if rule is not None:
+        oracle_value = op(*bound.args, **bound.kwargs)      # validates the arguments, gives the shape
+        return np.broadcast_to(rule(dict(bound.arguments)), oracle_value.shape)
     for name in arrays:
         if bound.arguments.get(name) is not None:
             bound.arguments[name] = np.abs(np.asarray(bound.arguments[name], dtype=np.float64))

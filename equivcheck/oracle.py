@@ -63,9 +63,13 @@ __all__ = [
     "pixel_unshuffle",
     "depth_to_space",
     "space_to_depth",
+    "pool_output_size",
     "max_pool",
     "max_unpool",
     "avg_pool",
+    "pad",
+    "batch_norm",
+    "circular_correlation",
     "unfold",
     "magnitude",
     "abs_bound_conv",
@@ -708,7 +712,41 @@ def space_to_depth(x, r):
 # pooling, unfold
 # --------------------------------------------------------------------------
 
-def _pool_args(op, x, kernel, stride, padding, dilation, allow_same):
+def pool_output_size(n, k, stride=None, padding=0, dilation=1, ceil_mode=False):
+    """Output length of a pooling along one dim (PyTorch's and ONNX's rule).
+
+    floor((n + before + after - d*(k-1) - 1) / s) + 1 (``stride`` defaults to ``k``); with
+    ``ceil_mode`` the division is a ceiling, minus one when the last window would start in the
+    right padding, i.e. when (out-1)*s >= n + before (PyTorch's pooling docs: windows "that would
+    start in the right padded region are ignored"; ONNX's ``op_pool_common`` applies the same
+    test).  ``padding`` an int or a ``(before, after)`` pair.  A result <= 0 means the kernel does
+    not fit (with ``ceil_mode`` too: the ceiling is taken only when it does).
+
+    >>> pool_output_size(5, 2), pool_output_size(5, 2, ceil_mode=True)
+    (2, 3)
+    >>> pool_output_size(4, 2, padding=1, ceil_mode=True), pool_output_size(4, 3, 2, 1, ceil_mode=True)
+    (3, 3)
+    """
+    op = "pool_output_size"
+    n, k = operator.index(n), operator.index(k)
+    (s,) = (k,) if stride is None else _ints(stride, 1, "stride", op, 1)
+    (d,) = _ints(dilation, 1, "dilation", op, 1)
+    if n < 0 or k < 1:
+        raise OracleError(f"{op}: need n >= 0 and k >= 1 (got n={n}, k={k})")
+    (b, a), = _pad_pairs([padding], 1, op)
+    free = n + b + a - d * (k - 1) - 1
+    if not ceil_mode or free < 0:
+        return free // s + 1
+    out = -(-free // s) + 1
+    return out - 1 if (out - 1) * s >= n + b else out
+
+
+def _pool_args(op, x, kernel, stride, padding, dilation, ceil_mode, allow_same):
+    """Validate a pooling call; return ``x, k, s, d, pairs, out, overhang``.
+
+    ``overhang[i]`` is how far the last window reaches beyond the padded input (ceil_mode only).
+    Any padding is accepted (the frameworks that limit it to half the kernel raise themselves).
+    """
     x = _f64(x, op, "x")
     if x.ndim < 3:
         raise OracleError(f"{op}: input must be (N, C, *spatial), got shape {x.shape}")
@@ -720,24 +758,39 @@ def _pool_args(op, x, kernel, stride, padding, dilation, allow_same):
         raise OracleError(f"{op}: padding='same' not supported (TF excludes the padding "
                           f"from the average, count_include_pad=True would not)")
     pairs = _pad_pairs(padding, nd, op, x.shape[2:], k, s, d)
-    for i, (kk, (pb, pa)) in enumerate(zip(k, pairs)):
-        if max(pb, pa) > kk // 2:
-            raise OracleError(f"{op}: padding {pairs[i]} in spatial dim {i} exceeds half the "
-                              f"kernel size {kk} (input shape {x.shape})")
-        if x.shape[2 + i] + pb + pa < d[i] * (kk - 1) + 1:
+    out, overhang = [], []
+    for i, (n, kk, (pb, pa)) in enumerate(zip(x.shape[2:], k, pairs)):
+        if n + pb + pa < d[i] * (kk - 1) + 1:
             raise OracleError(f"{op}: kernel {k} (dilation {d}) larger than padded input in "
                               f"spatial dim {i} (input shape {x.shape}, padding {pairs})")
-    return x, k, s, d, pairs
+        out.append(pool_output_size(n, kk, s[i], (pb, pa), d[i], ceil_mode))
+        overhang.append(max(0, (out[i] - 1) * s[i] + d[i] * (kk - 1) + 1 - (n + pb + pa)))
+    return x, k, s, d, pairs, tuple(out), tuple(overhang)
 
 
-def max_pool(x, kernel, stride=None, padding=0, dilation=1, return_indices=False):
-    """Max pooling over ``(N, C, *sp)``; padding is -inf (``stride`` defaults to ``kernel``).
+def _no_input_in_some_window(op, x, k, s, d, pairs, out, why):
+    """Raise when a window holds no input element in some dim (all padding or overhang)."""
+    for i in range(len(k)):
+        taps = np.arange(out[i])[:, None] * s[i] - pairs[i][0] + d[i] * np.arange(k[i])
+        if not ((taps >= 0) & (taps < x.shape[2 + i])).any(axis=1).all():
+            raise OracleError(f"{op}: some windows lie entirely in the padding in spatial "
+                              f"dim {i} (input shape {x.shape}, kernel {k}, stride {s}, "
+                              f"padding {pairs}, dilation {d}){why}")
+
+
+def max_pool(x, kernel, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+    """Max pooling over ``(N, C, *sp)``: the max over each window of the input padded with -inf.
+
+    ``stride`` defaults to ``kernel``; ``padding``: int, per dim, pairs, 'valid', 'same' (TF's),
+    any size.  ``ceil_mode``: :func:`pool_output_size`'s ceil rule; the last window may then reach
+    past the padded input, and the overhang is -inf too.  A window holding no input element (all
+    padding) has no defined maximum and raises (PyTorch forbids such padding; ONNX's reference
+    takes the max of an empty set).
 
     With ``return_indices`` also returns int64 indices in the PyTorch
     convention: row-major flat index into each (n, c) input spatial plane.
     Ties go to the first maximum in row-major window order (NaN wins and the
-    first NaN is reported).  ``padding``: int, per dim, pairs, 'valid', 'same';
-    at most half the kernel per side.
+    first NaN is reported).
 
     >>> x = np.array([[[[1., 3, 2, 4], [5, 0, 6, 1], [7, 8, 1, 1], [2, 9, 0, 3]]]])
     >>> v, i = max_pool(x, 2, return_indices=True)
@@ -746,23 +799,18 @@ def max_pool(x, kernel, stride=None, padding=0, dilation=1, return_indices=False
            [9., 3.]]), array([[ 4,  6],
            [13, 15]]))
     """
-    x, k, s, d, pairs = _pool_args("max_pool", x, kernel, stride, padding, dilation, True)
+    x, k, s, d, pairs, o, extra = _pool_args("max_pool", x, kernel, stride, padding, dilation,
+                                             ceil_mode, True)
     nd = len(k)
-    for i in range(nd):
-        taps = (np.arange(x.shape[2 + i] + sum(pairs[i]) - d[i] * (k[i] - 1))[::s[i], None]
-                - pairs[i][0] + d[i] * np.arange(k[i]))
-        if not ((taps >= 0) & (taps < x.shape[2 + i])).any(axis=1).all():
-            raise OracleError(f"max_pool: some windows lie entirely in the padding in spatial "
-                              f"dim {i} (input shape {x.shape}, kernel {k}, stride {s}, "
-                              f"padding {pairs}, dilation {d})")
-    win = _windows(_pad(x, pairs, -np.inf), k, s, d)          # (N, C, *o, *k)
+    _no_input_in_some_window("max_pool", x, k, s, d, pairs, o, "")
+    xp = _pad(x, [(pb, pa + e) for (pb, pa), e in zip(pairs, extra)], -np.inf)
+    win = _windows(xp, k, s, d)[(slice(None),) * 2 + tuple(slice(0, oi) for oi in o)]
     flat = win.reshape(win.shape[:2 + nd] + (-1,))
     vals = flat.max(axis=-1)
     if not return_indices:
         return vals
     arg = flat.argmax(axis=-1)
     offs = np.unravel_index(arg, k)
-    o = vals.shape[2:]
     coords = []
     for i in range(nd):
         start = (np.arange(o[i]) * s[i] - pairs[i][0]).reshape(
@@ -815,15 +863,45 @@ def max_unpool(y, indices, output_size):
     return out.reshape(y.shape[:2] + size)
 
 
-def avg_pool(x, kernel, stride=None, padding=0):
-    """Average pooling with zero padding counted in the divisor (count_include_pad=True).
+def avg_pool(x, kernel, stride=None, padding=0, dilation=1, count_include_pad=True,
+             ceil_mode=False):
+    """Average pooling: each window's sum of the zero-padded input over its divisor.
+
+    The divisor is the window's number of taps inside the padded input
+    (``count_include_pad=True``: padding counts, the ceil_mode overhang beyond
+    it does not) or inside the input itself (``count_include_pad=False``).
+    That is, it is the same window sum of a mask of ones.  Both are PyTorch's
+    rule (``avg_pool2d``: the window clipped to the padded input, then, without
+    count_include_pad, to the input) and ONNX's reference (taps at or past
+    ``n + before + after`` dropped; padding NaN and excluded when
+    ``count_include_pad=0``).  ``stride`` defaults to ``kernel``; ``dilation``
+    spaces the taps; any padding; ``ceil_mode`` as in :func:`max_pool`.
+    ``padding='same'`` only with ``count_include_pad=False`` (TF's average).
+    With ``count_include_pad=False`` a window of padding only has no average and raises.
 
     >>> avg_pool(np.array([[[1., 3., 3.]]]), 2, stride=1, padding=1)
     array([[[0.5, 2. , 3. , 1.5]]])
+    >>> avg_pool(np.array([[[1., 3., 3.]]]), 2, stride=1, padding=1, count_include_pad=False)
+    array([[[1., 2., 3., 3.]]])
     """
-    x, k, s, d, pairs = _pool_args("avg_pool", x, kernel, stride, padding, 1, False)
-    win = _windows(_pad(x, pairs), k, s, d)
-    return win.sum(axis=tuple(range(-len(k), 0))) / math.prod(k)
+    op = "avg_pool"
+    x, k, s, d, pairs, o, extra = _pool_args(op, x, kernel, stride, padding, dilation,
+                                             ceil_mode, not count_include_pad)
+    nd = len(k)
+    if not count_include_pad:
+        _no_input_in_some_window(op, x, k, s, d, pairs, o,
+                                 ": with count_include_pad=False their average is 0/0")
+    full = [(pb, pa + e) for (pb, pa), e in zip(pairs, extra)]
+    ones = np.ones((1, 1) + x.shape[2:])
+    if count_include_pad:
+        mask = _pad(_pad(ones, pairs, 1.0), [(0, e) for e in extra])
+    else:
+        mask = _pad(ones, full)
+    keep = (slice(None),) * 2 + tuple(slice(0, oi) for oi in o)
+    axes = tuple(range(-nd, 0))
+    total = _windows(_pad(x, full), k, s, d)[keep].sum(axis=axes)
+    count = _windows(mask, k, s, d)[keep].sum(axis=axes)
+    return total / count
 
 
 def unfold(x, kernel, stride=1, padding=0, dilation=1):
@@ -847,6 +925,100 @@ def unfold(x, kernel, stride=1, padding=0, dilation=1):
     perm = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
     N, C = x.shape[:2]
     return win.transpose(perm).reshape(N, C * math.prod(k), -1)
+
+
+# --------------------------------------------------------------------------
+# padding modes, inference batch norm, circular correlation
+# --------------------------------------------------------------------------
+
+#: The padding modes of :func:`pad`, in NumPy's names (``equivcheck.conventions.PAD_MODES`` says
+#: what each is called in every framework).
+PAD_MODES = ("constant", "reflect", "edge", "wrap", "symmetric")
+
+
+def pad(x, pads, mode="constant"):
+    """Pad the spatial axes of ``(N, C, *sp)`` by per-dim ``(before, after)`` pairs; ``np.pad``'s modes.
+
+    'constant' (zeros), 'reflect' (abc -> cb|abc|ba), 'edge' (aa|abc|cc), 'wrap' (bc|abc|ab),
+    'symmetric' (ba|abc|cb).  Pads may exceed the size: the pattern then repeats as ``np.pad``
+    defines it (reflect and symmetric keep mirroring, wrap keeps cycling).  ``pads``: an int, one
+    int per spatial dim, or one pair per spatial dim, all >= 0.
+
+    >>> pad(np.array([[[1., 2., 3.]]]), [(2, 1)], "reflect")
+    array([[[3., 2., 1., 2., 3., 2.]]])
+    """
+    op = "pad"
+    x = _f64(x, op, "x")
+    if x.ndim < 3:
+        raise OracleError(f"{op}: input must be (N, C, *spatial), got shape {x.shape}")
+    if mode not in PAD_MODES:
+        raise OracleError(f"{op}: mode={mode!r} is not one of {', '.join(PAD_MODES)} "
+                          f"(NumPy's names)")
+    pairs = _pad_pairs(pads, x.ndim - 2, op)
+    for i, (n, (b, a)) in enumerate(zip(x.shape[2:], pairs)):
+        if mode != "constant" and n == 0 and b + a > 0:
+            raise OracleError(f"{op}: mode={mode!r} cannot extend the empty spatial dim {i} "
+                              f"(input shape {x.shape})")
+    return np.pad(x, ((0, 0), (0, 0)) + pairs, mode=mode)
+
+
+def _channel_vector(op, name, v, C, x_shape):
+    v = _f64(v, op, name)
+    if v.shape != (C,):
+        raise OracleError(f"{op}: {name} shape {v.shape} != ({C},) for input shape {x_shape}")
+    return v.reshape((C,) + (1,) * (len(x_shape) - 2))
+
+
+def batch_norm(x, mean, var, gamma, beta, eps):
+    """Inference batch normalisation over axis 1: (x - mean) / sqrt(var + eps) * gamma + beta.
+
+    ``x``: ``(N, C, *sp)`` (or ``(N, C)``); the statistics and the affine parameters are ``(C,)``.
+
+    >>> batch_norm(np.array([[[1., 3.]], [[5., 7.]]]), [2.], [3.], [2.], [1.], 1.)
+    array([[[0., 2.]],
+    <BLANKLINE>
+           [[4., 6.]]])
+    """
+    op = "batch_norm"
+    x = _f64(x, op, "x")
+    if x.ndim < 2:
+        raise OracleError(f"{op}: input must be (N, C, *spatial), got shape {x.shape}")
+    C = x.shape[1]
+    mean, var, gamma, beta = (_channel_vector(op, name, v, C, x.shape) for name, v in
+                              (("mean", mean), ("var", var), ("gamma", gamma), ("beta", beta)))
+    eps = float(eps)
+    if not (eps >= 0 and math.isfinite(eps)):
+        raise OracleError(f"{op}: eps={eps!r} must be finite and >= 0")
+    if (var < 0).any() or (var + eps <= 0).any():
+        raise OracleError(f"{op}: var must be >= 0 with var + eps > 0 (var "
+                          f"{var.ravel().tolist()}, eps {eps})")
+    return (x - mean) / np.sqrt(var + eps) * gamma + beta
+
+
+def circular_correlation(x, w, b=None):
+    """Circular (periodic) cross-correlation, FFT-free: y[n, o, i] = sum_c sum_k x[n, c, (i+k) mod N] w[o, c, k].
+
+    Any number of spatial dims; the output has the input's spatial size.  Defined as ``pad`` with
+    'wrap' by ``k - 1`` at the end of each dim, then the plain (valid, stride 1) cross-correlation.
+    The kernel must be no larger than the input in every dim: an N-point circular correlation
+    (what the convolution theorem's DFT product computes) has at most N taps per dim.
+
+    >>> circular_correlation(np.array([[[1., 2., 3.]]]), np.array([[[1., 10.]]]))
+    array([[[21., 32., 13.]]])
+    """
+    op = "circular_correlation"
+    x, w = _f64(x, op, "x"), _f64(w, op, "w")
+    b = None if b is None else _f64(b, op, "b")
+    _check_conv(op, x, w, 1, [(0, kk - 1) for kk in w.shape[2:]] if w.ndim == x.ndim else 0,
+                1, 1, b)
+    for i, (n, kk) in enumerate(zip(x.shape[2:], w.shape[2:])):
+        if kk > n:
+            raise OracleError(f"{op}: kernel size {kk} exceeds the input size {n} in spatial dim "
+                              f"{i} (input shape {x.shape}, kernel shape {w.shape}); an N-point "
+                              f"circular correlation has at most N taps")
+    nd = x.ndim - 2
+    xp = pad(x, [(0, kk - 1) for kk in w.shape[2:]], "wrap")
+    return _add_bias(_conv_padded(xp, w, (1,) * nd, (1,) * nd, 1, _budget(None)), b)
 
 
 # --------------------------------------------------------------------------
