@@ -237,3 +237,46 @@ def test_pool_layers_hand_computed(backend, kind, options, want):
         assert outcome.ok, outcome
     assert handle.api == f"torch.nn.{'AvgPool' if kind == 'avg_pool' else 'MaxPool'}1d"
     assert handle.kernel_shape == () and handle.param_count == 0 and handle.kernel_layout == ""
+
+
+# ---- report probes -----------------------------------------------------------------------------------
+from equivcheck.backends.torch import pitfall_probes  # noqa: E402
+from equivcheck.conventions import PAD_MODES  # noqa: E402
+
+PITFALL_TOPICS = ("pool_divisor", "ceil_mode", "pad_modes", "bn_fold", "causal", "separable")
+
+
+def test_pad_probe_input_tells_every_numpy_mode_apart():
+    for mode in PAD_MODES:
+        padded = np.pad(pitfall_probes.PAD_INPUT, pitfall_probes.PAD_WIDTH, mode=mode)
+        assert pitfall_probes.numpy_modes_of(padded) == [mode]
+    assert pitfall_probes.numpy_modes_of(np.zeros(10)) == []
+
+
+def test_divisor_decoder_on_made_up_averages():
+    candidates = {"window": 9, "in_bounds": 4}
+    assert pitfall_probes.divisor_of(4 / 9, candidates, 9) == "window"
+    assert pitfall_probes.divisor_of(1.0, candidates, 9) == "in_bounds"
+    assert pitfall_probes.divisor_of(0.5, candidates, 9) == "neither: divides by 8"
+
+
+@pytest.mark.parametrize("n, k, s, p, d, want", [
+    (6, 3, 2, 1, 1, 4),  # ⌈5/2⌉+1 = 4, the last window starts at padded index 6 < n + p = 7: kept
+    (5, 2, 2, 1, 1, 3),  # ⌈5/2⌉+1 = 4, the last window starts at 6 ≥ n + p = 6: dropped
+    (7, 3, 2, 0, 1, 3),  # ⌈4/2⌉+1 = 3: exact division, ceil equals floor
+    (9, 2, 3, 1, 2, 4),  # ⌈(9+2−2−1)/3⌉+1 = ⌈8/3⌉+1 = 4, last start 9 < 10: kept
+])
+def test_ceil_output_size_hand_computed(n, k, s, p, d, want):
+    assert pitfall_probes.ceil_output_size(n, k, s, p, d) == want
+
+
+def test_pitfall_probe_rows_run_and_agree_with_the_adapter():
+    from equivcheck.backends.torch import probes as torch_probes
+    from equivcheck.report.probes import REGISTRY, _run_one
+
+    env = torch_probes.setup(TorchBackend("float32"))
+    rows = [_run_one(spec, env) for spec in REGISTRY["torch"] if spec.topic in PITFALL_TOPICS]
+    assert {row.topic for row in rows} == set(PITFALL_TOPICS)
+    for row in rows:
+        assert not row.value.startswith("probe failed"), row
+        assert row.agrees is not False, row

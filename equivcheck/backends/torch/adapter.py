@@ -39,7 +39,7 @@ def _native_padding(padding, rank, strings=True):
 
 
 #: NumPy pad-mode word (conventions.PAD_MODES) → F.pad's ``mode``; torch has no 'symmetric'.
-_PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}
+PAD_WORDS = {"constant": "constant", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}
 
 
 def _has_fp32_precision(holder) -> bool:
@@ -335,13 +335,13 @@ class TorchBackend(Backend):
         if mode == "symmetric":
             raise NotApplicable("torch F.pad has no 'symmetric' mode (mirror repeating the edge pixel); it offers "
                                 "'constant', 'reflect', 'replicate' and 'circular'")
-        if mode not in _PAD_MODES:
-            raise ValueError(f"pad mode must be a NumPy pad mode ({', '.join(_PAD_MODES)}, symmetric), got {mode!r}")
+        if mode not in PAD_WORDS:
+            raise ValueError(f"pad mode must be a NumPy pad mode ({', '.join(PAD_WORDS)}, symmetric), got {mode!r}")
         pairs = padding_pairs(pads, rank)
         if pairs is None or len(pairs) != rank:
             raise ValueError(f"pads must be one (before, after) pair per spatial axis of the (N, C, *spatial) "
                              f"input of shape {tuple(x.shape)}, got {pads!r}")
-        out = self.F.pad(self.to_native(x), self._pad_spec(pairs), mode=_PAD_MODES[mode])
+        out = self.F.pad(self.to_native(x), self._pad_spec(pairs), mode=PAD_WORDS[mode])
         return self.from_native(out)
 
     def batch_norm(self, x, mean, var, gamma, beta, eps):

@@ -242,3 +242,7 @@ _setting("mkldnn (oneDNN) enabled", lambda env: bool(env["torch"].backends.mkldn
          and env["torch"].backends.mkldnn.is_available())
 _setting("fp32_precision (cuda.matmul / cudnn.conv)",
          lambda env: f"{env['torch'].backends.cuda.matmul.fp32_precision} / {env['torch'].backends.cudnn.conv.fp32_precision}")
+
+
+# The porting-pitfall topics (pool divisor, ceil_mode, padding modes, BN folding, causal, separable).
+from equivcheck.backends.torch import pitfall_probes  # noqa: E402,F401  (registers its rows on import)
