@@ -68,6 +68,9 @@ KERNEL_LAYOUTS = {
     ("tensorflow", "keras", "depthwise"): "*CM",
     ("tensorflow", "keras", "dense"): "IO",
     ("tensorflow", "tf.nn", "dense"): "IO",
+    # keras SeparableConv{1,2}D: depthwise_kernel (*k, C, M) and pointwise_kernel (1…, C·M, O)
+    ("tensorflow", "keras", "separable_depthwise"): "*CM",
+    ("tensorflow", "keras", "separable_pointwise"): "*IO",
     # lax: the layout is whatever dimension_numbers says; we use lax's default
     # for conv_general_dilated (OIHW) and pass the transposed kernel as the
     # forward conv's OIHW kernel with transpose_kernel=True (see backends/jax.py).

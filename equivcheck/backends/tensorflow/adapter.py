@@ -26,12 +26,13 @@ import numpy as np
 from equivcheck import layouts
 from equivcheck import known_issues
 from equivcheck.backends.base import Backend, NotApplicable, spatial_ints
+from equivcheck.backends.tensorflow.fft import FftOps
 from equivcheck.backends.tensorflow.keras_layers import KerasLayers
 from equivcheck.backends.tensorflow.padding import pad_list, pad_spec
 from equivcheck.backends.tensorflow.pooling import PoolingOps
 
 
-class TensorflowBackend(PoolingOps, KerasLayers, Backend):
+class TensorflowBackend(PoolingOps, FftOps, KerasLayers, Backend):
     """TensorFlow: functional ops via ``tf.nn`` (NHWC), layers via ``keras.layers``."""
 
     framework_name = "tensorflow"
@@ -104,11 +105,16 @@ class TensorflowBackend(PoolingOps, KerasLayers, Backend):
 
     # ---- crossing the border ---------------------------------------------
     def asarray(self, array):
+        array = np.asarray(array)
         with self.tf.device(self._device_name):
-            return self.tf.cast(self.tf.convert_to_tensor(np.asarray(array)), self.dtype)
+            if np.iscomplexobj(array):  # complex stays complex, at the run's precision
+                return self._complex(self.tf.convert_to_tensor(array))
+            return self.tf.cast(self.tf.convert_to_tensor(array), self.dtype)
 
     def to_numpy(self, tensor):
         if self.tf.is_tensor(tensor):
+            if tensor.dtype.is_complex:
+                return np.asarray(tensor.numpy(), dtype=np.complex128)
             return np.asarray(tensor.numpy(), dtype=np.float64)
         if self.keras_backend != "tensorflow":  # a tensor of another Keras backend
             tensor = self.keras.ops.convert_to_numpy(tensor)
@@ -283,6 +289,14 @@ class TensorflowBackend(PoolingOps, KerasLayers, Backend):
             layouts.canonical("dense", 1), layouts.kernel_layout("tensorflow", "dense", 1, api=self.functional_api)))
         y = self.tf.matmul(x, wn) if len(x.shape) >= 2 else self.tf.tensordot(x, wn, 1)
         return y if b is None else y + self.tf.cast(b, y.dtype)
+
+    def batch_norm(self, x, mean, var, gamma, beta, eps):
+        rank = len(x.shape) - 2
+        xn, layout = self._native(x, rank)
+        # per-channel statistics broadcast along the native channel axis (last in NHWC)
+        shape = [-1 if a == "C" else 1 for a in layout]
+        stats = [None if v is None else self.tf.reshape(self.tf.cast(v, xn.dtype), shape) for v in (mean, var, beta, gamma)]
+        return self._canonical(self.tf.nn.batch_normalization(xn, *stats, variance_epsilon=eps), rank)
 
     # ---- rearrangements (2-D, NHWC) ---------------------------------------
     def _rearrange(self, x, fn):

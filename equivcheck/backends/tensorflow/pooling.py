@@ -1,4 +1,5 @@
-"""TensorFlow pooling and patch extraction (``tf.nn`` pools, ``max_pool_with_argmax``, ``tf.image.extract_patches``).
+"""TensorFlow pooling, padding and patch extraction (``tf.nn`` pools, ``tf.nn.pool`` for dilation,
+``max_pool_with_argmax``, ``tf.pad``, ``tf.image.extract_patches``).
 
 A mixin of :class:`equivcheck.backends.tensorflow.adapter.TensorflowBackend`: it uses the adapter's
 ``tf`` module (looked up at call time) and its layout conversions (``_native`` / ``_canonical``).
@@ -9,12 +10,17 @@ import math
 
 import numpy as np
 
-from equivcheck.backends.base import NotApplicable, spatial_ints
+from equivcheck.backends.base import NotApplicable, padding_pairs, spatial_ints
 from equivcheck.backends.tensorflow.padding import is_seq, pad_list, pad_spec
+
+#: What TF and Keras offer instead of PyTorch's/ONNX's ceil_mode (shared with the Keras pool layers).
+NO_CEIL_MODE = "TensorFlow/Keras pooling has no ceil_mode; 'SAME' is what they offer"
+#: tf.pad's modes by NumPy's name (conventions.PAD_MODES); tf.pad has no 'edge' or 'wrap'.
+PAD_MODES = {"constant": "CONSTANT", "reflect": "REFLECT", "symmetric": "SYMMETRIC"}
 
 
 class PoolingOps:
-    """Max/average pooling, unpooling and patch extraction on NHWC (channels-last) tensors."""
+    """Max/average pooling, unpooling, padding and patch extraction on NHWC (channels-last) tensors."""
 
     # ---- pooling and patches ----------------------------------------------
     def _pool_setup(self, x, kernel, stride):
@@ -23,11 +29,32 @@ class PoolingOps:
         k = spatial_ints(kernel, rank)
         return rank, batched, k, (k if stride is None else spatial_ints(stride, rank))
 
-    def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False):
+    def _dilated_pool(self, xn, layout, kind, k, s, d, spec, fill):
+        """``tf.nn.pool``, TF's pool with ``dilations``.  It refuses strides > 1 with dilations > 1, so
+        'VALID' (explicit pads are a tf.pad with ``fill`` first) runs at stride 1 and keeps every s-th
+        output, as a TF user would; 'SAME' goes to tf.nn.pool as asked (TF raises its own error)."""
         tf = self.tf
+        if not isinstance(spec, str):
+            xn, spec = tf.pad(xn, pad_list(layout, spec), constant_values=fill), "VALID"
+        if spec != "VALID" or all(si == 1 for si in s):
+            return tf.nn.pool(xn, list(k), kind, strides=list(s), padding=spec, dilations=list(d))
+        y = tf.nn.pool(xn, list(k), kind, strides=[1] * len(k), padding="VALID", dilations=list(d))
+        spatial = [a for a in layout if a not in "NC"]
+        return y[tuple(slice(None, None, s[spatial.index(a)]) if a in spatial else slice(None) for a in layout)]
+
+    def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False, *, ceil_mode=False, dilation=1):
+        tf = self.tf
+        if ceil_mode:
+            raise NotApplicable(NO_CEIL_MODE)
         rank, batched, k, s = self._pool_setup(x, kernel, stride)
+        d = spatial_ints(dilation, rank)
         xn, layout = self._native(x, rank, batched)
         spec = pad_spec(padding, rank)
+        if any(di != 1 for di in d):
+            if return_indices:
+                raise NotApplicable("tensorflow: tf.nn.max_pool_with_argmax has no dilation; tf.nn.pool has "
+                                    "dilations but returns no indices")
+            return self._canonical(self._dilated_pool(xn, layout, "MAX", k, s, d, spec, -np.inf), rank, batched)
         if not return_indices:
             if not isinstance(spec, str):
                 if rank == 3:  # max_pool3d takes only 'SAME'/'VALID': pad with -inf first
@@ -78,17 +105,43 @@ class PoolingOps:
                                 for a in layout])
         return self._canonical(out, 2)
 
-    def avg_pool(self, x, kernel, stride=None, padding=0):
+    def avg_pool(self, x, kernel, stride=None, padding=0, *, count_include_pad=True, ceil_mode=False, dilation=1):
         tf = self.tf
+        if ceil_mode:
+            raise NotApplicable(NO_CEIL_MODE)
         rank, batched, k, s = self._pool_setup(x, kernel, stride)
+        d = spatial_ints(dilation, rank)
         xn, layout = self._native(x, rank, batched)
         spec = pad_spec(padding, rank)
+        if spec == "SAME" and count_include_pad:
+            raise NotApplicable("tensorflow: tf.nn.avg_pool's 'SAME' always leaves the padding out of the "
+                                "divisor (count_include_pad=False); TF has no 'SAME' average that counts it")
         if not isinstance(spec, str):
-            # tf.nn.avg_pool takes only 'SAME'/'VALID' (its 'SAME' leaves padding out of the
-            # mean); zero-padding first counts the pad in, like PyTorch's count_include_pad.
+            if not count_include_pad:
+                raise NotApplicable("tensorflow: tf.nn.avg_pool takes only 'SAME'/'VALID'; explicit padding is "
+                                    "tf.pad's zeros first, which count in the divisor (count_include_pad=True); "
+                                    "only 'SAME' leaves the padding out")
+            # zero-padding first counts the pad in, like PyTorch's count_include_pad=True
             xn, spec = tf.pad(xn, pad_list(layout, spec)), "VALID"
+        if any(di != 1 for di in d):
+            return self._canonical(self._dilated_pool(xn, layout, "AVG", k, s, d, spec, 0.0), rank, batched)
         pool = {1: tf.nn.avg_pool1d, 2: tf.nn.avg_pool2d, 3: tf.nn.avg_pool3d}[rank]
         return self._canonical(pool(xn, list(k), list(s), spec), rank, batched)
+
+    def pad(self, x, pads, mode="constant"):
+        if mode in ("edge", "wrap"):
+            raise NotApplicable(f"tensorflow: tf.pad has no {mode!r} mode; its three modes are CONSTANT, REFLECT "
+                                "and SYMMETRIC (NumPy's constant, reflect, symmetric)")
+        if mode not in PAD_MODES:
+            raise ValueError(f"pad mode must be a NumPy pad mode (constant, reflect, edge, wrap, symmetric), "
+                             f"got {mode!r}")
+        rank = len(x.shape) - 2
+        pairs = padding_pairs(pads, rank)
+        if pairs is None or len(pairs) != rank:
+            raise ValueError(f"pads must be one (before, after) pair per spatial axis of the (N, C, *spatial) "
+                             f"input of shape {tuple(x.shape)}, got {pads!r}")
+        xn, layout = self._native(x, rank)
+        return self._canonical(self.tf.pad(xn, pad_list(layout, pairs), mode=PAD_MODES[mode]), rank)
 
     def extract_patches(self, x, kernel, stride=1, padding=0, dilation=1):
         tf = self.tf
