@@ -3,26 +3,13 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import oracle
+from equivcheck.casekit import conv_layers
 from equivcheck.checker import error_info
 from equivcheck.claim import claim, source
 
 #: Above this many output elements the oracle comparison is skipped (the seed's 246×248 image with a
 #: 33×33 kernel is 50 M products; the statement itself is checked exactly against the batched call).
 ORACLE_LIMIT = 4096
-
-
-def _conv_paths(bk, p, w, b):
-    """The framework's conv layers (every layer API), or its functional conv when it has no layers."""
-    rank = len(p.spatial)
-    if not bk.layer_apis:
-        return [("functional", lambda x: bk.conv(x, w, b))]
-    paths = []
-    for api in bk.layer_apis:
-        handle = bk.layer("conv", rank=rank, in_channels=p.c_in, out_channels=p.c_out, kernel_size=p.k,
-                          api=api, input_shape=(1, p.c_in, *p.spatial))
-        handle.set_weights(w, b)
-        paths.append((api, handle))
-    return paths
 
 
 @claim(
@@ -55,7 +42,8 @@ def _conv_paths(bk, p, w, b):
         {"c_in": 2, "c_out": 1, "k": 1, "spatial": [4, 3]},
         {"c_in": 1, "c_out": 3, "k": 2, "spatial": [3, 4, 5]},
     ]),
-    expected={"numpy": "raises", "torch": "holds", "tensorflow": "raises", "jax": "raises", "flax": "holds"},
+    expected={"numpy": "raises", "torch": "holds", "tensorflow": "raises", "jax": "raises", "flax": "holds",
+              "onnxruntime": "raises", "onnx": "raises"},
     notes={
         "numpy": "The oracle is written for batched (N, C, *spatial) input only: an unbatched input raises "
                  "OracleError (a reference needs no convenience forms; the batched call is what it checks).",
@@ -80,7 +68,8 @@ def check(bk, p, ctx):
     b = ctx.array("b", (p.c_out,))
     wt, bt = bk.asarray(w), bk.asarray(b)
     out_spatial = tuple(s - p.k + 1 for s in p.spatial)
-    paths = _conv_paths(bk, p, wt, bt)
+    # the framework's conv layers (every layer API), or its functional conv when it has no layers
+    paths = conv_layers(bk, w, b, rank=rank, kernel_size=p.k, input_shape=(1, p.c_in, *p.spatial))
 
     # An input with neither batch nor channel axis (the seed's 2-D grey image) is rejected by every path.
     # (The seed's image gets its own error label; every drawn input shares one.)

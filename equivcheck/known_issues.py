@@ -287,6 +287,35 @@ def _dilated(op, rank, dtype, stride, dilation, groups):
     return max(dilation) > 1
 
 
+# ---- ONNX (both columns run equivcheck/backends/onnx/graphs.py's graphs) ----------------------------------
+#: Ops ONNX Runtime's CPU execution provider registers no double kernel for (seen with onnxruntime 1.32.0 at
+#: opsets 11–28; MaxPool, Gemm, MatMul, DepthToSpace, SpaceToDepth, Pad, BatchNormalization, Reshape,
+#: Transpose, Concat, Unsqueeze, Flatten and Relu have one).  The op is an ONNX op type.
+ORT_NO_FLOAT64 = ("Conv", "ConvTranspose", "AveragePool", "MaxUnpool", "GlobalAveragePool", "LpPool")
+#: onnx versions seen with the reference's grouped ConvTranspose and MaxUnpool-with-output_shape bugs.
+ONNX_REFERENCE_SEEN = {"first_seen": "1.23.2", "last_seen": "1.23.2"}
+
+
+def check_onnx_reference_conv_transpose(groups: int, onnx_version: str) -> None:
+    """Raise :class:`KnownIssueSkip` before onnx.reference runs a grouped ConvTranspose (wrong or raises)."""
+    if int(groups) > 1 and BY_ID["onnx-reference-grouped-conv-transpose"].affects(onnx_version):
+        raise KnownIssueSkip(f"not run: onnx {onnx_version}'s reference ConvTranspose computes group > 1 wrong or "
+                             f"raises (equivcheck/known_issues.py: onnx-reference-grouped-conv-transpose)")
+
+
+def check_onnx_reference_max_unpool(input_shape, kernel, strides, output_shape, onnx_version: str) -> None:
+    """Raise :class:`KnownIssueSkip` before onnx.reference runs a MaxUnpool whose output_shape is not the one
+    it infers ((n − 1)·s + k per spatial axis): it scatters into the inferred shape, then pads or crops."""
+    if output_shape is None:
+        return
+    inferred = [(n - 1) * s + k for n, s, k in zip(input_shape[2:], strides, kernel)]
+    if (list(output_shape[2:]) != inferred
+            and BY_ID["onnx-reference-max-unpool-output-shape"].affects(onnx_version)):
+        raise KnownIssueSkip(f"not run: onnx {onnx_version}'s reference MaxUnpool misplaces values for an "
+                             f"output_shape other than the default (equivcheck/known_issues.py: "
+                             f"onnx-reference-max-unpool-output-shape)")
+
+
 ISSUES: tuple[KnownIssue, ...] = (
     KnownIssue(
         id="xla-operand-swap-abort", kind="process abort", framework="jax", package="jaxlib",
@@ -332,6 +361,33 @@ ISSUES: tuple[KnownIssue, ...] = (
                "operands to dtypes.result_type(float64, float64), which returns float32 (seen with Keras 3.15.1 "
                "in the keras-torch tox env)",
         pinned_by="the keras-torch tox env: the deviation fails the suite as unexpected the day it is fixed"),
+    KnownIssue(
+        id="ort-no-float64-conv", kind="missing kernel", framework="onnxruntime", package="onnxruntime",
+        first_seen="1.32.0", last_seen="1.32.0",
+        reason="ONNX Runtime's CPU execution provider has no float64 (tensor(double)) kernel for Conv, "
+               "ConvTranspose, AveragePool or MaxUnpool: creating the session raises NOT_IMPLEMENTED 'Could not "
+               "find an implementation for Conv(22)' (the number is the op schema's opset version)",
+        words=("Could not find an implementation for",),
+        applies=lambda op, rank, dtype, stride, dilation, groups: dtype == "float64" and op in ORT_NO_FLOAT64,
+        pinned_by="tests/test_known_issues.py::test_ort_still_has_no_float64_kernel"),
+    KnownIssue(
+        id="onnx-reference-grouped-conv-transpose", kind="wrong values", framework="onnx", package="onnx",
+        first_seen=ONNX_REFERENCE_SEEN["first_seen"], last_seen=ONNX_REFERENCE_SEEN["last_seen"],
+        reason="onnx.reference's ConvTranspose with group > 1 slices the weight (C, M/group, *k) by output "
+               "instead of input channels, adds the first M/group biases to every group and writes one output "
+               "channel per group: a ValueError ('cannot reshape array') unless M/group == 1 and C == M, and then "
+               "every group gets bias[0] (minimal graph: X (1, 2, 1), W (2, 1, 1), B [0, 10], group=2 gives "
+               "[1, 1], not [1, 11])",
+        pinned_by="tests/test_known_issues.py::test_onnx_reference_grouped_conv_transpose_is_still_wrong"),
+    KnownIssue(
+        id="onnx-reference-max-unpool-output-shape", kind="wrong values", framework="onnx", package="onnx",
+        first_seen=ONNX_REFERENCE_SEEN["first_seen"], last_seen=ONNX_REFERENCE_SEEN["last_seen"],
+        reason="onnx.reference's MaxUnpool scatters the indices (flat positions in the output_shape tensor) into "
+               "a tensor of the default (inferred) shape and then pads or crops it to output_shape, so an "
+               "output_shape other than the default puts values at wrong positions or raises IndexError (minimal "
+               "graph: X [[[[7]]]], I [[[[3]]]], kernel_shape (2, 2), strides (2, 2), output_shape (1, 1, 3, 3) "
+               "puts 7 at (1, 1), not at (1, 0))",
+        pinned_by="tests/test_known_issues.py::test_onnx_reference_max_unpool_with_output_shape_is_still_wrong"),
 )
 
 BY_ID = {issue.id: issue for issue in ISSUES}

@@ -38,6 +38,9 @@ DATA_LAYOUTS = {
     # lax.conv_general_dilated with dimension_numbers=None means NCHW/OIHW.
     "jax": "NC*",
     "flax": "N*C",
+    # the ONNX operator spec is written in NCHW (both ONNX columns run the same graphs)
+    "onnxruntime": "NC*",
+    "onnx": "NC*",
 }
 
 #: Native kernel layout per (framework, api, op).  ``api`` distinguishes the
@@ -87,6 +90,12 @@ KERNEL_LAYOUTS = {
     ("flax", "nnx", "depthwise"): "*CM",
     ("flax", "linen", "dense"): "IO",
     ("flax", "nnx", "dense"): "IO",
+    # ONNX ("ops": the operator a functional call becomes): Conv W (M, C/group, *k), ConvTranspose W
+    # (C, M/group, *k), a depthwise Conv(group=C) W (C·M, 1, *k), Gemm(transB=1) B (out, in);
+    # "torch.onnx": torch.nn layers as torch.onnx.export writes them (torch's parameters kept as they are)
+    **{(framework, api, op): template
+       for framework in ("onnxruntime", "onnx") for api in ("ops", "torch.onnx")
+       for op, template in (("conv", "OI*"), ("conv_transpose", "IO*"), ("depthwise", "CM*"), ("dense", "OI"))},
 }
 
 

@@ -15,7 +15,8 @@ pytest.importorskip("onnx", reason="the ONNX columns need the onnx package")
 from equivcheck import layouts, oracle  # noqa: E402
 from equivcheck.backends.base import NotApplicable  # noqa: E402
 from equivcheck.known_issues import KnownIssueSkip  # noqa: E402
-from equivcheck.backends.onnx import conventions, graphs  # noqa: E402
+from equivcheck import known_issues  # noqa: E402
+from equivcheck.backends.onnx import graphs  # noqa: E402
 from equivcheck.backends.onnx.adapter import OnnxReferenceBackend, OnnxRuntimeBackend  # noqa: E402
 from equivcheck.tolerance import compare, conv_terms  # noqa: E402
 
@@ -39,7 +40,7 @@ def backend(request):
 
 def lacks_float64(backend, op):
     """Whether ``op`` is one ONNX Runtime's CPU provider has no float64 kernel for (so n/a here)."""
-    return backend.framework_name == "onnxruntime" and backend.dtype == "float64" and op in conventions.ORT_NO_FLOAT64
+    return backend.framework_name == "onnxruntime" and backend.dtype == "float64" and op in known_issues.ORT_NO_FLOAT64
 
 
 def data(seed, *shapes, dtype="float64"):
@@ -108,9 +109,7 @@ def test_conv_reads_layout_table_at_call_time(backend, monkeypatch):
         pytest.skip("no float64 Conv in ONNX Runtime's CPU provider")
     x, w = data(4, (1, 3, 6, 6), (3, 3, 3, 3))  # O == I: a swapped layout still runs
     right = backend.to_numpy(call(backend, "conv", x, w))
-    key = (backend.framework_name, "ops", "conv")
-    table = layouts.KERNEL_LAYOUTS if key in layouts.KERNEL_LAYOUTS else conventions.KERNEL_LAYOUTS
-    monkeypatch.setitem(table, key, "IO*")
+    monkeypatch.setitem(layouts.KERNEL_LAYOUTS, (backend.framework_name, "ops", "conv"), "IO*")
     wrong = backend.to_numpy(call(backend, "conv", x, w))
     assert np.abs(wrong - right).max() > 1e-2
 
@@ -268,62 +267,6 @@ def test_what_onnx_lacks_is_not_applicable(backend):
         backend.vjp(lambda a: a, [x], x)
     with pytest.raises(NotApplicable, match="Im2Col"):
         backend.extract_patches(x, 2)
-
-
-@pytest.mark.parametrize("op_type, inputs", [("Conv", [(1, 1, 4, 4), (1, 1, 2, 2)]),
-                                             ("ConvTranspose", [(1, 1, 4, 4), (1, 1, 2, 2)]),
-                                             ("AveragePool", [(1, 1, 4, 4)])])
-def test_ort_still_has_no_float64_kernel(op_type, inputs):
-    """Pins conventions.ORT_NO_FLOAT64_RECORD: fails (naming the record) the day ORT gains the kernel."""
-    ort = pytest.importorskip("onnxruntime", reason="the onnxruntime column needs onnxruntime")
-    attrs = {"kernel_shape": (2, 2)} if op_type == "AveragePool" else {}
-    model = graphs.build(graphs.Signature.of(op_type, inputs, "float64", **attrs))
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    try:
-        ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    except Exception as exc:
-        assert f"Could not find an implementation for {op_type}(" in str(exc)
-    else:
-        pytest.fail(f"onnxruntime {ort.__version__} now has a float64 {op_type} kernel: narrow "
-                    f"{conventions.ORT_NO_FLOAT64_RECORD['id']} in equivcheck/backends/onnx/conventions.py")
-
-
-@pytest.mark.parametrize("x, w, b, wrong", [
-    ([[[1.0], [1.0]]], [[[1.0]], [[1.0]]], [0.0, 10.0], [1.0, 1.0]),  # every group gets bias[0]
-    ([[[1.0], [1.0]]], [[[1.0], [1.0]], [[1.0], [1.0]]], None, ValueError),  # M/group = 2
-    ([[[0.0], [1.0], [2.0], [3.0]]], [[[1.0]], [[2.0]], [[3.0]], [[4.0]]], None, ValueError),  # C = 4, M = 2
-])
-def test_reference_grouped_conv_transpose_is_still_wrong(x, w, b, wrong):
-    """Pins conventions.REFERENCE_GROUPED_CONV_TRANSPOSE_RECORD on plain onnx.reference (group=2)."""
-    import onnx
-    from onnx.reference import ReferenceEvaluator
-
-    arrays = [np.array(a, dtype=np.float32) for a in (x, w, b) if a is not None]
-    model = graphs.build(graphs.Signature.of("ConvTranspose", [a.shape for a in arrays], "float32", group=2))
-    record = conventions.REFERENCE_GROUPED_CONV_TRANSPOSE_RECORD["id"]
-    right = oracle.conv_transpose(*arrays, groups=2).ravel().tolist()
-    try:
-        got = ReferenceEvaluator(model).run(None, dict(zip(["x0", "x1", "x2"], arrays)))[0].ravel().tolist()
-    except ValueError:
-        assert wrong is ValueError, f"onnx {onnx.__version__}: the reference raises now; narrow {record}"
-        return
-    assert got != right, f"onnx {onnx.__version__} computes grouped ConvTranspose right now: narrow {record}"
-    assert got == wrong
-
-
-def test_reference_max_unpool_with_output_shape_is_still_wrong():
-    """Pins conventions.REFERENCE_MAX_UNPOOL_RECORD on plain onnx.reference."""
-    import onnx
-    from onnx.reference import ReferenceEvaluator
-
-    sig = graphs.Signature.of("MaxUnpool", [(1, 1, 1, 1), (1, 1, 1, 1)], ("float32", "int64"), kernel_shape=(2, 2),
-                              strides=(2, 2), const_output_shape=(1, 1, 3, 3))
-    got = ReferenceEvaluator(graphs.build(sig)).run(None, {"x0": np.full((1, 1, 1, 1), 7, np.float32),
-                                                           "x1": np.full((1, 1, 1, 1), 3, np.int64)})[0]
-    assert got[0, 0, 1, 0] != 7, (f"onnx {onnx.__version__}'s MaxUnpool places flat index 3 at (1, 0) now: narrow "
-                                  f"{conventions.REFERENCE_MAX_UNPOOL_RECORD['id']}")
-    assert got[0, 0, 1, 1] == 7
 
 
 # ---- layers: torch.nn exported with torch.onnx.export -----------------------------------------------

@@ -197,7 +197,8 @@ def _tf_programs(tf):
     }
 
 
-MISSING_KERNELS = [issue.id for issue in known_issues.ISSUES if issue.kind == "missing kernel"]
+MISSING_KERNELS = [issue.id for issue in known_issues.ISSUES if issue.kind == "missing kernel"
+                   and issue.framework == "tensorflow"]  # the ONNX Runtime record is pinned below
 
 
 def test_every_record_names_its_pinning_test_and_every_missing_kernel_has_a_program():
@@ -269,3 +270,115 @@ def test_other_errors_and_other_frameworks_pass_through():
     assert known_issues.missing_kernel(_FakeTF(), "conv_transpose", 2, other, dilation=[2, 1]) is None
     torch_like = type("T", (_FakeTF,), {"framework_name": "torch"})()
     assert known_issues.missing_kernel(torch_like, "conv_transpose", 2, WORDS, dilation=[2, 1]) is None
+
+
+# ---- ONNX: the records pinned on plain ONNX Runtime / onnx.reference (graphs from the ONNX columns' builder) ----
+needs_onnx = pytest.mark.skipif(bool(backends.availability("onnx", import_it=False)), reason="onnx is not installed")
+
+
+@needs_onnx
+@pytest.mark.parametrize("op_type, inputs", [("Conv", [(1, 1, 4, 4), (1, 1, 2, 2)]),
+                                             ("ConvTranspose", [(1, 1, 4, 4), (1, 1, 2, 2)]),
+                                             ("AveragePool", [(1, 1, 4, 4)]),
+                                             ("MaxUnpool", [(1, 1, 2, 2), (1, 1, 2, 2)])])
+def test_ort_still_has_no_float64_kernel(op_type, inputs):
+    """Pins ort-no-float64-conv: fails (naming the record) the day ONNX Runtime's CPU provider gains the kernel."""
+    ort = pytest.importorskip("onnxruntime", reason="the onnxruntime column needs onnxruntime")
+    from equivcheck.backends.onnx import graphs
+
+    issue = known_issues.BY_ID["ort-no-float64-conv"]
+    if not issue.affects(ort.__version__):
+        pytest.skip(f"onnxruntime {ort.__version__} is outside {issue.id}'s range (≤ {issue.last_seen})")
+    attrs = {"kernel_shape": (2, 2)} if op_type in ("AveragePool", "MaxUnpool") else {}
+    types = ("float64", "int64") if op_type == "MaxUnpool" else "float64"
+    model = graphs.build(graphs.Signature.of(op_type, inputs, types, **attrs))
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    try:
+        ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # noqa: BLE001 - the words are what is pinned
+        assert f"{issue.words[0]} {op_type}(" in str(exc), f"{issue.id}: other words now: {exc}"
+    else:
+        pytest.fail(f"onnxruntime {ort.__version__} now has a float64 {op_type} kernel: narrow {issue.id} "
+                    f"in equivcheck/known_issues.py")
+
+
+@needs_onnx
+@pytest.mark.parametrize("x, w, b, wrong", [
+    ([[[1.0], [1.0]]], [[[1.0]], [[1.0]]], [0.0, 10.0], [1.0, 1.0]),  # every group gets bias[0]
+    ([[[1.0], [1.0]]], [[[1.0], [1.0]], [[1.0], [1.0]]], None, ValueError),  # M/group = 2
+    ([[[0.0], [1.0], [2.0], [3.0]]], [[[1.0]], [[2.0]], [[3.0]], [[4.0]]], None, ValueError),  # C = 4, M = 2
+])
+def test_onnx_reference_grouped_conv_transpose_is_still_wrong(x, w, b, wrong):
+    """Pins onnx-reference-grouped-conv-transpose on plain onnx.reference (group=2); the right values are
+    the oracle's (X (1, 2, 1), W (2, 1, 1) of ones, B [0, 10] → [1, 11])."""
+    import onnx
+    from onnx.reference import ReferenceEvaluator
+
+    from equivcheck import oracle
+    from equivcheck.backends.onnx import graphs
+
+    record = "onnx-reference-grouped-conv-transpose"
+    if not known_issues.BY_ID[record].affects(onnx.__version__):
+        pytest.skip(f"onnx {onnx.__version__} is outside {record}'s range")
+    arrays = [np.array(a, dtype=np.float32) for a in (x, w, b) if a is not None]
+    model = graphs.build(graphs.Signature.of("ConvTranspose", [a.shape for a in arrays], "float32", group=2))
+    right = oracle.conv_transpose(*arrays, groups=2).ravel().tolist()
+    try:
+        got = ReferenceEvaluator(model).run(None, dict(zip(["x0", "x1", "x2"], arrays)))[0].ravel().tolist()
+    except ValueError:
+        assert wrong is ValueError, f"onnx {onnx.__version__}: the reference raises now; narrow {record}"
+        return
+    assert got != right, f"onnx {onnx.__version__} computes grouped ConvTranspose right now: narrow {record}"
+    assert got == wrong
+
+
+@needs_onnx
+def test_onnx_reference_max_unpool_with_output_shape_is_still_wrong():
+    """Pins onnx-reference-max-unpool-output-shape on plain onnx.reference: flat index 3 of a (1, 1, 3, 3)
+    output_shape is row 1, column 0."""
+    import onnx
+    from onnx.reference import ReferenceEvaluator
+
+    from equivcheck.backends.onnx import graphs
+
+    record = "onnx-reference-max-unpool-output-shape"
+    if not known_issues.BY_ID[record].affects(onnx.__version__):
+        pytest.skip(f"onnx {onnx.__version__} is outside {record}'s range")
+    sig = graphs.Signature.of("MaxUnpool", [(1, 1, 1, 1), (1, 1, 1, 1)], ("float32", "int64"), kernel_shape=(2, 2),
+                              strides=(2, 2), const_output_shape=(1, 1, 3, 3))
+    got = ReferenceEvaluator(graphs.build(sig)).run(None, {"x0": np.full((1, 1, 1, 1), 7, np.float32),
+                                                           "x1": np.full((1, 1, 1, 1), 3, np.int64)})[0]
+    assert got[0, 0, 1, 0] != 7, f"onnx {onnx.__version__}'s MaxUnpool places flat index 3 at (1, 0) now: narrow {record}"
+    assert got[0, 0, 1, 1] == 7
+
+
+def test_onnx_guards_skip_only_inside_their_conditions():
+    """The adapters' guards: a grouped ConvTranspose and a non-default MaxUnpool output_shape are skipped on an
+    affected onnx, the ungrouped / default-shaped ones and a newer onnx run."""
+    with pytest.raises(known_issues.KnownIssueSkip, match="onnx-reference-grouped-conv-transpose"):
+        known_issues.check_onnx_reference_conv_transpose(2, "1.23.2")
+    assert known_issues.check_onnx_reference_conv_transpose(1, "1.23.2") is None
+    assert known_issues.check_onnx_reference_conv_transpose(2, "1.24.0") is None
+    with pytest.raises(known_issues.KnownIssueSkip, match="onnx-reference-max-unpool-output-shape"):
+        known_issues.check_onnx_reference_max_unpool((1, 1, 1, 1), (2, 2), (2, 2), (1, 1, 3, 3), "1.23.2")
+    assert known_issues.check_onnx_reference_max_unpool((1, 1, 1, 1), (2, 2), (2, 2), (1, 1, 2, 2), "1.23.2") is None
+    assert known_issues.check_onnx_reference_max_unpool((1, 1, 1, 1), (2, 2), (2, 2), None, "1.23.2") is None
+
+
+class _FakeOrt:
+    framework_name, dtype, device = "onnxruntime", "float64", "cpu"
+
+    def versions(self):
+        return {"onnxruntime": "1.32.0", "onnx": "1.23.2"}
+
+
+def test_ort_missing_kernel_words_outside_float64_are_an_error_not_a_skip():
+    words = RuntimeError("NOT_IMPLEMENTED : Could not find an implementation for Conv(22) node with name ''")
+    with pytest.raises(known_issues.KnownIssueSkip, match="ort-no-float64-conv"):
+        known_issues.missing_kernel(_FakeOrt(), "Conv", 0, words)
+    float32 = type("F32", (_FakeOrt,), {"dtype": "float32"})()
+    with pytest.raises(known_issues.UnrecognisedGap, match="outside its bounds"):
+        known_issues.missing_kernel(float32, "Conv", 0, words)
+    with pytest.raises(known_issues.UnrecognisedGap):
+        known_issues.missing_kernel(_FakeOrt(), "MaxPool", 0, words)  # ORT has a float64 MaxPool

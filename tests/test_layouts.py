@@ -19,6 +19,8 @@ WRONG = {
     "tensorflow": (("tensorflow", "tf.nn", "conv"), "*OI"),
     "jax": (("jax", "lax", "conv"), "IO*"),
     "flax": (("flax", "linen", "conv"), "*OI"),
+    "onnxruntime": (("onnxruntime", "ops", "conv"), "IO*"),
+    "onnx": (("onnx", "ops", "conv"), "IO*"),
     "numpy": None,
 }
 

@@ -1,7 +1,7 @@
 """Framework adapters, loaded lazily by name.
 
 >>> FRAMEWORKS
-('numpy', 'torch', 'tensorflow', 'jax', 'flax')
+('numpy', 'torch', 'tensorflow', 'jax', 'flax', 'onnxruntime', 'onnx')
 """
 from __future__ import annotations
 
@@ -52,6 +52,9 @@ ENGINES: dict[str, Engine] = {engine.name: engine for engine in (
            identity=(("tensorflow", "tensorflow-cpu"), "keras")),
     Engine("jax", ("jax",), distributions=("jaxlib",), identity=("jax", "jaxlib")),
     Engine("flax", ("jax", "flax"), distributions=("jaxlib",), identity=("flax", "jax")),
+    # layers are torch.nn layers through torch.onnx.export: torch (when installed) goes first
+    Engine("onnxruntime", ("onnxruntime", "onnx"), import_first=("torch",), identity=("onnxruntime", "onnx")),
+    Engine("onnx", ("onnx",), distributions=("numpy",), import_first=("torch",), identity=("onnx", "numpy")),
 )}
 
 #: The names, in column order (``FRAMEWORKS``), and what each needs importable (``REQUIREMENTS``).

@@ -4,7 +4,8 @@ Design rules
 - The torch.nn module is the one the torch column builds (:class:`equivcheck.backends.torch.TorchBackend`),
   exported with torch's default exporter (``torch.onnx.export(..., dynamo=True)``, the default since torch
   2.9) with every axis dynamic but the channel (feature) axis, as a porter exporting for variable batch and
-  image sizes does; one export per layer configuration and input rank, cached (an export takes seconds).
+  image sizes does; one export per layer configuration and input rank, cached in the process and on disk
+  (:mod:`.export_cache`; an export takes seconds).
 - The native kernel shape, the parameter count and the op the layer became are read from the exported
   model (its initializers and nodes), never from torch.
 - Weights are loaded into the exported model's initializers: canonical → the ONNX column's layout table
@@ -15,6 +16,7 @@ Design rules
 from __future__ import annotations
 
 import copy
+import inspect
 import itertools
 import logging
 import warnings
@@ -23,8 +25,8 @@ import numpy as np
 from onnx import numpy_helper
 
 from equivcheck import layouts
-from equivcheck.backends.base import LayerHandle
-from equivcheck.backends.onnx import conventions
+from equivcheck.backends.base import LayerHandle, NotApplicable
+from equivcheck.backends.onnx.export_cache import ExportCache, export_key
 
 EXPORTER = "torch.onnx.export (dynamo=True, the default exporter)"
 
@@ -63,8 +65,13 @@ class Exporter:
         from equivcheck.backends.torch import TorchBackend
 
         self.bk, self.torch = bk, torch
+        if not {"dynamo", "dynamic_shapes"} <= set(inspect.signature(torch.onnx.export).parameters):
+            raise NotApplicable(f"{bk.framework_name} layers are torch.nn layers exported with torch.onnx.export's "
+                                f"dynamo exporter, which torch {torch.__version__} does not have (torch ≥ 2.5 has it)")
         self.torch_bk = TorchBackend(dtype=bk.dtype)
         self._exports: dict[tuple, Export] = {}
+        self.cache = ExportCache.from_environment()
+        self.versions = {"torch": torch.__version__, "onnx": _version("onnx"), "onnxscript": _version("onnxscript")}
 
     # ---- the export ------------------------------------------------------------
     def export(self, module, example_shape, static_axes, key=None) -> Export:
@@ -99,9 +106,18 @@ class Exporter:
 
     def export_module(self, module, example_shape, static_axes=None):
         """``module`` (in eval mode, its own weights) exported for inputs like ``example_shape``: every axis
-        dynamic but ``static_axes`` (None: all static, the shape as given)."""
+        dynamic but ``static_axes`` (None: all static, the shape as given).  A model exported before for the
+        same key (:func:`.export_cache.export_key`: versions, construction signature, weights, shape) comes
+        from the persistent cache."""
         example = self.torch.zeros(example_shape, dtype=self.torch_bk._dtype)
-        return self._export(module.eval(), example, range(len(example_shape)) if static_axes is None else static_axes)
+        static = tuple(range(len(example_shape)) if static_axes is None else static_axes)
+        module = module.eval()
+        key = export_key(self.torch, module, example_shape, self.torch_bk._dtype, static, self.versions)
+        model = self.cache.get(key)
+        if model is None:
+            model = self._export(module, example, static)
+            self.cache.put(key, model)
+        return model
 
     def _export(self, module, example, static_axes):
         from torch.export import Dim
@@ -110,10 +126,10 @@ class Exporter:
         with warnings.catch_warnings(), _quiet_logs():
             warnings.simplefilter("ignore")
             try:
-                program = self.torch.onnx.export(module, (example,), None, verbose=False,
+                program = self.torch.onnx.export(module, (example,), None, verbose=False, dynamo=True,
                                                  dynamic_shapes=(dynamic,) if dynamic else None)
             except Exception:  # a dynamic axis torch specialises (size-1 axes, say): let it decide
-                program = self.torch.onnx.export(module, (example,), None, verbose=False,
+                program = self.torch.onnx.export(module, (example,), None, verbose=False, dynamo=True,
                                                  dynamic_shapes=({a: Dim.AUTO for a in dynamic},) if dynamic else None)
         return program.model_proto
 
@@ -133,12 +149,12 @@ class Exporter:
         weight = base.mapping.get("weight")
         kernel_shape = base.initializers[weight[0]] if weight else ()
         kernel_rank = 2 if kind == "dense" else rank
-        kernel_layout = "" if kind == "flatten" else conventions.kernel_layout(
+        kernel_layout = "" if kind == "flatten" else layouts.kernel_layout(
             self.bk.framework_name, kind, kernel_rank, api="torch.onnx")
         extra = {"exporter": EXPORTER, "exported_ops": _summary(base.model),
                  "opset": base.model.opset_import[0].version}
         if kind == "flatten":
-            extra["input_layout"] = conventions.data_layout(self.bk.framework_name, rank)
+            extra["input_layout"] = layouts.data_layout(self.bk.framework_name, rank)
         elif kind != "dense":
             extra["groups"] = torch_handle.extra.get("groups", groups)
         return LayerHandle(api=f"{torch_handle.api} → torch.onnx.export → {self.bk.framework_name}",
@@ -182,7 +198,7 @@ class _Layer:
             raise ValueError(f"{self.api} has no weights")
         kernel_rank = 2 if self.kind == "dense" else self.rank
         native = layouts.convert(np.asarray(kernel, dtype=np.float64), layouts.canonical(self.kind, kernel_rank),
-                                 conventions.kernel_layout(bk.framework_name, self.kind, kernel_rank, "torch.onnx"))
+                                 layouts.kernel_layout(bk.framework_name, self.kind, kernel_rank, api="torch.onnx"))
         if self.kind == "depthwise":
             native = layouts.depthwise_to_grouped(native)
         weights = {"weight": native}
@@ -230,6 +246,15 @@ def _find_permutation(param, value):
         if moved.shape == value.shape and np.array_equal(moved, value):
             return perm
     return None
+
+
+def _version(distribution):
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def _frozen(value):
