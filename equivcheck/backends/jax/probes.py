@@ -1,6 +1,7 @@
 """JAX (``jax.lax``) conventions; the helpers here serve Flax's probes too (Flax runs on JAX).
 
-Arrays cross through the adapter (``bk.asarray`` float32, ``bk.to_numpy``)."""
+Arrays cross through the adapter (``bk.asarray`` float32 on the CPU, ``bk.to_numpy``); what is probed
+(``lax``, ``jnp``) is called natively.  The porting-pitfall rows are :mod:`.pitfall_probes`."""
 from __future__ import annotations
 
 import numpy as np
@@ -17,12 +18,12 @@ def setup(bk):
     return {"bk": bk, "jax": bk.jax, "jnp": bk.jnp, "lax": bk.lax}
 
 
-def _np(value):
-    return np.asarray(value, dtype=np.float64)  # what the adapter's to_numpy does, for any array
+def _t(env, array):
+    return env["bk"].asarray(array)
 
 
-def _f32(array):
-    return np.ascontiguousarray(array, dtype=np.float32)
+def _np(env, tensor):
+    return env["bk"].to_numpy(tensor)
 
 
 def _groups(op, x, data_layout):
@@ -47,15 +48,15 @@ class Lax(ConvAPI):
         lax = env["lax"]
         if op == "conv_transpose":
             spatial = "DHW"[3 - rank:]
-            return _np(lax.conv_transpose(_f32(x), _f32(w), (2,) * rank, "VALID", transpose_kernel=True,
-                                          dimension_numbers=("NC" + spatial, "OI" + spatial, "NC" + spatial)))
-        return _np(lax.conv_general_dilated(_f32(x), _f32(w), (1,) * rank, "VALID",
-                                            feature_group_count=_groups(op, x, data_layout)))
+            return _np(env, lax.conv_transpose(_t(env, x), _t(env, w), (2,) * rank, "VALID", transpose_kernel=True,
+                                               dimension_numbers=("NC" + spatial, "OI" + spatial, "NC" + spatial)))
+        return _np(env, lax.conv_general_dilated(_t(env, x), _t(env, w), (1,) * rank, "VALID",
+                                                 feature_group_count=_groups(op, x, data_layout)))
 
     def same_1d(self, env, x, k, stride):
         w = np.zeros((1, 1, k), np.float32)
         w[..., 0] = 1
-        return _np(env["lax"].conv_general_dilated(_f32(x)[None, None], w, (stride,), "SAME"))[0, 0]
+        return _np(env, env["lax"].conv_general_dilated(_t(env, x[None, None]), _t(env, w), (stride,), "SAME"))[0, 0]
 
     def default_padding(self, env):
         import inspect
@@ -66,7 +67,7 @@ class Lax(ConvAPI):
         return f"padding={parameter.default!r}", None
 
     def dense(self, env, x, w):
-        return _np(env["jnp"].matmul(_f32(x), _f32(w)))
+        return _np(env, env["jnp"].matmul(_t(env, x), _t(env, w)))
 
 
 register_conv_family("jax", [Lax()])
@@ -77,7 +78,7 @@ def _output_size(env):
     lax = env["lax"]
 
     def conv_len(n, k, s, p, d):
-        return lax.conv_general_dilated(np.zeros((1, 1, n), np.float32), np.zeros((1, 1, k), np.float32), (s,),
+        return lax.conv_general_dilated(_t(env, np.zeros((1, 1, n))), _t(env, np.zeros((1, 1, k))), (s,),
                                         [tuple(p)], rhs_dilation=(d,)).shape[-1]
     return output_size_row("jax", "jax.lax.conv_general_dilated", conv_len)
 
@@ -87,7 +88,7 @@ def _lax_transpose_sizes(env):
     lax = env["lax"]
 
     def make(padding):
-        return lax.conv_transpose(np.zeros((1, 3, 1), np.float32), np.zeros((3, 1, 1), np.float32), (2,),
+        return lax.conv_transpose(_t(env, np.zeros((1, 3, 1))), _t(env, np.zeros((3, 1, 1))), (2,),
                                   padding if isinstance(padding, str) else [padding]).shape[1]
     return "no output_padding; padding of the dilated input chooses: " + _sizes(make, ("VALID", (2, 2), (2, 3)), "padding")
 
@@ -107,7 +108,7 @@ register_without_ops("jax", "jax")
 def _patches(env):
     shape = (1, 2, 3, 4)
     x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
-    out = _np(env["lax"].conv_general_dilated_patches(x, (2, 3), (1, 1), "VALID"))  # (N, C·kh·kw, oh, ow)
+    out = _np(env, env["lax"].conv_general_dilated_patches(_t(env, x), (2, 3), (1, 1), "VALID"))  # (N, C·kh·kw, oh, ow)
     order = patch_order_from(out[0, :, 0, 0], shape)
     adapter = env["bk"].patch_order
     return order, f"adapter: {adapter}", patch_order_name(adapter) == order
@@ -116,10 +117,10 @@ def _patches(env):
 def _reshape_flatten(channels_last):
     def run(env):
         shape = (1, 2, 3, 4)
-        x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
-        if channels_last:
-            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
-        flat = _np(env["jnp"].reshape(x, (1, -1)))[0]
+        x = _t(env, np.arange(np.prod(shape), dtype=np.float32).reshape(shape))
+        if channels_last:  # the adapter's native layout (NHWC for Flax): a conv map as the framework holds it
+            x = env["bk"].to_native(x)
+        flat = _np(env, env["jnp"].reshape(x, (1, -1)))[0]
         return flatten_order_from(flat, shape) + (" (NHWC map)" if channels_last else " (NCHW map)")
     return run
 
@@ -138,8 +139,8 @@ def _unbatched(framework, api, item, make):
 
 
 _unbatched("jax", "jax.lax.conv_general_dilated", "conv2d on (C, H, W)",
-           lambda env: env["lax"].conv_general_dilated(np.zeros((3, 7, 9), np.float32),
-                                                       np.zeros((5, 3, 2, 4), np.float32), (1, 1), "VALID"))
+           lambda env: env["lax"].conv_general_dilated(_t(env, np.zeros((3, 7, 9))),
+                                                       _t(env, np.zeros((5, 3, 2, 4))), (1, 1), "VALID"))
 
 
 def _setting(framework, name, api, read):
@@ -160,3 +161,5 @@ def register_settings(framework: str) -> None:
 
 
 register_settings("jax")
+
+from equivcheck.backends.jax import pitfall_probes  # noqa: E402,F401  (registers the jax rows)
