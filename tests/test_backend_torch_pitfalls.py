@@ -239,6 +239,70 @@ def test_pool_layers_hand_computed(backend, kind, options, want):
     assert handle.kernel_shape == () and handle.param_count == 0 and handle.kernel_layout == ""
 
 
+
+# ---- against the oracle's pitfall ops ----------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["constant", "reflect", "edge", "wrap"])
+@pytest.mark.parametrize("shape, pads", [((2, 3, 7), [(3, 1)]), ((1, 2, 5, 6), [(0, 4), (2, 3)]),
+                                         ((1, 1, 3, 4, 5), [(2, 0), (1, 3), (4, 4)])])
+def test_pad_matches_oracle(backend, mode, shape, pads):
+    x = np.random.default_rng(5).uniform(-1, 1, shape).astype(backend.dtype)
+    np.testing.assert_array_equal(run(backend, "pad", x, pads, mode), oracle.pad(x, pads, mode))
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (2, 4, 5), (2, 4, 3, 5), (1, 4, 2, 3, 2)])
+def test_batch_norm_matches_oracle(backend, shape):
+    rng = np.random.default_rng(6)
+    x = rng.uniform(-2, 2, shape)
+    mean, beta = rng.uniform(-1, 1, (2, 4))
+    var, gamma = rng.uniform(0.1, 2, (2, 4))
+    stats = [backend.asarray(v) for v in (mean, var, gamma, beta)]
+    got = run(backend, "batch_norm", x, *stats, eps=1e-3)
+    assert_within_bound(backend, got, oracle.batch_norm, x, mean, var, gamma, beta, 1e-3)
+    if len(shape) > 2:
+        handle = backend.layer("batch_norm", rank=len(shape) - 2, in_channels=4, eps=1e-3)
+        handle.set_weights(mean=mean, var=var, gamma=gamma, beta=beta)
+        assert_within_bound(backend, backend.to_numpy(handle(backend.asarray(x))),
+                            oracle.batch_norm, x, mean, var, gamma, beta, 1e-3)
+
+
+POOL_PITFALL_CASES = [  # (shape, kernel, stride, padding, dilation): ceil_mode adds or drops a window
+    ((2, 3, 6), 3, 2, 1, 1),
+    ((1, 2, 5), 2, 2, 1, 1),
+    ((1, 2, 7, 8), (3, 2), (2, 3), (1, 1), 1),
+    ((1, 2, 9, 7), 3, 2, 1, (2, 1)),
+    ((1, 1, 5, 6, 7), (2, 3, 3), (2, 2, 3), (1, 1, 0), 1),
+]
+
+
+@pytest.mark.parametrize("ceil_mode", [False, True])
+@pytest.mark.parametrize("shape, kernel, stride, padding, dilation", POOL_PITFALL_CASES)
+def test_max_pool_ceil_mode_matches_oracle(backend, shape, kernel, stride, padding, dilation, ceil_mode):
+    x = np.random.default_rng(7).uniform(-1, 1, shape).astype(backend.dtype)
+    kwargs = dict(dilation=dilation, ceil_mode=ceil_mode)
+    values, indices = backend.max_pool(backend.asarray(x), kernel, stride, padding, return_indices=True, **kwargs)
+    want_values, want_indices = oracle.max_pool(x, kernel, stride, padding, return_indices=True, **kwargs)
+    np.testing.assert_array_equal(backend.to_numpy(values), want_values)
+    np.testing.assert_array_equal(backend.to_numpy(indices), want_indices)
+    rank = len(shape) - 2
+    handle = backend.layer("max_pool", rank=rank, in_channels=shape[1], kernel_size=kernel, stride=stride,
+                           padding=padding, dilation=dilation, ceil_mode=ceil_mode)
+    np.testing.assert_array_equal(backend.to_numpy(handle(backend.asarray(x))), want_values)
+
+
+@pytest.mark.parametrize("ceil_mode", [False, True])
+@pytest.mark.parametrize("count_include_pad", [True, False])
+@pytest.mark.parametrize("shape, kernel, stride, padding, dilation", [c for c in POOL_PITFALL_CASES if c[-1] == 1])
+def test_avg_pool_ceil_mode_and_divisor_match_oracle(backend, shape, kernel, stride, padding, dilation, ceil_mode,
+                                                     count_include_pad):
+    x = np.random.default_rng(8).uniform(-1, 1, shape)
+    kwargs = dict(count_include_pad=count_include_pad, ceil_mode=ceil_mode)
+    assert_within_bound(backend, run(backend, "avg_pool", x, kernel, stride, padding, **kwargs),
+                        oracle.avg_pool, x, kernel, stride, padding, **kwargs)
+    handle = backend.layer("avg_pool", rank=len(shape) - 2, in_channels=shape[1], kernel_size=kernel, stride=stride,
+                           padding=padding, **kwargs)
+    assert_within_bound(backend, backend.to_numpy(handle(backend.asarray(x))),
+                        oracle.avg_pool, x, kernel, stride, padding, **kwargs)
+
 # ---- report probes -----------------------------------------------------------------------------------
 from equivcheck.backends.torch import pitfall_probes  # noqa: E402
 from equivcheck.conventions import PAD_MODES  # noqa: E402
@@ -260,14 +324,14 @@ def test_divisor_decoder_on_made_up_averages():
     assert pitfall_probes.divisor_of(0.5, candidates, 9) == "neither: divides by 8"
 
 
-@pytest.mark.parametrize("n, k, s, p, d, want", [
-    (6, 3, 2, 1, 1, 4),  # ⌈5/2⌉+1 = 4, the last window starts at padded index 6 < n + p = 7: kept
-    (5, 2, 2, 1, 1, 3),  # ⌈5/2⌉+1 = 4, the last window starts at 6 ≥ n + p = 6: dropped
-    (7, 3, 2, 0, 1, 3),  # ⌈4/2⌉+1 = 3: exact division, ceil equals floor
-    (9, 2, 3, 1, 2, 4),  # ⌈(9+2−2−1)/3⌉+1 = ⌈8/3⌉+1 = 4, last start 9 < 10: kept
-])
-def test_ceil_output_size_hand_computed(n, k, s, p, d, want):
-    assert pitfall_probes.ceil_output_size(n, k, s, p, d) == want
+def test_ceil_grid_row_names_the_configurations_that_differ():
+    value, _, agrees, detail = pitfall_probes.ceil_grid_row(pitfall_probes.ceil_output_size)
+    assert value.startswith("holds") and agrees
+    # the floor rule differs wherever the ceiling adds a window, first n=3, k=2, s=2, p=0: ⌊1/2⌋+1 = 1 vs
+    # ⌈1/2⌉+1 = 2 (the 2nd window starts at 2 < n + p = 3: kept)
+    floor = lambda n, k, s, p, d: (n + 2 * p - d * (k - 1) - 1) // s + 1  # noqa: E731
+    value, _, agrees, detail = pitfall_probes.ceil_grid_row(floor)
+    assert value.startswith("differs in") and agrees is False and "n=3 k=2 s=2 p=0 d=1: 1 ≠ 2" in detail
 
 
 def test_pitfall_probe_rows_run_and_agree_with_the_adapter():

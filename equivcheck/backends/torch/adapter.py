@@ -1,4 +1,4 @@
-"""PyTorch adapter: ``torch.nn.functional`` ops and ``torch.nn`` layers.
+"""PyTorch adapter: ``torch.nn.functional`` ops, and ``torch.nn`` layers (built in :mod:`.layers`).
 
 Design rules
 - torch is imported in ``__init__``, never at module import time.
@@ -10,7 +10,8 @@ Design rules
   its max-pool index convention, its errors.  Only what torch cannot express
   is composed, the way a torch user would (``F.pad`` for asymmetric padding,
   cropping for asymmetric transposed padding, reshape+permute for the DCR
-  depth_to_space), and each such place says so.
+  depth_to_space), and each such place says so; where the composition would not be the same op
+  (F.pad before a pool with ceil_mode or count_include_pad=False) it is n/a instead.
 - Tensors carry the run dtype; autodiff is never switched off, so ``vjp`` can
   differentiate any composition of these methods.
 """
@@ -345,7 +346,7 @@ class TorchBackend(Backend):
         return self.from_native(out)
 
     def batch_norm(self, x, mean, var, gamma, beta, eps):
-        form = self._form(x, x.ndim - 2)
+        form = self._form(x, x.ndim - 2) if x.ndim > 2 else None  # (N, C) has no spatial axes to lay out
         out = self.F.batch_norm(self.to_native(x, form), mean, var, weight=gamma, bias=beta, training=False, eps=eps)
         return self.from_native(out, form)
 
@@ -355,8 +356,8 @@ class TorchBackend(Backend):
     def ifftn(self, x, axes):
         return self.torch.fft.ifftn(x, dim=tuple(axes))
 
-    def conj(self, x):
-        return self.torch.conj(x)  # torch's lazy conjugate view; to_numpy resolves it
+    def conj(self, x):  # torch's lazy conjugate view; to_numpy resolves it
+        return self.torch.conj(x)
 
     def real(self, x):
         return self.torch.real(x)

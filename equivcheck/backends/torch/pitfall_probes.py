@@ -103,17 +103,18 @@ _divisor_rows()
 
 # ---- ceil_mode: output lengths over a grid ------------------------------------------------------------
 def ceil_output_size(n, k, s, p, d):
-    """out = ⌈(n + 2p − d(k−1) − 1)/s⌉ + 1, minus one when the last window would start in the right padding."""
-    out = -(-(n + 2 * p - d * (k - 1) - 1) // s) + 1
-    return out - 1 if (out - 1) * s >= n + p else out
+    """The oracle's pooled length with ceil_mode (PyTorch's and ONNX's rule)."""
+    return oracle.pool_output_size(n, k, s, p, d, ceil_mode=True)
 
 
-CEIL_RULE = "⌈(n+2p−d(k−1)−1)/s⌉+1, −1 if the last window starts in the right padding"
+CEIL_RULE = "oracle.pool_output_size(ceil_mode=True): ⌈(n+2p−d(k−1)−1)/s⌉+1, −1 if the last window starts in the right padding"
 CEIL_GRID = [(n, k, s, p, d) for n in range(3, 10) for k in (2, 3, 4) for s in (1, 2, 3) for p in range(k // 2 + 1)
              for d in (1, 2) if n + 2 * p >= d * (k - 1) + 1]
 
 
 def ceil_grid_row(length, dilations=(1, 2)) -> tuple:
+    """``length(n, k, s, p, d)`` against the oracle's ceil_mode length over CEIL_GRID (value, table,
+    agrees, detail)."""
     bad, checked, rejected = [], 0, []
     for n, k, s, p, d in CEIL_GRID:
         if d not in dilations:
