@@ -25,7 +25,8 @@ import re
 import numpy as np
 
 from equivcheck import known_issues, layouts
-from equivcheck.backends.base import Backend, BackendUnavailable, NotApplicable
+from equivcheck.backends.base import Backend, BackendUnavailable, NotApplicable, padding_pairs, spatial_ints
+from equivcheck.conventions import PAD_MODES
 from equivcheck.backends.onnx.graphs import OPSET, GraphCache, Signature
 
 
@@ -49,6 +50,11 @@ def _padding_attrs(padding, rank) -> dict:
     items = [padding] * rank if _is_int(padding) else list(padding)
     pairs = [(int(item),) * 2 if _is_int(item) else tuple(int(v) for v in item) for item in items]
     return {"pads": tuple(b for b, _ in pairs) + tuple(a for _, a in pairs)}
+
+
+_NO_FFT = ("ONNX has no complex tensor type in its operators' inputs: its DFT op (opset 17/20) transforms one axis of a "
+           "real (..., 1) or complex-as-(..., 2) float tensor at a time, and the ONNX columns do not rebuild fftn, "
+           "conj or real from it")
 
 
 class OnnxBackend(Backend):
@@ -165,17 +171,22 @@ class OnnxBackend(Backend):
 
     # ---- pooling -------------------------------------------------------------
     @staticmethod
-    def _pool_attrs(x, kernel, stride, padding):
+    def _pool_attrs(x, kernel, stride, padding, ceil_mode=False, dilation=1):
         rank = np.ndim(x) - 2 if _is_int(kernel) else len(tuple(kernel))
-        k = _per_dim(kernel, rank)
-        return {"kernel_shape": tuple(k), "strides": tuple(k if stride is None else _per_dim(stride, rank)),
-                **_padding_attrs(padding, rank)}
+        k = spatial_ints(kernel, rank)
+        attrs = {"kernel_shape": k, "strides": k if stride is None else spatial_ints(stride, rank),
+                 **_padding_attrs(padding, rank)}
+        if ceil_mode:  # attributes left at their default stay out of the graph (ONNX's own defaults)
+            attrs["ceil_mode"] = 1
+        if any(d != 1 for d in spatial_ints(dilation, rank)):
+            attrs["dilations"] = spatial_ints(dilation, rank)
+        return attrs
 
-    def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False):
+    def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False, *, ceil_mode=False, dilation=1):
         """``return_indices``: ONNX's Indices (storage_order=0): the row-major flat index into the whole
         (N, C, *spatial) input, not per (n, c) plane."""
         return self._run("MaxPool", [x], outputs=2 if return_indices else 1, storage_order=0,
-                         **self._pool_attrs(x, kernel, stride, padding))
+                         **self._pool_attrs(x, kernel, stride, padding, ceil_mode, dilation))
 
     def max_unpool(self, y, indices, kernel, stride=None, output_size=None):
         indices = np.asarray(indices)
@@ -187,9 +198,43 @@ class OnnxBackend(Backend):
             attrs["const_output_shape"] = size if len(size) == np.ndim(y) else tuple(np.shape(y)[:2]) + size
         return self._run("MaxUnpool", [y, indices], **attrs)
 
-    def avg_pool(self, x, kernel, stride=None, padding=0):
-        # zero padding counted in the divisor, as the interface means it; ONNX's default (0) leaves it out
-        return self._run("AveragePool", [x], count_include_pad=1, **self._pool_attrs(x, kernel, stride, padding))
+    def avg_pool(self, x, kernel, stride=None, padding=0, *, count_include_pad=True, ceil_mode=False, dilation=1):
+        # ONNX's default count_include_pad is 0 (padding left out of the divisor); the interface's default
+        # (PyTorch's) counts it, so the attribute is always written
+        return self._run("AveragePool", [x], count_include_pad=int(bool(count_include_pad)),
+                         **self._pool_attrs(x, kernel, stride, padding, ceil_mode, dilation))
+
+    # ---- padding, normalisation, FFT ------------------------------------------------
+    def pad(self, x, pads, mode="constant"):
+        if mode == "symmetric":
+            raise NotApplicable("ONNX's Pad has no 'symmetric' mode (a mirror repeating the edge pixel); it offers "
+                                "'constant', 'reflect', 'edge' and 'wrap' (opset 19)")
+        if mode not in PAD_MODES:
+            raise ValueError(f"pad mode must be a NumPy pad mode ({', '.join(PAD_MODES)}), got {mode!r}")
+        rank = np.ndim(x) - 2
+        pairs = padding_pairs(pads, rank)
+        if pairs is None or len(pairs) != rank:
+            raise ValueError(f"pads must be one (before, after) pair per spatial axis of the (N, C, *spatial) "
+                             f"input of shape {tuple(np.shape(x))}, got {pads!r}")
+        # ONNX's pads input: every axis' begin, then every axis' end (N and C unpadded); the mode words are
+        # NumPy's, which ONNX's Pad uses too
+        native = [0, 0] + [b for b, _ in pairs] + [0, 0] + [a for _, a in pairs]
+        return self._run("Pad", [x], mode=mode, const_pads=tuple(native))
+
+    def batch_norm(self, x, mean, var, gamma, beta, eps):
+        return self._run("BatchNormalization", [x, gamma, beta, mean, var], epsilon=float(eps))
+
+    def fftn(self, x, axes):
+        raise NotApplicable(_NO_FFT)
+
+    def ifftn(self, x, axes):
+        raise NotApplicable(_NO_FFT)
+
+    def conj(self, x):
+        raise NotApplicable(_NO_FFT)
+
+    def real(self, x):
+        raise NotApplicable(_NO_FFT)
 
     def extract_patches(self, x, kernel, stride=1, padding=0, dilation=1):
         raise NotApplicable("ONNX has no patch-extraction (im2col) operator: it has Col2Im (opset 18) but no "
@@ -223,7 +268,7 @@ class OnnxBackend(Backend):
         return list(outputs), _summary(model)
 
     def layer(self, kind, *, rank=2, in_channels, out_channels=None, kernel_size=1, stride=1, padding="valid",
-              dilation=1, groups=1, depth_multiplier=1, use_bias=True, api=None, input_shape=None):
+              dilation=1, groups=1, depth_multiplier=1, use_bias=True, api=None, input_shape=None, **options):
         """The torch.nn layer exported with ``torch.onnx.export`` and run by this engine (:mod:`.export`)."""
         api = api or self.layer_apis[0]
         if api not in self.layer_apis:
@@ -231,7 +276,7 @@ class OnnxBackend(Backend):
         return self._exporter_for_torch().layer(kind, rank=rank, in_channels=in_channels, out_channels=out_channels,
                                     kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
                                     groups=groups, depth_multiplier=depth_multiplier, use_bias=use_bias,
-                                    input_shape=input_shape)
+                                    input_shape=input_shape, options=options)
 
 
 class OnnxRuntimeBackend(OnnxBackend):

@@ -81,13 +81,13 @@ class Exporter:
             return self._exports[key]
         torch = self.torch
         probe = copy.deepcopy(module).eval()
-        with torch.no_grad():  # distinct values, so each initializer can be traced back to its parameter
+        with torch.no_grad():  # distinct (positive) values, so each initializer can be traced back to its tensor
             offset = 1
-            for parameter in probe.parameters():
-                parameter.copy_(torch.arange(offset, offset + parameter.numel()).reshape(parameter.shape))
-                offset += parameter.numel()
+            for tensor in _state(probe).values():
+                tensor.copy_(torch.arange(offset, offset + tensor.numel()).reshape(tensor.shape))
+                offset += tensor.numel()
         model = self.export_module(probe, example_shape, static_axes)
-        params = {name: p.detach().numpy() for name, p in probe.named_parameters()}
+        params = {name: t.detach().numpy() for name, t in _state(probe).items()}
         mapping = {}
         for init in model.graph.initializer:
             value = numpy_helper.to_array(init)
@@ -135,41 +135,45 @@ class Exporter:
 
     # ---- handles -------------------------------------------------------------------
     def layer(self, kind, *, rank, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-              depth_multiplier, use_bias, input_shape):
+              depth_multiplier, use_bias, input_shape, options):
         torch_handle = self.torch_bk.layer(kind, rank=rank, in_channels=in_channels, out_channels=out_channels,
                                            kernel_size=kernel_size, stride=stride, padding=padding,
                                            dilation=dilation, groups=groups, depth_multiplier=depth_multiplier,
-                                           use_bias=use_bias, input_shape=input_shape)
+                                           use_bias=use_bias, input_shape=input_shape, **options)
         module = torch_handle.native.eval()
         config = (kind, rank, in_channels, out_channels, _frozen(kernel_size), _frozen(stride), _frozen(padding),
-                  _frozen(dilation), groups, depth_multiplier, use_bias)
-        layer = _Layer(self, kind, rank, module, config, torch_handle.api)
+                  _frozen(dilation), groups, depth_multiplier, use_bias,
+                  tuple(sorted((k, _frozen(v)) for k, v in options.items())))
+        layer = _Layer(self, kind, rank, module, config, torch_handle.api, torch_handle)
         shape = _example_shape(kind, rank, in_channels, kernel_size, stride, dilation, input_shape)
         base = layer.export_for(len(shape), shape)
         weight = base.mapping.get("weight")
         kernel_shape = base.initializers[weight[0]] if weight else ()
         kernel_rank = 2 if kind == "dense" else rank
-        kernel_layout = "" if kind == "flatten" else layouts.kernel_layout(
+        kernel_layout = "" if kind not in _LAYOUT_KINDS else layouts.kernel_layout(
             self.bk.framework_name, kind, kernel_rank, api="torch.onnx")
-        extra = {"exporter": EXPORTER, "exported_ops": _summary(base.model),
-                 "opset": base.model.opset_import[0].version}
+        extra = {**{k: v for k, v in torch_handle.extra.items() if k not in ("groups",)},
+                 "exporter": EXPORTER, "exported_ops": _summary(base.model), "opset": base.model.opset_import[0].version}
         if kind == "flatten":
             extra["input_layout"] = layouts.data_layout(self.bk.framework_name, rank)
         elif kind != "dense":
             extra["groups"] = torch_handle.extra.get("groups", groups)
+        parameters = {name for name, _ in module.named_parameters()}  # BatchNorm's running statistics are not
         return LayerHandle(api=f"{torch_handle.api} → torch.onnx.export → {self.bk.framework_name}",
                            kernel_shape=tuple(kernel_shape), kernel_layout=kernel_layout,
-                           param_count=sum(int(np.prod(base.initializers[i])) for i, _ in base.mapping.values()),
+                           param_count=sum(int(np.prod(base.initializers[i])) for name, (i, _) in base.mapping.items()
+                                           if name in parameters),
                            set_weights=layer.set_weights, call=layer, native=base.model, extra=extra)
 
 
 class _Layer:
     """One handle's state: the exports per input rank, the loaded weights, the compiled sessions."""
 
-    def __init__(self, exporter, kind, rank, module, config, api):
+    def __init__(self, exporter, kind, rank, module, config, api, torch_handle):
         self.exporter, self.kind, self.rank, self.module, self.config, self.api = \
             exporter, kind, rank, module, config, api
-        self.weights = {name: p.detach().numpy().copy() for name, p in module.named_parameters()}
+        self.torch_handle = torch_handle
+        self.weights = {name: t.detach().numpy().copy() for name, t in _state(module).items()}
         self.version, self._compiled = 0, {}
 
     def static_axes(self, ndim):
@@ -191,9 +195,19 @@ class _Layer:
             return (2,) * (ndim - 1) + (in_channels,)
         return batched[len(batched) - ndim:] if ndim <= len(batched) else (2,) * (ndim - len(batched)) + batched
 
-    def set_weights(self, kernel, bias=None):
-        """Canonical weights → the exported initializers (through the ONNX column's layout table)."""
+    def set_weights(self, kernel=None, bias=None, **named):
+        """Canonical weights → the exported initializers (through the ONNX column's layout table).  Kinds
+        without a layout row (separable's two kernels, BatchNorm's statistics, the pools) load through the
+        torch layer's own ``set_weights``, whose tensors the exported initializers then take."""
         bk = self.exporter.bk
+        if self.kind not in _LAYOUT_KINDS:
+            self.torch_handle.set_weights(*(() if kernel is None else (kernel,)) + (() if bias is None else (bias,)),
+                                          **named)
+            self.weights = {name: t.detach().numpy().astype(bk._np_dtype) for name, t in _state(self.module).items()}
+            self.version += 1
+            return
+        if named:
+            raise TypeError(f"{self.api}.set_weights takes (kernel, bias), got {sorted(named)}")
         if self.kind == "flatten":
             raise ValueError(f"{self.api} has no weights")
         kernel_rank = 2 if self.kind == "dense" else self.rank
@@ -235,6 +249,16 @@ class _Layer:
             return run([x])[0]
         rank = self.rank
         return bk.from_native(run([bk.to_native(x)])[0]) if x.ndim == rank + 2 else run([x])[0]
+
+
+#: The kinds whose kernel goes through the ONNX column's layout table (api "torch.onnx").
+_LAYOUT_KINDS = ("conv", "conv_transpose", "depthwise", "dense")
+
+
+def _state(module):
+    """The module's floating-point parameters and buffers by name (BatchNorm's running statistics are
+    initializers of the exported model too; its integer num_batches_tracked is not)."""
+    return {name: t for name, t in module.state_dict(keep_vars=True).items() if t.is_floating_point()}
 
 
 def _find_permutation(param, value):
