@@ -160,3 +160,70 @@ def conv_terms(kernel_shape, bias: bool = False) -> int:
     """
     per_output = int(math.prod(kernel_shape[1:]))
     return per_output + (1 if bias else 0)
+
+
+# ---- FFT-computed circular correlation (the convolution theorem) ---------------------------------
+
+def _gamma(n: int, u: float) -> float:
+    """Higham's γ_n = n·u / (1 - n·u), the bound on n successive relative roundings."""
+    return n * u / (1.0 - n * u)
+
+
+def fft_stages(spatial) -> int:
+    """Butterfly stages of an FFT over ``spatial`` (one 1-D FFT per axis): Σ ceil(log2 N_i).
+
+    >>> fft_stages((64,)), fft_stages((5, 8)), fft_stages((1,))
+    (6, 6, 0)
+    """
+    return sum(max(0, math.ceil(math.log2(n))) for n in spatial)
+
+
+def fft_correlation_bound(x, w, dtype: str, twiddle_error: float | None = None) -> np.ndarray:
+    """Elementwise error bound of an FFT-computed circular correlation ``ifftn(fftn(x)·conj(fftn(w)))``.
+
+    ``x`` ``(N, C, *sp)`` and ``w`` ``(O, C, *k)`` (zero-padded to ``sp`` for the transform), as for
+    :func:`equivcheck.oracle.circular_correlation`.  Returns ``(N, O, 1, …)``, broadcastable to the
+    output, with, per output plane (n, o) and S_c the channel sums below (docs/TOLERANCE.md derives it)::
+
+        Σ_c [ ρ·‖w_oc‖₂·‖x_nc‖₁ + (2ρ + √2·γ₂ + γ_{C-1} + u)·‖w_oc‖₁·‖x_nc‖₂ ]
+        ρ = t·η / (1 - t·η),  η = μ + γ₄·(√2 + μ),  t = fft_stages(sp)
+
+    ρ is Higham's bound on the relative 2-norm error of one computed FFT (Accuracy and Stability of
+    Numerical Algorithms, 2nd ed., §24.1, Theorem 24.2: radix-2 Cooley-Tukey with n = 2^t, twiddle
+    factors accurate to μ; ``twiddle_error`` defaults to u).  The bound is on the 2-norm of the
+    plane's error, so on every element of it; it is a worst case (random rounding grows like √t).
+
+    >>> x, w = np.ones((1, 1, 8)), np.ones((1, 1, 2))
+    >>> b = fft_correlation_bound(x, w, "float32"); b.shape, bool(0 < b.item() < 1e-4)
+    ((1, 1, 1), True)
+    """
+    if dtype not in UNIT_ROUNDOFF:
+        raise ValueError(f"unknown dtype {dtype!r}; known: {', '.join(UNIT_ROUNDOFF)}")
+    x, w = np.asarray(x, dtype=np.float64), np.asarray(w, dtype=np.float64)
+    if x.ndim < 3 or w.ndim != x.ndim or w.shape[1] != x.shape[1]:
+        raise ValueError(f"fft_correlation_bound: need x (N, C, *sp) and w (O, C, *k) of the same rank, "
+                         f"got shapes {x.shape} and {w.shape}")
+    u = UNIT_ROUNDOFF[dtype]
+    mu = u if twiddle_error is None else float(twiddle_error)
+    t = fft_stages(x.shape[2:])
+    eta = mu + _gamma(4, u) * (math.sqrt(2.0) + mu)
+    rho = t * eta / (1.0 - t * eta)
+    axes = tuple(range(2, x.ndim))
+    x1, x2 = np.abs(x).sum(axis=axes), np.sqrt((x * x).sum(axis=axes))          # (N, C)
+    w1, w2 = np.abs(w).sum(axis=axes), np.sqrt((w * w).sum(axis=axes))          # (O, C)
+    rest = 2 * rho + math.sqrt(2.0) * _gamma(2, u) + _gamma(max(x.shape[1] - 1, 0), u) + u
+    per_plane = rho * x1 @ w2.T + rest * x2 @ w1.T                               # (N, O)
+    return per_plane.reshape(per_plane.shape + (1,) * (x.ndim - 2))
+
+
+def compare_fft_correlation(got, want, x, w, dtype: str) -> Comparison:
+    """:func:`compare`'s verdict for an FFT-computed circular correlation, by :func:`fft_correlation_bound`.
+
+    >>> x, w = np.arange(8.).reshape(1, 1, 8), np.ones((1, 1, 2))
+    >>> want = x + np.roll(x, -1, axis=-1)
+    >>> compare_fft_correlation(want, want, x, w, "float32").ok, compare_fft_correlation(want + 1, want, x, w, "float32").ok
+    (True, False)
+    """
+    # compare's bound for one term is c(1)·u·magnitude: the FFT bound in those units
+    unit = float(bound(1.0, 1, dtype, sides=1))
+    return compare(got, want, magnitude=fft_correlation_bound(x, w, dtype) / unit, terms=1, dtype=dtype, sides=1)
