@@ -1,0 +1,72 @@
+"""Average pooling is a depthwise conv with the constant kernel 1/prod(k) and the same stride (arXiv:1412.6806)."""
+import numpy as np
+from hypothesis import strategies as st
+
+from equivcheck import oracle
+from equivcheck.backends.base import NotApplicable
+from equivcheck.casekit_pitfalls import within
+from equivcheck.claim import claim, source
+
+
+@st.composite
+def _space(draw):
+    rank = draw(st.sampled_from([2, 1]))
+    k = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
+    padding = [draw(st.integers(0, kk // 2)) for kk in k]
+    return {"n": draw(st.integers(1, 2)), "c": draw(st.integers(1, 3)), "k": k,
+            "stride": [draw(st.integers(1, 3))] * rank, "padding": padding,
+            "spatial": [max(1, kk - 2 * q) + draw(st.integers(0, 3)) for kk, q in zip(k, padding)]}
+
+
+@claim(
+    title="avg_pool (VALID, or padded with count_include_pad=True) = depthwise conv with kernel 1/prod(k)",
+    statement="Average pooling with window k and stride s, unpadded or zero-padded with the padding counted in the "
+              "divisor (count_include_pad=True), equals a depthwise convolution (groups = C) whose kernel is the "
+              "constant 1/prod(k), with the same stride and padding.",
+    sources=[source("arXiv:1412.6806",
+                    "Springenberg et al., 'Striving for Simplicity: The All Convolutional Net': a pooling layer can "
+                    "be seen as performing a feature-wise convolution in which the activation function is replaced "
+                    "by the p-norm (p = 1 for average pooling); we find that max-pooling can simply be replaced by "
+                    "a convolutional layer with increased stride.")],
+    examples=[
+        # 2×2 average pooling with stride 2 (the classic downsampling); 3×3 stride 1 padded by 1
+        {"n": 1, "c": 2, "k": [2, 2], "stride": [2, 2], "padding": [0, 0], "spatial": [4, 4], "describe": True},
+        {"n": 1, "c": 1, "k": [3, 3], "stride": [1, 1], "padding": [1, 1], "spatial": [3, 4], "describe": True},
+        {"n": 2, "c": 3, "k": [3], "stride": [2], "padding": [1], "spatial": [6]},
+    ],
+    space=_space(),
+    expected="holds",
+    notes={"*": "The kernel 1/prod(k) is handed to the framework, which rounds it to its dtype (one more rounding "
+                "per product, inside the pooling's bound); the pooling and the depthwise conv run in the framework, and the "
+                "native pooling layer (torch AvgPool{n}d, Keras AveragePooling{n}D, Flax avg_pool) where it takes "
+                "the padding. Fact: whether count_include_pad=False (where the framework has it) is also the "
+                "depthwise conv — it is not once a window reaches into the padding."},
+)
+def check(bk, p, ctx):
+    C, k, rank = p.c, list(p.k), len(p.k)
+    pads = [(q, q) for q in p.padding]
+    x = ctx.array("x", (p.n, C, *p.spatial))
+    pool_kw = dict(stride=p.stride, padding=pads)
+    pooled = bk.avg_pool(bk.asarray(x), k, count_include_pad=True, **pool_kw)
+    ctx.matches("avg_pool(count_include_pad=True) vs oracle", pooled, oracle.avg_pool, x, k, count_include_pad=True,
+                **pool_kw, support=True)
+    # handed over as float64: the framework rounds 1/prod(k) to its dtype (one more rounding per product, a
+    # relative u that the pooling's bound covers when the framework computes in that dtype)
+    kernel = np.full((C, 1, *k), 1.0 / np.prod(k))
+    depthwise = bk.conv(bk.asarray(x), bk.asarray(kernel), groups=C, **pool_kw)
+    ctx.agree("avg_pool == depthwise conv with the constant kernel 1/prod(k)", depthwise, pooled,
+              oracle.avg_pool, x, k, count_include_pad=True, **pool_kw)
+    try:
+        layer = bk.layer("avg_pool", rank=rank, in_channels=C, kernel_size=k, stride=p.stride,
+                         padding=pads if any(p.padding) else "valid", count_include_pad=True, input_shape=x.shape)
+        ctx.agree(f"native {layer.api} == depthwise conv", layer(bk.asarray(x)), depthwise,
+                  oracle.avg_pool, x, k, count_include_pad=True, **pool_kw)
+    except NotApplicable as exc:
+        ctx.fact("avg_pool layer with this padding", f"n/a: {exc}")
+    if p.get("describe") and any(p.padding):
+        try:
+            excluded = bk.avg_pool(bk.asarray(x), k, count_include_pad=False, **pool_kw)
+            ctx.fact("avg_pool(count_include_pad=False), padded: equals the depthwise conv 1/prod(k)",
+                     within(ctx, excluded, oracle.conv, x, kernel, groups=C, **pool_kw))
+        except NotApplicable as exc:
+            ctx.fact("avg_pool(count_include_pad=False), padded: equals the depthwise conv 1/prod(k)", f"n/a: {exc}")
