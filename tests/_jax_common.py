@@ -71,3 +71,49 @@ def assert_pooling_matches_oracle(bk, shape, kernel, stride, padding):
     mag = oracle.avg_pool(np.abs(x), kernel, stride, padding)
     np.testing.assert_allclose(run(bk, "avg_pool", x, kernel, stride, padding), oracle.avg_pool(x, kernel, stride, padding),
                                rtol=0, atol=bound(bk.dtype, n_terms + 1, mag))  # +1: the division
+
+
+def assert_within_model(bk, got, op, *args, **kwargs):
+    """``got`` (NumPy) equals the oracle ``op(*args, **kwargs)`` within the error model of
+    :mod:`equivcheck.tolerance` (magnitude and term count from :mod:`equivcheck.op_bounds`; an exact op
+    must be bit-identical)."""
+    from equivcheck import op_bounds, tolerance
+
+    want = op(*args, **kwargs)
+    terms = op_bounds.terms(op, *args, **kwargs)
+    if terms is None:
+        np.testing.assert_array_equal(got, want)
+        return
+    result = tolerance.compare(got, want, magnitude=op_bounds.magnitude(op, *args, **kwargs), terms=terms,
+                               dtype=bk.compute_dtype)
+    assert result.ok, result
+
+
+#: (input shape, kernel, stride, padding, dilation) of the porting-pitfall pooling tests: symmetric and
+#: asymmetric explicit pads, pads beyond k//2, window dilation
+PITFALL_POOL_CASES = [
+    ((1, 2, 7, 8), 3, 2, 1, 1),
+    ((1, 2, 9, 8), (2, 3), 1, ((1, 0), (0, 2)), (2, 1)),
+    ((2, 1, 9), 2, 2, 1, 3),
+]
+
+
+def assert_pitfall_pooling_matches_oracle(bk, shape, kernel, stride, padding, dilation, *, max_pool=True):
+    """max_pool and avg_pool both ways against the oracle (``dilation`` passed to both)."""
+    (x,) = data(bk, 21, shape)
+    t = bk.asarray(x)
+    kw = dict(stride=stride, padding=padding, dilation=dilation)
+    if max_pool:
+        assert_within_model(bk, bk.to_numpy(bk.max_pool(t, kernel, stride, padding, dilation=dilation)),
+                            oracle.max_pool, x, kernel, **kw)
+    for include in (True, False):
+        got = bk.to_numpy(bk.avg_pool(t, kernel, stride, padding, count_include_pad=include, dilation=dilation))
+        assert_within_model(bk, got, oracle.avg_pool, x, kernel, count_include_pad=include, **kw)
+
+
+def bn_statistics(backend, channels, seed=30):
+    """mean, var (> 0), gamma, beta of ``channels``, rounded to the run dtype."""
+    rng = np.random.default_rng(seed)
+    stats = [rng.uniform(-1, 1, channels), rng.uniform(0.25, 2, channels), rng.uniform(-2, 2, channels),
+             rng.uniform(-1, 1, channels)]
+    return [s.astype(backend.dtype).astype(np.float64) for s in stats]

@@ -16,7 +16,8 @@ from equivcheck.backends import NotApplicable  # noqa: E402
 from equivcheck.backends.jax import JaxBackend  # noqa: E402
 
 from _jax_common import (  # noqa: E402
-    DTYPES, POOL_CASES, assert_pooling_matches_oracle, bias_column, bound, data, run, session_fixture)
+    DTYPES, PITFALL_POOL_CASES, POOL_CASES, assert_pitfall_pooling_matches_oracle, assert_pooling_matches_oracle,
+    assert_within_model, bias_column, bn_statistics, bound, data, run, session_fixture)
 
 bk = session_fixture(JaxBackend)
 
@@ -166,6 +167,72 @@ def test_pooling_matches_oracle(bk, shape, kernel, stride, padding):
     assert_pooling_matches_oracle(bk, shape, kernel, stride, padding)
 
 
+@pytest.mark.parametrize("shape, kernel, stride, padding, dilation", PITFALL_POOL_CASES)
+def test_pools_with_count_include_pad_and_dilation_match_oracle(bk, shape, kernel, stride, padding, dilation):
+    assert_pitfall_pooling_matches_oracle(bk, shape, kernel, stride, padding, dilation)
+
+
+def test_same_pools_are_tf_split_pads(bk):
+    """lax's 'SAME' words: the TF split (odd pixel at the end), the window dilated; both divisors."""
+    (x,) = data(bk, 22, (1, 2, 8, 7))
+    pads = [oracle.same_padding(n, 3, 2, 2) for n in (8, 7)]
+    t = bk.asarray(x)
+    assert_within_model(bk, bk.to_numpy(bk.max_pool(t, 3, 2, "same", dilation=2)), oracle.max_pool, x, 3, 2, pads, 2)
+    for include in (True, False):
+        got = bk.to_numpy(bk.avg_pool(t, 3, 2, "same", count_include_pad=include, dilation=2))
+        assert_within_model(bk, got, oracle.avg_pool, x, 3, 2, pads, 2, count_include_pad=include)
+
+
+def test_ceil_mode_is_not_applicable_with_the_reason(bk):
+    t = bk.asarray(np.zeros((1, 1, 5)))
+    for call in (lambda: bk.max_pool(t, 2, 2, ceil_mode=True), lambda: bk.avg_pool(t, 2, 2, ceil_mode=True)):
+        with pytest.raises(NotApplicable, match="lax.reduce_window has no ceil_mode.*test equivcheck, not JAX"):
+            call()
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "edge", "wrap", "symmetric"])
+def test_pad_is_jnp_pad_in_numpy_words(bk, mode):
+    (x,) = data(bk, 23, (1, 2, 5, 4))
+    pads = [(2, 1), (0, 3)]  # asymmetric, and 3 = n - 1 on a length-4 axis
+    got = run(bk, "pad", x, pads, mode)
+    assert got.shape == (1, 2, 8, 7)
+    assert_within_model(bk, got, oracle.pad, x, pads, mode)
+
+
+def test_pad_with_an_unknown_mode_gets_jnp_own_error(bk):
+    with pytest.raises(NotImplementedError, match="replicate") as info:
+        run(bk, "pad", np.zeros((1, 1, 3)), [(1, 1)], "replicate")  # torch's word, not NumPy's
+    assert "jax" in traceback.extract_tb(info.value.__traceback__)[-1].filename
+
+
+def test_batch_norm_is_jax_nn_standardize_with_the_given_statistics(bk):
+    (x,) = data(bk, 24, (2, 3, 4, 5))
+    stats = bn_statistics(bk, 3)
+    got = bk.to_numpy(bk.batch_norm(bk.asarray(x), *map(bk.asarray, stats), 1e-3))
+    assert_within_model(bk, got, oracle.batch_norm, x, *stats, 1e-3)
+
+
+def test_fft_ops_match_numpy_and_to_numpy_keeps_complex(bk):
+    """jnp.fft against np.fft (NumPy, not a framework): each output sums n unit-modulus terms, so the
+    elementwise error is within the model's bound for n terms of magnitude Σ|x| (an FFT's log2(n) stages
+    are fewer)."""
+    from equivcheck import tolerance
+
+    (x,) = data(bk, 25, (2, 3, 4, 6))
+    axes = (2, 3)
+    f = bk.fftn(bk.asarray(x), axes)
+    got = bk.to_numpy(f)
+    assert got.dtype == np.complex128 and run(bk, "real", x).dtype == np.float64
+    want = np.fft.fftn(x, axes=axes)
+    magnitude = np.broadcast_to(np.abs(x).sum(axis=axes, keepdims=True), want.shape)
+    for part in (np.real, np.imag):
+        assert tolerance.compare(part(got), part(want), magnitude=magnitude, terms=24, dtype=bk.compute_dtype).ok
+    back = bk.to_numpy(bk.real(bk.ifftn(f, axes)))
+    assert tolerance.compare(back, x, magnitude=2 * magnitude, terms=48, dtype=bk.compute_dtype).ok
+    np.testing.assert_array_equal(bk.to_numpy(bk.conj(f)), np.conj(got))  # exact: a sign flip
+    np.testing.assert_array_equal(bk.to_numpy(bk.real(f)), np.real(got))
+
+
 def test_max_pool_indices_and_unpool_are_not_applicable(bk):
     x = bk.asarray(np.zeros((1, 1, 4, 4)))
     with pytest.raises(NotApplicable, match="argmax"):
@@ -192,7 +259,7 @@ def test_array_ops_and_native_layout(bk):
 
 
 def test_no_layers(bk):
-    for kind in ("conv", "conv_transpose", "depthwise", "dense"):
+    for kind in ("conv", "conv_transpose", "depthwise", "dense", "separable", "batch_norm", "avg_pool", "max_pool"):
         with pytest.raises(NotApplicable, match="flax column"):
             bk.layer(kind, in_channels=2, out_channels=2)
 
