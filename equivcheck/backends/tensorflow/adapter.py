@@ -292,11 +292,14 @@ class TensorflowBackend(PoolingOps, FftOps, KerasLayers, Backend):
 
     def batch_norm(self, x, mean, var, gamma, beta, eps):
         rank = len(x.shape) - 2
-        xn, layout = self._native(x, rank)
+        # (N, C) features have no spatial axes: that layout is the same in TF
+        xn, layout = self._native(x, rank) if rank else (x, "NC")
         # per-channel statistics broadcast along the native channel axis (last in NHWC)
         shape = [-1 if a == "C" else 1 for a in layout]
-        stats = [None if v is None else self.tf.reshape(self.tf.cast(v, xn.dtype), shape) for v in (mean, var, beta, gamma)]
-        return self._canonical(self.tf.nn.batch_normalization(xn, *stats, variance_epsilon=eps), rank)
+        stats = [None if v is None else self.tf.reshape(self.tf.cast(v, xn.dtype), shape)
+                 for v in (mean, var, beta, gamma)]
+        y = self.tf.nn.batch_normalization(xn, *stats, variance_epsilon=eps)
+        return self._canonical(y, rank) if rank else y
 
     # ---- rearrangements (2-D, NHWC) ---------------------------------------
     def _rearrange(self, x, fn):
