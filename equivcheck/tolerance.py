@@ -185,7 +185,7 @@ def fft_correlation_bound(x, w, dtype: str, twiddle_error: float | None = None) 
     :func:`equivcheck.oracle.circular_correlation`.  Returns ``(N, O, 1, …)``, broadcastable to the
     output, with, per output plane (n, o) and S_c the channel sums below (docs/TOLERANCE.md derives it)::
 
-        Σ_c [ ρ·‖w_oc‖₂·‖x_nc‖₁ + (2ρ + √2·γ₂ + γ_{C-1} + u)·‖w_oc‖₁·‖x_nc‖₂ ]
+        Σ_c [ ρ·‖w_oc‖₂·‖x_nc‖₁ + (2ρ + √2·γ₂ + γ_{C-1} + 2u)·‖w_oc‖₁·‖x_nc‖₂ ]
         ρ = t·η / (1 - t·η),  η = μ + γ₄·(√2 + μ),  t = fft_stages(sp)
 
     ρ is Higham's bound on the relative 2-norm error of one computed FFT (Accuracy and Stability of
@@ -211,7 +211,7 @@ def fft_correlation_bound(x, w, dtype: str, twiddle_error: float | None = None) 
     axes = tuple(range(2, x.ndim))
     x1, x2 = np.abs(x).sum(axis=axes), np.sqrt((x * x).sum(axis=axes))          # (N, C)
     w1, w2 = np.abs(w).sum(axis=axes), np.sqrt((w * w).sum(axis=axes))          # (O, C)
-    rest = 2 * rho + math.sqrt(2.0) * _gamma(2, u) + _gamma(max(x.shape[1] - 1, 0), u) + u
+    rest = 2 * rho + math.sqrt(2.0) * _gamma(2, u) + _gamma(max(x.shape[1] - 1, 0), u) + 2 * u
     per_plane = rho * x1 @ w2.T + rest * x2 @ w1.T                               # (N, O)
     return per_plane.reshape(per_plane.shape + (1,) * (x.ndim - 2))
 
