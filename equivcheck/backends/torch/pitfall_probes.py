@@ -61,7 +61,8 @@ def _corner_divisor(pool):
 def _divisor_rows():
     adapter_default = _flag_key(inspect.signature(torch_adapter.TorchBackend.avg_pool)
                                 .parameters["count_include_pad"].default)
-    for api, make in (("torch.nn.functional.avg_pool2d", lambda env, **kw: lambda x: env["F"].avg_pool2d(x, 3, 1, 1, **kw)),
+    for api, make in (("torch.nn.functional.avg_pool2d",
+                       lambda env, **kw: lambda x: env["F"].avg_pool2d(x, 3, 1, 1, **kw)),
                       ("torch.nn.AvgPool2d", lambda env, **kw: env["nn"].AvgPool2d(3, 1, 1, **kw))):
         for item, kwargs in (("default", {}), ("count_include_pad=True", {"count_include_pad": True}),
                              ("count_include_pad=False", {"count_include_pad": False})):
@@ -107,7 +108,8 @@ def ceil_output_size(n, k, s, p, d):
     return oracle.pool_output_size(n, k, s, p, d, ceil_mode=True)
 
 
-CEIL_RULE = "oracle.pool_output_size(ceil_mode=True): ⌈(n+2p−d(k−1)−1)/s⌉+1, −1 if the last window starts in the right padding"
+CEIL_RULE = ("oracle.pool_output_size(ceil_mode=True): ⌈(n+2p−d(k−1)−1)/s⌉+1, −1 if the last window starts "
+             "in the right padding")
 CEIL_GRID = [(n, k, s, p, d) for n in range(3, 10) for k in (2, 3, 4) for s in (1, 2, 3) for p in range(k // 2 + 1)
              for d in (1, 2) if n + 2 * p >= d * (k - 1) + 1]
 
@@ -263,7 +265,8 @@ def _bn_fold(kind):
 
 
 _register_row("bn_fold", "conv2d + BatchNorm2d (eval)", "torch.nn.Conv2d", _bn_fold("conv"))
-_register_row("bn_fold", "conv_transpose2d + BatchNorm2d (eval)", "torch.nn.ConvTranspose2d", _bn_fold("conv_transpose"))
+_register_row("bn_fold", "conv_transpose2d + BatchNorm2d (eval)", "torch.nn.ConvTranspose2d",
+              _bn_fold("conv_transpose"))
 
 
 # ---- causal ------------------------------------------------------------------------------------------
@@ -321,9 +324,11 @@ def _composed(depthwise_bias):
         depthwise = nn.Conv2d(c, c * m, k, groups=c, bias=depthwise_bias)
         pointwise = nn.Conv2d(c * m, o, 1)
         params = [p for module in (depthwise, pointwise) for p in module.parameters()]
-        biases = sum(name.endswith("bias") for module in (depthwise, pointwise) for name, _ in module.named_parameters())
+        biases = sum(name.endswith("bias") for module in (depthwise, pointwise)
+                     for name, _ in module.named_parameters())
         one_bias = k * k * c * m + c * m * o + o
-        return Row("separable", "", FRAMEWORK, "", f"{sum(p.numel() for p in params)} parameters, {biases} bias{'es' if biases != 1 else ''}",
+        count = f"{sum(p.numel() for p in params)} parameters, {biases} bias{'es' if biases != 1 else ''}"
+        return Row("separable", "", FRAMEWORK, "", count,
                    detail=f"k={k}, C={c}, M={m}, O={o}; k²·C·M + C·M·O + O (one bias) = {one_bias}")
     return run
 
