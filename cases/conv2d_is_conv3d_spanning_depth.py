@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 from equivcheck import oracle
 from equivcheck.backends.base import NotApplicable
-from equivcheck.casekit import STRIDE_OR_DILATION, small_convs
+from equivcheck.casekit import STRIDE_OR_DILATION, conv_arrays, small_convs, tensor
 from equivcheck.claim import claim, source
 
 
@@ -23,14 +23,11 @@ from equivcheck.claim import claim, source
     ],
     examples=[
         # seed 002: Keras Conv2D(16, (7, 7)) after Conv2D(8, ...): 16 kernels of 7x7x8 (on a small map)
-        {"n": 1, "c_in": 8, "c_out": 16, "spatial": [12, 12], "k": [7, 7], "stride": 1, "padding": 0,
-         "dilation": 1, "bias": True},
+        dict(n=1, c_in=8, c_out=16, spatial=[12, 12], k=[7, 7], stride=1, padding=0, dilation=1, bias=True),
         # seed 000: T x 80 x 3 mel features through 32 kernels 3x3 strided 2x2 (T = 8 here)
-        {"n": 1, "c_in": 3, "c_out": 32, "spatial": [8, 80], "k": [3, 3], "stride": 2, "padding": 0,
-         "dilation": 1, "bias": False},
+        dict(n=1, c_in=3, c_out=32, spatial=[8, 80], k=[3, 3], stride=2, padding=0, dilation=1, bias=False),
         # the same identity one rank down: Conv1D over C channels == Conv2D over a C-row image
-        {"n": 2, "c_in": 3, "c_out": 2, "spatial": [9], "k": [3], "stride": 1, "padding": 1, "dilation": 2,
-         "bias": True},
+        dict(n=2, c_in=3, c_out=2, spatial=[9], k=[3], stride=1, padding=1, dilation=2, bias=True),
     ],
     space=# TF's CPU Conv3D has no float64 kernel for dilation > 1: dilation only for rank 1 (-> Conv2D)
     small_convs(rank=st.integers(1, 2), steps=lambda rank: STRIDE_OR_DILATION[:3 if rank == 1 else 2], slack=3, c_in=4),
@@ -47,17 +44,15 @@ from equivcheck.claim import claim, source
     },
 )
 def check(bk, p, ctx):
-    rank = len(p.spatial)
-    x = ctx.array("x", (p.n, p.c_in, *p.spatial))
-    w = ctx.array("w", (p.c_out, p.c_in, *p.k))
-    b = ctx.tensor("b", (p.c_out,)) if p.bias else None
+    x, w, b = conv_arrays(ctx, p)
+    rank, bt = len(p.spatial), tensor(bk, b)
     spatial_args = dict(stride=p.stride, padding=p.padding, dilation=p.dilation)
 
-    conv = bk.conv(bk.asarray(x), bk.asarray(w), b, **spatial_args)
+    conv = bk.conv(bk.asarray(x), bk.asarray(w), bt, **spatial_args)
     # The volume: one channel of depth C (x with a unit channel axis); the kernel: depth C (all of it), one
     # input channel.  Both are views of the same numbers, made on the host.
     volume, kernel = x[:, None], w[:, None]                  # (N, 1, C, *sp), (O, 1, C, *k)
-    deep = ctx.numpy(bk.conv(bk.asarray(volume), bk.asarray(kernel), b, stride=(1,) + (p.stride,) * rank,
+    deep = ctx.numpy(bk.conv(bk.asarray(volume), bk.asarray(kernel), bt, stride=(1,) + (p.stride,) * rank,
                              padding=(0,) + (p.padding,) * rank, dilation=(1,) + (p.dilation,) * rank))
     ctx.equal("the (r+1)-D output has depth 1 (valid along depth)", deep.shape[2], 1)
     ctx.agree(f"Conv{rank}D vs Conv{rank + 1}D with kernel depth C", conv, deep[:, :, 0], oracle.conv, x, w, b,

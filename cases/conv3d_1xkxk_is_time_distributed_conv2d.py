@@ -1,5 +1,4 @@
 """A Conv3D with a (1, kh, kw) kernel ≡ the same Conv2D applied to every time step (TimeDistributed)."""
-import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import oracle

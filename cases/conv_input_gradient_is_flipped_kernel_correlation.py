@@ -1,7 +1,7 @@
 """∂L/∂x of a conv is the full correlation of ∂L/∂y with the 180°-rotated kernel (seeds 001, 004)."""
 from equivcheck import oracle
-from equivcheck.casekit import (TF_MISSING_KERNEL_NOTE, conv_example, conv_geometries, conv_geometry, input_grad,
-                                run_conv, swapped_kernel, zero_insert_and_pad)
+from equivcheck.casekit import (conv_arrays, conv_example, conv_geometries, conv_geometry, input_grad,
+                                run_conv, swapped_kernel, tf_missing_kernel_notes, zero_insert_and_pad)
 from equivcheck.claim import claim, source
 
 
@@ -36,18 +36,16 @@ _HOW = ("Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); z
     ],
     space=conv_geometries(),
     expected="holds",
-    notes={
+    notes=tf_missing_kernel_notes({
         "numpy": "NumPy has no autodiff: the gradient side is ∂L/∂x written out from the definition of the conv "
                  "(every output sends ∂L/∂y·w back to the input pixels it read; a scatter-add per kernel tap), "
                  "compared with the rotated-kernel correlation and the oracle's conv_input_grad.",
         "*": _HOW,
-        "tensorflow": _HOW + " " + TF_MISSING_KERNEL_NOTE,
-    },
+    }),
 )
 def check(bk, p, ctx):
     g = conv_geometry(p)
-    x = ctx.array("x", (p.n, p.c_in, *p.spatial))
-    w = ctx.array("w", (p.c_out, p.c_in // g.groups, *g.k))
+    x, w, _ = conv_arrays(ctx, p, groups=g.groups)
     gy = ctx.array("grad_y", (p.n, p.c_out, *g.out))
     how = "scatter definition" if bk.framework_name == "numpy" else "autodiff"
     grad = input_grad(bk, x, w, gy, **g.conv_kw)

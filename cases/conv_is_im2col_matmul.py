@@ -2,10 +2,9 @@
 import itertools
 
 import numpy as np
-from hypothesis import strategies as st
 
 from equivcheck import layouts, oracle
-from equivcheck.casekit import STRIDE_OR_DILATION, small_convs
+from equivcheck.casekit import STRIDE_OR_DILATION, conv_arrays, small_convs, tensor
 from equivcheck.claim import claim, source
 
 #: Names of the axes a patch vector is made of: the input channel, then the kernel's spatial offsets.
@@ -54,9 +53,7 @@ def _candidate(reference, c_in, k, order):
     },
 )
 def check(bk, p, ctx):
-    x = ctx.array("x", (p.n, p.c_in, *p.spatial))
-    w = ctx.array("w", (p.c_out, p.c_in, *p.k))
-    b = ctx.array("b", (p.c_out,)) if p.bias else None
+    x, w, b = conv_arrays(ctx, p)
     args = dict(stride=p.stride, padding=p.padding, dilation=p.dilation)
 
     patches = bk.extract_patches(bk.asarray(x), tuple(p.k), **args)                  # (N, F, L), native order
@@ -85,7 +82,7 @@ def check(bk, p, ctx):
     # (its Linear).  The patch matrix is transposed on the host: its numbers are the framework's, unchanged.
     perm = (0,) + tuple(1 + AXES.index(a) for a in order)
     matrix = w.transpose(perm).reshape(p.c_out, -1)
-    bias = None if b is None else bk.asarray(b)
+    bias = tensor(bk, b)
     rows = bk.linear(bk.asarray(np.swapaxes(got, 1, 2)), bk.asarray(matrix), bias)
     by_matmul = np.swapaxes(ctx.numpy(rows), 1, 2).reshape(oracle.conv(x, w, **args).shape)    # (N, O, H', W')
     conv = bk.conv(bk.asarray(x), bk.asarray(w), bias, **args)

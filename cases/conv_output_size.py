@@ -1,18 +1,14 @@
 """Conv output size: out = floor((n + 2p − d(k−1) − 1)/s) + 1, per spatial dim, in every framework."""
-import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import oracle
+from equivcheck.casekit import per_dim
 from equivcheck.claim import claim, source
 
 
 def formula(n, k, s, p, d):
     """The claim's formula for one spatial dim (p symmetric, on both sides)."""
     return (n + 2 * p - d * (k - 1) - 1) // s + 1
-
-
-def _per_dim(value, rank):
-    return list(value) if isinstance(value, (list, tuple)) else [value] * rank
 
 
 @st.composite
@@ -83,21 +79,23 @@ def _space(draw):
     ],
     space=_space(),
     expected="holds",
-    notes={"*": "Functional convs with explicit symmetric integer padding (the framework's own 'same' string for "
-                "the MNIST example, where it equals p=(k−1)/2); a 2-D max-pool for the 14×14 step. The mel "
-                "example reproduces T/4×20×32 with padding 1 (TF-style 'SAME' would too; 'valid' does not)."},
+    notes={
+        "*": "Functional convs with explicit symmetric integer padding (the framework's own 'same' string for the "
+             "MNIST example, where it equals p=(k−1)/2); a 2-D max-pool for the 14×14 step. The mel example "
+             "reproduces T/4×20×32 with padding 1 (TF-style 'SAME' would too; 'valid' does not).",
+    },
 )
 def check(bk, p, ctx):
     rank = len(p.spatial)
     x = ctx.array("x", (p.n, p.c_in, *p.spatial))
     h, channels = bk.asarray(x), p.c_in
     for index, step in enumerate(p.steps):
-        k, s, d = (_per_dim(step[name], rank) for name in ("k", "s", "d"))
+        k, s, d = (per_dim(step[name], rank) for name in ("k", "s", "d"))
         if step["p"] == "same":
             pads = [(dd * (kk - 1)) // 2 for kk, dd in zip(k, d)]  # what 'same' means at stride 1, odd k
             padding = "same"
         else:
-            pads = _per_dim(step["p"], rank)
+            pads = per_dim(step["p"], rank)
             padding = pads
         w = ctx.array(f"w{index}", (step["c_out"], channels, *k))
         x_np = ctx.numpy(h)

@@ -1,11 +1,11 @@
 """With stride > 1 several input sizes share one conv output size; output_padding picks which one
 conv_transpose goes back to (seed 004: 3x7x7 and 3x8x8 both give 3x3 with k=3, s=2)."""
 
-import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import layouts, op_bounds, oracle, tolerance
-from equivcheck.casekit import TF_MISSING_KERNEL_NOTE, unless_missing_kernel
+from equivcheck import oracle
+from equivcheck.casekit import run_conv, run_conv_transpose, tf_missing_kernel_notes
+from equivcheck.casekit_discovery import conv_transpose_settings
 from equivcheck.claim import claim, source
 
 
@@ -20,76 +20,6 @@ def _geometries(draw):
     out = draw(st.lists(st.integers(low, low + 2), min_size=rank, max_size=rank))
     return {"n": draw(st.integers(1, 2)), "c_in": draw(st.integers(1, 3)), "c_out": draw(st.integers(1, 3)),
             "out": out, "k": k, "stride": stride, "padding": padding, "dilation": dilation}
-
-
-def _native_conv_transpose(bk, p, padding, transpose_kernel):
-    """The native op, jitted once per setting: ``flax.linen.ConvTranspose`` or ``lax.conv_transpose``, canonical
-    data in and out, the kernel in the layout the native op takes."""
-    rank, k, s, d = len(p.out), p.k, p.stride, p.dilation
-    if bk.framework_name == "flax":
-        module = bk.linen.ConvTranspose(features=p.c_in, kernel_size=(k,) * rank, strides=(s,) * rank,
-                                        padding=padding, kernel_dilation=(d,) * rank, transpose_kernel=transpose_kernel,
-                                        use_bias=False, dtype=bk.dtype, param_dtype=bk.dtype)
-
-        def run(y, kernel):
-            return bk.from_native(module.apply({"params": {"kernel": kernel}}, bk.to_native(y)))
-    else:
-        spatial = layouts.SPATIAL[rank]
-
-        def run(y, kernel):
-            return bk.lax.conv_transpose(y, kernel, (s,) * rank, padding, rhs_dilation=(d,) * rank,
-                                         dimension_numbers=("NC" + spatial, "OI" + spatial, "NC" + spatial),
-                                         transpose_kernel=transpose_kernel)
-    return bk.jax.jit(run)
-
-
-def _native_settings(bk, ctx, y, w, p):
-    """JAX / Flax: which native ``conv_transpose`` settings give PyTorch's conv_transpose, for every
-    output_padding?  Every candidate is run (jitted once, for the plain and the flipped kernel); the ones
-    that match the oracle are returned, per output size."""
-    rank, k, s, pad, d = len(p.out), p.k, p.stride, p.padding, p.dilation
-    span = d * (k - 1)
-    paddings = {"'VALID'": "VALID", "'SAME'": "SAME"}
-    paddings.update({f"(d(k-1)-p, d(k-1)-p+{extra})": ((span - pad, span - pad + extra),) * rank for extra in range(s)})
-    targets = []
-    for extra in range(s):
-        tr_kw = dict(stride=s, padding=pad, output_padding=extra, dilation=d)
-        targets.append((extra, oracle.conv_transpose(y, w, **tr_kw),
-                        op_bounds.magnitude(oracle.conv_transpose, y, w, **tr_kw)))
-    terms = op_bounds.terms(oracle.conv_transpose, y, w)
-    spatial = tuple(range(2, 2 + rank))
-    found = {extra: [] for extra in range(s)}
-    yt = bk.asarray(y)
-    for transpose_kernel in (False, True):
-        if bk.framework_name == "flax":
-            # linen.ConvTranspose's kernel is (*k, I, O), or (*k, O, I) with transpose_kernel=True
-            layout = layouts.expand("*OI" if transpose_kernel else "*IO", rank)
-            arrangements = {f"flax.linen.ConvTranspose kernel {layout}":
-                            layouts.convert(w, layouts.canonical("conv_transpose", rank), layout)}
-        else:
-            # lax.conv_transpose is told the kernel is 'OI*': PyTorch's (I, O, *k) as is, or with I/O swapped
-            arrangements = {"PyTorch's (I, O, *k) weight as lax's 'OI*' kernel": w,
-                            "PyTorch's weight with I/O swapped, (O, I, *k), as lax's 'OI*' kernel": w.swapaxes(0, 1)}
-        for kernel_name, kernel in arrangements.items():
-            native_spatial = tuple(i for i, n in enumerate(kernel.shape) if i >= kernel.ndim - rank) \
-                if bk.framework_name == "jax" else tuple(range(rank))
-            for pad_name, padding in paddings.items():
-                run = _native_conv_transpose(bk, p, padding, transpose_kernel)
-                for flipped in (False, True):
-                    candidate = np.flip(kernel, axis=native_spatial) if flipped else kernel
-                    try:
-                        got = ctx.numpy(run(yt, bk.asarray(candidate)))
-                    except Exception:  # noqa: BLE001 - a candidate the framework rejects is simply not a match
-                        break
-                    for extra, want, magnitude in targets:
-                        if got.shape == want.shape and tolerance.compare(
-                                got, want, magnitude=magnitude, terms=terms, dtype=ctx.compute_dtype).ok:
-                            found[extra].append({
-                                "transpose_kernel": transpose_kernel, "kernel": kernel_name,
-                                "kernel_spatially_flipped": flipped, "padding": pad_name,
-                                "padding_value": padding if isinstance(padding, str) else [list(q) for q in padding]})
-    smallest = (p.out[0] - 1) * s + span + 1 - 2 * pad
-    return {f"input size {smallest + extra} (output_padding {extra})": found[extra] for extra in range(s)}
 
 
 @claim(
@@ -118,9 +48,8 @@ def _native_settings(bk, ctx, y, w, p):
     ],
     space=_geometries(),
     expected="holds",
-    notes={
-        "tensorflow": "TF spells output_padding through conv{n}d_transpose's output_shape (the adapter). "
-                      + TF_MISSING_KERNEL_NOTE,
+    notes=tf_missing_kernel_notes({
+        "tensorflow": "TF spells output_padding through conv{n}d_transpose's output_shape (the adapter).",
         "*": "The framework's conv_transpose is called with PyTorch's (padding, output_padding); each adapter "
              "spells it natively (TF: the output_shape argument; lax/Flax: explicit pads of the zero-inserted "
              "input).",
@@ -129,7 +58,7 @@ def _native_settings(bk, ctx, y, w, p):
         "flax": "The settings of flax.linen.ConvTranspose that reproduce PyTorch's conv_transpose (padding pairs, "
                 "transpose_kernel, kernel layout and flip) are discovered live on the seed example and recorded as "
                 "a fact.",
-    },
+    }),
 )
 def check(bk, p, ctx):
     rank, k, s, pad, d = len(p.out), p.k, p.stride, p.padding, p.dilation
@@ -138,14 +67,14 @@ def check(bk, p, ctx):
     w = ctx.array("w", (p.c_out, p.c_in, *(k,) * rank))   # conv (O, I, *k) = conv_transpose (I_t, O_t, *k)
     wt = bk.asarray(w)
     y0 = ctx.array("y", (p.n, p.c_out, *p.out))
+    yt = bk.asarray(y0)
 
     # conv_transpose with every output_padding: the size grows by one row per unit, at the end only
     first = None
     sizes = {}
     for extra in range(s):
         tr_kw = dict(conv_kw, output_padding=extra)
-        got = unless_missing_kernel(bk, "conv_transpose", lambda: bk.conv_transpose(bk.asarray(y0), wt, **tr_kw),
-                                    rank=rank, **tr_kw)
+        got = run_conv_transpose(bk, yt, wt, **tr_kw)
         size = list(ctx.numpy(got).shape[2:])
         sizes[extra] = size
         ctx.equal(f"conv_transpose output size with output_padding={extra}", size, [n + extra for n in smallest])
@@ -160,7 +89,7 @@ def check(bk, p, ctx):
     restoring = {}
     for r in range(s):
         x = ctx.array(f"x_{r}", (p.n, p.c_in, *(n + r for n in smallest)))
-        y = unless_missing_kernel(bk, "conv", lambda: bk.conv(bk.asarray(x), wt, **conv_kw), rank=rank, **conv_kw)
+        y = run_conv(bk, x, wt, **conv_kw)
         ctx.equal(f"input size {[n + r for n in smallest]} gives conv output size {p.out}",
                   list(ctx.numpy(y).shape[2:]), list(p.out))
         # the output_padding values whose conv_transpose lands on x's size: exactly r
@@ -177,4 +106,4 @@ def check(bk, p, ctx):
         if bk.framework_name in ("jax", "flax"):
             api = "lax.conv_transpose" if bk.framework_name == "jax" else "flax.linen.ConvTranspose"
             ctx.fact(f"{api} settings that equal PyTorch's conv_transpose (k={k}, s={s}, p={pad}, d={d})",
-                     _native_settings(bk, ctx, y0, w, p))
+                     conv_transpose_settings(bk, ctx, y0, w, p))

@@ -2,8 +2,8 @@
 import numpy as np
 
 from equivcheck import oracle
-from equivcheck.casekit import (TF_MISSING_KERNEL_NOTE, conv_example, conv_geometries, conv_geometry, run_conv,
-                                run_weight_grad)
+from equivcheck.casekit import (conv_arrays, conv_example, conv_geometries, conv_geometry, run_conv,
+                                run_weight_grad, tf_missing_kernel_notes)
 from equivcheck.claim import claim, source
 
 
@@ -25,6 +25,9 @@ def _shifted_weight_grad(x, gy, k, stride, pairs, dilation, groups):
     return dw.reshape(out_channels, cg, *k)
 
 
+_NUMPY_HOW = ("NumPy has no autodiff: the gradient side is ∂L/∂w written out from the definition (one shifted, "
+              "strided slice of the padded input per kernel tap, contracted with ∂L/∂y), compared with the "
+              "input–gradient correlation and the oracle's conv_weight_grad.")
 _HOW = ("Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); the batch/channel exchange "
         "and padding of x are done in NumPy (exact), the correlation itself through the framework's conv.")
 
@@ -61,20 +64,13 @@ _HOW = ("Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); t
     ],
     space=conv_geometries(max_n=3),  # batched: n up to 3
     expected="holds",
-    notes={
-        "numpy": "NumPy has no autodiff: the gradient side is ∂L/∂w written out from the definition (one shifted, "
-                 "strided slice of the padded input per kernel tap, contracted with ∂L/∂y), compared with the "
-                 "input–gradient correlation and the oracle's conv_weight_grad.",
-        "*": _HOW,
-        "tensorflow": _HOW + " " + TF_MISSING_KERNEL_NOTE,
-    },
+    notes=tf_missing_kernel_notes({"numpy": _NUMPY_HOW, "*": _HOW}),
 )
 def check(bk, p, ctx):
     g = conv_geometry(p)
     cg, og = p.c_in // g.groups, p.c_out // g.groups
 
-    x = ctx.array("x", (p.n, p.c_in, *p.spatial))
-    w = ctx.array("w", (p.c_out, cg, *g.k))
+    x, w, _ = conv_arrays(ctx, p, groups=g.groups)
     gy = ctx.array("grad_y", (p.n, p.c_out, *g.out))
     if bk.framework_name == "numpy":
         how, grad = "shift definition", _shifted_weight_grad(x, gy, g.k, g.stride, g.pairs, g.dilation, g.groups)
@@ -102,8 +98,7 @@ def check(bk, p, ctx):
         # (true convolution = the framework's correlation with a flipped kernel) with the gradient.
         # Which gradient does it give: ∂L/∂w itself, or ∂L/∂w rotated by 180°?
         spatial_axes = tuple(range(2, 2 + g.rank))
-        literal = bk.conv(bk.asarray(np.flip(stored, axis=spatial_axes)), bk.asarray(np.flip(kernel, axis=spatial_axes)),
-                          **swapped)
+        literal = run_conv(bk, np.flip(stored, axis=spatial_axes), np.flip(kernel, axis=spatial_axes), **swapped)
         literal = ctx.numpy(literal)[crop].swapaxes(0, 1)
         grad = ctx.numpy(grad)
         found = [name for name, want in (("∂L/∂w", grad), ("∂L/∂w rotated by 180°", np.flip(grad, axis=spatial_axes)))

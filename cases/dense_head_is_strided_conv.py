@@ -5,8 +5,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import layouts, oracle
-from equivcheck.casekit import KERAS_TORCH_FLOAT64
-from equivcheck.claim import claim, deviation, source
+from equivcheck.casekit import KERAS_TORCH_FLOAT64_DENSE, dense_layer
+from equivcheck.claim import claim, source
 
 
 def blocks_last(x, block):
@@ -20,16 +20,6 @@ def blocks_last(x, block):
     split = [v for g, b in zip(grid, block) for v in (g, b)]           # (g0, b0, g1, b1, …)
     perm = (0, *(2 + 2 * i for i in range(rank)), 1, *(3 + 2 * i for i in range(rank)))  # N, g…, C, b…
     return x.reshape(n, c, *split).transpose(perm).reshape(n, *grid, c * math.prod(block)), grid
-
-
-def dense_layer(bk, weight, bias):
-    """The framework's Dense/Linear layer with canonical weight (out, in) and bias loaded; JAX (no layers): its
-    linear op."""
-    if not bk.layer_apis:
-        return lambda v: bk.linear(v, bk.asarray(weight), bk.asarray(bias))
-    layer = bk.layer("dense", in_channels=weight.shape[1], out_channels=weight.shape[0])
-    layer.set_weights(weight, bias)
-    return layer
 
 
 @claim(
@@ -64,7 +54,7 @@ def dense_layer(bk, weight, bias):
     ]),
     expected="holds",
     # Keras' Dense on its torch backend computes float64 in float32: every Dense check of normal-valued draws
-    deviations=[deviation("tensorflow", "refuted", dtype="float64", keras_backend="torch", reason=KERAS_TORCH_FLOAT64)],
+    deviations=[KERAS_TORCH_FLOAT64_DENSE],
     notes={
         "*": "Dense is the framework's Dense/Linear layer (JAX: its linear op) and Flatten its Flatten layer "
              "(where it has none, its reshape; each framework's note names it) fed the map in the framework's "

@@ -1,5 +1,4 @@
 """A conv filter spans the whole input depth: a kernel of the wrong depth is rejected."""
-import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import layouts, oracle

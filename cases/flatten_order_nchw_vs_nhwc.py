@@ -5,17 +5,10 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import layouts, op_bounds, oracle, tolerance
-from equivcheck.casekit import KERAS_TORCH_FLOAT64
+from equivcheck import layouts, oracle
+from equivcheck.casekit import KERAS_TORCH_FLOAT64, dense_layer
+from equivcheck.casekit_discovery import column_order_rule
 from equivcheck.claim import claim, deviation, source
-
-
-def flat_index(order: str) -> str:
-    """Row-major flat index of a map laid out in ``order``: 'CHW' → '(c*H + h)*W + w'."""
-    expr = order[0].lower()
-    for axis in order[1:]:
-        expr = (f"({expr})" if "+" in expr else expr) + f"*{axis} + {axis.lower()}"
-    return expr
 
 
 @claim(
@@ -103,23 +96,12 @@ def check(bk, p, ctx):
     flat = maps.reshape(batch, features)                         # (C, *spatial) order, row-major
     flat_channels_last = maps.transpose(to_channels_last).reshape(batch, features)
 
-    def dense_layer():
-        """The framework's Dense/Linear layer when it has a layer API, else its linear op (the weight set per call)."""
-        if not bk.layer_apis:
-            return lambda v, weight: bk.linear(v, bk.asarray(weight))
-        layer = bk.layer("dense", in_channels=features, out_channels=p.out, use_bias=False)
-
-        def run(v, weight):
-            layer.set_weights(bk.asarray(weight))
-            return layer(v)
-        return run
-
     # The NCHW source model: x.view(-1, C·H·W) then Linear.  An NCHW-native framework runs it with its own
     # Flatten on its native tensor and its Linear layer (torch.nn.Flatten + torch.nn.Linear); an NHWC one
     # writes the NCHW model with its reshape of the canonical tensor and its linear op.
     if native == canonical:
         source_flat, flattened_by = flatten(bk.to_native(xt)), flatten.api
-        source_out = dense_layer()(source_flat, w)
+        source_out = dense_layer(bk, w, use_bias=False)(source_flat)
     else:
         source_flat, flattened_by = bk.reshape(xt, (batch, features)), f"{bk.framework_name}'s reshape"
         source_out = bk.linear(source_flat, bk.asarray(w))
@@ -132,21 +114,21 @@ def check(bk, p, ctx):
     nhwc_flat = flatten(nhwc)                                    # Flatten in the NHWC framework
     ctx.identical(f"NHWC side: {flatten.api} of the {channels_last} map == its row-major ({channels_last[1:]}) "
                   "flatten", nhwc_flat, flat_channels_last, support=True)
-    port_dense = dense_layer()                                   # built once, weights loaded per variant
+    port_dense = dense_layer(bk, w, use_bias=False)              # built once, weights loaded per variant
 
     def dense(weight):
-        return port_dense(nhwc_flat, weight)
+        port_dense.set_weights(weight)
+        return port_dense(nhwc_flat)
 
     ctx.matches("NCHW source model vs oracle", source_out, oracle.linear, flat, w, support=True)
 
     # The statement: copy the weight as it is.  It compares the ported model with the source model, two
     # different products if the statement is wrong: the bound is the source model's op's.
-    magnitude, terms = op_bounds.magnitude(oracle.linear, flat, w), op_bounds.terms(oracle.linear, flat, w)
     ported_as_is = dense(w)
-    ctx.close("NHWC Flatten+Dense with the weight copied as is == NCHW model (drawn maps)",
-              bk.to_numpy(ported_as_is)[:p.n], bk.to_numpy(source_out)[:p.n], magnitude=magnitude[:p.n], terms=terms)
-    ctx.close("NHWC Flatten+Dense with the weight copied as is == NCHW model (one-hot maps)", ported_as_is,
-              source_out, magnitude=magnitude, terms=terms)
+    ctx.agree("NHWC Flatten+Dense with the weight copied as is == NCHW model (drawn maps)",
+              bk.to_numpy(ported_as_is)[:p.n], bk.to_numpy(source_out)[:p.n], oracle.linear, flat[:p.n], w)
+    ctx.agree("NHWC Flatten+Dense with the weight copied as is == NCHW model (one-hot maps)", ported_as_is,
+              source_out, oracle.linear, flat, w)
 
     # The repair: permute the weight's input columns from (C, *spatial) to (*spatial, C) order, the
     # permutation taken from the layout table (canonical data layout → channels-last, without N).
@@ -164,15 +146,7 @@ def check(bk, p, ctx):
     if p.get("discover"):
         reference = bk.to_numpy(source_out)
         matches = ["".join(order) for order in itertools.permutations(src)
-                   if tolerance.compare(bk.to_numpy(dense(ported(order))), reference, magnitude=magnitude,
-                                        terms=terms, dtype=ctx.compute_dtype).ok]
+                   if ctx.fits(dense(ported(order)), reference, oracle.linear, flat, w)]
         ctx.equal("exactly one column order reproduces the NCHW model", len(matches), 1, support=True)
         if len(matches) == 1:
-            order = matches[0]
-            axes = (0, *(1 + src.index(a) for a in order))
-            ctx.fact(f"column_order.{rank}d", {
-                "nchw_flatten_index": flat_index(src),
-                "nhwc_flatten_index": flat_index(order),
-                "ported_weight": f"w.reshape(O, {', '.join(src)}).transpose{axes}.reshape(O, {'*'.join(order)})",
-                "rule": f"ported[:, {flat_index(order)}] = w[:, {flat_index(src)}]",
-            })
+            ctx.fact(f"column_order.{rank}d", column_order_rule(src, matches[0]))

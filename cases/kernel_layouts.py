@@ -2,8 +2,10 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import layouts, op_bounds, oracle, tolerance
+from equivcheck import layouts, oracle
 from equivcheck.backends.base import NotApplicable
+from equivcheck.casekit_layouts import (kernel_dims, layout_shape, out_channels, reference_op,
+                                        wrong_permutation_checks)
 from equivcheck.claim import claim, source
 
 #: The documented native kernel layouts (the claim's statement), per framework and op.  Letters: O out, I in
@@ -29,71 +31,13 @@ DOCUMENTED_FUNCTIONAL = {
 }
 
 
-def _dims(p):
-    """Sizes of the layout letters for this example."""
-    spatial = dict(zip(layouts.SPATIAL[len(p.k)], p.k))
-    if p.op == "conv":
-        return {"O": p.c_out, "I": p.c_in // p.groups, **spatial}
-    if p.op == "conv_transpose":
-        return {"I": p.c_in, "O": p.c_out, **spatial}
-    return {"C": p.c_in, "M": p.mult, "O": p.c_in * p.mult, "I": 1, **spatial}
-
-
-def _shape(template, rank, dims):
-    return tuple(dims[axis] for axis in layouts.expand(template, rank))
-
-
-def _swap(layout, a, b):
-    return layout.translate(str.maketrans({a: b, b: a}))
-
-
-def _wrong_layouts(layout, op, rank, dims):
-    """Wrong permutations a user might apply, each only where it really moves data (both swapped sizes ≥ 2)."""
-    pair = ("C", "M") if "C" in layout else ("I", "O")
-    candidates = {f"{pair[0]}/{pair[1]} swapped": _swap(layout, *pair)}
-    if rank >= 2:
-        first, second = layouts.SPATIAL[rank][:2]
-        candidates[f"{first}/{second} swapped"] = _swap(layout, first, second)
-    wrong = {}
-    for name, candidate in candidates.items():
-        moved = [axis for axis, other in zip(layout, candidate) if axis != other]
-        if all(dims[axis] >= 2 for axis in moved):
-            wrong[name] = candidate
-    return wrong
-
-
-def _reference(p, x, w, b):
-    """The oracle op the claim's result must equal, with its arguments: ``(op, args, kwargs)``."""
-    if p.op == "conv":
-        return oracle.conv, (x, w, b), {"groups": p.groups}
-    if p.op == "conv_transpose":
-        return oracle.conv_transpose, (x, w, b), {}
-    return oracle.conv, (x, layouts.depthwise_to_grouped(w), b), {"groups": p.c_in}
-
-
-def _wrong_permutation_checks(ctx, where, native_layout, canonical_layout, dims, rank, p, run, x_perm, w_distinct):
-    """Load the kernel through a wrong permutation: the result must differ from the oracle (or not load)."""
-    op, args, kwargs = _reference(p, x_perm, w_distinct, np.zeros(_out(p)))
-    want, magnitude = op(*args, **kwargs), op_bounds.magnitude(op, *args, **kwargs)
-    terms = op_bounds.terms(op, *args, **kwargs)
-    for name, wrong in _wrong_layouts(native_layout, p.op, rank, dims).items():
-        # the native array a user builds with the wrong permutation, handed over as if it were right
-        loaded = layouts.convert(layouts.convert(w_distinct, canonical_layout, wrong), native_layout, canonical_layout)
-        label = f"{where}: wrong permutation ({name}, native {wrong} read as {native_layout})"
-        try:
-            got = ctx.numpy(run(loaded))
-        except NotApplicable:
-            raise
-        except Exception:  # the framework refuses the wrong shape: record its error
-            ctx.raises(label + " is refused", run, loaded, support=True)
-            continue
-        comparison = tolerance.compare(got, want, magnitude=magnitude, terms=terms, dtype=ctx.compute_dtype, sides=1)
-        ctx.equal(label + " gives a different output", "same output" if comparison.ok else "different output",
-                  "different output", support=True)
-
-
-def _out(p):
-    return p.c_out if p.op != "depthwise" else p.c_in * p.mult
+def _documented(table, fw, op):
+    """The documented layout of ``op`` for ``fw`` in ``table``; an engine the table has no entry for is n/a."""
+    try:
+        return table[fw][op]
+    except KeyError:
+        raise NotApplicable(f"cases/kernel_layouts.py documents no {op} kernel layout for {fw} (DOCUMENTED / "
+                            "DOCUMENTED_FUNCTIONAL): the documented layout is what this claim checks") from None
 
 
 @st.composite
@@ -163,12 +107,12 @@ def _example(op, c_in, c_out, k, spatial, mult=1, groups=1, **extra):
 )
 def check(bk, p, ctx):
     rank, fw = len(p.k), bk.framework_name
-    dims = _dims(p)
+    dims = kernel_dims(p)
     canonical_layout = layouts.canonical(p.op, rank)
-    w = ctx.array("w", _shape(canonical_layout, rank, dims) if p.op != "depthwise" else (p.c_in, p.mult, *p.k))
+    w = ctx.array("w", layout_shape(canonical_layout, rank, dims) if p.op != "depthwise" else (p.c_in, p.mult, *p.k))
     x = ctx.array("x", (1, p.c_in, *p.spatial))
-    b = ctx.array("b", (_out(p),))
-    op, args, kwargs = _reference(p, x, w, b)
+    b = ctx.array("b", (out_channels(p),))
+    op, args, kwargs = reference_op(p, x, w, b)
     # for the wrong permutations: a kernel with distinct values and generic inputs, so any moved axis shows
     w_distinct = np.arange(1, w.size + 1, dtype=np.float64).reshape(w.shape)
     x_perm = ctx.array("x_perm", x.shape, kind="normal")
@@ -178,9 +122,9 @@ def check(bk, p, ctx):
 
     # The functional entry point: its layout, the canonical kernel through it, and wrong permutations.
     if p.op in ("conv", "conv_transpose"):
+        documented = layouts.expand(_documented(DOCUMENTED_FUNCTIONAL, fw, p.op), rank)
         native = layouts.kernel_layout(fw, p.op, rank, api=bk.functional_api)
-        ctx.equal(f"{bk.functional_api} {p.op}: layout table == documented layout", native,
-                  layouts.expand(DOCUMENTED_FUNCTIONAL[fw][p.op], rank))
+        ctx.equal(f"{bk.functional_api} {p.op}: layout table == documented layout", native, documented)
         ctx.fact(f"{bk.functional_api}.{p.op}{rank}d kernel layout", native)
         if "seed" in p:
             ctx.fact(f"seed {p.seed}: {bk.functional_api} {p.op} kernel",
@@ -190,9 +134,9 @@ def check(bk, p, ctx):
         got = fn(bk.asarray(x), bk.asarray(w), bk.asarray(b), **kwargs)
         ctx.matches(f"{bk.functional_api} {p.op} with the kernel through the layout table vs oracle", got, op, *args,
                     **kwargs)
-        _wrong_permutation_checks(
+        wrong_permutation_checks(
             ctx, f"{bk.functional_api} {p.op}", native, canonical_layout, dims, rank, p,
-            lambda kernel: fn(bk.asarray(x_perm), bk.asarray(kernel), bk.asarray(np.zeros(_out(p))), **kwargs),
+            lambda kernel: fn(bk.asarray(x_perm), bk.asarray(kernel), bk.asarray(np.zeros(out_channels(p))), **kwargs),
             x_perm, w_distinct)
 
     # Every layer API: the native kernel's shape as documented, and weights loaded through the table.
@@ -208,9 +152,9 @@ def check(bk, p, ctx):
                 raise
             ctx.fact(f"{api}.{p.op}{rank}d", f"n/a: {exc}")
             continue
-        documented = DOCUMENTED[fw][p.op]
+        documented = _documented(DOCUMENTED, fw, p.op)
         ctx.equal(f"{layer.api}: native kernel shape == documented {layouts.expand(documented, rank)}",
-                  tuple(layer.kernel_shape), _shape(documented, rank, dims))
+                  tuple(layer.kernel_shape), layout_shape(documented, rank, dims))
         ctx.fact(f"{api}.{p.op}{rank}d", {"class": layer.api, "native layout": layouts.expand(documented, rank),
                                           "layout table entry": layer.kernel_layout})
         if p.op != "depthwise":  # the table's depthwise entry is the (C, M) kernel the adapter reshapes
@@ -223,8 +167,8 @@ def check(bk, p, ctx):
                     layer(bk.asarray(x)), op, *args, **kwargs)
 
         def run(kernel, layer=layer):
-            layer.set_weights(kernel, np.zeros(_out(p)))
+            layer.set_weights(kernel, np.zeros(out_channels(p)))
             return layer(bk.asarray(x_perm))
 
-        _wrong_permutation_checks(ctx, layer.api, layer.kernel_layout, canonical_layout, dims, rank, p, run,
+        wrong_permutation_checks(ctx, layer.api, layer.kernel_layout, canonical_layout, dims, rank, p, run,
                                   x_perm, w_distinct)

@@ -2,23 +2,8 @@
 from hypothesis import strategies as st
 
 from equivcheck import oracle
-from equivcheck.casekit import KERAS_TORCH_FLOAT64
-from equivcheck.claim import claim, deviation, source
-
-
-def _layers(bk, p):
-    """The framework's Dense/Linear layers (every layer API it has), or its functional linear."""
-    if not bk.layer_apis:
-        return [("functional", lambda w, b: (lambda x: bk.linear(x, w, b)))]
-    found = []
-    for api in bk.layer_apis:
-        def make(w, b, api=api):
-            handle = bk.layer("dense", in_channels=p.in_features, out_channels=p.out_features, use_bias=p.bias,
-                              api=api)
-            handle.set_weights(w, b)
-            return handle
-        found.append((api, make))
-    return found
+from equivcheck.casekit import KERAS_TORCH_FLOAT64_DENSE, dense_layer
+from equivcheck.claim import claim, source
 
 
 @claim(
@@ -54,7 +39,7 @@ def _layers(bk, p):
         "seed_error": st.just(False),
     }).filter(lambda p: p["bad_last"] != p["in_features"]),
     expected="holds",
-    deviations=[deviation("tensorflow", "refuted", dtype="float64", keras_backend="torch", reason=KERAS_TORCH_FLOAT64)],
+    deviations=[KERAS_TORCH_FLOAT64_DENSE],
     notes={
         "numpy": "The oracle's linear (x @ W.T + b on the last axis); a wrong last axis raises OracleError.",
         "torch": "torch.nn.Linear.",
@@ -69,14 +54,13 @@ def check(bk, p, ctx):
     x = ctx.array("x", (*lead, p.in_features))
     w = ctx.array("w", (p.out_features, p.in_features))
     b = ctx.array("b", (p.out_features,)) if p.bias else None
-    wt, bt = bk.asarray(w), (None if b is None else bk.asarray(b))
 
     want_shape = (*lead, p.out_features)
     # The seed's wrong input: the in_features axis moved off the end, (32, 128, 50) → (32, 50, 128).
     bad_shape = (*lead[:-1], p.in_features, p.bad_last)
     bad = ctx.array("x_bad", bad_shape)
-    for api, make in _layers(bk, p):
-        layer = make(wt, bt)
+    for api in bk.layer_apis or ("functional",):  # every layer API, or the functional linear (JAX)
+        layer = dense_layer(bk, w, b, use_bias=p.bias, api=api)
         got = layer(bk.asarray(x))
         ctx.equal(f"{api}: output shape (*, out)", tuple(bk.to_numpy(got).shape), want_shape)
         ctx.matches(f"{api}: every last-axis vector through the same matrix", got, oracle.linear, x, w, b)

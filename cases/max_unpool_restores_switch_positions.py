@@ -5,6 +5,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import oracle
+from equivcheck.casekit_discovery import argmax_conventions, decode_argmax, distinct_ranks
 from equivcheck.claim import claim, source
 
 
@@ -15,48 +16,7 @@ def _geometries(draw):
     kernel = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
     stride = [draw(st.integers(1, kk + 1)) for kk in kernel]
     spatial = [kk + draw(st.integers(0, 4)) for kk in kernel]
-    return {"n": draw(st.integers(1, 2)), "c": draw(st.integers(1, 3)), "spatial": spatial, "kernel": kernel,
-            "stride": stride}
-
-
-def _conventions(pos, shape):
-    """Candidate encodings of the switch position ``pos`` (row-major index into each (n, c) plane,
-    shape (N, C, *out)) for an input of ``shape`` (N, C, *spatial)."""
-    n_count, channels = shape[:2]
-    plane = math.prod(shape[2:])
-    extra = (1,) * (pos.ndim - 2)
-    n = np.arange(n_count).reshape(-1, 1, *extra)
-    c = np.arange(channels).reshape(1, -1, *extra)
-    return {
-        "per (n, c) plane, row-major over the spatial axes: h·W + w": pos,
-        "channels-last within each sample: (h·W + w)·C + c": pos * channels + c,
-        "channels-last over the whole batch: ((n·H + h)·W + w)·C + c": (n * plane + pos) * channels + c,
-        "row-major over the whole NCHW tensor: ((n·C + c)·H + h)·W + w": (n * channels + c) * plane + pos,
-    }
-
-
-def _decode(name, index, shape):
-    """Inverse of :func:`_conventions`: the framework's index → row-major index into each (n, c) plane."""
-    n_count, channels = shape[:2]
-    plane = math.prod(shape[2:])
-    extra = (1,) * (index.ndim - 2)
-    n = np.arange(n_count).reshape(-1, 1, *extra)
-    c = np.arange(channels).reshape(1, -1, *extra)
-    if name.startswith("per (n, c)"):
-        return index
-    if name.startswith("channels-last within"):
-        return index // channels
-    if name.startswith("channels-last over"):
-        return index // channels - n * plane
-    return index - (n * channels + c) * plane
-
-
-def _distinct(values):
-    """The ranks of ``values`` (ties broken by position), centred: distinct small integers, exact in any dtype."""
-    order = np.argsort(values.ravel(), kind="stable")
-    ranks = np.empty(values.size)
-    ranks[order] = np.arange(values.size)
-    return (ranks - values.size // 2).reshape(values.shape)
+    return dict(n=draw(st.integers(1, 2)), c=draw(st.integers(1, 3)), spatial=spatial, kernel=kernel, stride=stride)
 
 
 @claim(
@@ -104,12 +64,12 @@ def check(bk, p, ctx):
 
     # 1. Distinct values: the switch of every window is unambiguous, so the framework's index convention
     #    can be read off against the oracle's argmax, and unpooling must reproduce the oracle exactly.
-    xd = _distinct(x)
+    xd = distinct_ranks(x)
     values, index = bk.max_pool(bk.asarray(xd), kernel, stride, return_indices=True)
     want_values, want_pos = oracle.max_pool(xd, kernel, stride, return_indices=True)
     ctx.matches("max_pool values vs oracle (distinct values)", values, oracle.max_pool, xd, kernel, stride)
     found = np.rint(ctx.numpy(index)).astype(np.int64)
-    matches = [name for name, candidate in _conventions(want_pos, shape).items()
+    matches = [name for name, candidate in argmax_conventions(want_pos, shape).items()
                if found.shape == candidate.shape and np.array_equal(found, candidate)]
     ctx.equal("the returned indices follow one of the candidate conventions", bool(matches), True)
     if not matches:
@@ -126,7 +86,7 @@ def check(bk, p, ctx):
     #    unpool(pool(x)) is x at the recorded switches and 0 elsewhere.
     values, index = bk.max_pool(bk.asarray(x), kernel, stride, return_indices=True)
     restored = ctx.numpy(bk.max_unpool(values, index, kernel, stride, output_size=list(p.spatial)))
-    pos = _decode(convention, np.rint(ctx.numpy(index)).astype(np.int64), shape)
+    pos = decode_argmax(convention, np.rint(ctx.numpy(index)).astype(np.int64), shape)
     plane = math.prod(p.spatial)
     ctx.equal("every switch lies inside the input plane", bool(((pos >= 0) & (pos < plane)).all()), True)
     if not ((pos >= 0) & (pos < plane)).all():

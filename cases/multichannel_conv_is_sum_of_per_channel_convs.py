@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 from equivcheck import oracle
 from equivcheck.backends.base import NotApplicable
-from equivcheck.casekit import STRIDE_OR_DILATION, small_convs
+from equivcheck.casekit import STRIDE_OR_DILATION, conv_arrays, small_convs, tensor
 from equivcheck.claim import claim, source
 
 
@@ -46,11 +46,9 @@ from equivcheck.claim import claim, source
     },
 )
 def check(bk, p, ctx):
-    x = ctx.array("x", (p.n, p.c_in, *p.spatial))
-    w = ctx.array("w", (p.c_out, p.c_in, *p.k))
-    b = ctx.array("b", (p.c_out,)) if p.bias else None
+    x, w, b = conv_arrays(ctx, p)
     args = dict(stride=p.stride, padding=p.padding, dilation=p.dilation)
-    conv = bk.conv(bk.asarray(x), bk.asarray(w), None if b is None else bk.asarray(b), **args)
+    conv = bk.conv(bk.asarray(x), bk.asarray(w), tensor(bk, b), **args)
 
     # Every single-channel convolution at once: input channel i with the 2-D kernel w[o, i], for all (i, o).
     # A conv with groups=C_in and the kernels stacked (C_in*C_out, 1, *k) does exactly that, nothing summed:

@@ -19,13 +19,13 @@ from equivcheck.claim import claim, source
     ],
     examples=[
         # seed 001: a 1x1 conv from 32 feature maps to 8 (256 = 32·8 weights), on a small map
-        {"n": 1, "c_in": 32, "c_out": 8, "spatial": [6, 6], "bias": True},
+        dict(n=1, c_in=32, c_out=8, spatial=[6, 6], bias=True),
         # seed 000/002: C×H×W → C'×H×W, rectangular and unbatched-looking sizes, 1-D and 3-D too
-        {"n": 2, "c_in": 3, "c_out": 5, "spatial": [4, 7], "bias": False},
-        {"n": 1, "c_in": 4, "c_out": 2, "spatial": [9], "bias": True},
-        {"n": 1, "c_in": 2, "c_out": 3, "spatial": [2, 3, 4], "bias": True},
+        dict(n=2, c_in=3, c_out=5, spatial=[4, 7], bias=False),
+        dict(n=1, c_in=4, c_out=2, spatial=[9], bias=True),
+        dict(n=1, c_in=2, c_out=3, spatial=[2, 3, 4], bias=True),
         # C → C (a square weight, where W and Wᵀ have the same shape and only values tell them apart)
-        {"n": 1, "c_in": 8, "c_out": 8, "spatial": [3, 3], "bias": True},
+        dict(n=1, c_in=8, c_out=8, spatial=[3, 3], bias=True),
     ],
     space=st.fixed_dictionaries({
         "n": st.integers(1, 3),

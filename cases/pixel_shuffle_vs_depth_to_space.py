@@ -3,33 +3,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import oracle
+from equivcheck.casekit_discovery import SHUFFLE_PERMUTATIONS, shuffle_order
 from equivcheck.claim import claim, source
-
-#: What each candidate channel permutation means (perm: the depth_to_space input channel q takes x[:, perm[q]]).
-_PERMUTATIONS = {
-    "identity": lambda c_out, block: np.arange(c_out * block),
-    "perm[b·C' + c] = c·r² + b  (b = i·r + j, the offset inside the r×r block; c the output channel)":
-        lambda c_out, block: np.arange(c_out * block).reshape(c_out, block).T.ravel(),
-    "perm[c·r² + b] = b·C' + c": lambda c_out, block: np.arange(c_out * block).reshape(block, c_out).T.ravel(),
-}
-
-#: Where channel q of the input lands: out[c, h·r + i, w·r + j] = in[formula(c, i, j)].
-_ORDERS = {
-    "CRD: in[c·r² + i·r + j]": lambda c, i, j, r, c_out: c * r * r + i * r + j,
-    "DCR: in[(i·r + j)·C' + c]": lambda c, i, j, r, c_out: (i * r + j) * c_out + c,
-}
-
-
-def _same(ctx, got, want):
-    """Exact rearrangements compared without recording (for trying candidates)."""
-    return np.array_equal(ctx.numpy(got), ctx.numpy(want))
-
-
-def _order(ctx, out, r, c_out):
-    """Which channel order an op used, read off its output for an input whose values are the channel index."""
-    out = np.rint(ctx.numpy(out)).astype(np.int64)[0]           # (C', H·r, W·r) of channel indices
-    c, hr, wr = np.meshgrid(np.arange(c_out), np.arange(out.shape[1]), np.arange(out.shape[2]), indexing="ij")
-    return [name for name, formula in _ORDERS.items() if np.array_equal(out, formula(c, hr % r, wr % r, r, c_out))]
 
 
 @claim(
@@ -42,13 +17,11 @@ def _order(ctx, out, r, c_out):
         source("000", "given a 256xHxW feature-map with a 3x3 Conv (as in many deep learning models), performing a "
                       "convolution was simply doing a HUUUGE 48x48 Conv to a 1 x 16*H x 16*W Feature map."),
     ],
-    examples=[
-        # seed 000: 256 channels folded into a 1 x 16H x 16W map (r = 16, one output channel): they agree
-        {"n": 1, "c_out": 1, "r": 16, "h": 2, "w": 2},
+    examples=[dict(n=1, c_out=1, r=16, h=2, w=2),  # seed 000: 256 channels → 1 x 16H x 16W (r = 16, C' = 1): agree
         # three output channels (an RGB upscaler's last layer), r = 2: they disagree; the orders are read here
-        {"n": 1, "c_out": 3, "r": 2, "h": 2, "w": 3, "describe": True},
+        dict(n=1, c_out=3, r=2, h=2, w=3, describe=True),
         # the smallest disagreement: 8 channels, two output channels, one pixel
-        {"n": 1, "c_out": 2, "r": 2, "h": 1, "w": 1},
+        dict(n=1, c_out=2, r=2, h=1, w=1),
     ],
     # Draws have C' ≥ 2 and r ≥ 2, where the statement is at stake (C' = 1 is checked in every example, on the
     # first r² channels); hypothesis shrinks towards the smallest disagreement.
@@ -74,8 +47,8 @@ def check(bk, p, ctx):
     shuffled = bk.pixel_shuffle(xt, r)
     d2s = bk.depth_to_space(xt, r)
     # The statement: the two ops are the same.  (Two different ops: compared with the magnitude of either.)
-    magnitude = np.maximum(oracle.pixel_shuffle(np.abs(x), r), oracle.depth_to_space(np.abs(x), r))
-    ctx.close("pixel_shuffle(x, r) = depth_to_space(x, r)", shuffled, d2s, magnitude=magnitude, terms=1)
+    ctx.alike("pixel_shuffle(x, r) = depth_to_space(x, r)", shuffled, d2s, (oracle.pixel_shuffle, (x, r), {}),
+              (oracle.depth_to_space, (x, r), {}))
 
     # What holds anyway.
     ctx.matches("pixel_shuffle vs oracle (CRD)", shuffled, oracle.pixel_shuffle, x, r, support=True)
@@ -85,8 +58,9 @@ def check(bk, p, ctx):
               bk.depth_to_space(bk.asarray(one), r), oracle.pixel_shuffle, one, r, support=True)
 
     # The channel permutation that makes them equal: try the candidates, keep those that work.
-    matching = [name for name, make in _PERMUTATIONS.items()
-                if _same(ctx, bk.depth_to_space(bk.asarray(x[:, make(c_out, block)]), r), shuffled)]
+    matching = [name for name, make in SHUFFLE_PERMUTATIONS.items()
+                if ctx.fits(bk.depth_to_space(bk.asarray(x[:, make(c_out, block)]), r), shuffled,
+                            oracle.pixel_shuffle, x, r)]
     if c_out > 1 and r > 1:  # here the candidates differ from one another
         ctx.equal("exactly one candidate channel permutation makes depth_to_space equal pixel_shuffle",
                   len(matching), 1, support=True)
@@ -115,7 +89,7 @@ def check(bk, p, ctx):
         # Which channel order each op follows, read off an input whose values are their channel index.
         index = np.broadcast_to(np.arange(c_out * block, dtype=np.float64).reshape(1, -1, 1, 1),
                                 (1, c_out * block, p.h, p.w)).copy()
-        ctx.fact("channel order: pixel_shuffle out[c, h·r+i, w·r+j] =", _order(ctx, bk.pixel_shuffle(bk.asarray(index), r),
-                                                                              r, c_out))
+        ctx.fact("channel order: pixel_shuffle out[c, h·r+i, w·r+j] =",
+                 shuffle_order(ctx, bk.pixel_shuffle(bk.asarray(index), r), r, c_out))
         ctx.fact("channel order: depth_to_space out[c, h·r+i, w·r+j] =",
-                 _order(ctx, bk.depth_to_space(bk.asarray(index), r), r, c_out))
+                 shuffle_order(ctx, bk.depth_to_space(bk.asarray(index), r), r, c_out))

@@ -1,11 +1,10 @@
 """'SAME' is not symmetric padding: it pads max((⌈n/s⌉−1)s + d(k−1)+1 − n, 0) in all, the odd pixel last."""
-import itertools
-
-import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import op_bounds, oracle, tolerance
+from equivcheck import oracle
 from equivcheck.backends.base import NotApplicable
+from equivcheck.casekit import conv_arrays, discover_pads
+from equivcheck.casekit_discovery import record_same_split
 from equivcheck.claim import claim, source
 
 
@@ -23,46 +22,16 @@ def _space(draw):
             "stride": stride, "dilation": draw(st.integers(1, 2))}
 
 
-def _discover_pads(bk_out, x, w, stride, dilation, dtype):
-    """The (before, after) pads per dim that reproduce ``bk_out`` (the framework's 'same'), found by trying
-    every split with the right output size, smallest total first; None when not unique."""
-    out = bk_out.shape[2:]
-    per_dim = []
-    for n, k, o in zip(x.shape[2:], w.shape[2:], out):
-        span = dilation * (k - 1) + 1
-        pairs = [(b, a) for b in range(span) for a in range(span)
-                 if (n + b + a - span) // stride + 1 == o and n + b + a >= span]
-        per_dim.append(sorted(pairs, key=lambda pair: (sum(pair), pair)))
-    candidates = sorted(itertools.product(*per_dim), key=lambda pads: (sum(map(sum, pads)), pads))
-    matches = []
-    for pads in candidates:
-        if matches and sum(map(sum, pads)) > sum(map(sum, matches[0])):
-            break  # only the smallest padding that matches: larger ones add pixels no window reads
-        kw = dict(stride=stride, padding=pads, dilation=dilation)
-        if tolerance.compare(bk_out, oracle.conv(x, w, **kw), magnitude=op_bounds.magnitude(oracle.conv, x, w, **kw),
-                             terms=op_bounds.terms(oracle.conv, x, w), dtype=dtype, sides=1).ok:
-            matches.append(pads)
-    return matches[0] if len(matches) == 1 else None
-
+_HOW = ("Every example first checks the framework's own 'same' at stride 1 with an even kernel (k+1, dilation d), "
+        "where the total padding is odd, against the formula, and discovers the (before, after) split by trying "
+        "every split (recorded as facts). Then at the example's stride (dilation 1, since tf.nn rejects stride > 1 "
+        "with dilation > 1): the framework's 'same' against the formula and its discovered split, then the "
+        "statement (symmetric padding vs 'same'), then the native layer with padding='same' where the framework "
+        "has layers.")
 
 #: Shapes (n, k, stride, dilation) whose discovered split is recorded one by one: the seeds' and the
 #: smallest counterexample's.  Every other split only feeds the rule fact below.
 ILLUSTRATIVE = {(4, 3, 2, 1), (80, 3, 2, 1), (28, 6, 1, 1), (28, 5, 1, 1)}
-
-
-def _record(ctx, pads, x, w, stride, dilation):
-    for n, k, (before, after) in zip(x.shape[2:], w.shape[2:], pads):
-        if (n, k, stride, dilation) in ILLUSTRATIVE:
-            ctx.fact(f"'same' pads (before, after) for n={n}, k={k}, stride={stride}, dilation={dilation}",
-                     [before, after])
-        total = before + after
-        if before == total // 2:
-            ctx.fact("'same' split rule", "before = total // 2, after = total - before")
-        else:  # its own key, so that later examples cannot overwrite it (the support check fails too)
-            ctx.fact(f"'same' split deviates from before = total // 2 at n={n}, k={k}, stride={stride}, "
-                     f"dilation={dilation}", [before, after])
-        if total % 2:
-            ctx.fact("odd pixel of 'same' padding goes at the", "end" if after > before else "start")
 
 
 @claim(
@@ -89,12 +58,7 @@ def _record(ctx, pads, x, w, stride, dilation):
     space=_space(),
     expected={"*": "refuted", "torch": "raises"},
     notes={
-        "*": "Every example first checks the framework's own 'same' at stride 1 with an even kernel (k+1, dilation "
-             "d), where the total padding is odd, against the formula, and discovers the (before, after) split by "
-             "trying every split (recorded as facts). Then at the example's stride (dilation 1, since tf.nn rejects "
-             "stride > 1 with dilation > 1): the framework's 'same' against the formula and its discovered split, "
-             "then the statement (symmetric padding vs 'same'), then the native layer with padding='same' where "
-             "the framework has layers.",
+        "*": _HOW,
         "torch": "PyTorch's padding='same' exists for stride 1 only (where it follows the same formula, odd pixel "
                  "at the end, as the even-kernel check shows); for stride > 1 F.conv{n}d raises RuntimeError "
                  "\"padding='same' is not supported for strided convolutions\", so the strided statement cannot be "
@@ -104,8 +68,7 @@ def _record(ctx, pads, x, w, stride, dilation):
 )
 def check(bk, p, ctx):
     rank = len(p.spatial)
-    x = ctx.array("x", (p.n, p.c_in, *p.spatial))
-    w = ctx.array("w", (p.c_out, p.c_in, *p.k))
+    x, w, _ = conv_arrays(ctx, p)
     w_even = ctx.array("w_even", (p.c_out, p.c_in, *(k + 1 for k in p.k)))
     X = bk.asarray(x)
 
@@ -115,9 +78,9 @@ def check(bk, p, ctx):
     same_even = bk.conv(X, bk.asarray(w_even), padding="same", dilation=d)
     ctx.matches("'same' (stride 1, even kernel) vs the formula", same_even, oracle.conv, x, w_even, padding="same",
                 dilation=d, support=True)
-    pads = _discover_pads(ctx.numpy(same_even), x, w_even, 1, d, ctx.compute_dtype)
+    pads = discover_pads(ctx, ctx.numpy(same_even), x, w_even, 1, d)
     if pads is not None:
-        _record(ctx, pads, x, w_even, 1, d)
+        record_same_split(ctx, pads, x, w_even, 1, d, ILLUSTRATIVE)
         ctx.equal("discovered 'same' split (stride 1) == formula", pads,
                   [oracle.same_padding(n, k, 1, d) for n, k in zip(p.spatial, w_even.shape[2:])], support=True)
 
@@ -125,21 +88,19 @@ def check(bk, p, ctx):
     s = p.stride
     same = bk.conv(X, bk.asarray(w), stride=s, padding="same")
     ctx.matches(f"'same' (stride {s}) vs the formula", same, oracle.conv, x, w, stride=s, padding="same", support=True)
-    pads = _discover_pads(ctx.numpy(same), x, w, s, 1, ctx.compute_dtype)
+    pads = discover_pads(ctx, ctx.numpy(same), x, w, s, 1)
     if pads is not None:
-        _record(ctx, pads, x, w, s, 1)
+        record_same_split(ctx, pads, x, w, s, 1, ILLUSTRATIVE)
         ctx.equal(f"discovered 'same' split (stride {s}) == formula", pads,
                   [oracle.same_padding(n, k, s, 1) for n, k in zip(p.spatial, p.k)], support=True)
 
     # The statement: symmetric padding (k-1)//2 on both sides equals 'same'.
-    symmetric = bk.conv(X, bk.asarray(w), stride=s, padding=[(k - 1) // 2 for k in p.k])
+    half = [(k - 1) // 2 for k in p.k]
+    symmetric = bk.conv(X, bk.asarray(w), stride=s, padding=half)
     # Two different paddings compared (the statement): the bound covers the larger magnitude of the two.
-    magnitude = op_bounds.magnitude(oracle.conv, x, w, stride=s, padding="same")
-    symmetric_magnitude = op_bounds.magnitude(oracle.conv, x, w, stride=s, padding=[(k - 1) // 2 for k in p.k])
-    if symmetric_magnitude.shape == magnitude.shape:
-        magnitude = np.maximum(magnitude, symmetric_magnitude)
-    ctx.close(f"symmetric padding (k-1)//2 vs 'same' (stride {s})", symmetric, same, magnitude=magnitude,
-              terms=op_bounds.terms(oracle.conv, x, w))
+    ctx.alike(f"symmetric padding (k-1)//2 vs 'same' (stride {s})", symmetric, same,
+              (oracle.conv, (x, w), dict(stride=s, padding="same")),
+              (oracle.conv, (x, w), dict(stride=s, padding=half)))
 
     # The native layer with padding='same' (Keras Conv{n}D, Flax Conv 'SAME', torch Conv{n}d at stride 1).
     try:

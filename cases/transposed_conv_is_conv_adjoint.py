@@ -3,8 +3,8 @@ import numpy as np
 
 from equivcheck import op_bounds, oracle
 from equivcheck.backends import NotApplicable
-from equivcheck.casekit import (TF_MISSING_KERNEL_NOTE, conv_example, conv_geometries, conv_geometry, input_grad,
-                                run_conv, run_conv_transpose)
+from equivcheck.casekit import (conv_arrays, conv_example, conv_geometries, conv_geometry, input_grad, run_conv,
+                                run_conv_transpose, tf_missing_kernel_notes)
 from equivcheck.claim import claim, source
 
 
@@ -35,29 +35,28 @@ from equivcheck.claim import claim, source
     ],
     space=conv_geometries(layers=False),
     expected="holds",
-    notes={
+    notes=tf_missing_kernel_notes({
         "numpy": "NumPy has no autodiff: the VJP side is the adjoint built by brute force from the definition "
                  "of conv as a gather (every output sends y·w back to the input pixels it read, a scatter-add per "
                  "kernel tap), compared with the oracle's conv_transpose (zero insertion + flipped kernel); the "
                  "inner-product identity compares the oracle's conv with its conv_transpose.",
         "torch": "VJP by torch.autograd.grad.",
-        "tensorflow": "VJP by tf.GradientTape. " + TF_MISSING_KERNEL_NOTE,
+        "tensorflow": "VJP by tf.GradientTape.",
         "jax": "VJP by jax.vjp.",
         "flax": "VJP by jax.vjp through the Flax column's ops; grouped examples are n/a (linen.ConvTranspose has no "
                 "feature_group_count). Shared layer weights: linen.ConvTranspose's kernel is (*k, I_t, O_t), the "
                 "conv kernel's shape with in/out swapped as the seed says ([h, w, next, prev]); with Flax's default "
                 "transpose_kernel=False it must also be flipped spatially, which the adapter's set_weights does (see "
                 "conv_transpose_output_padding for the settings discovered live).",
-    },
+    }),
 )
 def check(bk, p, ctx):
     g = conv_geometry(p)
     # the output padding that makes conv_transpose land on x's size again
     tr_kw = dict(stride=g.stride, padding=g.pairs, output_padding=g.leftover, dilation=g.dilation, groups=g.groups)
 
-    x = ctx.array("x", (p.n, p.c_in, *p.spatial))
     # One tensor: the conv kernel (O, I/g, *k) is read by conv_transpose as (I_t = O, O_t/g = I/g, *k).
-    w = ctx.array("w", (p.c_out, p.c_in // g.groups, *g.k))
+    x, w, _ = conv_arrays(ctx, p, groups=g.groups)
     y = ctx.array("y", (p.n, p.c_out, *g.out))
 
     # The inner products compose the two ops with a sum over every output: Σ conv(|x|, |w|)·|y|

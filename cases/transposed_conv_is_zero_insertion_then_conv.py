@@ -1,7 +1,7 @@
 """Transposed conv = insert zeros between pixels, pad, then convolve with the flipped kernel (seed 004)."""
 from equivcheck import oracle
-from equivcheck.casekit import (TF_MISSING_KERNEL_NOTE, conv_example, conv_geometries, pad_pairs, per_dim, run_conv,
-                                run_conv_transpose, swapped_kernel, zero_insert_and_pad)
+from equivcheck.casekit import (conv_example, conv_geometries, pad_pairs, per_dim, run_conv, run_conv_transpose,
+                                swapped_kernel, tf_missing_kernel_notes, zero_insert_and_pad)
 from equivcheck.claim import claim, source
 
 
@@ -36,10 +36,7 @@ _HOW = ("Zero insertion and padding are done in NumPy (exact); conv_transpose an
     ],
     space=conv_geometries(output_padding=True),  # transposed-conv geometries, with output_padding
     expected="holds",
-    notes={
-        "*": _HOW,
-        "tensorflow": _HOW + " " + TF_MISSING_KERNEL_NOTE,
-    },
+    notes=tf_missing_kernel_notes({"*": _HOW}),
 )
 def check(bk, p, ctx):
     rank = len(p.spatial)

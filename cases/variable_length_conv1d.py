@@ -3,8 +3,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import layouts, op_bounds, oracle
-from equivcheck.casekit import KERAS_TORCH_FLOAT64
-from equivcheck.claim import claim, deviation, source
+from equivcheck.casekit import KERAS_TORCH_FLOAT64_DENSE, dense_layer
+from equivcheck.claim import claim, source
 
 
 def _length(out, k, s, d, extra):
@@ -50,7 +50,7 @@ def _space(draw):
     ],
     space=_space(),
     expected="holds",
-    deviations=[deviation("tensorflow", "refuted", dtype="float64", keras_backend="torch", reason=KERAS_TORCH_FLOAT64)],
+    deviations=[KERAS_TORCH_FLOAT64_DENSE],
     notes={
         "*": "Every framework's Conv1d/Conv1D layer is built once (TF: keras Conv1D built for (None, None, dim), "
              "i.e. input_shape=(None, dim)) and called on each length; global pooling is max/avg pooling whose "
@@ -83,12 +83,10 @@ def check(bk, p, ctx):
                             dilation=p.d, api=api)
             conv.set_weights(w, b)
             flatten = bk.layer("flatten", rank=1, in_channels=p.filters, api=api)
-            dense = bk.layer("dense", in_channels=w_dense.shape[1], out_channels=p.units, use_bias=False, api=api)
-            dense.set_weights(w_dense)
-            stacks.append((conv.api, conv, flatten, dense))
+            stacks.append((conv.api, conv, flatten, dense_layer(bk, w_dense, use_bias=False, api=api)))
     else:  # fixed weight arrays and the functional ops; the flatten handle is the framework's reshape
         stacks = [(bk.functional_api, lambda x: bk.conv(x, bk.asarray(w), bk.asarray(b), stride=p.s, dilation=p.d),
-                   bk.layer("flatten", rank=1, in_channels=p.filters), lambda v: bk.linear(v, bk.asarray(w_dense)))]
+                   bk.layer("flatten", rank=1, in_channels=p.filters), dense_layer(bk, w_dense))]
     native = layouts.data_layout(bk.framework_name, 1)                       # NCW or NWC
     to_native = layouts.permutation(layouts.canonical("data", 1), native)
 

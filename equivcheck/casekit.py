@@ -22,20 +22,41 @@ Design rules
 """
 from __future__ import annotations
 
+import itertools
 from typing import NamedTuple
 
 import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import known_issues, oracle
+from equivcheck.claim import deviation
 
 #: The reason of a known deviation (equivcheck.claim.deviation) shared by the claims with a float64 Keras Dense.
 KERAS_TORCH_FLOAT64 = known_issues.BY_ID["keras-torch-float64-dense"].reason
+#: That deviation: Keras' Dense on its torch backend computes float64 in float32, so float64 Dense checks fail.
+KERAS_TORCH_FLOAT64_DENSE = deviation("tensorflow", "refuted", dtype="float64", keras_backend="torch",
+                                      reason=KERAS_TORCH_FLOAT64)
 
 #: The note of the TF column of the cases that use :func:`unless_missing_kernel`, written from the registry.
 TF_MISSING_KERNEL_NOTE = (
     "Where TF's CPU build has no kernel for an example, the example is n/a and counted, never a pass: "
     + known_issues.notes("tensorflow", "missing kernel") + " Everything TF does run agrees.")
+
+
+def tf_missing_kernel_notes(notes: dict) -> dict:
+    """``notes`` with :data:`TF_MISSING_KERNEL_NOTE` appended to the TF column's (the ``"*"`` note where TF has
+    none of its own), for the cases whose convs go through :func:`unless_missing_kernel`."""
+    tf = (notes["tensorflow"] if "tensorflow" in notes else notes["*"]) + " " + TF_MISSING_KERNEL_NOTE
+    return {**notes, "tensorflow": tf}
+
+
+def conv_arrays(ctx, p, *, groups=1):
+    """The example's input ``x`` (n, c_in, *spatial) and kernel ``w`` (c_out, c_in/groups, *k), drawn in this
+    order by ``ctx.array`` (``k`` an int or one per dimension), then a bias ``b`` (c_out,) when ``p.bias``
+    (else None).  NumPy arrays; the framework gets them through ``bk.asarray`` or the ``run_*`` helpers."""
+    x = ctx.array("x", (p["n"], p["c_in"], *p["spatial"]))
+    w = ctx.array("w", (p["c_out"], p["c_in"] // groups, *per_dim(p["k"], len(p["spatial"]))))
+    return x, w, (ctx.array("b", (p["c_out"],)) if p.get("bias") else None)
 
 
 def per_dim(value, rank: int) -> list[int]:
@@ -288,8 +309,8 @@ def conv_example(n, c_in, c_out, spatial, k, stride=1, padding=0, dilation=1, gr
                  **extra) -> dict:
     """A fixed example of a :func:`conv_geometries` claim, its keys in the order the space draws them.
 
-    >>> conv_example(1, 3, 1, [7, 7], 3, 2, layers=True)
-    {'n': 1, 'c_in': 3, 'c_out': 1, 'spatial': [7, 7], 'k': 3, 'stride': 2, 'padding': 0, 'dilation': 1, 'groups': 1, 'layers': True}
+    >>> list(conv_example(1, 3, 1, [7, 7], 3, 2, layers=True).items())[-5:]
+    [('stride', 2), ('padding', 0), ('dilation', 1), ('groups', 1), ('layers', True)]
     """
     example = {"n": n, "c_in": c_in, "c_out": c_out, "spatial": spatial, "k": k, "stride": stride, "padding": padding}
     if output_padding is not None:
@@ -335,3 +356,47 @@ def swapped_kernel(w, groups, flip=True):
     i, og, *k = w.shape
     swapped = w.reshape(groups, i // groups, og, *k).swapaxes(1, 2).reshape(groups * og, i // groups, *k)
     return np.flip(swapped, axis=tuple(range(2, w.ndim))) if flip else swapped
+
+
+def discover_pads(ctx, got, x, w, stride, dilation):
+    """The (before, after) pads per spatial dimension that make ``oracle.conv(x, w)`` reproduce ``got`` (e.g. a
+    framework's 'same'), found by trying every split with the right output size, smallest total first and
+    only the smallest total that fits; None when no split, or more than one, fits (:meth:`Checker.fits`).
+
+    >>> from equivcheck.checker import Checker
+    >>> ctx = Checker(backend=None, dtype="float64", compute_dtype="float64", values="int")
+    >>> x, w = np.arange(1.0, 5.0).reshape(1, 1, 4), np.array([[[1.0, 2.0, 4.0]]])
+    >>> discover_pads(ctx, oracle.conv(x, w, stride=2, padding=[(0, 1)]), x, w, 2, 1)
+    ((0, 1),)
+    """
+    per_dim_pairs = []
+    for n, k, o in zip(x.shape[2:], w.shape[2:], got.shape[2:]):
+        span = dilation * (k - 1) + 1
+        pairs = [(b, a) for b in range(span) for a in range(span)
+                 if (n + b + a - span) // stride + 1 == o and n + b + a >= span]
+        per_dim_pairs.append(sorted(pairs, key=lambda pair: (sum(pair), pair)))
+    candidates = sorted(itertools.product(*per_dim_pairs), key=lambda pads: (sum(map(sum, pads)), pads))
+    matches = []
+    for pads in candidates:
+        if matches and sum(map(sum, pads)) > sum(map(sum, matches[0])):
+            break  # only the smallest padding that matches: larger ones add pixels no window reads
+        kw = dict(stride=stride, padding=pads, dilation=dilation)
+        if ctx.fits(got, oracle.conv(x, w, **kw), oracle.conv, x, w, sides=1, **kw):
+            matches.append(pads)
+    return matches[0] if len(matches) == 1 else None
+
+
+def conv_layers(bk, w, b=None, *, functional="functional", **layer_kw):
+    """``(api, handle)`` for every layer API of the framework: its conv layer (``bk.layer("conv", **layer_kw)``,
+    channels from the canonical kernel ``w`` (O, I, *k)) with ``w`` and ``b`` loaded; a framework without
+    layers (JAX) gets ``(functional, its conv op)`` with the same weights, stride and dilation."""
+    if not bk.layer_apis:
+        wt, bt = tensor(bk, w), tensor(bk, b)
+        conv_kw = {key: layer_kw[key] for key in ("stride", "dilation") if key in layer_kw}
+        return [(functional, lambda x: bk.conv(x, wt, bt, **conv_kw))]
+    handles = []
+    for api in bk.layer_apis:
+        handle = bk.layer("conv", in_channels=w.shape[1], out_channels=w.shape[0], api=api, **layer_kw)
+        handle.set_weights(w, b)
+        handles.append((api, handle))
+    return handles

@@ -173,6 +173,31 @@ class Checker:
         return self.close(label, got, other, magnitude=op_bounds.magnitude(op, *args, **kwargs), terms=terms,
                           sides=2, support=support)
 
+    def alike(self, label: str, got, want, *ops: tuple, sides: int = 2, support: bool = False) -> bool:
+        """``got`` ≈ ``want`` where they are the results of *different* oracle ops, as a statement says they are
+        alike (two paddings, a conv and a convolution, two channel orders): each of ``ops`` is
+        ``(op, args, kwargs)``; the bound takes the elementwise larger magnitude of the ops (an op whose
+        output has another shape is left out of it) and the most terms among them (1 for ops that only move
+        data).  ``sides=1`` when ``want`` is the float64 oracle's.
+
+        >>> ctx = Checker(backend=None, dtype="float64", compute_dtype="float64", values="int")
+        >>> from equivcheck import oracle
+        >>> x, w = ctx.array("x", (1, 1, 4)), np.array([[[1.0, 1.0]]])
+        >>> ctx.alike("conv = convolution", oracle.conv(x, w), oracle.convolve(x, w),
+        ...           (oracle.conv, (x, w), {}), (oracle.convolve, (x, w), {}), sides=1)
+        True
+        """
+        magnitude, terms = None, 1
+        for op, args, kwargs in ops:
+            args, kwargs = self._host(tuple(args), dict(kwargs))
+            size = op_bounds.magnitude(op, *args, **kwargs)
+            if magnitude is None:
+                magnitude = size
+            elif size.shape == magnitude.shape:
+                magnitude = np.maximum(magnitude, size)
+            terms = max(terms, op_bounds.terms(op, *args, **kwargs) or 1)
+        return self.close(label, got, want, magnitude=magnitude, terms=terms, sides=sides, support=support)
+
     def fits(self, got, want, op: Callable, *args, sides: int = 2, **kwargs) -> bool:
         """Whether ``got`` equals ``want`` within the bound of the oracle op ``op(*args, **kwargs)`` (Σ|x·w| and
         terms from :mod:`equivcheck.op_bounds`; bit for bit for an op that only moves data), recording

@@ -1,0 +1,80 @@
+"""Kernels through layout permutations: the sizes of an example's layout letters, the oracle op a kernel
+loaded through the layout table must reproduce, and the wrong permutations a user might apply instead
+(for claims about native kernel layouts, e.g. ``kernel_layouts``).
+
+Design rules (those of :mod:`equivcheck.casekit`): nothing here decides a verdict; the checks go through
+``ctx`` with the case's labels, as supporting checks.  An example ``p`` has ``op`` ('conv',
+'conv_transpose' or 'depthwise'), ``c_in``, ``c_out``, ``mult``, ``groups`` and ``k`` (one per dimension).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from equivcheck import layouts, oracle
+from equivcheck.backends.base import NotApplicable
+
+
+def kernel_dims(p):
+    """Sizes of the layout letters for this example."""
+    spatial = dict(zip(layouts.SPATIAL[len(p.k)], p.k))
+    if p.op == "conv":
+        return {"O": p.c_out, "I": p.c_in // p.groups, **spatial}
+    if p.op == "conv_transpose":
+        return {"I": p.c_in, "O": p.c_out, **spatial}
+    return {"C": p.c_in, "M": p.mult, "O": p.c_in * p.mult, "I": 1, **spatial}
+
+
+def layout_shape(template, rank, dims):
+    return tuple(dims[axis] for axis in layouts.expand(template, rank))
+
+
+def swap_axes(layout, a, b):
+    return layout.translate(str.maketrans({a: b, b: a}))
+
+
+def wrong_layouts(layout, op, rank, dims):
+    """Wrong permutations a user might apply, each only where it really moves data (both swapped sizes ≥ 2)."""
+    pair = ("C", "M") if "C" in layout else ("I", "O")
+    candidates = {f"{pair[0]}/{pair[1]} swapped": swap_axes(layout, *pair)}
+    if rank >= 2:
+        first, second = layouts.SPATIAL[rank][:2]
+        candidates[f"{first}/{second} swapped"] = swap_axes(layout, first, second)
+    wrong = {}
+    for name, candidate in candidates.items():
+        moved = [axis for axis, other in zip(layout, candidate) if axis != other]
+        if all(dims[axis] >= 2 for axis in moved):
+            wrong[name] = candidate
+    return wrong
+
+
+def reference_op(p, x, w, b):
+    """The oracle op the claim's result must equal, with its arguments: ``(op, args, kwargs)``."""
+    if p.op == "conv":
+        return oracle.conv, (x, w, b), {"groups": p.groups}
+    if p.op == "conv_transpose":
+        return oracle.conv_transpose, (x, w, b), {}
+    return oracle.conv, (x, layouts.depthwise_to_grouped(w), b), {"groups": p.c_in}
+
+
+def wrong_permutation_checks(ctx, where, native_layout, canonical_layout, dims, rank, p, run, x_perm, w_distinct):
+    """Load the kernel through a wrong permutation: the result must differ from the oracle (or not load)."""
+    op, args, kwargs = reference_op(p, x_perm, w_distinct, np.zeros(out_channels(p)))
+    want = op(*args, **kwargs)
+    for name, wrong in wrong_layouts(native_layout, p.op, rank, dims).items():
+        # the native array a user builds with the wrong permutation, handed over as if it were right
+        loaded = layouts.convert(layouts.convert(w_distinct, canonical_layout, wrong), native_layout, canonical_layout)
+        label = f"{where}: wrong permutation ({name}, native {wrong} read as {native_layout})"
+        try:
+            got = ctx.numpy(run(loaded))
+        except NotApplicable:
+            raise
+        except Exception:  # the framework refuses the wrong shape: record its error
+            ctx.raises(label + " is refused", run, loaded, support=True)
+            continue
+        same = ctx.fits(got, want, op, *args, sides=1, **kwargs)
+        ctx.equal(label + " gives a different output", "same output" if same else "different output",
+                  "different output", support=True)
+
+
+def out_channels(p):
+    return p.c_out if p.op != "depthwise" else p.c_in * p.mult
