@@ -256,10 +256,6 @@ def _correlate(xp, w, stride, dilation, groups):
     return np.moveaxis(np.concatenate(per_group, axis=-1), -1, 1)
 
 
-def _conv_padded(xp, w, stride, dilation, groups, budget):
-    """``_correlate``, computed fast (the strategies of :mod:`equivcheck.oracle_fast`)."""
-    return _fast.correlate(xp, w, stride, dilation, groups, budget)
-
 
 
 # --------------------------------------------------------------------------
@@ -399,7 +395,7 @@ def conv(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, budget_byte
     x, w = _f64(x, "conv", "x"), _f64(w, "conv", "w")
     b = None if b is None else _f64(b, "conv", "b")
     s, d, pairs = _check_conv("conv", x, w, stride, padding, dilation, groups, b)
-    out = _conv_padded(_pad(x, pairs), w, s, d, operator.index(groups), _budget(budget_bytes))
+    out = _fast.correlate(_pad(x, pairs), w, s, d, operator.index(groups), _budget(budget_bytes))
     return _add_bias(out, b)
 
 
@@ -494,7 +490,7 @@ def conv_transpose(x, w, b=None, *, stride=1, padding=0, output_padding=0, dilat
     full = tuple((di * (kk - 1) - pb, di * (kk - 1) - pa + oi)
                  for di, kk, (pb, pa), oi in zip(d, k, pairs, op_))
     xp = _pad(_dilate(x, s), full)
-    out = _conv_padded(xp, wt, (1,) * nd, d, G, _budget(budget_bytes))
+    out = _fast.correlate(xp, wt, (1,) * nd, d, G, _budget(budget_bytes))
     return _add_bias(out, b)
 
 
@@ -578,7 +574,7 @@ def conv_weight_grad(x, grad_out, kernel_shape, *, stride=1, padding=0, dilation
     # "batch" := Cg, "channels" := (G, N); "kernel" := grad_out as (G*Og, N, *o)
     xin = xp.reshape((N, G, Cg) + sp).transpose((2, 1, 0) + tail).reshape((Cg, G * N) + sp)
     kern = gy.reshape((N, G, O // G) + o).transpose((1, 2, 0) + tail).reshape((O, N) + o)
-    res = _conv_padded(xin, kern, d, s, G, _budget(budget_bytes))   # (Cg, O, *k')
+    res = _fast.correlate(xin, kern, d, s, G, _budget(budget_bytes))   # (Cg, O, *k')
     res = res[(slice(None), slice(None)) + tuple(slice(0, kk) for kk in k)]
     return np.ascontiguousarray(res.swapaxes(0, 1))
 
@@ -1018,7 +1014,7 @@ def circular_correlation(x, w, b=None):
                               f"circular correlation has at most N taps")
     nd = x.ndim - 2
     xp = pad(x, [(0, kk - 1) for kk in w.shape[2:]], "wrap")
-    return _add_bias(_conv_padded(xp, w, (1,) * nd, (1,) * nd, 1, _budget(None)), b)
+    return _add_bias(_fast.correlate(xp, w, (1,) * nd, (1,) * nd, 1, _budget(None)), b)
 
 
 # --------------------------------------------------------------------------
