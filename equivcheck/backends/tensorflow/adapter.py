@@ -113,7 +113,7 @@ class TensorflowBackend(PoolingOps, FftOps, KerasLayers, Backend):
 
     def to_numpy(self, tensor):
         if self.tf.is_tensor(tensor):
-            if tensor.dtype.is_complex:
+            if self.tf.as_dtype(tensor.dtype).is_complex:  # a Keras 3 variable's dtype is a string
                 return np.asarray(tensor.numpy(), dtype=np.complex128)
             return np.asarray(tensor.numpy(), dtype=np.float64)
         if self.keras_backend != "tensorflow":  # a tensor of another Keras backend

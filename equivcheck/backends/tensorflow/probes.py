@@ -342,3 +342,7 @@ _setting("oneDNN (MKL) enabled", "tensorflow", _onednn)
 _setting("floatx", "keras", lambda: keras.backend.floatx())
 _setting("image_data_format", "keras", lambda: keras.backend.image_data_format())
 _setting("keras backend", "keras", lambda: keras.backend.backend())
+
+
+# The porting-pitfall topics (pool divisor, ceil_mode, padding modes, BN folding, causal, separable).
+from equivcheck.backends.tensorflow import pitfall_probes  # noqa: E402,F401  (registers its rows on import)
