@@ -18,6 +18,9 @@ DOCUMENTED = {
     "tensorflow": {"conv": "*IO", "conv_transpose": "*OI", "depthwise": "*CM"},
     "jax": {},
     "flax": {"conv": "*IO", "conv_transpose": "*IO", "depthwise": "*IO"},
+    # the ONNX columns' layers are torch.nn layers through torch.onnx.export: the initializers keep torch's layouts
+    "onnxruntime": {"conv": "OI*", "conv_transpose": "IO*", "depthwise": "OI*"},
+    "onnx": {"conv": "OI*", "conv_transpose": "IO*", "depthwise": "OI*"},
 }
 #: Functional entry points: torch.nn.functional, tf.nn (conv2d filter [fh, fw, in, out], conv2d_transpose
 #: filter [fh, fw, out, in]), lax.conv_general_dilated with its default dimension_numbers (OIHW), Flax's
