@@ -31,6 +31,9 @@ DOCUMENTED_FUNCTIONAL = {
     "tensorflow": {"conv": "*IO", "conv_transpose": "*OI"},
     "jax": {"conv": "OI*", "conv_transpose": "IO*"},
     "flax": {"conv": "*IO", "conv_transpose": "*IO"},
+    # the ONNX operator spec: Conv W (M, C/group, kH, kW), ConvTranspose W (C, M/group, kH, kW)
+    "onnxruntime": {"conv": "OI*", "conv_transpose": "IO*"},
+    "onnx": {"conv": "OI*", "conv_transpose": "IO*"},
 }
 
 
