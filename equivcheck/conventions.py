@@ -122,4 +122,6 @@ PAD_MODES = {
 POOL_DIVISORS = {
     "window": "the full window size k^d, padding counted (count_include_pad=True: PyTorch's default)",
     "in_bounds": "the number of in-bounds pixels (count_include_pad=False; TF/Keras 'SAME', ONNX's default)",
+    "padded_window": "the window clipped to the input plus its padding (count_include_pad=True with ceil_mode: a "
+                     "last window overhanging the padding divides by less than k^d; PyTorch)",
 }
