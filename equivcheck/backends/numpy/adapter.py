@@ -80,6 +80,9 @@ class NumpyBackend(Backend):
         return self.oracle.max_unpool(y, indices, output_size)
 
     def avg_pool(self, x, kernel, stride=None, padding=0, *, count_include_pad=True, ceil_mode=False, dilation=1):
+        if isinstance(padding, str) and padding.lower() == "same":
+            raise NotApplicable("the oracle's avg_pool has no 'same': it takes explicit pads and count_include_pad "
+                                "(TF's 'SAME' is oracle.same_padding's pads with count_include_pad=False)")
         return self.oracle.avg_pool(x, kernel, stride=stride, padding=padding,
                                     **_asked(count_include_pad=(count_include_pad, True), ceil_mode=(ceil_mode, False),
                                              dilation=(dilation, 1)))

@@ -137,6 +137,10 @@ def _pool(oracle, kind, k, stride, padding, dilation, options):
         """A pool has no weights: nothing to load."""
 
     if kind == "avg_pool":
+        if isinstance(padding, str) and padding.lower() == "same":
+            raise NotApplicable("the oracle's avg_pool has no 'same': it takes explicit pads and count_include_pad "
+                                "(TF's 'SAME' is oracle.same_padding's pads with count_include_pad=False)")
+
         def call(x):
             return oracle.avg_pool(x, k, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode,
                                    count_include_pad=bool(options.get("count_include_pad", True)))
