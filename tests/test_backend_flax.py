@@ -17,7 +17,8 @@ from equivcheck.backends import NotApplicable  # noqa: E402
 from equivcheck.backends.flax import FlaxBackend  # noqa: E402
 
 from _jax_common import (  # noqa: E402
-    DTYPES, POOL_CASES, assert_pooling_matches_oracle, bias_column, bound, data, run, session_fixture)
+    DTYPES, PITFALL_POOL_CASES, POOL_CASES, assert_pitfall_pooling_matches_oracle, assert_pooling_matches_oracle,
+    assert_within_model, bias_column, bn_statistics, bound, data, run, session_fixture)
 
 APIS = ("linen", "nnx")
 bk = session_fixture(FlaxBackend)
@@ -303,3 +304,90 @@ def test_flatten_handle_is_the_reshape_flax_examples_use(bk, api, shape):
     two = np.array([[[[0.0, 1.0]], [[2.0, 3.0]]]])
     flat = bk.layer("flatten", in_channels=2, api=api)(bk.to_native(bk.asarray(two)))
     np.testing.assert_array_equal(bk.to_numpy(flat), [[0.0, 2.0, 1.0, 3.0]])
+
+
+# ---- the porting-pitfall ops ------------------------------------------------------------------------
+@pytest.mark.parametrize("shape, kernel, stride, padding, dilation", [c for c in PITFALL_POOL_CASES if c[-1] == 1])
+def test_linen_pools_with_count_include_pad_match_oracle(bk, shape, kernel, stride, padding, dilation):
+    assert_pitfall_pooling_matches_oracle(bk, shape, kernel, stride, padding, dilation)
+
+
+def test_linen_pools_have_no_dilation_and_no_ceil_mode(bk):
+    t = bk.asarray(np.zeros((1, 1, 6)))
+    with pytest.raises(NotApplicable, match="avg_pool has no window dilation"):
+        bk.avg_pool(t, 2, dilation=2)
+    with pytest.raises(NotApplicable, match="max_pool has no ceil_mode"):
+        bk.max_pool(t, 2, ceil_mode=True)
+
+
+def test_batch_norm_is_linen_batch_norm(bk):
+    (x,) = data(bk, 31, (2, 3, 4, 5))
+    stats = bn_statistics(bk, 3)
+    assert_within_model(bk, bk.to_numpy(bk.batch_norm(bk.asarray(x), *map(bk.asarray, stats), 1e-3)),
+                        oracle.batch_norm, x, *stats, 1e-3)
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_batch_norm_layer_runs_inference_with_loaded_statistics(bk, api):
+    handle = bk.layer("batch_norm", api=api, in_channels=3, eps=1e-3)
+    assert handle.api == f"flax.{api}.BatchNorm" and handle.param_count == 6  # Flax's params: scale, bias
+    (x,) = data(bk, 32, (2, 3, 4, 5))
+    assert_within_model(bk, bk.to_numpy(handle(bk.asarray(x))), oracle.batch_norm, x, np.zeros(3), np.ones(3),
+                        np.ones(3), np.zeros(3), 1e-3)  # Flax's initial statistics until loaded
+    mean, var, gamma, beta = bn_statistics(bk, 3)
+    handle.set_weights(mean=mean, var=var, gamma=gamma, beta=beta)
+    assert_within_model(bk, bk.to_numpy(handle(bk.asarray(x))), oracle.batch_norm, x, mean, var, gamma, beta, 1e-3)
+
+
+@pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("mode, kw", [("wrap", dict(padding=1)), ("reflect", dict(padding="same", dilation=2)),
+                                      ("wrap", dict(padding=((0, 1), (0, 1)), kernel_size=2))])
+def test_conv_padding_modes_are_circular_and_reflect(bk, api, mode, kw):
+    kw = {"kernel_size": 3, **kw}
+    handle = bk.layer("conv", api=api, in_channels=2, out_channels=3, padding_mode=mode, **kw)
+    assert handle.extra["padding"] == {"wrap": "CIRCULAR", "reflect": "REFLECT"}[mode]
+    k, d = kw["kernel_size"], kw.get("dilation", 1)
+    x, w, b = data(bk, 33, (1, 2, 6, 7), (3, 2, k, k), (3,))
+    handle.set_weights(w, b)
+    pads = [(d * (k - 1) // 2, (d * (k - 1) + 1) // 2)] * 2
+    padded = oracle.pad(x, pads, mode)
+    assert_within_model(bk, bk.to_numpy(handle(bk.asarray(x))), oracle.conv, padded, w, b, dilation=d)
+
+
+def test_conv_padding_modes_flax_cannot_say(bk):
+    with pytest.raises(NotApplicable, match="no 'edge' padding"):
+        bk.layer("conv", in_channels=2, out_channels=2, kernel_size=3, padding=1, padding_mode="edge")
+    with pytest.raises(NotApplicable, match=r"always pads .* cannot pad 2"):
+        bk.layer("conv", in_channels=2, out_channels=2, kernel_size=3, padding=2, padding_mode="wrap")
+    with pytest.raises(NotApplicable, match="whatever the stride"):
+        bk.layer("conv", in_channels=2, out_channels=2, kernel_size=3, stride=2, padding="same", padding_mode="wrap")
+    with pytest.raises(ValueError, match="unknown option 'pad_mode'"):
+        bk.layer("conv", in_channels=2, out_channels=2, pad_mode="wrap")
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_causal_conv1d_is_left_padded_and_flax_refuses_2d(bk, api):
+    handle = bk.layer("conv", api=api, rank=1, in_channels=2, out_channels=3, kernel_size=3, dilation=2,
+                      padding="causal")
+    x, w, b = data(bk, 34, (2, 2, 9), (3, 2, 3), (3,))
+    handle.set_weights(w, b)
+    assert_within_model(bk, bk.to_numpy(handle(bk.asarray(x))), oracle.conv, x, w, b, padding=[(4, 0)], dilation=2)
+    with pytest.raises(ValueError, match="only implemented for 1D") as info:  # Flax's own error (build or call)
+        bk.layer("conv", api=api, in_channels=2, out_channels=3, kernel_size=3, padding="causal")(
+            bk.asarray(np.zeros((1, 2, 5, 5))))
+    assert "flax" in traceback.extract_tb(info.value.__traceback__)[-1].filename
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_pool_layer_kinds_are_the_linen_functions_and_no_separable(bk, api):
+    (x,) = data(bk, 35, (1, 2, 7, 6))
+    pool = bk.layer("avg_pool", api=api, in_channels=2, kernel_size=3, stride=2, padding=1, count_include_pad=False)
+    assert pool.api == f"flax.{api}.avg_pool" and "no pooling layer class" in pool.extra["note"]
+    assert_within_model(bk, bk.to_numpy(pool(bk.asarray(x))), oracle.avg_pool, x, 3, 2, 1, count_include_pad=False)
+    pool = bk.layer("max_pool", api=api, in_channels=2, kernel_size=2, padding=((1, 0), (0, 1)))
+    # layer(stride=1) is the signature's default, as for every layer kind (the functional pools' is the kernel)
+    assert_within_model(bk, bk.to_numpy(pool(bk.asarray(x))), oracle.max_pool, x, 2, 1, ((1, 0), (0, 1)))
+    with pytest.raises(NotApplicable, match="ceil_mode"):
+        bk.layer("max_pool", api=api, in_channels=2, kernel_size=2, ceil_mode=True)
+    with pytest.raises(NotApplicable, match="no separable conv layer"):
+        bk.layer("separable", api=api, in_channels=2, out_channels=3, kernel_size=3)

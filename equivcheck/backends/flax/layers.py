@@ -293,12 +293,15 @@ class _Built:
 
 
 def _assign(variable, value):
-    """Set an nnx Variable: ``v[...] = x`` on current Flax, ``v.value = x`` where
-    Variables have no item assignment (flax 0.8–0.10, the 'oldest' tox env)."""
+    """Set an nnx Variable: ``v[...] = x`` on current Flax, ``v.set_value(x)`` for one holding an abstract
+    value, ``v.value = x`` where Variables have neither (flax 0.8–0.10, the 'oldest' tox env)."""
     try:
         variable[...] = value
-    except (TypeError, AttributeError):
-        variable.value = value
+    except (TypeError, AttributeError):  # also an abstract (eval_shape) Variable, on current Flax: set_value
+        if hasattr(variable, "set_value"):
+            variable.set_value(value)
+        else:
+            variable.value = value
 
 
 def _read(variable):
