@@ -4,7 +4,6 @@ import numpy as np
 from equivcheck import oracle
 from equivcheck.backends.base import NotApplicable
 from equivcheck.casekit import TF_MISSING_KERNEL_NOTE, conv_geometries, conv_geometry, unless_missing_kernel
-from equivcheck.casekit_pitfalls import within
 from equivcheck.claim import claim, source
 
 _DOCS = "https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html"
@@ -59,8 +58,9 @@ def check(bk, p, ctx):
     if p.get("describe"):
         interleaved = w.reshape(o, G, *w.shape[1:]).swapaxes(0, 1).reshape(w.shape)  # output o·g + j instead
         ctx.fact("grouped conv: kernel output channels per group", {
-            "contiguous blocks (j·O/g + m)": within(ctx, grouped, oracle.conv, x, w, **kw),
-            "interleaved (m·g + j)": within(ctx, grouped, oracle.conv, x, interleaved, **kw)})
+            "contiguous blocks (j·O/g + m)": ctx.fits(grouped, oracle.conv(x, w, **kw), oracle.conv, x, w, sides=1, **kw),
+            "interleaved (m·g + j)": ctx.fits(grouped, oracle.conv(x, interleaved, **kw), oracle.conv, x, interleaved,
+                                              sides=1, **kw)})
     if g.rank > 2 or any(g.pairs[i] != (0, 0) for i in range(g.rank)):
         return  # Keras layers take 'valid'/'same' only: the layer is checked unpadded, the functional op everywhere
     try:

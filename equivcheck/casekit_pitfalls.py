@@ -57,13 +57,3 @@ def pick_shuffle(bk, names, channels: int, r: int, rank: int = 2):
         return name, getattr(bk, name), SHUFFLE_ORDER[name]
     raise NotApplicable(f"{bk.framework_name} has none of {', '.join(names)}")
 
-
-def within(ctx, got, op, *args, **kwargs) -> bool:
-    """Whether ``got`` equals the oracle op within its derived bound (``sides=1``), without recording a
-    check: for a fact that names which of several candidates a framework's result is."""
-    from equivcheck import op_bounds, tolerance
-
-    args, kwargs = ctx._host(args, kwargs)
-    want = op(*args, **kwargs)
-    return tolerance.compare(ctx.numpy(got), want, magnitude=op_bounds.magnitude(op, *args, **kwargs),
-                             terms=op_bounds.terms(op, *args, **kwargs), dtype=ctx.compute_dtype, sides=1).ok
