@@ -32,7 +32,12 @@ Design rules
    padding by ``d*(k-1) - p``, spatially flipped kernel with in/out channels
    swapped); the input gradient is a ``conv_transpose``; the weight gradient
    is a ``conv`` of the input with the output gradient as kernel, with the
-   roles of stride and dilation swapped.
+   roles of stride and dilation swapped.  ``circular_correlation`` is ``conv`` of the input padded
+   with 'wrap' by ``k - 1`` at the end.  Pooling is a reduction over the
+   same window view: max over the input padded with -inf, average as the
+   window sum of the zero-padded input over the window sum of a mask of ones
+   (which ones count is what ``count_include_pad`` decides); ``ceil_mode``
+   only extends the padding at the end so that the last window exists.
 7. Errors: bad input raises ``OracleError`` (a ``ValueError``) whose message
    names the op, the offending argument and the shapes involved.  Nothing is
    silently broadcast, clipped or truncated.
@@ -67,6 +72,7 @@ __all__ = [
     "max_pool",
     "max_unpool",
     "avg_pool",
+    "PAD_MODES",
     "pad",
     "batch_norm",
     "circular_correlation",
