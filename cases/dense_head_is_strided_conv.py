@@ -6,20 +6,8 @@ from hypothesis import strategies as st
 
 from equivcheck import layouts, oracle
 from equivcheck.casekit import KERAS_TORCH_FLOAT64_DENSE, dense_layer
+from equivcheck.casekit_layouts import blocks_last
 from equivcheck.claim import claim, source
-
-
-def blocks_last(x, block):
-    """(N, C, g0*b0, g1*b1, …) → (N, g0, g1, …, C*b0*b1*…): each non-overlapping block flattened in (C, *b) order.
-
-    Pure data movement, done in NumPy before the data reaches the framework (each extra eager
-    reshape/transpose on a new shape would cost JAX a compile)."""
-    n, c, *size = x.shape
-    rank = len(block)
-    grid = [s // b for s, b in zip(size, block)]
-    split = [v for g, b in zip(grid, block) for v in (g, b)]           # (g0, b0, g1, b1, …)
-    perm = (0, *(2 + 2 * i for i in range(rank)), 1, *(3 + 2 * i for i in range(rank)))  # N, g…, C, b…
-    return x.reshape(n, c, *split).transpose(perm).reshape(n, *grid, c * math.prod(block)), grid
 
 
 @claim(

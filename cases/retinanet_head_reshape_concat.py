@@ -3,13 +3,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import layouts, op_bounds, oracle
+from equivcheck.casekit_layouts import nhwc_rows
 from equivcheck.claim import claim, source
-
-
-def nhwc_rows(y, anchors, classes):
-    """NumPy reference: (N, A·K, H, W) → NHWC → (N, H·W·A, K) (channel a·K + k is anchor a, class k)."""
-    n = y.shape[0]
-    return y.transpose(0, 2, 3, 1).reshape(n, -1, classes)
 
 
 @st.composite

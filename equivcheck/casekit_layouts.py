@@ -1,12 +1,15 @@
 """Kernels through layout permutations: the sizes of an example's layout letters, the oracle op a kernel
 loaded through the layout table must reproduce, and the wrong permutations a user might apply instead
-(for claims about native kernel layouts, e.g. ``kernel_layouts``).
+(for claims about native kernel layouts, e.g. ``kernel_layouts``); and the host-side rearrangements of
+feature maps the porting claims compare against (blocks flattened for a Dense head, head outputs as rows).
 
 Design rules (those of :mod:`equivcheck.casekit`): nothing here decides a verdict; the checks go through
 ``ctx`` with the case's labels, as supporting checks.  An example ``p`` has ``op`` ('conv',
 'conv_transpose' or 'depthwise'), ``c_in``, ``c_out``, ``mult``, ``groups`` and ``k`` (one per dimension).
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -78,3 +81,22 @@ def wrong_permutation_checks(ctx, where, native_layout, canonical_layout, dims, 
 
 def out_channels(p):
     return p.c_out if p.op != "depthwise" else p.c_in * p.mult
+
+
+def blocks_last(x, block):
+    """(N, C, g0*b0, g1*b1, …) → (N, g0, g1, …, C*b0*b1*…): each non-overlapping block flattened in (C, *b) order.
+
+    Pure data movement, done in NumPy before the data reaches the framework (each extra eager
+    reshape/transpose on a new shape would cost JAX a compile)."""
+    n, c, *size = x.shape
+    rank = len(block)
+    grid = [s // b for s, b in zip(size, block)]
+    split = [v for g, b in zip(grid, block) for v in (g, b)]           # (g0, b0, g1, b1, …)
+    perm = (0, *(2 + 2 * i for i in range(rank)), 1, *(3 + 2 * i for i in range(rank)))  # N, g…, C, b…
+    return x.reshape(n, c, *split).transpose(perm).reshape(n, *grid, c * math.prod(block)), grid
+
+
+def nhwc_rows(y, anchors, classes):
+    """NumPy reference: (N, A·K, H, W) → NHWC → (N, H·W·A, K) (channel a·K + k is anchor a, class k)."""
+    n = y.shape[0]
+    return y.transpose(0, 2, 3, 1).reshape(n, -1, classes)
