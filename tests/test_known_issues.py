@@ -382,3 +382,30 @@ def test_ort_missing_kernel_words_outside_float64_are_an_error_not_a_skip():
         known_issues.missing_kernel(float32, "Conv", 0, words)
     with pytest.raises(known_issues.UnrecognisedGap):
         known_issues.missing_kernel(_FakeOrt(), "MaxPool", 0, words)  # ORT has a float64 MaxPool
+
+
+def test_flax_avg_pool_without_pad_count_still_promotes_the_dtype():
+    """flax-avg-pool-excluded-pad-dtype: the divisor's jnp.ones takes the default dtype.  Fails the day
+    Flax keeps the input dtype: narrow the record's last_seen."""
+    pytest.importorskip("flax")
+    import flax
+    import jax
+    import jax.numpy as jnp
+    from flax import linen
+
+    issue = known_issues.BY_ID["flax-avg-pool-excluded-pad-dtype"]
+    if not issue.affects(flax.__version__):
+        pytest.skip(f"flax {flax.__version__} is outside the record's range (≤ {issue.last_seen})")
+    pads = ((1, 1), (1, 1))
+    half = jnp.ones((1, 4, 4, 1), jnp.float16)
+    assert linen.avg_pool(half, (2, 2), padding=pads).dtype == jnp.float16  # the divisor prod(window) keeps it
+    assert linen.avg_pool(half, (2, 2), padding=pads, count_include_pad=False).dtype == jnp.float32
+    if hasattr(jax, "enable_x64"):
+        x64 = jax.enable_x64(True)
+    else:  # jax 0.4.x (the oldest tox env)
+        from jax.experimental import enable_x64
+
+        x64 = enable_x64()
+    with x64:
+        single = jnp.ones((1, 4, 4, 1), jnp.float32)
+        assert linen.avg_pool(single, (2, 2), padding=pads, count_include_pad=False).dtype == jnp.float64
