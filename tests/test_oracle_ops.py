@@ -58,7 +58,7 @@ def test_pad_size_one_reflect_repeats_the_pixel():
     eq(O.pad(row(5), [(2, 2)], "reflect"), [[[5, 5, 5, 5, 5]]])
 
 
-@pytest.mark.parametrize("call, message", [
+PAD_ERRORS = [
     (lambda: O.pad(row(1, 2), [(1, 1)], "replicate"),
      "pad: mode='replicate' is not one of constant, reflect, edge, wrap, symmetric (NumPy's names)"),
     (lambda: O.pad(row(1, 2), [(-1, 0)], "edge"), "pad: negative padding [(-1, 0)] is not supported"),
@@ -68,11 +68,7 @@ def test_pad_size_one_reflect_repeats_the_pixel():
     (lambda: O.pad(row(1, 2), [(1, 0), (1, 0)]),
      "pad: padding=[(1, 0), (1, 0)] must be an int, 1 ints or 1 (before, after) pairs (one per "
      "spatial dim)"),
-])
-def test_pad_bad_input(call, message):
-    with pytest.raises(OracleError) as info:
-        call()
-    assert str(info.value) == message
+]
 
 
 # ---------------------------------------------------------------- batch_norm
@@ -87,7 +83,7 @@ def test_batch_norm_inference():
     eq(O.batch_norm(np.array([[1., 4.]]), *args), [[0., 3.]])        # (N, C) as well
 
 
-@pytest.mark.parametrize("call, message", [
+BATCH_NORM_ERRORS = [
     (lambda: O.batch_norm(np.ones((1, 2, 3)), [0.], [1., 1.], [1., 1.], [0., 0.], 0.1),
      "batch_norm: mean shape (1,) != (2,) for input shape (1, 2, 3)"),
     (lambda: O.batch_norm(np.ones((1, 1, 3)), [0.], [-1.], [1.], [0.], 0.1),
@@ -98,11 +94,7 @@ def test_batch_norm_inference():
      "batch_norm: eps=-1e-05 must be finite and >= 0"),
     (lambda: O.batch_norm(np.ones(3), [0.], [1.], [1.], [0.], 0.1),
      "batch_norm: input must be (N, C, *spatial), got shape (3,)"),
-])
-def test_batch_norm_bad_input(call, message):
-    with pytest.raises(OracleError) as info:
-        call()
-    assert str(info.value) == message
+]
 
 
 # ---------------------------------------------------------------- circular_correlation
@@ -120,7 +112,7 @@ def test_circular_correlation_by_hand():
     eq(O.circular_correlation(x, np.array([[[2.], [3.]]]), np.array([1.])), [[[3, 4, 1]]])
 
 
-@pytest.mark.parametrize("call, message", [
+CIRCULAR_ERRORS = [
     (lambda: O.circular_correlation(row(1, 2), np.ones((1, 1, 3))),
      "circular_correlation: kernel size 3 exceeds the input size 2 in spatial dim 0 (input shape "
      "(1, 1, 2), kernel shape (1, 1, 3)); an N-point circular correlation has at most N taps"),
@@ -132,8 +124,11 @@ def test_circular_correlation_by_hand():
      "shape (1, 1, 1, 1) has 2"),
     (lambda: O.circular_correlation(row(1, 2), np.ones((1, 1, 1)), np.ones(2)),
      "circular_correlation: bias shape (2,) != (1,) for kernel shape (1, 1, 1)"),
-])
-def test_circular_correlation_bad_input(call, message):
+]
+
+
+@pytest.mark.parametrize("call, message", PAD_ERRORS + BATCH_NORM_ERRORS + CIRCULAR_ERRORS)
+def test_bad_input_gets_a_one_line_error_naming_op_and_argument(call, message):
     with pytest.raises(OracleError) as info:
         call()
     assert str(info.value) == message
