@@ -28,11 +28,13 @@ are derived here from the op and its arguments, never written by hand in a case:
   ``batch_norm``            4, with its own magnitude (below)
   ========================  ====================================================================
 
-- **batch_norm** is elementwise: (x − mean)/√(var + eps)·gamma + beta, however a framework
-  arranges it (folded as x·scale + (beta − mean·scale), or with rsqrt), takes at most six
-  roundings, each of a quantity no larger than the magnitude (|x| + |mean|)·|gamma|/√(var + eps)
-  + |beta| (the op on absolute values would subtract |mean| and is no bound).  terms = 4 gives
-  c(4) = 9 units, the six roundings' worst case plus three for an rsqrt a few ulp off.
+- **batch_norm** is elementwise: (x − mean)/√(var + eps)·gamma + beta.  However a framework
+  arranges it (folded as x·scale + (beta − mean·scale), or with rsqrt), it rounds var + eps, the
+  square root (worth half a unit on the scale), the division, the products with gamma and with x,
+  the mean term and the addition of beta: at most 6.5 units of u, first order, each on a quantity
+  no larger than the magnitude (|x| + |mean|)·|gamma|/√(var + eps) + |beta| (the op on absolute
+  values would subtract |mean| and is no bound).  terms = 4 gives c(4) = 9 units, leaving 2.5 for
+  an rsqrt a few ulp off.
 
 - **exact** ops move data and compute nothing (``max_pool``, ``max_unpool``, ``pad``, ``pixel_shuffle``,
   ``pixel_unshuffle``, ``depth_to_space``, ``space_to_depth``, ``flip``, ``unfold``): their result
