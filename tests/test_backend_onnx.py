@@ -91,8 +91,11 @@ def test_conv_same_puts_the_odd_pixel_last(backend):
         pytest.skip("no float64 Conv in ONNX Runtime's CPU provider")
     x, w = data(1, (1, 1, 4), (1, 1, 3), dtype=backend.dtype)
     got = backend.to_numpy(call(backend, "conv", x, w, stride=2, padding="same"))
-    np.testing.assert_allclose(got, oracle.conv(x, w, stride=2, padding=((0, 1),)), rtol=1e-6, atol=1e-6)
-    assert not np.allclose(got, oracle.conv(x, w, stride=2, padding=((1, 0),)))
+    want = dict(x=x, w=w, stride=2, padding=((0, 1),))
+    assert_close(backend, got, oracle.conv(**want), oracle.magnitude(oracle.conv, **want), conv_terms(w.shape))
+    other = dict(want, padding=((1, 0),))
+    assert not compare(got, oracle.conv(**other), magnitude=oracle.magnitude(oracle.conv, **other),
+                       terms=conv_terms(w.shape), dtype=backend.dtype, sides=1).ok
 
 
 def test_conv_unbatched_input_is_onnx_own_error(backend):
@@ -312,3 +315,133 @@ def test_layers_without_torch_are_not_applicable(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now raises ImportError
     with pytest.raises(NotApplicable, match="torch is not installed"):
         bk.layer("conv", in_channels=1, out_channels=1)
+
+
+# ---- the persistent export cache ---------------------------------------------------------------------
+def test_export_key_names_every_input_of_the_export():
+    torch = pytest.importorskip("torch", reason="the export cache keys torch.nn modules")
+    from equivcheck.backends.onnx.export_cache import export_key
+
+    versions = {"torch": "2.13.0", "onnx": "1.23.2", "onnxscript": "0.7.2"}
+
+    def key(module, shape=(1, 2, 6, 6), static=(1,), v=versions):
+        return export_key(torch, module, shape, torch.float32, static, v)
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(2, 3, 3)
+    same = torch.nn.Conv2d(2, 3, 3)
+    same.load_state_dict(conv.state_dict())
+    assert key(conv) == key(same)
+    assert key(conv) != key(torch.nn.Conv2d(2, 3, 3, padding_mode="reflect", padding=1))
+    with torch.no_grad():
+        same.weight[0, 0, 0, 0] += 1
+    assert key(conv) != key(same)  # the exporter may fold values (BatchNorm into Conv): they are part of the key
+    assert key(conv) != key(conv, shape=(1, 2, 7, 7)) != key(conv, static=(0, 1))
+    assert key(conv) != key(conv, v={**versions, "torch": "2.14.0"})
+    # return_indices is not in MaxPool2d's repr, but it changes the graph: the key must see it
+    assert key(torch.nn.MaxPool2d(2)) != key(torch.nn.MaxPool2d(2, return_indices=True))
+
+
+def test_export_cache_round_trip_and_an_unreadable_entry_is_a_miss(tmp_path):
+    from equivcheck.backends.onnx.export_cache import ExportCache, cache_dir
+
+    assert cache_dir("off") is None and cache_dir(str(tmp_path)) == tmp_path
+    model = graphs.build(graphs.Signature.of("Relu", [(2, 3)], "float32"))
+    cache = ExportCache(tmp_path)
+    assert cache.get("ab" * 32) is None and cache.misses == 1
+    cache.put("ab" * 32, model)
+    assert cache.get("ab" * 32).SerializeToString() == model.SerializeToString() and cache.hits == 1
+    cache._path("cd" * 32).parent.mkdir(parents=True, exist_ok=True)
+    cache._path("cd" * 32).write_bytes(b"not a model")
+    assert cache.get("cd" * 32) is None
+    off = ExportCache(None)
+    off.put("ab" * 32, model)
+    assert off.get("ab" * 32) is None
+
+
+def test_an_exported_layer_from_the_cache_computes_what_the_export_did(exported_engine, tmp_path, monkeypatch):
+    """The cached model is the export's own bytes: a second adapter over the same cache directory reads it back
+    (no export) and computes the same values."""
+    from equivcheck.backends.onnx.adapter import OnnxRuntimeBackend
+
+    monkeypatch.setenv("EQUIVCHECK_ONNX_EXPORT_CACHE", str(tmp_path))
+    x, w, b = data(30, (1, 2, 5, 5), (3, 2, 3, 3), (3,), dtype="float32")
+    outputs, counts = [], []
+    for _ in range(2):
+        bk = OnnxRuntimeBackend(dtype="float32")
+        layer = bk.layer("conv", rank=2, in_channels=2, out_channels=3, kernel_size=3, padding=1)
+        layer.set_weights(w, b)
+        outputs.append(bk.to_numpy(layer(x)))
+        counts.append((bk._exporter.cache.hits, bk._exporter.cache.misses))
+    assert counts == [(0, 1), (1, 0)]
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    assert_close(bk, outputs[1], oracle.conv(x, w, b, padding=1), oracle.magnitude(oracle.conv, x, w, b, padding=1),
+                 conv_terms(w.shape))
+
+
+# ---- the porting-pitfall interface: Pad, pools with ceil_mode / count_include_pad / dilations, BatchNormalization ----
+@pytest.mark.parametrize("mode", ["constant", "reflect", "edge", "wrap"])
+def test_pad_modes_are_numpy_modes(backend, mode):
+    (x,) = data(40, (2, 3, 5, 6), dtype=backend.dtype)
+    got = backend.to_numpy(call(backend, "pad", x, [(1, 2), (3, 0)], mode))
+    np.testing.assert_array_equal(got, oracle.pad(x, [(1, 2), (3, 0)], mode))
+
+
+def test_pad_symmetric_is_not_applicable_and_a_bad_mode_is_named(backend):
+    x = backend.asarray(np.zeros((1, 1, 4)))
+    with pytest.raises(NotApplicable, match="no 'symmetric' mode.*'edge' and 'wrap'"):
+        backend.pad(x, [(1, 1)], "symmetric")
+    with pytest.raises(ValueError, match="pad mode must be a NumPy pad mode.*'replicate'"):
+        backend.pad(x, [(1, 1)], "replicate")
+    with pytest.raises(ValueError, match=r"one \(before, after\) pair per spatial axis.*\(1, 1, 4\)"):
+        backend.pad(x, [(1, 1), (0, 0)], "constant")
+
+
+POOL_CASES = [  # (x shape, kernel, stride, padding, keywords)
+    ((2, 3, 7, 7), 3, 2, 1, dict(ceil_mode=True)),
+    ((1, 2, 8, 9), (2, 3), (2, 2), 0, dict(ceil_mode=True)),
+    ((1, 2, 9, 9), 2, 2, 1, dict(dilation=2)),
+    ((1, 1, 10), 3, 3, 1, dict(ceil_mode=True, dilation=1)),
+]
+
+
+@pytest.mark.parametrize("x_shape, kernel, stride, padding, kwargs", POOL_CASES)
+def test_max_pool_with_ceil_mode_and_dilation_matches_oracle(backend, x_shape, kernel, stride, padding, kwargs):
+    (x,) = data(41, x_shape, dtype=backend.dtype)
+    got = backend.to_numpy(call(backend, "max_pool", x, kernel, stride, padding, **kwargs))
+    np.testing.assert_array_equal(got, oracle.max_pool(x, kernel, stride, padding, **kwargs))
+
+
+@pytest.mark.parametrize("count_include_pad", [True, False])
+@pytest.mark.parametrize("x_shape, kernel, stride, padding, kwargs", POOL_CASES)
+def test_avg_pool_with_ceil_mode_and_divisor_matches_oracle(backend, x_shape, kernel, stride, padding, kwargs,
+                                                            count_include_pad):
+    (x,) = data(42, x_shape, dtype=backend.dtype)
+    if lacks_float64(backend, "AveragePool"):
+        with pytest.raises(NotApplicable, match=r"no float64 .* Conv\(\d+\)"):
+            call(backend, "avg_pool", x, kernel, stride, padding, count_include_pad=count_include_pad, **kwargs)
+        return
+    got = call(backend, "avg_pool", x, kernel, stride, padding, count_include_pad=count_include_pad, **kwargs)
+    want = dict(kernel=kernel, stride=stride, padding=padding, count_include_pad=count_include_pad, **kwargs)
+    window = int(np.prod(kernel if isinstance(kernel, tuple) else (kernel,) * (len(x_shape) - 2)))
+    assert_close(backend, got, oracle.avg_pool(x, **want), oracle.avg_pool(np.abs(x), **want), window)
+
+
+def test_batch_norm_matches_oracle_with_epsilon_as_onnx_stores_it(backend):
+    """BatchNormalization's epsilon is a FLOAT attribute (32-bit in the ONNX format): a float64 run normalises
+    with eps rounded to float32, and with a small variance that is far outside float64's bound."""
+    from equivcheck import op_bounds
+
+    x, mean, var, gamma, beta = data(43, (2, 3, 4, 5), (3,), (3,), (3,), (3,), dtype=backend.dtype)
+    var = np.abs(var) * 1e-2 + 1e-3
+    eps = 1e-3
+    got = call(backend, "batch_norm", x, mean, var, gamma, beta, eps)
+    stored = float(np.float32(eps))
+    args = (x, mean, var, gamma, beta, stored)
+    assert_close(backend, got, oracle.batch_norm(*args), op_bounds.magnitude(oracle.batch_norm, *args),
+                 op_bounds.terms(oracle.batch_norm, *args))
+    if backend.dtype == "float64":
+        exact = (x, mean, var, gamma, beta, eps)
+        assert not compare(backend.to_numpy(got), oracle.batch_norm(*exact),
+                           magnitude=op_bounds.magnitude(oracle.batch_norm, *exact),
+                           terms=op_bounds.terms(oracle.batch_norm, *exact), dtype="float64", sides=1).ok

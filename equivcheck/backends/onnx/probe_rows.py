@@ -202,6 +202,16 @@ def _float64(framework, op, arrays, **attrs):
     probe(framework, "precision", f"float64 {op}", op)(run)
 
 
+def _bn_epsilon(framework):
+    def run(env):
+        from onnx import helper
+
+        stored = helper.make_attribute("epsilon", 1e-3).f  # what the format keeps of a float64 1e-3
+        return (f"epsilon is a FLOAT attribute: 1e-3 is stored as {stored!r}",
+                "a float64 BatchNormalization normalises with eps rounded to float32")
+    probe(framework, "precision", "BatchNormalization epsilon", "BatchNormalization")(run)
+
+
 def _unbatched(framework):
     def run(env):
         try:
@@ -247,5 +257,6 @@ def register_all(framework: str) -> None:
     _pad_modes(framework)
     _float64(framework, "Conv", [np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 2, 2))])
     _float64(framework, "MaxPool", [np.zeros((1, 1, 4, 4))], kernel_shape=(2, 2))
+    _bn_epsilon(framework)
     _unbatched(framework)
     _settings(framework)
