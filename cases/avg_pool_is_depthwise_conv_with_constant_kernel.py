@@ -4,6 +4,7 @@ from hypothesis import strategies as st
 
 from equivcheck import oracle
 from equivcheck.backends.base import NotApplicable
+from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
 
@@ -35,6 +36,7 @@ def _space(draw):
     ],
     space=_space(),
     expected="holds",
+    deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "The kernel 1/prod(k) is handed to the framework, which rounds it to its dtype (one more rounding "
                 "per product, inside the pooling's bound); the pooling and the depthwise conv run in the framework, and the "
                 "native pooling layer (torch AvgPool{n}d, Keras AveragePooling{n}D, Flax avg_pool) where it takes "

@@ -1,9 +1,9 @@
 """Keras Conv1D(padding='causal') = left-pad d(k−1), VALID conv; output t sees inputs ≤ t only (WaveNet)."""
-import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import oracle
 from equivcheck.backends.base import NotApplicable
+from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
 _SPACE = st.fixed_dictionaries({
@@ -33,6 +33,7 @@ _SPACE = st.fixed_dictionaries({
     ],
     space=_SPACE,
     expected="holds",
+    deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "Where the framework has a causal conv layer (Keras Conv1D padding='causal'; Flax Conv "
                 "padding='CAUSAL') it is checked; elsewhere (PyTorch, lax, ONNX) no causal padding exists and the "
                 "claim checks the equivalent people write, the framework's own zero pad of d(k−1) on the left (F.pad, "

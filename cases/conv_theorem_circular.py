@@ -40,8 +40,10 @@ def _space(draw):
                 "worst-case FFT bound of equivcheck.tolerance.fft_correlation_bound (Higham, Theorem 24.2). "
                 "Supporting, where the framework has a 'wrap' pad: wrap-padding by k−1 then a VALID conv is the "
                 "same circular correlation. Fact: dropping the conjugate gives the circular convolution instead.",
-           "onnxruntime": "ONNX has DFT (opset 17) but the engine's adapter offers no FFT: n/a.",
-           "onnx": "ONNX has DFT (opset 17) but the engine's adapter offers no FFT: n/a."},
+           "onnxruntime": "n/a: ONNX's DFT op transforms one axis of a real or complex-as-pairs tensor at a time; "
+                          "the ONNX columns do not rebuild fftn, conj or real from it (the adapter's sentence).",
+           "onnx": "n/a: ONNX's DFT op transforms one axis of a real or complex-as-pairs tensor at a time; the "
+                   "ONNX columns do not rebuild fftn, conj or real from it (the adapter's sentence)."},
 )
 def check(bk, p, ctx):
     axes = list(range(2, 2 + len(p.spatial)))

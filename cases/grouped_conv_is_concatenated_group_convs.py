@@ -4,6 +4,7 @@ import numpy as np
 from equivcheck import oracle
 from equivcheck.backends.base import NotApplicable
 from equivcheck.casekit import TF_MISSING_KERNEL_NOTE, conv_geometries, conv_geometry, unless_missing_kernel
+from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
 _DOCS = "https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html"
@@ -32,6 +33,7 @@ _DOCS = "https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html"
     ],
     space=conv_geometries(),
     expected="holds",
+    deviations=[ORT_NO_FLOAT64_CONV],
     notes={
         "*": "The g slice convs run in the framework and are concatenated on the host; the native layer with "
              "groups (torch Conv{n}d(groups), Keras Conv{n}D(groups), Flax Conv(feature_group_count)) is checked "
@@ -58,7 +60,8 @@ def check(bk, p, ctx):
     if p.get("describe"):
         interleaved = w.reshape(o, G, *w.shape[1:]).swapaxes(0, 1).reshape(w.shape)  # output o·g + j instead
         ctx.fact("grouped conv: kernel output channels per group", {
-            "contiguous blocks (j·O/g + m)": ctx.fits(grouped, oracle.conv(x, w, **kw), oracle.conv, x, w, sides=1, **kw),
+            "contiguous blocks (j·O/g + m)": ctx.fits(grouped, oracle.conv(x, w, **kw), oracle.conv, x, w, sides=1,
+                                                      **kw),
             "interleaved (m·g + j)": ctx.fits(grouped, oracle.conv(x, interleaved, **kw), oracle.conv, x, interleaved,
                                               sides=1, **kw)})
     if g.rank > 2 or any(g.pairs[i] != (0, 0) for i in range(g.rank)):

@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 from equivcheck import oracle
 from equivcheck.casekit import TF_MISSING_KERNEL_NOTE, conv_geometry, unless_missing_kernel
-from equivcheck.casekit_pitfalls import fold_phases, kernel_phases, pick_shuffle
+from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV, fold_phases, kernel_phases, pick_shuffle
 from equivcheck.claim import claim, source
 
 
@@ -45,6 +45,7 @@ def _space(draw):
     ],
     space=_space(),
     expected="holds",
+    deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "Subsampling, padding to even sizes and cropping are done on the host (exact); the convs and the "
                 "space_to_depth (or pixel_unshuffle, whichever the framework has; the kernel's channels follow its "
                 "order) run in the framework. The space_to_depth form is checked for 2-D, stride 2, dilation 1.",

@@ -4,6 +4,7 @@ from hypothesis import strategies as st
 
 from equivcheck import op_bounds, oracle
 from equivcheck.backends.base import NotApplicable
+from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
 
@@ -30,6 +31,7 @@ def _space(draw):
     ],
     space=_space(),
     expected="refuted",
+    deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "Input and kernel are all ones. Supporting facts (must hold): the framework matches the oracle, the "
                 "native transposed-conv layer (where there is one) matches the functional op, and the interior is "
                 "periodic with period s. The statement fails exactly when k mod s ≠ 0; the smallest counterexample "

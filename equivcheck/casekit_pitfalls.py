@@ -14,7 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from equivcheck import known_issues
 from equivcheck.backends.base import NotApplicable
+from equivcheck.claim import deviation
+
+#: ONNX Runtime's CPU provider has no float64 Conv/ConvTranspose/AveragePool kernel: every float64 example of a
+#: claim built on them is n/a there (the registry's record says which ops), float32 gives the claim's verdict.
+ORT_NO_FLOAT64_CONV = deviation("onnxruntime", "n/a", dtype="float64",
+                                reason=known_issues.BY_ID["ort-no-float64-conv"].reason)
 
 #: The channel order of each shuffle of the backend interface: CRD (channel-major: c·r² + i·r + j,
 #: PyTorch's pixel_shuffle / pixel_unshuffle) or DCR (phase-major: (i·r + j)·C + c, TF's depth_to_space /
