@@ -28,6 +28,8 @@ def _space(draw):
         {"rank": 1, "k": 3, "s": 2, "n": 5, "c_in": 1, "describe": True},
         {"rank": 2, "k": 3, "s": 2, "n": 4, "c_in": 1, "describe": True},
         {"rank": 2, "k": 4, "s": 2, "n": 4, "c_in": 1, "describe": True},
+        # the smallest counterexample: k < s leaves every other output unpainted
+        {"rank": 1, "k": 1, "s": 2, "n": 3, "c_in": 1, "describe": True},
     ],
     space=_space(),
     expected="refuted",
@@ -50,7 +52,9 @@ def check(bk, p, ctx):
         # Keras/Flax 'valid' transposed convs give n·s + max(k − s, 0) outputs, PyTorch (n − 1)·s + k: with k < s
         # the native layer ends in s − k more (unpainted) outputs, so the layers are compared on the common part
         size = (p.n - 1) * s + k
-        ctx.fact(f"checkerboard: native {layer.api} 'valid' output size for n={p.n}, k={k}, s={s}", native.shape[2])
+        if p.get("describe"):
+            ctx.fact(f"checkerboard: native transposed-conv layer output size, n={p.n}, k={k}, s={s}",
+                     {"api": layer.api, "size": native.shape[2], "functional (n−1)·s + k": size})
         ctx.agree(f"native {layer.api} vs functional conv_transpose", native[(slice(None),) * 2 + (slice(0, size),) * d],
                   y, oracle.conv_transpose, x, w, stride=s, support=True)
     except NotApplicable as exc:
