@@ -21,9 +21,10 @@ def _space(draw):
               "ifft(Σ_c fft(x[n, c]) · conj(fft(w[o, c] zero-padded to N))), computed with the framework's FFT, "
               "within the bound of the FFT's own rounding.",
     sources=[
-        source("the convolution theorem", "the DFT turns circular convolution into a pointwise product, and "
-                                          "circular cross-correlation into a product with the conjugate: "
-                                          "DFT(x ⋆ w) = DFT(x) · conj(DFT(w)) for real w."),
+        source("https://en.wikipedia.org/wiki/Convolution_theorem",
+               "the convolution theorem (its discrete, periodic form): the DFT of a circular convolution is the "
+               "pointwise product of the DFTs; for the cross-correlation one factor is conjugated, "
+               "DFT(x ⋆ w) = DFT(x) · conj(DFT(w)) for real w."),
         source("arXiv:1312.5851", "Mathieu, Henaff and LeCun, 'Fast Training of Convolutional Networks through "
                                   "FFTs': this is done by computing convolutions as pointwise products in the Fourier "
                                   "domain while reusing the same transformed feature map many times."),
