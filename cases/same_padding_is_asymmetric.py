@@ -3,8 +3,8 @@ from hypothesis import strategies as st
 
 from equivcheck import oracle
 from equivcheck.backends.base import NotApplicable
-from equivcheck.casekit import conv_arrays, discover_pads
-from equivcheck.casekit_discovery import record_same_split
+from equivcheck.casekit import conv_arrays
+from equivcheck.casekit_discovery import discover_pads, record_same_split
 from equivcheck.claim import claim, source
 
 

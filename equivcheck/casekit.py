@@ -1,6 +1,9 @@
 """Pieces that several case files share: per-dimension conv parameters, a hypothesis space of
-conv configurations, the conv's input gradient written out from its definition, and the guard
-that turns a known missing framework kernel into an ``n/a`` example.
+conv configurations and its fixed examples, the example's input arrays, the conv's input gradient
+written out from its definition, calls into the framework (the ``run_*`` helpers, layers with
+canonical weights loaded), and the guard that turns a known missing framework kernel into an ``n/a``
+example.  Probes that discover a framework's native spelling of a convention live in
+:mod:`equivcheck.casekit_discovery`, kernel-layout permutations in :mod:`equivcheck.casekit_layouts`.
 
 Design rules
 - Only what two or more cases use lives here.  A helper one case needs stays in that case file,
@@ -22,7 +25,6 @@ Design rules
 """
 from __future__ import annotations
 
-import itertools
 from typing import NamedTuple
 
 import numpy as np
@@ -356,36 +358,6 @@ def swapped_kernel(w, groups, flip=True):
     i, og, *k = w.shape
     swapped = w.reshape(groups, i // groups, og, *k).swapaxes(1, 2).reshape(groups * og, i // groups, *k)
     return np.flip(swapped, axis=tuple(range(2, w.ndim))) if flip else swapped
-
-
-def discover_pads(ctx, got, x, w, stride, dilation):
-    """The (before, after) pads per spatial dimension that make ``oracle.conv(x, w)`` reproduce ``got`` (e.g. a
-    framework's 'same'), found by trying every split with the right output size, smallest total first and
-    only the smallest total that fits; None when no split, or more than one, fits (:meth:`Checker.fits`).
-
-    >>> from equivcheck.checker import Checker
-    >>> ctx = Checker(backend=None, dtype="float64", compute_dtype="float64", values="int")
-    >>> x, w = np.arange(1.0, 5.0).reshape(1, 1, 4), np.array([[[1.0, 2.0, 4.0]]])
-    >>> discover_pads(ctx, oracle.conv(x, w, stride=2, padding=[(0, 1)]), x, w, 2, 1)
-    ((0, 1),)
-    """
-    per_dim_pairs = []
-    for n, k, o in zip(x.shape[2:], w.shape[2:], got.shape[2:]):
-        span = dilation * (k - 1) + 1
-        pairs = [(b, a) for b in range(span) for a in range(span)
-                 if (n + b + a - span) // stride + 1 == o and n + b + a >= span]
-        per_dim_pairs.append(sorted(pairs, key=lambda pair: (sum(pair), pair)))
-    candidates = sorted(itertools.product(*per_dim_pairs), key=lambda pads: (sum(map(sum, pads)), pads))
-    matches = []
-    for pads in candidates:
-        if matches and sum(map(sum, pads)) > sum(map(sum, matches[0])):
-            break  # only the smallest padding that matches: larger ones add pixels no window reads
-        kw = dict(stride=stride, padding=pads, dilation=dilation)
-        if ctx.fits(got, oracle.conv(x, w, **kw), oracle.conv, x, w, sides=1, **kw):
-            matches.append(pads)
-    return matches[0] if len(matches) == 1 else None
-
-
 def conv_layers(bk, w, b=None, *, functional="functional", **layer_kw):
     """``(api, handle)`` for every layer API of the framework: its conv layer (``bk.layer("conv", **layer_kw)``,
     channels from the canonical kernel ``w`` (O, I, *k)) with ``w`` and ``b`` loaded; a framework without

@@ -8,6 +8,7 @@ are the probe itself, and the claim's checks run elsewhere, through the adapter.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -144,8 +145,36 @@ def shuffle_order(ctx, out, r, c_out):
             if np.array_equal(out, formula(c, hr % r, wr % r, r, c_out))]
 
 
+def discover_pads(ctx, got, x, w, stride, dilation):
+    """The (before, after) pads per spatial dimension that make ``oracle.conv(x, w)`` reproduce ``got`` (e.g. a
+    framework's 'same'), found by trying every split with the right output size, smallest total first and
+    only the smallest total that fits; None when no split, or more than one, fits (:meth:`Checker.fits`).
+
+    >>> from equivcheck.checker import Checker
+    >>> ctx = Checker(backend=None, dtype="float64", compute_dtype="float64", values="int")
+    >>> x, w = np.arange(1.0, 5.0).reshape(1, 1, 4), np.array([[[1.0, 2.0, 4.0]]])
+    >>> discover_pads(ctx, oracle.conv(x, w, stride=2, padding=[(0, 1)]), x, w, 2, 1)
+    ((0, 1),)
+    """
+    per_dim_pairs = []
+    for n, k, o in zip(x.shape[2:], w.shape[2:], got.shape[2:]):
+        span = dilation * (k - 1) + 1
+        pairs = [(b, a) for b in range(span) for a in range(span)
+                 if (n + b + a - span) // stride + 1 == o and n + b + a >= span]
+        per_dim_pairs.append(sorted(pairs, key=lambda pair: (sum(pair), pair)))
+    candidates = sorted(itertools.product(*per_dim_pairs), key=lambda pads: (sum(map(sum, pads)), pads))
+    matches = []
+    for pads in candidates:
+        if matches and sum(map(sum, pads)) > sum(map(sum, matches[0])):
+            break  # only the smallest padding that matches: larger ones add pixels no window reads
+        kw = dict(stride=stride, padding=pads, dilation=dilation)
+        if ctx.fits(got, oracle.conv(x, w, **kw), oracle.conv, x, w, sides=1, **kw):
+            matches.append(pads)
+    return matches[0] if len(matches) == 1 else None
+
+
 def record_same_split(ctx, pads, x, w, stride, dilation, illustrative=()):
-    """Facts of a discovered 'same' split ``pads`` (:func:`equivcheck.casekit.discover_pads`) of ``conv(x, w)``:
+    """Facts of a discovered 'same' split ``pads`` (:func:`discover_pads`) of ``conv(x, w)``:
     the rule (before = total // 2) or where the split deviates from it, the side the odd pixel goes to, and
     the pads themselves for the shapes ``(n, k, stride, dilation)`` in ``illustrative``."""
     for n, k, (before, after) in zip(x.shape[2:], w.shape[2:], pads):
