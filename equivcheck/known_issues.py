@@ -305,6 +305,15 @@ def check_onnx_reference_conv_transpose(groups: int, onnx_version: str) -> None:
                              f"raises (equivcheck/known_issues.py: onnx-reference-grouped-conv-transpose)")
 
 
+def check_onnx_reference_max_pool_indices(strides, dilations, onnx_version: str) -> None:
+    """Raise :class:`KnownIssueSkip` before onnx.reference runs a MaxPool whose Indices are used with every
+    stride and dilation 1 (its generic pooling path numbers them per (n, c) plane, not over the tensor)."""
+    if (all(int(s) == 1 for s in strides) and all(int(d) == 1 for d in dilations)
+            and BY_ID["onnx-reference-max-pool-unit-stride-indices"].affects(onnx_version)):
+        raise KnownIssueSkip(f"not run: onnx {onnx_version}'s reference MaxPool numbers the Indices per (n, c) plane "
+                             f"at stride 1 (equivcheck/known_issues.py: onnx-reference-max-pool-unit-stride-indices)")
+
+
 def check_onnx_reference_max_unpool(input_shape, kernel, strides, output_shape, onnx_version: str) -> None:
     """Raise :class:`KnownIssueSkip` before onnx.reference runs a MaxUnpool whose output_shape is not the one
     it infers ((n − 1)·s + k per spatial axis): it scatters into the inferred shape, then pads or crops."""
@@ -390,6 +399,16 @@ ISSUES: tuple[KnownIssue, ...] = (
                "graph: X [[[[7]]]], I [[[[3]]]], kernel_shape (2, 2), strides (2, 2), output_shape (1, 1, 3, 3) "
                "puts 7 at (1, 1), not at (1, 0))",
         pinned_by="tests/test_known_issues.py::test_onnx_reference_max_unpool_with_output_shape_is_still_wrong"),
+    KnownIssue(
+        id="onnx-reference-max-pool-unit-stride-indices", kind="wrong values", framework="onnx", package="onnx",
+        first_seen=ONNX_REFERENCE_SEEN["first_seen"], last_seen=ONNX_REFERENCE_SEEN["last_seen"],
+        reason="onnx.reference's MaxPool with every stride and dilation 1 takes its generic pooling path, whose "
+               "Indices count per (n, c) plane instead of over the whole (N, C, *spatial) tensor as the spec (and "
+               "ONNX Runtime, and the reference at stride 2) does, and which raises IndexError for padded 1-D and "
+               "3-D inputs; torch.onnx.export writes such a MaxPool (kernel 1, stride 1) for every "
+               "MaxPool(return_indices=True), so those exports compute wrong indices in the reference (minimal "
+               "graph: X (1, 2, 1, 1) = [5, 7], kernel_shape (1, 1): Indices [0, 0], not [0, 1])",
+        pinned_by="tests/test_known_issues.py::test_onnx_reference_max_pool_indices_at_stride_1_are_still_per_plane"),
     KnownIssue(
         id="flax-avg-pool-excluded-pad-dtype", kind="wrong values", framework="flax", package="flax",
         first_seen="0.12.8", last_seen="0.12.8",

@@ -345,6 +345,10 @@ class OnnxReferenceBackend(OnnxBackend):
             attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
             if node.op_type == "ConvTranspose":
                 known_issues.check_onnx_reference_conv_transpose(attrs.get("group", 1), version)
+            if node.op_type == "MaxPool" and len(node.output) > 1 and node.output[1]:
+                rank = len(attrs["kernel_shape"])
+                known_issues.check_onnx_reference_max_pool_indices(attrs.get("strides", [1] * rank),
+                                                                   attrs.get("dilations", [1] * rank), version)
             if node.op_type == "MaxUnpool" and len(node.input) > 2:
                 constants = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
                 shapes = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
