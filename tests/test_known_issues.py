@@ -409,3 +409,28 @@ def test_flax_avg_pool_without_pad_count_still_promotes_the_dtype():
     with x64:
         single = jnp.ones((1, 4, 4, 1), jnp.float32)
         assert linen.avg_pool(single, (2, 2), padding=pads, count_include_pad=False).dtype == jnp.float64
+
+
+@needs_onnx
+def test_onnx_reference_max_pool_indices_at_stride_1_are_still_per_plane():
+    """Pins onnx-reference-max-pool-unit-stride-indices on plain onnx.reference: the spec's Indices of channel 1
+    of a (1, 2, 1, 1) input are 1 (the flat position in the tensor), as at stride 2 and in ONNX Runtime."""
+    import onnx
+    from onnx.reference import ReferenceEvaluator
+
+    from equivcheck.backends.onnx import graphs
+
+    record = "onnx-reference-max-pool-unit-stride-indices"
+    if not known_issues.BY_ID[record].affects(onnx.__version__):
+        pytest.skip(f"onnx {onnx.__version__} is outside {record}'s range")
+    x = {"x0": np.array([[[[5.0]], [[7.0]]]], np.float32)}
+
+    def indices(**strides):
+        sig = graphs.Signature.of("MaxPool", [(1, 2, 1, 1)], "float32", outputs=2, kernel_shape=(1, 1), **strides)
+        return ReferenceEvaluator(graphs.build(sig)).run(None, x)[1].ravel().tolist()
+
+    assert indices(strides=(2, 2)) == [0, 1]  # the spec's numbering, on the strided path
+    assert indices() == [0, 0], f"onnx {onnx.__version__} numbers stride-1 MaxPool Indices over the tensor now: narrow {record}"
+    with pytest.raises(known_issues.KnownIssueSkip, match=record):
+        known_issues.check_onnx_reference_max_pool_indices((1, 1), (1, 1), onnx.__version__)
+    assert known_issues.check_onnx_reference_max_pool_indices((2, 1), (1, 1), onnx.__version__) is None
