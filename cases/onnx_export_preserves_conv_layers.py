@@ -236,15 +236,16 @@ def check(bk, p, ctx):
         return
 
     outs, nodes = bk.run_exported(module, x)
-    ctx.fact(f"{type(module).__name__ if p.kind != 'conv_bn_relu' else 'Conv2d→BatchNorm2d→ReLU'} exported as",
-             [[op, attrs] for op, attrs in nodes])
-    ctx.equal("the exported model has as many outputs as the torch layer", len(outs), len(torch_outs))
+    layer = type(module).__name__ if p.kind != "conv_bn_relu" else "Conv2d→BatchNorm2d→ReLU"
+    ctx.fact(f"{layer} exported as", [[op, attrs] for op, attrs in nodes])
+    agrees = ctx.equal("the exported model has as many outputs as the torch layer", len(outs), len(torch_outs))
     if conv_like:
         # Both sides compute the same sums: Σ|terms| from the module on |x| and |weights| (|BN| folded in)
-        ctx.close("exported model vs torch", outs[0], torch_outs[0], magnitude=_magnitude(torch, module, x, dtype),
-                  terms=terms, sides=2)
+        agrees &= ctx.close("exported model vs torch", outs[0], torch_outs[0],
+                            magnitude=_magnitude(torch, module, x, dtype), terms=terms, sides=2)
     else:
-        ctx.identical("exported model vs torch (data movement only)", outs[0], torch_outs[0])
+        agrees &= ctx.identical("exported model vs torch (data movement only)", outs[0], torch_outs[0])
     if len(outs) == 2 and len(torch_outs) == 2:
-        ctx.equal("MaxPool indices: the exported model's == torch's (per (n, c) plane)",
-                  np.asarray(outs[1]).tolist(), torch_outs[1].tolist())
+        agrees &= ctx.equal("MaxPool indices: the exported model's == torch's (per (n, c) plane)",
+                            np.asarray(outs[1]).tolist(), torch_outs[1].tolist())
+    ctx.fact(f"{layer}: the exported model computes what torch does", agrees)
