@@ -434,3 +434,71 @@ def test_onnx_reference_max_pool_indices_at_stride_1_are_still_per_plane():
     with pytest.raises(known_issues.KnownIssueSkip, match=record):
         known_issues.check_onnx_reference_max_pool_indices((1, 1), (1, 1), onnx.__version__)
     assert known_issues.check_onnx_reference_max_pool_indices((2, 1), (1, 1), onnx.__version__) is None
+
+
+# ---- Keras 3 on its jax and torch backends (the tensorflow column's Keras path) -----------------------
+KERAS_BACKEND_PROGRAMS = {
+    # keras-torch-same-avg-pool-replicates: n=6, k=3, s=2 'same' pads 0+1; the last window holds 5, 6 and
+    # padding, so its in-bounds mean is 5.5 (TF and JAX); Keras-on-torch prints 5.6667 = (5+6+6)/3
+    "avg_pool": "import numpy as np, keras\n"
+                "x = np.arange(1, 7, dtype='float32').reshape(1, 6, 1)\n"
+                "print(float(keras.ops.convert_to_numpy(keras.ops.average_pool(x, 3, 2, 'same'))[0, -1, 0]))\n",
+    # keras-float64-batch-norm-in-float32: a float64 BatchNormalization against the float64 formula
+    "batch_norm": "import os, numpy as np, keras\n"
+                  "if keras.backend.backend() == 'jax':\n"
+                  "    import jax; jax.config.update('jax_enable_x64', True)\n"
+                  "bn = keras.layers.BatchNormalization(dtype='float64', epsilon=1e-2)\n"
+                  "bn.build((None, 3))\n"
+                  "rng = np.random.default_rng(0)\n"
+                  "m, v, g, b = (rng.uniform(0.5, 2, 3) for _ in range(4))\n"
+                  "for var, value in zip((bn.moving_mean, bn.moving_variance, bn.gamma, bn.beta), (m, v, g, b)):\n"
+                  "    var.assign(value)\n"
+                  "x = rng.normal(size=(4, 3))\n"
+                  "y = keras.ops.convert_to_numpy(bn(keras.ops.convert_to_tensor(x, dtype='float64'), training=False))\n"
+                  "print(float(np.abs(y - ((x - m) / np.sqrt(v + 1e-2) * g + b)).max()))\n",
+}
+
+
+@pytest.mark.parametrize("keras_backend, program", [("torch", "avg_pool"), ("jax", "batch_norm"),
+                                                    ("torch", "batch_norm")])
+def test_keras_on_other_backends_items_still_there(keras_backend, program):
+    """A fresh interpreter per Keras backend (≈ 7 s each), opt-in like tests/test_backend_tensorflow.py's
+    other-backend test (EQUIVCHECK_KERAS_BACKENDS=1; CI sets it)."""
+    import os
+
+    if os.environ.get("EQUIVCHECK_KERAS_BACKENDS") != "1":
+        pytest.skip("opt-in (EQUIVCHECK_KERAS_BACKENDS=1; CI sets it): a subprocess per Keras backend")
+    keras = pytest.importorskip("keras")
+    pytest.importorskip(keras_backend)
+    record = {"avg_pool": "keras-torch-same-avg-pool-replicates",
+              "batch_norm": "keras-float64-batch-norm-in-float32"}[program]
+    if not known_issues.BY_ID[record].affects(keras.__version__):
+        pytest.skip(f"Keras {keras.__version__} is outside {record}'s range: the record is off")
+    env = dict(os.environ, KERAS_BACKEND=keras_backend, TF_CPP_MIN_LOG_LEVEL="2")
+    out = subprocess.run([sys.executable, "-c", KERAS_BACKEND_PROGRAMS[program]], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    value = float(out.stdout.split()[-1])
+    if program == "avg_pool":
+        assert value == pytest.approx(17 / 3, abs=1e-6), f"{record}: Keras now gives {value} (fixed: 5.5?)"
+    else:  # float32 rounding (≈ 1e-7), not float64's (≈ 1e-16): fixed the day this drops below 1e-12
+        assert value > 1e-12, f"{record}: Keras now computes a float64 BatchNormalization in float64 ({value})"
+
+
+def test_keras_guards_skip_only_inside_their_conditions():
+    from equivcheck.known_issues import KnownIssueSkip, check_keras_avg_pool, check_keras_batch_norm
+
+    seen = known_issues.KERAS_BACKEND_SEEN["last_seen"]
+    # n=6, k=3, s=2: total 1 (uneven); n=5, k=3, s=2: total 2 (1+1); n=4, k=2, s=2: no padding
+    assert known_issues.keras_same_avg_pool_replicates((6,), (3,), (2,))
+    assert not known_issues.keras_same_avg_pool_replicates((5, 4), (3, 2), (2, 2))
+    with pytest.raises(KnownIssueSkip, match="keras-torch-same-avg-pool-replicates"):
+        check_keras_avg_pool("torch", "same", (5, 6), (3, 3), (2, 2), seen)
+    for backend, padding, version in (("tensorflow", "same", seen), ("jax", "same", seen), ("torch", "valid", seen),
+                                      ("torch", "same", "3.99.0")):
+        check_keras_avg_pool(backend, padding, (6,), (3,), (2,), version)
+    for backend in ("jax", "torch"):
+        with pytest.raises(KnownIssueSkip, match="keras-float64-batch-norm-in-float32"):
+            check_keras_batch_norm(backend, "float64", seen)
+        check_keras_batch_norm(backend, "float32", seen)
+    check_keras_batch_norm("tensorflow", "float64", seen)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from equivcheck import layouts
+from equivcheck import known_issues, layouts
 from equivcheck.backends.base import LayerHandle, NotApplicable, padding_pairs, spatial_ints
 from equivcheck.backends.tensorflow.pooling import NO_CEIL_MODE
 
@@ -118,13 +118,16 @@ class KerasLayers:
                            set_weights=set_weights, call=call, native=native,
                            extra={"keras_backend": self.keras_backend})
 
-    def _spatial_call(self, native, rank, **kwargs):
-        """The handle's call: canonical in, the layer on the native layout, canonical out."""
+    def _spatial_call(self, native, rank, check=None, **kwargs):
+        """The handle's call: canonical in, the layer on the native layout, canonical out (``check`` is
+        asked about the native shape first: a known-issue guard)."""
         def call(x):
             x = self.tf.convert_to_tensor(x)
             batched = len(x.shape) != rank + 1
-            return self._canonical(self._call_keras(native, self._native(x, rank, batched)[0], **kwargs),
-                                   rank, batched)
+            xn = self._native(x, rank, batched)[0]
+            if check is not None:
+                check(tuple(xn.shape))
+            return self._canonical(self._call_keras(native, xn, **kwargs), rank, batched)
         return call
 
     def _weights(self, value):
@@ -172,6 +175,7 @@ class KerasLayers:
     def _batch_norm_layer(self, rank, channels, eps, input_shape):
         """``BatchNormalization(axis=<native channel axis>)``, called with ``training=False`` (its moving
         statistics)."""
+        known_issues.check_keras_batch_norm(self.keras_backend, self.dtype, self.keras.__version__)
         native_layout = layouts.data_layout("tensorflow", rank)
         kwargs = {} if eps is None else {"epsilon": eps}
         axis = native_layout.index("C") - len(native_layout)  # -1 for channels_last
@@ -220,8 +224,14 @@ class KerasLayers:
         def set_weights(*args, **kwargs):
             """A pool has no weights: nothing to load."""
 
+        def check(native_shape):
+            if kind == "avg_pool":
+                spatial = [n for n, a in zip(native_shape, native_layout[-len(native_shape):]) if a not in "NC"]
+                known_issues.check_keras_avg_pool(self.keras_backend, padding, spatial, spatial_ints(kernel_size, rank),
+                                                  spatial_ints(stride, rank), self.keras.__version__)
+
         return LayerHandle(api=f"keras.layers.{name}", kernel_shape=(), kernel_layout="", param_count=0,
-                           set_weights=set_weights, call=self._spatial_call(native, rank), native=native,
+                           set_weights=set_weights, call=self._spatial_call(native, rank, check), native=native,
                            extra={"padding": native.padding, "keras_backend": self.keras_backend})
 
     def _build(self, native, rank, in_channels, input_shape):
