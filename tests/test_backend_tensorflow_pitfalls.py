@@ -278,6 +278,12 @@ def test_divisor_decoder_on_made_up_averages():
     assert pitfall_probes.divisor_name(4 / 9) == "window"
     assert pitfall_probes.divisor_name(1.0) == "in_bounds"
     assert pitfall_probes.divisor_name(0.5) == "neither: divides by 8"
+    # 'same' on 1..6 with k=3, s=2 pads 0+1: the last window (5, 6, pad) is 5.5 in bounds, 11/3 with a zero,
+    # 17/3 with the edge pixel repeated (Keras 3.15.1 on torch)
+    assert pitfall_probes.uneven_name(5.5) == "in_bounds"
+    assert pitfall_probes.uneven_name(11 / 3) == "window"
+    assert pitfall_probes.uneven_name(17 / 3) == "edge-padded window (np.pad 'edge')"
+    assert pitfall_probes.uneven_name(5.0) == "neither: 5"
 
 
 def test_pitfall_probe_rows_run_and_agree_with_the_adapter():

@@ -79,6 +79,40 @@ _divisor("keras.layers.AveragePooling2D", lambda env: env["bk"].keras.layers.Ave
 _divisor("keras.ops.average_pool", lambda env: env["bk"].keras.ops.average_pool(_ones_nhwc(), 3, 1, "same"))
 
 
+def uneven_name(last: float) -> str:
+    """The rule a 'same' average of 1..6 (k=3, s=2: pads 0+1) used for its last window (5, 6, padding): the
+    in-bounds mean, the window mean with zeros, or the window of the np.pad 'edge' (replicated) input."""
+    x = np.arange(1.0, 7.0)
+    candidates = {"in_bounds": x[4:].mean(), "window": x[4:].sum() / 3,
+                  "edge-padded window (np.pad 'edge')": np.pad(x, (0, 1), mode="edge")[4:].mean()}
+    for name, want in candidates.items():
+        if name in POOL_DIVISORS or name.startswith("edge"):
+            if _close([last], [want], [6.0], 3):
+                return name
+    return f"neither: {last:.4g}"
+
+
+def _uneven(api, pool):
+    item = "'SAME' with uneven padding (n=6, k=3, s=2)"
+
+    def run(env):
+        last = float(np.ravel(_np(env, pool(env, np.arange(1.0, 7.0, dtype=np.float32).reshape(1, 6, 1))))[-1])
+        bk = env["bk"]
+        adapter = _adapter_answer(lambda: bk.avg_pool(bk.asarray(np.arange(1.0, 7.0).reshape(1, 1, 6)), 3, 2, "same",
+                                                      count_include_pad=False))
+        table = adapter if isinstance(adapter, str) else f"adapter (tf.nn): {uneven_name(float(_np(env, adapter)[0, 0, -1]))}"
+        name = uneven_name(last)
+        return Row("pool_divisor", item, FRAMEWORK, api, name, table, table.endswith(": " + name),
+                   f"last window of 1..6: {last:.4g}; Keras backend {bk.keras_backend}"
+                   + ("; known issue keras-torch-same-avg-pool-replicates (the adapter's Keras layer skips such "
+                      "examples)" if name.startswith("edge") else ""))
+    probe(FRAMEWORK, "pool_divisor", item, api)(run)
+
+
+_uneven("keras.ops.average_pool", lambda env, x: env["bk"].keras.ops.average_pool(x, 3, 2, "same"))
+_uneven("keras.layers.AveragePooling1D", lambda env, x: env["bk"].keras.layers.AveragePooling1D(3, 2, "same")(x))
+
+
 @probe(FRAMEWORK, "pool_divisor", "explicit padding, count_include_pad", "tf.nn.avg_pool2d")
 def _explicit_divisor(env):
     tf, bk = env["bk"].tf, env["bk"]
