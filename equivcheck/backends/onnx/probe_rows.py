@@ -16,6 +16,10 @@ from equivcheck.report.probe_common import ConvAPI, choice_sizes, output_size_ro
 from equivcheck.report.probes import Row, probe
 
 
+def _row(framework, topic, item, api, value, table=None, agrees=None, detail=""):
+    return Row(topic, item, framework, api, value, table=table, agrees=agrees, detail=detail)
+
+
 def setup(bk):
     import onnx
 
@@ -122,7 +126,8 @@ def _depth_to_space(framework, mode):
         x = np.arange(c_out * r * r, dtype=np.float32).reshape(1, c_out * r * r, 1, 1)
         mapping = _run(env, "DepthToSpace", [x], blocksize=r, mode=mode)[0]
         order = pixel_shuffle_order(mapping, c_out, r)
-        return order, f"mode={mode}", order == conventions.SHUFFLE_ORDERS[mode].report
+        named = conventions.SHUFFLE_ORDERS[mode].report  # the spec: the mode's word is the order it names
+        return order, named, order == named
     probe(framework, "pixel_shuffle", f"DepthToSpace mode={mode}", "DepthToSpace")(run)
 
 
@@ -137,12 +142,16 @@ def _argmax(framework, storage_order):
             if all(int(indices[n, c, oh, ow]) == convention.index(n=n, c=c, pos=(2 * oh + 1) * W + 2 * ow + 1,
                                                                   channels=C, plane=H * W)
                    for n, c, oh, ow in np.ndindex(indices.shape)):
-                return convention.report, f"storage_order={storage_order}"
-        return "none of the known conventions", f"storage_order={storage_order}: {indices[0, 0].tolist()}"
-    probe(framework, "argmax", f"MaxPool 2×2 Indices, storage_order={storage_order}", "MaxPool")(run)
+                return _row(framework, "argmax", item, "MaxPool", convention.report)
+        return _row(framework, "argmax", item, "MaxPool", "none of the known conventions",
+                    detail=f"indices of (n, c) = (0, 0): {indices[0, 0].tolist()}")
+    item = f"MaxPool 2×2 Indices, storage_order={storage_order}"
+    probe(framework, "argmax", item, "MaxPool")(run)
 
 
 def _pool_divisor(framework, count_include_pad):
+    item = "default" if count_include_pad is None else f"count_include_pad={count_include_pad}"
+
     def run(env):
         attrs = {} if count_include_pad is None else {"count_include_pad": count_include_pad}
         corner = float(_run(env, "AveragePool", [np.ones((1, 1, 4, 4))], kernel_shape=(3, 3), strides=(1, 1),
@@ -152,8 +161,8 @@ def _pool_divisor(framework, count_include_pad):
         declared = _schema_default(env, "AveragePool", "count_include_pad") if count_include_pad is None \
             else count_include_pad
         table = "window" if declared else "in_bounds"
-        return (key or f"corner {corner}"), f"schema: count_include_pad={declared} → {table}", key == table
-    item = "default" if count_include_pad is None else f"count_include_pad={count_include_pad}"
+        return _row(framework, "pool_divisor", item, "AveragePool", key or f"corner {corner}", table, key == table,
+                    detail=f"schema: count_include_pad={declared}")
     probe(framework, "pool_divisor", item, "AveragePool")(run)
 
 
@@ -172,7 +181,8 @@ def _ceil_mode(framework, op):
                             misses.append(f"n={n} k={k} s={s} p={p}: {got} (oracle {want})")
         value = "PyTorch's rule (a last window starting in the right padding is dropped)" if not misses else \
             f"differs from the oracle's (PyTorch's) rule on {len(misses)} of {total}"
-        return value, "; ".join(misses[:4]), not misses
+        return _row(framework, "ceil_mode", "ceil_mode=1 output size", op, value, "oracle.pool_output_size(ceil_mode=True)",
+                    not misses, detail="; ".join(misses[:4]))
     probe(framework, "ceil_mode", "ceil_mode=1 output size", op)(run)
 
 
@@ -197,7 +207,7 @@ def _float64(framework, op, arrays, **attrs):
         try:
             bk._run(op, arrays, **attrs)
         except Exception as exc:  # the engine's words (or the known-issue sentence) are the row
-            return "no float64 kernel", error_text(exc)
+            return _row(framework, "precision", f"float64 {op}", op, "no float64 kernel", detail=error_text(exc))
         return "float64 kernel present"
     probe(framework, "precision", f"float64 {op}", op)(run)
 
@@ -207,8 +217,9 @@ def _bn_epsilon(framework):
         from onnx import helper
 
         stored = helper.make_attribute("epsilon", 1e-3).f  # what the format keeps of a float64 1e-3
-        return (f"epsilon is a FLOAT attribute: 1e-3 is stored as {stored!r}",
-                "a float64 BatchNormalization normalises with eps rounded to float32")
+        return _row(framework, "precision", "BatchNormalization epsilon", "BatchNormalization",
+                    f"epsilon is a FLOAT attribute: 1e-3 is stored as {stored!r}",
+                    detail="a float64 BatchNormalization normalises with eps rounded to float32")
     probe(framework, "precision", "BatchNormalization epsilon", "BatchNormalization")(run)
 
 
@@ -231,10 +242,34 @@ def _output_size(framework):
     probe(framework, "output_size", "explicit padding", "Conv")(run)
 
 
-def _settings(framework):
+#: What torch.onnx.export writes for a torch layer: (topic, the layer as written, its builder, input shape).
+EXPORTS = (
+    ("pixel_shuffle", "PixelShuffle(2)", lambda nn: nn.PixelShuffle(2), (1, 8, 2, 2)),
+    ("argmax", "MaxPool2d(2, return_indices=True)", lambda nn: nn.MaxPool2d(2, return_indices=True), (1, 2, 4, 4)),
+    ("pool_divisor", "AvgPool2d(3, stride=1, padding=1)", lambda nn: nn.AvgPool2d(3, stride=1, padding=1),
+     (1, 1, 4, 4)),
+    ("pad_modes", "Conv2d(1, 1, 3, padding=1, padding_mode='replicate')",
+     lambda nn: nn.Conv2d(1, 1, 3, padding=1, padding_mode="replicate"), (1, 1, 5, 5)),
+    ("output_padding", "ConvTranspose2d(1, 1, 3, stride=2, padding=1, output_padding=1)",
+     lambda nn: nn.ConvTranspose2d(1, 1, 3, stride=2, padding=1, output_padding=1), (1, 1, 3, 3)),
+    ("bn_fold", "Sequential(Conv2d(2, 3, 3), BatchNorm2d(3))",
+     lambda nn: nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3)), (1, 2, 5, 5)),
+)
+
+
+def _exported(framework, topic, label, build, shape):
+    item = f"torch.onnx.export of {label}"
+
     def run(env):
-        return str({k: v for k, v in env["bk"].numeric_settings().items() if k != "device"})
-    probe(framework, "precision", "engine settings", framework)(run)
+        try:
+            import torch
+        except ImportError as exc:
+            return f"n/a: the exporter's choices need torch ({exc})"
+        _, nodes = env["bk"].run_exported(build(torch.nn).eval(), np.zeros(shape))
+        return _row(framework, topic, item, "torch.onnx.export",
+                    " → ".join(f"{op}({', '.join(f'{k}={v}' for k, v in sorted(attrs.items()) if k != 'auto_pad')})"
+                               for op, attrs in nodes))
+    probe(framework, topic, item, "torch.onnx.export")(run)
 
 
 def register_all(framework: str) -> None:
@@ -258,5 +293,6 @@ def register_all(framework: str) -> None:
     _float64(framework, "Conv", [np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 2, 2))])
     _float64(framework, "MaxPool", [np.zeros((1, 1, 4, 4))], kernel_shape=(2, 2))
     _bn_epsilon(framework)
+    for topic, label, build, shape in EXPORTS:
+        _exported(framework, topic, label, build, shape)
     _unbatched(framework)
-    _settings(framework)
