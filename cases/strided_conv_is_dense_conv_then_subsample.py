@@ -12,11 +12,12 @@ from equivcheck.claim import claim, source
 def _space(draw):
     rank, stride = draw(st.sampled_from([2, 1])), draw(st.integers(1, 3))
     k = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
+    dilation = draw(st.integers(1, 2))
     padding = [[draw(st.integers(0, 1)), draw(st.integers(0, 1))] for _ in k]
-    spatial = [max(1, kk - sum(pad)) + draw(st.integers(0, 4)) for kk, pad in zip(k, padding)]
+    spatial = [max(1, dilation * (kk - 1) + 1 - sum(pad)) + draw(st.integers(0, 4)) for kk, pad in zip(k, padding)]
     return {"n": draw(st.integers(1, 2)), "c_in": draw(st.integers(1, 3)), "c_out": draw(st.integers(1, 3)),
             "spatial": spatial, "k": k, "stride": [stride] * rank, "padding": padding,
-            "dilation": [draw(st.integers(1, 2))] * rank, "groups": 1}
+            "dilation": [dilation] * rank, "groups": 1}
 
 
 @claim(
