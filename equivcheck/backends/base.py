@@ -320,6 +320,18 @@ class Backend:
         raise NotApplicable(f"{self.framework_name} has no automatic differentiation")
 
     # ---- layers --------------------------------------------------------------
+    def layer_api(self, api: str | None, options=(), known=()) -> str:
+        """The layer API to build with: ``api`` (None: the first of :attr:`layer_apis`), after checking it
+        and the ``options`` given to :meth:`layer` against ``known``; a one-line ``ValueError`` names a
+        wrong one."""
+        api = api or self.layer_apis[0]
+        if api not in self.layer_apis:
+            raise ValueError(f"{self.framework_name} layer api must be one of {self.layer_apis}, got {api!r}")
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise ValueError(f"{self.framework_name} layer: unknown option {unknown[0]!r}; known: {', '.join(known)}")
+        return api
+
     def layer(self, kind: str, *, rank: int = 2, in_channels: int, out_channels: int | None = None,
               kernel_size=1, stride=1, padding="valid", dilation=1, groups=1, depth_multiplier=1,
               use_bias=True, api: str | None = None, input_shape=None, **options) -> LayerHandle:

@@ -300,28 +300,47 @@ OUTPUT_SIZE_GRID = [(n, k, s, p, d) for n in (5, 8, 11) for k in (1, 3, 4) for s
                     if n + p[0] + p[1] >= d * (k - 1) + 1]
 
 
-def output_size_row(framework: str, api: str, conv_len) -> Row:
-    """Check ``conv_len(n, k, s, (before, after), d)`` against the formula on the grid."""
+def check_lengths(length, grid, want) -> tuple[str, bool | None, str]:
+    """``length(*config)`` (the framework's output length) against ``want(*config)`` for every config
+    ``(n, k, s, p, d)`` of ``grid``: (value, agrees, detail), the framework's errors counted as rejected."""
     bad, checked, rejected = [], 0, []
-    for n, k, s, p, d in OUTPUT_SIZE_GRID:
-        want = (n + p[0] + p[1] - d * (k - 1) - 1) // s + 1
+    for config in grid:
+        n, k, s, p, d = config
         try:
-            got = int(conv_len(n, k, s, p, d))
+            got = int(length(*config))
         except Exception as exc:
             rejected.append(f"n={n} k={k} s={s} p={p} d={d}: {error_text(exc)}")
             continue
         checked += 1
-        if got != want:
-            bad.append(f"n={n} k={k} s={s} p={p} d={d}: {got} ≠ {want}")
-    if bad:
-        value = f"differs in {len(bad)}/{checked}"
-    else:
-        value = f"holds ({checked}/{checked} configurations)"
-    detail = "; ".join((bad + rejected)[:3])
+        if got != want(*config):
+            bad.append(f"n={n} k={k} s={s} p={p} d={d}: {got} ≠ {want(*config)}")
+    value = f"differs in {len(bad)}/{checked}" if bad else f"holds ({checked}/{checked} configurations)"
     if rejected:
         value += f"; {len(rejected)} rejected"
+    return value, (not bad) if checked else None, "; ".join((bad + rejected)[:3])
+
+
+def output_size_row(framework: str, api: str, conv_len) -> Row:
+    """Check ``conv_len(n, k, s, (before, after), d)`` against the formula on the grid."""
+    value, agrees, detail = check_lengths(conv_len, OUTPUT_SIZE_GRID,
+                                          lambda n, k, s, p, d: (n + p[0] + p[1] - d * (k - 1) - 1) // s + 1)
     return Row("output_size", "explicit padding", framework, api, value, "floor((n+pb+pa-d(k-1)-1)/s)+1",
-               not bad if checked else None, detail)
+               agrees, detail)
+
+
+def bn_fold_probe(framework: str, fold_axes, kind: str):
+    """The ``bn_fold`` row's probe: ``fold_axes(env, kind)`` gives ``({axis: (equals conv then BN, max
+    |difference|)}, native kernel layout)`` for folding the BN scale along each kernel axis; the table's
+    answer is the axis of O (the output channels BN normalises)."""
+    def run(env):
+        outcome, native = fold_axes(env, kind)
+        holds = [axis for axis, (ok, _) in outcome.items() if ok]
+        value = ", ".join(f"axis {a} ({native[a]} of {native})" for a in holds) or "no axis"
+        detail = "; ".join(f"folding along axis {a} ({native[a]}): {'equals' if ok else 'differs by'} "
+                           f"{'conv then BN' if ok else f'{err:.3g}'}" for a, (ok, err) in outcome.items())
+        table = f"axis {native.index('O')} (O of {native})"
+        return Row("bn_fold", "", framework, "", value, table, value == table, detail)
+    return run
 
 
 def choice_sizes(make, choices, label) -> str:

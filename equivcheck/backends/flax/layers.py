@@ -73,12 +73,7 @@ class FlaxLayers:
         """``flax.linen.{Conv,ConvTranspose,Dense,BatchNorm}`` or ``flax.nnx.{Conv,ConvTranspose,Linear,BatchNorm}``;
         ``flatten`` is a reshape and the pools are Flax's pool functions (Flax has no such layer classes)."""
         self._require_session()
-        api = api or self.layer_apis[0]
-        if api not in self.layer_apis:
-            raise ValueError(f"flax layer api must be one of {self.layer_apis}, got {api!r}")
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise ValueError(f"flax layer: unknown option {unknown[0]!r}; known: {', '.join(OPTIONS)}")
+        api = self.layer_api(api, options, OPTIONS)
         if kind == "flatten":
             # neither flax.linen nor flax.nnx has a Flatten layer; Flax's own CNN examples flatten with
             # x.reshape((x.shape[0], -1)) on the NHWC map, which is what this handle runs

@@ -28,12 +28,7 @@ class KerasLayers:
     def layer(self, kind, *, rank=2, in_channels, out_channels=None, kernel_size=1, stride=1,
               padding="valid", dilation=1, groups=1, depth_multiplier=1, use_bias=True, api=None,
               input_shape=None, **options):
-        api = api or self.layer_apis[0]
-        if api not in self.layer_apis:
-            raise NotApplicable(f"tensorflow has no layer API {api!r}; it offers {self.layer_apis}")
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise ValueError(f"tensorflow layer: unknown option {unknown[0]!r}; known: {', '.join(OPTIONS)}")
+        api = self.layer_api(api, options, OPTIONS)
         if kind not in KINDS:
             raise ValueError(f"layer kind must be one of {KINDS}, got {kind!r}")
         native_layout = layouts.data_layout("tensorflow", rank)

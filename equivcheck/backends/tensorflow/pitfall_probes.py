@@ -20,6 +20,7 @@ from equivcheck.backends.base import NotApplicable
 from equivcheck.backends.tensorflow import pooling as tf_pooling
 from equivcheck.conventions import PAD_MODES, POOL_DIVISORS, describe_split
 from equivcheck.report.decode import PROBE_DTYPE, error_text, same_split_from_output
+from equivcheck.report import probe_common
 from equivcheck.report.probes import Row, probe
 
 FRAMEWORK = "tensorflow"
@@ -266,15 +267,7 @@ def _fold_axes(env, kind):
 
 
 def _bn_fold(kind):
-    def run(env):
-        outcome, native = _fold_axes(env, kind)
-        holds = [axis for axis, (ok, _) in outcome.items() if ok]
-        value = ", ".join(f"axis {a} ({native[a]} of {native})" for a in holds) or "no axis"
-        detail = "; ".join(f"folding along axis {a} ({native[a]}): {'equals' if ok else 'differs by'} "
-                           f"{'conv then BN' if ok else f'{err:.3g}'}" for a, (ok, err) in outcome.items())
-        table = f"axis {native.index('O')} (O of {native})"
-        return Row("bn_fold", "", FRAMEWORK, "", value, table, value == table, detail)
-    return run
+    return probe_common.bn_fold_probe(FRAMEWORK, _fold_axes, kind)
 
 
 for _kind, _item, _api in (("conv", "conv2d + BatchNormalization (inference)", "keras.layers.Conv2D"),

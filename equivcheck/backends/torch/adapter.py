@@ -397,9 +397,7 @@ class TorchBackend(Backend):
     def layer(self, kind, *, rank=2, in_channels, out_channels=None, kernel_size=1, stride=1,
               padding="valid", dilation=1, groups=1, depth_multiplier=1, use_bias=True, api=None,
               input_shape=None, **options):
-        api = api or self.layer_apis[0]
-        if api not in self.layer_apis:
-            raise ValueError(f"torch layer api must be one of {self.layer_apis}, got {api!r}")
+        api = self.layer_api(api, options, layers.OPTIONS)
         return layers.build(self, kind, rank=rank, in_channels=in_channels, out_channels=out_channels,
                             kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
                             groups=groups, depth_multiplier=depth_multiplier, use_bias=use_bias, api=api,

@@ -36,9 +36,6 @@ def conv_padding_mode(mode: str, name: str) -> str:
 
 def build(bk, kind, *, rank, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
           depth_multiplier, use_bias, api, options):
-    unknown = sorted(set(options) - set(OPTIONS))
-    if unknown:
-        raise ValueError(f"torch layer: unknown option {unknown[0]!r}; known: {', '.join(OPTIONS)}")
     if kind not in KINDS:
         raise ValueError(f"layer kind must be one of {KINDS}, got {kind!r}")
     if kind == "flatten":

@@ -20,6 +20,7 @@ from equivcheck.backends.torch import adapter as torch_adapter
 from equivcheck.backends.torch import layers as torch_layers
 from equivcheck.conventions import PAD_MODES, POOL_DIVISORS, describe_split
 from equivcheck.report.decode import PROBE_DTYPE, error_text, same_split_from_output
+from equivcheck.report import probe_common
 from equivcheck.report.probes import Row, probe
 
 FRAMEWORK = "torch"
@@ -117,22 +118,9 @@ CEIL_GRID = [(n, k, s, p, d) for n in range(3, 10) for k in (2, 3, 4) for s in (
 def ceil_grid_row(length, dilations=(1, 2)) -> tuple:
     """``length(n, k, s, p, d)`` against the oracle's ceil_mode length over CEIL_GRID (value, table,
     agrees, detail)."""
-    bad, checked, rejected = [], 0, []
-    for n, k, s, p, d in CEIL_GRID:
-        if d not in dilations:
-            continue
-        try:
-            got = int(length(n, k, s, p, d))
-        except Exception as exc:
-            rejected.append(f"n={n} k={k} s={s} p={p} d={d}: {error_text(exc)}")
-            continue
-        checked += 1
-        if got != ceil_output_size(n, k, s, p, d):
-            bad.append(f"n={n} k={k} s={s} p={p} d={d}: {got} ≠ {ceil_output_size(n, k, s, p, d)}")
-    value = f"differs in {len(bad)}/{checked}" if bad else f"holds ({checked}/{checked} configurations)"
-    if rejected:
-        value += f"; {len(rejected)} rejected"
-    return value, CEIL_RULE, (not bad) if checked else None, "; ".join((bad + rejected)[:3])
+    grid = [config for config in CEIL_GRID if config[4] in dilations]
+    value, agrees, detail = probe_common.check_lengths(length, grid, ceil_output_size)
+    return value, CEIL_RULE, agrees, detail
 
 
 @probe(FRAMEWORK, "ceil_mode", "output size, ceil_mode=True", "torch.nn.functional.max_pool1d")
@@ -253,15 +241,7 @@ def _fold_axes(env, kind):
 
 
 def _bn_fold(kind):
-    def run(env):
-        outcome, native = _fold_axes(env, kind)
-        holds = [axis for axis, (ok, _) in outcome.items() if ok]
-        value = ", ".join(f"axis {a} ({native[a]} of {native})" for a in holds) or "no axis"
-        detail = "; ".join(f"folding along axis {a} ({native[a]}): {'equals' if ok else 'differs by'} "
-                           f"{'conv then BN' if ok else f'{err:.3g}'}" for a, (ok, err) in outcome.items())
-        table = f"axis {native.index('O')} (O of {native})"
-        return Row("bn_fold", "", FRAMEWORK, "", value, table, value == table, detail)
-    return run
+    return probe_common.bn_fold_probe(FRAMEWORK, _fold_axes, kind)
 
 
 _register_row("bn_fold", "conv2d + BatchNorm2d (eval)", "torch.nn.Conv2d", _bn_fold("conv"))
