@@ -156,12 +156,17 @@ class Backend:
     #: device and TF32 permission (:func:`equivcheck.tolerance.compute_precision`); an adapter whose
     #: arithmetic is fixed whatever the run dtype (the NumPy oracle: float64) sets it on its class.
     compute_dtype: str | None = None
+    #: Engines that run on the CPU only say so here (a sentence: what runs where); asked for another
+    #: device they are unavailable with it, so the column is skipped with the reason.
+    cpu_only: str | None = None
 
     def __init__(self, dtype: str = "float32", device: str = "cpu", allow_tf32: bool = False):
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         if device not in ("cpu", "gpu"):
             raise ValueError(f"device must be 'cpu' or 'gpu', got {device!r}")
+        if self.cpu_only and device != "cpu":
+            raise BackendUnavailable(f"{self.framework_name}: {self.cpu_only} (device={device!r})")
         self.dtype = dtype
         self.device = device
         #: On a GPU, claims run with TF32 off unless this is set (``--allow-tf32``).

@@ -48,12 +48,10 @@ class LitertBackend(Backend):
     functional_api = "tf.nn"
     layer_apis = ("keras",)
     patch_order = "k,C"
+    cpu_only = "equivcheck runs LiteRT's interpreter on the CPU only"
 
     def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
         super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
-        if device != "cpu":
-            from equivcheck.backends.base import BackendUnavailable
-            raise BackendUnavailable("litert: equivcheck runs LiteRT's interpreter on the CPU only")
         from equivcheck.backends.tensorflow.adapter import TensorflowBackend
         import ai_edge_litert
         from ai_edge_litert import interpreter

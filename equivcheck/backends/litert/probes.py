@@ -39,11 +39,9 @@ class LitertNN(ConvAPI):
     framework, label, table_api, depthwise_style = FRAMEWORK, "tf.nn → LiteRT", "tf.nn", "native"
 
     def name(self, op, rank):
-        if op == "dense":
-            return "tf.linalg.matmul → FULLY_CONNECTED"
-        if op == "depthwise":
-            return "tf.nn.depthwise_conv2d → LiteRT"
-        return f"tf.nn.conv{rank}d" + ("_transpose" if op == "conv_transpose" else "") + " → LiteRT"
+        written = {"dense": "tf.linalg.matmul", "depthwise": "tf.nn.depthwise_conv2d",
+                   "conv_transpose": f"tf.nn.conv{rank}d_transpose"}.get(op, f"tf.nn.conv{rank}d")
+        return f"{written} → LiteRT"
 
     def run(self, env, op, rank, x, w, data_layout):
         if op == "depthwise":
