@@ -305,6 +305,13 @@ def check_onnx_reference_conv_transpose(groups: int, onnx_version: str) -> None:
                              f"raises (equivcheck/known_issues.py: onnx-reference-grouped-conv-transpose)")
 
 
+def check_onnx_reference_conv_auto_pad(auto_pad, onnx_version: str) -> None:
+    """Raise :class:`KnownIssueSkip` before an affected onnx.reference runs a Conv with an auto_pad word."""
+    if auto_pad in ("VALID", "SAME_UPPER", "SAME_LOWER") and BY_ID["onnx-reference-conv-auto-pad"].affects(onnx_version):
+        raise KnownIssueSkip(f"not run: onnx {onnx_version}'s reference Conv pads auto_pad={auto_pad} wrong "
+                             f"(equivcheck/known_issues.py: onnx-reference-conv-auto-pad)")
+
+
 def check_onnx_reference_max_pool_indices(strides, dilations, onnx_version: str) -> None:
     """Raise :class:`KnownIssueSkip` before onnx.reference runs a MaxPool whose Indices are used with every
     stride and dilation 1 (its generic pooling path numbers them per (n, c) plane, not over the tensor)."""
@@ -436,7 +443,8 @@ ISSUES: tuple[KnownIssue, ...] = (
     KnownIssue(
         id="onnx-reference-grouped-conv-transpose", kind="wrong values", framework="onnx", package="onnx",
         first_seen=ONNX_REFERENCE_SEEN["first_seen"], last_seen=ONNX_REFERENCE_SEEN["last_seen"],
-        reason="onnx.reference's ConvTranspose with group > 1 slices the weight (C, M/group, *k) by output "
+        reason="onnx.reference's ConvTranspose with group > 1 raises 'group=2 != 1 is not implemented yet' "
+               "(onnx 1.16) or, in 1.23, slices the weight (C, M/group, *k) by output "
                "instead of input channels, adds the first M/group biases to every group and writes one output "
                "channel per group: a ValueError ('cannot reshape array') unless M/group == 1 and C == M, and then "
                "every group gets bias[0] (minimal graph: X (1, 2, 1), W (2, 1, 1), B [0, 10], group=2 gives "
@@ -451,6 +459,23 @@ ISSUES: tuple[KnownIssue, ...] = (
                "graph: X [[[[7]]]], I [[[[3]]]], kernel_shape (2, 2), strides (2, 2), output_shape (1, 1, 3, 3) "
                "puts 7 at (1, 1), not at (1, 0))",
         pinned_by="tests/test_known_issues.py::test_onnx_reference_max_unpool_with_output_shape_is_still_wrong"),
+    KnownIssue(
+        id="onnx-reference-conv-auto-pad", kind="wrong values", framework="onnx", package="onnx",
+        first_seen="1.16.2", last_seen="1.16.2",
+        reason="onnx 1.16's reference Conv pads auto_pad=VALID as if it were SAME and puts SAME_UPPER's odd pixel "
+               "at the start (minimal graph: X [1, 2, 3], W [1, 1, 1], auto_pad=VALID gives [3, 6, 5], not [6]; "
+               "X [1, 2, 3, 4], W [1, 1, 1], strides 2, SAME_UPPER gives [3, 9], not [6, 7]; onnx 1.23.2 is right)",
+        pinned_by="tests/test_known_issues.py::test_onnx_reference_conv_auto_pad_is_still_wrong"),
+    KnownIssue(
+        id="ort-float64-fused-matmul", kind="missing kernel", framework="onnxruntime", package="onnxruntime",
+        first_seen="1.18.1", last_seen="1.18.1",
+        reason="ONNX Runtime 1.18's graph optimizer fuses Transpose → MatMul into com.microsoft.FusedMatMul, which "
+               "has no float64 kernel on the CPU provider: a float64 Linear on an input of rank > 2 fails to load "
+               "('Failed to find kernel for com.microsoft.FusedMatMul(1)'; onnxruntime 1.32.0 runs it)",
+        words=("Failed to find kernel for com.microsoft.FusedMatMul",),
+        applies=lambda op, rank, dtype, stride, dilation, groups: dtype == "float64" and op in ("FusedMatMul",
+                                                                                                "linear"),
+        pinned_by="tests/test_known_issues.py::test_ort_float64_fused_matmul_still_missing"),
     KnownIssue(
         id="onnx-reference-max-pool-unit-stride-indices", kind="wrong values", framework="onnx", package="onnx",
         first_seen=ONNX_REFERENCE_SEEN["first_seen"], last_seen=ONNX_REFERENCE_SEEN["last_seen"],

@@ -55,9 +55,18 @@ def assert_close(backend, got, want, magnitude, terms):
                        f"exceeds the bound {result.bound:.3g} ({result.reason or 'ratio %.3g' % result.ratio})")
 
 
+#: Records of older versions (the oldest tox env) whose guard makes an example n/a; pinned in test_known_issues.py.
+OLDER_VERSION_RECORDS = ("onnx-reference-conv-auto-pad", "ort-float64-fused-matmul")
+
+
 def call(backend, method, *arrays, **kwargs):
-    return getattr(backend, method)(*(backend.asarray(a) if isinstance(a, np.ndarray) else a for a in arrays),
-                                    **kwargs)
+    try:
+        return getattr(backend, method)(*(backend.asarray(a) if isinstance(a, np.ndarray) else a for a in arrays),
+                                        **kwargs)
+    except KnownIssueSkip as exc:
+        if any(record in str(exc) for record in OLDER_VERSION_RECORDS):
+            pytest.skip(str(exc))
+        raise
 
 
 CONV_CASES = [  # (x shape, w shape, kwargs)

@@ -311,7 +311,7 @@ class OnnxRuntimeBackend(OnnxBackend):
         except Exception as exc:
             # a missing kernel names its op ("Could not find an implementation for Conv(22)"): the registry
             # decides whether that is the known float64 gap (n/a) or something new (an error of the run)
-            named = re.search(r"implementation for (\w+)\(", str(exc))
+            named = re.search(r"(?:implementation|kernel) for (?:[\w.]+\.)?(\w+)\(", str(exc))
             if named:
                 known_issues.missing_kernel(self, named.group(1), 0, exc)
             raise
@@ -343,6 +343,8 @@ class OnnxReferenceBackend(OnnxBackend):
         version = self.onnx.__version__
         for node in model.graph.node:  # the functional op's graph and exported layers alike
             attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+            if node.op_type == "Conv":
+                known_issues.check_onnx_reference_conv_auto_pad(attrs.get("auto_pad", b"NOTSET").decode(), version)
             if node.op_type == "ConvTranspose":
                 known_issues.check_onnx_reference_conv_transpose(attrs.get("group", 1), version)
             if node.op_type == "MaxPool" and len(node.output) > 1 and node.output[1]:
