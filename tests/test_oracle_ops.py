@@ -53,6 +53,12 @@ def test_pad_modes_2d_per_dim_pairs():
     eq(O.pad(x, 1, "constant"), [[[[0, 0, 0, 0], [0, 1, 2, 0], [0, 3, 4, 0], [0, 0, 0, 0]]]])
 
 
+def test_pad_empty_dims():
+    # zeros can always be added; nothing to add to an empty dim is fine in every mode
+    eq(O.pad(np.zeros((1, 1, 0)), [(1, 1)], "constant"), [[[0, 0]]])
+    assert O.pad(np.zeros((1, 1, 0)), [(0, 0)], "wrap").shape == (1, 1, 0)
+
+
 def test_pad_size_one_reflect_repeats_the_pixel():
     # np.pad's reflection of a single pixel is the pixel itself, however far
     eq(O.pad(row(5), [(2, 2)], "reflect"), [[[5, 5, 5, 5, 5]]])
@@ -64,7 +70,10 @@ PAD_ERRORS = [
     (lambda: O.pad(row(1, 2), [(-1, 0)], "edge"), "pad: negative padding [(-1, 0)] is not supported"),
     (lambda: O.pad(np.zeros((1, 1, 0)), [(1, 0)], "wrap"),
      "pad: mode='wrap' cannot extend the empty spatial dim 0 (input shape (1, 1, 0))"),
+    (lambda: O.pad(np.zeros((1, 1, 0)), [(0, 1)], "edge"),
+     "pad: mode='edge' cannot extend the empty spatial dim 0 (input shape (1, 1, 0))"),
     (lambda: O.pad(np.zeros((1, 3)), [(1, 0)]), "pad: input must be (N, C, *spatial), got shape (1, 3)"),
+    (lambda: O.pad(np.ones((1, 1, 2), complex), 1), "pad: x is complex; the oracle is real float64 only"),
     (lambda: O.pad(row(1, 2), [(1, 0), (1, 0)]),
      "pad: padding=[(1, 0), (1, 0)] must be an int, 1 ints or 1 (before, after) pairs (one per "
      "spatial dim)"),
@@ -86,6 +95,16 @@ def test_batch_norm_inference():
 BATCH_NORM_ERRORS = [
     (lambda: O.batch_norm(np.ones((1, 2, 3)), [0.], [1., 1.], [1., 1.], [0., 0.], 0.1),
      "batch_norm: mean shape (1,) != (2,) for input shape (1, 2, 3)"),
+    (lambda: O.batch_norm(np.ones((1, 2, 3)), [0., 0.], [1.], [1., 1.], [0., 0.], 0.1),
+     "batch_norm: var shape (1,) != (2,) for input shape (1, 2, 3)"),
+    (lambda: O.batch_norm(np.ones((1, 2, 3)), [0., 0.], [1., 1.], [1.], [0., 0.], 0.1),
+     "batch_norm: gamma shape (1,) != (2,) for input shape (1, 2, 3)"),
+    (lambda: O.batch_norm(np.ones((1, 2, 3)), [0., 0.], [1., 1.], [1., 1.], [0.], 0.1),
+     "batch_norm: beta shape (1,) != (2,) for input shape (1, 2, 3)"),
+    (lambda: O.batch_norm(np.ones((1, 1, 3), complex), [0.], [1.], [1.], [0.], 0.1),
+     "batch_norm: x is complex; the oracle is real float64 only"),
+    (lambda: O.batch_norm(np.ones((1, 1, 3)), [0.], [1j], [1.], [0.], 0.1),
+     "batch_norm: var is complex; the oracle is real float64 only"),
     (lambda: O.batch_norm(np.ones((1, 1, 3)), [0.], [-1.], [1.], [0.], 0.1),
      "batch_norm: var must be >= 0 with var + eps > 0 (var [-1.0], eps 0.1)"),
     (lambda: O.batch_norm(np.ones((1, 1, 3)), [0.], [0.], [1.], [0.], 0.0),
@@ -122,6 +141,12 @@ CIRCULAR_ERRORS = [
     (lambda: O.circular_correlation(row(1, 2), np.ones((1, 1, 1, 1))),
      "circular_correlation: rank mismatch: input shape (1, 1, 2) has 1 spatial dims but kernel "
      "shape (1, 1, 1, 1) has 2"),
+    (lambda: O.circular_correlation(row(1, 2) * 1j, np.ones((1, 1, 1))),
+     "circular_correlation: x is complex; the oracle is real float64 only"),
+    (lambda: O.circular_correlation(row(1, 2), np.ones((1, 1, 1)) * 1j),
+     "circular_correlation: w is complex; the oracle is real float64 only"),
+    (lambda: O.circular_correlation(row(1, 2), np.ones((1, 1, 1)), np.ones(1) * 1j),
+     "circular_correlation: b is complex; the oracle is real float64 only"),
     (lambda: O.circular_correlation(row(1, 2), np.ones((1, 1, 1)), np.ones(2)),
      "circular_correlation: bias shape (2,) != (1,) for kernel shape (1, 1, 1)"),
 ]

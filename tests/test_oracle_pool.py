@@ -49,11 +49,33 @@ def test_pool_output_size(args, kw, want):
     assert O.pool_output_size(*args, **kw) == want
 
 
-def test_pool_output_size_bad_input():
-    with pytest.raises(OracleError, match=r"pool_output_size: need n >= 0 and k >= 1 \(got n=4, k=0\)"):
-        O.pool_output_size(4, 0)
-    with pytest.raises(OracleError, match=r"pool_output_size: negative padding"):
-        O.pool_output_size(4, 2, padding=(-1, 0))
+def test_pool_output_size_of_an_empty_input():
+    # n = 0 is allowed: with p=1 and k=1 the padded length 2 holds two windows (free = 0 + 2 - 1 = 1)
+    assert O.pool_output_size(0, 1, 1, 1) == 2
+    # pads (0, 1), k=1: free = 0; floor gives 1 window, but with ceil_mode ceil(0) + 1 = 1 and
+    # that window starts at 0 >= n + before = 0, in the right padding: dropped, 0 windows
+    assert O.pool_output_size(0, 1, 1, (0, 1)) == 1
+    assert O.pool_output_size(0, 1, 1, (0, 1), ceil_mode=True) == 0
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: O.pool_output_size(4, 0), "pool_output_size: need n >= 0 and k >= 1 (got n=4, k=0)"),
+    (lambda: O.pool_output_size(-1, 2), "pool_output_size: need n >= 0 and k >= 1 (got n=-1, k=2)"),
+    (lambda: O.pool_output_size(4, 2, padding=(-1, 0)),
+     "pool_output_size: negative padding [(-1, 0)] is not supported"),
+    (lambda: O.pool_output_size(4, 2, stride=0),
+     "pool_output_size: stride=0 must be >= 1 in every dim"),
+    (lambda: O.pool_output_size(4, 2, dilation=0),
+     "pool_output_size: dilation=0 must be >= 1 in every dim"),
+    (lambda: O.pool_output_size(4, 2, stride="2"),
+     "pool_output_size: stride='2' must be an int or a sequence of 1 ints"),
+    (lambda: O.pool_output_size(4, 2, dilation="1"),
+     "pool_output_size: dilation='1' must be an int or a sequence of 1 ints"),
+])
+def test_pool_output_size_bad_input(call, message):
+    with pytest.raises(OracleError) as info:
+        call()
+    assert str(info.value) == message
 
 
 # ---------------------------------------------------------------- max_pool
@@ -98,6 +120,27 @@ def test_max_pool_pads_beyond_half_the_kernel():
     v, i = O.max_pool(row(1, 5, 2), 3, stride=1, padding=2, return_indices=True)
     eq(v, [[[1, 5, 5, 5, 2]]])
     eq(i, [[[0, 1, 1, 1, 2]]])
+
+
+def test_ceil_mode_drops_the_window_that_floor_mode_would_keep():
+    # x = 1 2, k=2 s=2 pads (0, 2): free = 2 + 2 - 1 - 1 = 2; floor 2//2 + 1 = 2 windows, the
+    # second [pad pad] (padding only); ceil: ceil(2/2) + 1 = 2, but (2-1)*2 = 2 >= n + before = 2
+    # drops it -> 1 window [1 2]: max 2, average 1.5 (either divisor)
+    x = row(1, 2)
+    assert O.pool_output_size(2, 2, 2, (0, 2), ceil_mode=True) == 1
+    eq(O.max_pool(x, 2, padding=[(0, 2)], ceil_mode=True), [[[2]]])
+    eq(O.avg_pool(x, 2, padding=[(0, 2)], ceil_mode=True), [[[1.5]]])
+    with pytest.raises(OracleError, match=r"windows lie entirely in the padding"):
+        O.max_pool(x, 2, padding=[(0, 2)])
+
+
+def test_a_window_of_padding_only_is_found_wherever_it_is():
+    # x = 1 2 3, k=2 s=4 pads (0, 2): one window at 0, [1 2] -> 2, fine; the check must place the
+    # windows at i*s - before (here before = 0, not the after pad 2, which would put it at -2)
+    eq(O.max_pool(row(1, 2, 3), 2, stride=4, padding=[(0, 2)]), [[[2]]])
+    # x = 1 2, k=2 s=2 pads (0, 2): windows at 0 and 2; the second is padding only
+    with pytest.raises(OracleError, match=r"windows lie entirely in the padding in spatial dim 0"):
+        O.max_pool(row(1, 2), 2, padding=[(0, 2)])
 
 
 def test_max_pool_window_of_padding_only_raises():
