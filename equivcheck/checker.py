@@ -268,6 +268,25 @@ class Checker:
                      support)
         return None
 
+    def fact_outcome(self, key: str, fn: Callable, *args, flag: str = "accepted", **kwargs) -> bool:
+        """Record as fact ``key`` what ``fn(*args, **kwargs)`` does with an input (a side fact, not a check):
+        ``{flag: True, "output_shape": […]}`` when it runs, ``{flag: False, "type": …, "message": …}`` with the
+        framework's own error when it refuses.  As in :meth:`raises`, a ``NotApplicable`` and an error of the
+        harness or the case body propagate.  Returns whether it ran."""
+        from equivcheck.backends.base import NotApplicable
+
+        try:
+            shape = list(self.numpy(fn(*args, **kwargs)).shape)
+        except NotApplicable:
+            raise
+        except Exception as exc:  # the framework's own rejection is the datum; anything else propagates
+            if not is_framework_error(exc, self.case_dir):
+                raise
+            self.fact(key, {flag: False, **error_info(exc)})
+            return False
+        self.fact(key, {flag: True, "output_shape": shape})
+        return True
+
     # ---- evidence --------------------------------------------------------------
     @property
     def statement_checks(self) -> int:
