@@ -57,6 +57,15 @@ _NO_FFT = ("ONNX has no complex tensor type in its operators' inputs: its DFT op
            "conj or real from it")
 
 
+def _check_epsilon(bk, eps) -> None:
+    """ONNX attributes of type FLOAT are 32-bit: a float64 run with an eps float32 cannot hold would normalise
+    with another eps than asked (the conventions report's 'BatchNormalization epsilon' row)."""
+    if bk.dtype == "float64" and float(np.float32(eps)) != float(eps):
+        raise NotApplicable(f"ONNX's BatchNormalization takes epsilon as a 32-bit FLOAT attribute: eps={eps!r} is "
+                            f"stored as {float(np.float32(eps))!r}, so a float64 run cannot use it exactly (an eps a "
+                            f"float32 holds exactly, 2**-10 say, runs)")
+
+
 class OnnxBackend(Backend):
     """What both ONNX columns share; subclasses give :meth:`_compile` and their versions."""
 
@@ -222,6 +231,7 @@ class OnnxBackend(Backend):
         return self._run("Pad", [x], mode=mode, const_pads=tuple(native))
 
     def batch_norm(self, x, mean, var, gamma, beta, eps):
+        _check_epsilon(self, eps)
         return self._run("BatchNormalization", [x, gamma, beta, mean, var], epsilon=float(eps))
 
     def fftn(self, x, axes):

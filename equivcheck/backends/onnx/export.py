@@ -141,6 +141,10 @@ class Exporter:
                                            dilation=dilation, groups=groups, depth_multiplier=depth_multiplier,
                                            use_bias=use_bias, input_shape=input_shape, **options)
         module = torch_handle.native.eval()
+        if kind == "batch_norm":  # the exported BatchNormalization's epsilon is a 32-bit attribute too
+            from equivcheck.backends.onnx.adapter import _check_epsilon
+
+            _check_epsilon(self.bk, module.eps)
         config = (kind, rank, in_channels, out_channels, _frozen(kernel_size), _frozen(stride), _frozen(padding),
                   _frozen(dilation), groups, depth_multiplier, use_bias,
                   tuple(sorted((k, _frozen(v)) for k, v in options.items())))
