@@ -10,6 +10,7 @@ failure with the same words outside a record's bounds is shown to be an error.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -540,3 +541,23 @@ def test_keras_guards_skip_only_inside_their_conditions():
             check_keras_batch_norm(backend, "float64", seen)
         check_keras_batch_norm(backend, "float32", seen)
     check_keras_batch_norm("tensorflow", "float64", seen)
+
+
+@pytest.mark.parametrize("n, words", [(8, "(RESHAPE) failed to prepare"), (5, "(RFFT2D) failed to prepare")])
+def test_litert_complex_fft_still_cannot_be_prepared(n, words):
+    """Pins litert-complex-fft-as-rfft with TensorFlow's converter and LiteRT alone: the complex FFT of a
+    real input converts to a program the interpreter cannot prepare.  Fails the day it runs: narrow
+    the record's last_seen."""
+    pytest.importorskip("ai_edge_litert", reason="the litert column needs ai-edge-litert")
+    tf = pytest.importorskip("tensorflow")
+    from ai_edge_litert.interpreter import Interpreter
+
+    issue = known_issues.BY_ID["litert-complex-fft-as-rfft"]
+    if not issue.affects(tf.__version__):
+        pytest.skip(f"tensorflow {tf.__version__} is outside {issue.id}'s range (≤ {issue.last_seen})")
+    function = tf.function(lambda x: tf.signal.fft(tf.cast(x, tf.complex64)),
+                           input_signature=[tf.TensorSpec((n,), tf.float32)], autograph=False)
+    flatbuffer = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()],
+                                                                 function).convert()
+    with pytest.raises(RuntimeError, match=re.escape(words)):
+        Interpreter(model_content=flatbuffer).allocate_tensors()

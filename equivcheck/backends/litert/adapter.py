@@ -22,10 +22,12 @@ import re
 
 import numpy as np
 
+from equivcheck import known_issues
 from equivcheck.backends.base import Backend, LayerHandle, NotApplicable
 
 #: The functional ops that run as converted programs (the TensorFlow adapter's, same arguments).
-PROGRAMS = ("conv", "conv_transpose", "linear", "pixel_shuffle", "pixel_unshuffle", "depth_to_space",
+PROGRAMS = ("to_native", "from_native", "conv", "conv_transpose", "linear", "pixel_shuffle", "pixel_unshuffle",
+            "depth_to_space",
             "space_to_depth", "max_pool", "max_unpool", "avg_pool", "extract_patches", "pad", "batch_norm",
             "reshape", "transpose", "concat", "expand_dims", "fftn", "ifftn", "conj", "real")
 
@@ -89,11 +91,12 @@ class LitertBackend(Backend):
     # ---- the converted programs ------------------------------------------------
     def _spec(self, value):
         value = np.asarray(value)
+        complex_dtype = np.complex64 if self.dtype == "float32" else np.complex128
         dtype = self.tf.as_dtype(np.int64 if value.dtype.kind in "iu" else
-                                 value.dtype if value.dtype.kind == "c" else self._np_dtype)
+                                 complex_dtype if value.dtype.kind == "c" else self._np_dtype)
         return self.tf.TensorSpec(value.shape, dtype)
 
-    def _convert(self, fn, specs):
+    def _convert(self, fn, specs, op="program"):
         tf = self.tf
         function = tf.function(fn, input_signature=specs, autograph=False)
         converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], function)
@@ -107,7 +110,11 @@ class LitertBackend(Backend):
                                     f"{[tuple(s.shape) for s in specs]})") from None
             raise
         runner = self.interpreter.Interpreter(model_content=flatbuffer)
-        runner.allocate_tensors()
+        try:
+            runner.allocate_tensors()
+        except RuntimeError as exc:  # a converted program LiteRT cannot prepare: a known gap, or its own error
+            known_issues.missing_kernel(self, op, len(specs[0].shape), exc)
+            raise
         return runner
 
     def _invoke(self, runner, arrays):
@@ -120,7 +127,12 @@ class LitertBackend(Backend):
 
     def _program(self, name, args, kwargs):
         """Run the TensorFlow adapter's ``name`` on the array arguments as one converted LiteRT program."""
-        slots = [i for i, a in enumerate(args) if isinstance(a, np.ndarray)]
+        # tensors: the float (and complex) arrays, and max_unpool's indices; integer arrays elsewhere are
+        # arguments (a transpose's axes, a reshape's shape), given to the program as lists
+        slots = [i for i, a in enumerate(args) if isinstance(a, np.ndarray)
+                 and (a.dtype.kind in "fc" or (name == "max_unpool" and i == 1))]
+        args = tuple(a.tolist() if isinstance(a, np.ndarray) and i not in slots else a for i, a in enumerate(args))
+        kwargs = {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
         if name == "concat":  # a list of arrays
             slots, args = list(range(len(args[0]))), (*args[0], *args[1:])
         arrays = [args[i] for i in slots]
@@ -137,7 +149,7 @@ class LitertBackend(Backend):
                     call = [call[:len(slots)], *call[len(slots):]]
                 out = getattr(tf_bk, name)(*call, **kwargs)
                 return tuple(out) if isinstance(out, (tuple, list)) else (out,)
-            self._programs[key] = self._convert(fn, [self._spec(a) for a in arrays])
+            self._programs[key] = self._convert(fn, [self._spec(a) for a in arrays], op=name)
         results = self._invoke(self._programs[key], arrays)
         return results[0] if len(results) == 1 else tuple(results)
 

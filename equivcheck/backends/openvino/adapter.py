@@ -16,11 +16,17 @@ Design rules
 """
 from __future__ import annotations
 
+import re
+
 from equivcheck.backends.base import NotApplicable
 from equivcheck.backends.onnx.adapter import OnnxBackend
 
 #: What claims compile with (the CPU plugin's property and value).
 PINNED = {"INFERENCE_PRECISION_HINT": "f32"}
+
+#: What OpenVINO's ONNX frontend says when it has no conversion for an op or an attribute value: the
+#: runtime lacks that operation, so the example is n/a with its words (anything else it raises is its own).
+_LACKS = re.compile(r"No conversion rule found for operations: ([^\n]+)|(Unsupported padding mode: \[\w+\])")
 
 NO_FLOAT64 = ("OpenVINO's CPU plugin has no float64 kernels: it runs an f64 model in f32 and returns f64 arrays "
               "of f32 results, so a float64 run cannot be judged")
@@ -51,12 +57,16 @@ class OpenvinoBackend(OnnxBackend):
         return {**super().numeric_settings(), "device": "CPU", "inference_precision": PINNED["INFERENCE_PRECISION_HINT"],
                 "default_inference_precision": self.default_precision(), "threads": 1}
 
-    def _run(self, kind, arrays, outputs=1, **attrs):
-        if self.dtype == "float64":
-            raise NotApplicable(NO_FLOAT64)
-        return super()._run(kind, arrays, outputs, **attrs)
-
     def _compile(self, model, config=None):
-        compiled = self.core.compile_model(self.core.read_model(model.SerializeToString(), b""), "CPU",
-                                           PINNED if config is None else config)
+        if self.dtype == "float64":  # every graph, the functional ops' and the exported layers'
+            raise NotApplicable(NO_FLOAT64)
+        try:
+            compiled = self.core.compile_model(self.core.read_model(model.SerializeToString(), b""), "CPU",
+                                               PINNED if config is None else config)
+        except RuntimeError as exc:
+            lacks = _LACKS.search(str(exc))
+            if lacks:
+                raise NotApplicable(f"OpenVINO {self.versions()['openvino']}'s ONNX frontend cannot convert it: "
+                                    f"{(lacks.group(1) or lacks.group(2)).strip()}") from None
+            raise
         return lambda feeds: [compiled(feeds)[out] for out in compiled.outputs]
