@@ -7,6 +7,7 @@ from equivcheck.backends.base import NotApplicable
 from equivcheck.casekit_layouts import (kernel_dims, layout_shape, out_channels, reference_op,
                                         wrong_permutation_checks)
 from equivcheck.claim import claim, source
+from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 
 #: The documented native kernel layouts (the claim's statement), per framework and op.  Letters: O out, I in
 #: (per group), C channels and M multiplier of a depthwise kernel, '*' the spatial axes.  PyTorch and Flax
@@ -99,6 +100,7 @@ def _example(op, c_in, c_out, k, spatial, mult=1, groups=1, **extra):
         _example("depthwise", 2, 0, [3], [5], mult=2),
     ],
     space=_space(),
+    deviations=[ORT_NO_FLOAT64_CONV],
     expected="holds",
     notes={
         "jax": "lax has no layer classes: only the functional kernel layout is checked (lax.conv_general_dilated "

@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 from equivcheck import layouts, op_bounds, oracle
 from equivcheck.casekit import KERAS_TORCH_FLOAT64_DENSE, dense_layer
 from equivcheck.claim import claim, source
+from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 
 
 def _length(out, k, s, d, extra):
@@ -50,7 +51,7 @@ def _space(draw):
     ],
     space=_space(),
     expected="holds",
-    deviations=[KERAS_TORCH_FLOAT64_DENSE],
+    deviations=[ORT_NO_FLOAT64_CONV, KERAS_TORCH_FLOAT64_DENSE],
     notes={
         "*": "Every framework's Conv1d/Conv1D layer is built once (TF: keras Conv1D built for (None, None, dim), "
              "i.e. input_shape=(None, dim)) and called on each length; global pooling is max/avg pooling whose "
