@@ -497,6 +497,16 @@ ISSUES: tuple[KnownIssue, ...] = (
         applies=lambda op, rank, dtype, stride, dilation, groups: op in ("fftn", "ifftn"),
         pinned_by="tests/test_known_issues.py::test_litert_complex_fft_still_cannot_be_prepared"),
     KnownIssue(
+        id="litert-no-grouped-transpose-conv", kind="missing kernel", framework="litert", package="tensorflow",
+        first_seen="2.21.0", last_seen="2.21.0",
+        reason="LiteRT's TRANSPOSE_CONV has no groups: the TFLite converter keeps a grouped transposed conv (a "
+               "Conv2DBackpropInput whose filter has fewer input channels than the input) as one TRANSPOSE_CONV, "
+               "which fails its own shape check when invoked ('SizeOfDimension(output, 3) != SizeOfDimension(weights, "
+               "0)')",
+        words=("(TRANSPOSE_CONV) failed to invoke",),
+        applies=lambda op, rank, dtype, stride, dilation, groups: op == "conv_transpose" and groups > 1,
+        pinned_by="tests/test_known_issues.py::test_litert_grouped_transpose_conv_still_fails"),
+    KnownIssue(
         id="flax-avg-pool-excluded-pad-dtype", kind="wrong values", framework="flax", package="flax",
         first_seen="0.12.8", last_seen="0.12.8",
         reason="flax.linen.avg_pool(count_include_pad=False) divides by a pool of jnp.ones(...) made in the default "

@@ -561,3 +561,30 @@ def test_litert_complex_fft_still_cannot_be_prepared(n, words):
                                                                  function).convert()
     with pytest.raises(RuntimeError, match=re.escape(words)):
         Interpreter(model_content=flatbuffer).allocate_tensors()
+
+
+def test_litert_grouped_transpose_conv_still_fails():
+    """Pins litert-no-grouped-transpose-conv with TensorFlow's converter and LiteRT alone: a grouped
+    Conv2DBackpropInput (2 input channels, filter of 1) converts, then fails when invoked.  Fails the day
+    LiteRT runs it: narrow the record's last_seen."""
+    pytest.importorskip("ai_edge_litert", reason="the litert column needs ai-edge-litert")
+    tf = pytest.importorskip("tensorflow")
+    from ai_edge_litert.interpreter import Interpreter
+
+    issue = known_issues.BY_ID["litert-no-grouped-transpose-conv"]
+    if not issue.affects(tf.__version__):
+        pytest.skip(f"tensorflow {tf.__version__} is outside {issue.id}'s range (≤ {issue.last_seen})")
+
+    def grouped(x, w):  # NHWC (1, 1, 1, 2) input, HWOI (1, 1, 1, 2) filter: two groups of one channel
+        return tf.raw_ops.Conv2DBackpropInput(input_sizes=[1, 1, 1, 2], filter=w, out_backprop=x,
+                                              strides=[1, 1, 1, 1], padding="VALID")
+    function = tf.function(grouped, input_signature=[tf.TensorSpec((1, 1, 1, 2), tf.float32),
+                                                     tf.TensorSpec((1, 1, 1, 2), tf.float32)], autograph=False)
+    flatbuffer = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()],
+                                                                 function).convert()
+    runner = Interpreter(model_content=flatbuffer)
+    runner.allocate_tensors()
+    for detail in runner.get_input_details():
+        runner.set_tensor(detail["index"], np.ones(detail["shape"], np.float32))
+    with pytest.raises(RuntimeError, match=re.escape(issue.words[0])):
+        runner.invoke()

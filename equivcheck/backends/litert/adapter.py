@@ -23,13 +23,16 @@ import re
 import numpy as np
 
 from equivcheck import known_issues
-from equivcheck.backends.base import Backend, LayerHandle, NotApplicable
+from equivcheck.backends.base import Backend, BackendUnavailable, LayerHandle, NotApplicable
 
 #: The functional ops that run as converted programs (the TensorFlow adapter's, same arguments).
 PROGRAMS = ("to_native", "from_native", "conv", "conv_transpose", "linear", "pixel_shuffle", "pixel_unshuffle",
             "depth_to_space",
             "space_to_depth", "max_pool", "max_unpool", "avg_pool", "extract_patches", "pad", "batch_norm",
             "reshape", "transpose", "concat", "expand_dims", "fftn", "ifftn", "conj", "real")
+
+NO_FLOAT64 = ("litert: LiteRT's builtin kernels have no float64 convolution, transpose or pooling (the TFLite "
+              "converter asks for TF Select ops for every float64 program equivcheck writes), so there is no float64 column")
 
 _SELECT_OPS = re.compile(r"TF Select ops: ([^\n]+)")
 
@@ -54,6 +57,8 @@ class LitertBackend(Backend):
 
     def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
         super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
+        if dtype == "float64":
+            raise BackendUnavailable(NO_FLOAT64)
         from equivcheck.backends.tensorflow.adapter import TensorflowBackend
         import ai_edge_litert
         from ai_edge_litert import interpreter
@@ -96,7 +101,7 @@ class LitertBackend(Backend):
                                  complex_dtype if value.dtype.kind == "c" else self._np_dtype)
         return self.tf.TensorSpec(value.shape, dtype)
 
-    def _convert(self, fn, specs, op="program"):
+    def _convert(self, fn, specs):
         tf = self.tf
         function = tf.function(fn, input_signature=specs, autograph=False)
         converter = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()], function)
@@ -110,11 +115,7 @@ class LitertBackend(Backend):
                                     f"{[tuple(s.shape) for s in specs]})") from None
             raise
         runner = self.interpreter.Interpreter(model_content=flatbuffer)
-        try:
-            runner.allocate_tensors()
-        except RuntimeError as exc:  # a converted program LiteRT cannot prepare: a known gap, or its own error
-            known_issues.missing_kernel(self, op, len(specs[0].shape), exc)
-            raise
+        runner.allocate_tensors()
         return runner
 
     def _invoke(self, runner, arrays):
@@ -149,9 +150,21 @@ class LitertBackend(Backend):
                     call = [call[:len(slots)], *call[len(slots):]]
                 out = getattr(tf_bk, name)(*call, **kwargs)
                 return tuple(out) if isinstance(out, (tuple, list)) else (out,)
-            self._programs[key] = self._convert(fn, [self._spec(a) for a in arrays], op=name)
-        results = self._invoke(self._programs[key], arrays)
+            self._programs[key] = self._prepared(name, lambda: self._convert(fn, [self._spec(a) for a in arrays]),
+                                                 args, kwargs)
+        results = self._prepared(name, lambda: self._invoke(self._programs[key], arrays), args, kwargs)
         return results[0] if len(results) == 1 else tuple(results)
+
+    def _prepared(self, name, step, args, kwargs):
+        """``step()`` (convert, or invoke); a converted program LiteRT cannot prepare or invoke is classified
+        by :mod:`equivcheck.known_issues` (a known gap is n/a for the example), else LiteRT's own error."""
+        try:
+            return step()
+        except RuntimeError as exc:
+            rank = max(len(np.shape(args[0])) - 2, 1) if args else 1
+            known_issues.missing_kernel(self, name, rank, exc, stride=kwargs.get("stride", 1),
+                                        dilation=kwargs.get("dilation", 1), groups=kwargs.get("groups", 1))
+            raise
 
     def session(self):
         return self.tf_bk.session()

@@ -10,15 +10,15 @@ Design rules
   plugin's default on this CPU, and the report probes what the default does.
 - **No float64.**  OpenVINO's CPU plugin has no f64 kernels: it accepts an f64 model and computes it
   in f32 (its outputs are f64 arrays holding f32 results).  Judging those by float64's bound would
-  refute correct claims, and by float32's would not be a float64 run, so every float64 op is ``n/a``
-  with that sentence.
+  refute correct claims, and by float32's would not be a float64 run, so there is no float64 column:
+  the adapter is unavailable for float64 with that sentence (runs and pytest skip it, saying so).
 - No autodiff: ``vjp`` is n/a (the base class of the ONNX family says so).
 """
 from __future__ import annotations
 
 import re
 
-from equivcheck.backends.base import NotApplicable
+from equivcheck.backends.base import BackendUnavailable, NotApplicable
 from equivcheck.backends.onnx.adapter import OnnxBackend
 
 #: What claims compile with (the CPU plugin's property and value).
@@ -38,6 +38,8 @@ class OpenvinoBackend(OnnxBackend):
     framework_name = "openvino"
 
     def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
+        if dtype == "float64":
+            raise BackendUnavailable(f"openvino: {NO_FLOAT64}")
         super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
         import openvino
 
@@ -58,8 +60,6 @@ class OpenvinoBackend(OnnxBackend):
                 "default_inference_precision": self.default_precision(), "threads": 1}
 
     def _compile(self, model, config=None):
-        if self.dtype == "float64":  # every graph, the functional ops' and the exported layers'
-            raise NotApplicable(NO_FLOAT64)
         try:
             compiled = self.core.compile_model(self.core.read_model(model.SerializeToString(), b""), "CPU",
                                                PINNED if config is None else config)
