@@ -22,6 +22,9 @@ DOCUMENTED = {
     # the ONNX columns' layers are torch.nn layers through torch.onnx.export: the initializers keep torch's layouts
     "onnxruntime": {"conv": "OI*", "conv_transpose": "IO*", "depthwise": "OI*"},
     "onnx": {"conv": "OI*", "conv_transpose": "IO*", "depthwise": "OI*"},
+    # OpenVINO's layers come the same way; LiteRT's are Keras layers, converted
+    "openvino": {"conv": "OI*", "conv_transpose": "IO*", "depthwise": "OI*"},
+    "litert": {"conv": "*IO", "conv_transpose": "*OI", "depthwise": "*CM"},
 }
 #: Functional entry points: torch.nn.functional, tf.nn (conv2d filter [fh, fw, in, out], conv2d_transpose
 #: filter [fh, fw, out, in]), lax.conv_general_dilated with its default dimension_numbers (OIHW), Flax's
@@ -35,6 +38,9 @@ DOCUMENTED_FUNCTIONAL = {
     # the ONNX operator spec: Conv W (M, C/group, kH, kW), ConvTranspose W (C, M/group, kH, kW)
     "onnxruntime": {"conv": "OI*", "conv_transpose": "IO*"},
     "onnx": {"conv": "OI*", "conv_transpose": "IO*"},
+    # OpenVINO runs the ONNX graphs; LiteRT the tf.nn programs, converted
+    "openvino": {"conv": "OI*", "conv_transpose": "IO*"},
+    "litert": {"conv": "*IO", "conv_transpose": "*OI"},
 }
 
 

@@ -41,6 +41,9 @@ DATA_LAYOUTS = {
     # the ONNX operator spec is written in NCHW (both ONNX columns run the same graphs)
     "onnxruntime": "NC*",
     "onnx": "NC*",
+    # OpenVINO runs the ONNX columns' graphs; LiteRT runs TensorFlow programs (tf.nn, Keras) converted
+    "openvino": "NC*",
+    "litert": "N*C",
 }
 
 #: Native kernel layout per (framework, api, op).  ``api`` distinguishes the
@@ -94,9 +97,13 @@ KERNEL_LAYOUTS = {
     # (C, M/group, *k), a depthwise Conv(group=C) W (C·M, 1, *k), Gemm(transB=1) B (out, in);
     # "torch.onnx": torch.nn layers as torch.onnx.export writes them (torch's parameters kept as they are)
     **{(framework, api, op): template
-       for framework in ("onnxruntime", "onnx") for api in ("ops", "torch.onnx")
+       for framework in ("onnxruntime", "onnx", "openvino") for api in ("ops", "torch.onnx")
        for op, template in (("conv", "OI*"), ("conv_transpose", "IO*"), ("depthwise", "CM*"), ("dense", "OI"))},
 }
+# LiteRT runs the TensorFlow programs a user converts, so its rows are TensorFlow's (the converter's own
+# filter order inside the flatbuffer, OHWI for CONV_2D, is invisible to the program and to its user).
+KERNEL_LAYOUTS.update({("litert", api, op): template for (framework, api, op), template in list(KERNEL_LAYOUTS.items())
+                       if framework == "tensorflow"})
 
 
 class LayoutError(KeyError):
