@@ -588,3 +588,29 @@ def test_litert_grouped_transpose_conv_still_fails():
         runner.set_tensor(detail["index"], np.ones(detail["shape"], np.float32))
     with pytest.raises(RuntimeError, match=re.escape(issue.words[0])):
         runner.invoke()
+
+
+@pytest.mark.parametrize("op_type", ["MaxPool", "AveragePool"])
+def test_openvino_ceil_mode_still_keeps_the_window_in_the_padding(op_type):  # AveragePool: the right answer
+    """Pins openvino-ceil-mode-window-in-padding with OpenVINO and onnx alone: a 2×2 input, kernel 3, stride 3,
+    pads 1, ceil_mode 1.  The spec's size is ⌈(2 + 2 − 3)/3⌉ + 1 = 2, minus the window starting at 3 ≥ 2 + 1
+    (in the right padding): 1.  Fails the day OpenVINO gives 1×1: narrow the record's last_seen."""
+    ov = pytest.importorskip("openvino", reason="the openvino column needs openvino")
+    from onnx import TensorProto, helper
+
+    issue = known_issues.BY_ID["openvino-ceil-mode-window-in-padding"]
+    version = ov.__version__.split("-")[0]
+    if not issue.affects(version):
+        pytest.skip(f"openvino {version} is outside {issue.id}'s range (≤ {issue.last_seen})")
+    node = helper.make_node(op_type, ["x"], ["y"], kernel_shape=[3, 3], strides=[3, 3], pads=[1, 1, 1, 1],
+                            ceil_mode=1)
+    graph = helper.make_graph([node], "ceil", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 2, 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+    core = ov.Core()
+    compiled = core.compile_model(core.read_model(model.SerializeToString(), b""), "CPU")
+    out = compiled([np.ones((1, 1, 2, 2), np.float32)])[compiled.outputs[0]]
+    if op_type == "AveragePool":  # the same plugin drops the window here: the defect is MaxPool's
+        assert out.shape == (1, 1, 1, 1), f"OpenVINO's AveragePool now pools to {out.shape}, like its MaxPool"
+    else:
+        assert out.shape == (1, 1, 2, 2), f"{issue.id}: OpenVINO now pools to {out.shape} (the spec: (1, 1, 1, 1))"
