@@ -45,12 +45,17 @@ def ceil_rule(n, k, s, p, d):
          "x": np.arange(1.0, 17.0).reshape(4, 4).tolist()},
         {"n": 1, "c": 2, "spatial": [9], "k": 7, "stride": 3, "padding": 3, "dilation": 1, "seen": "onnxruntime#16203"},
         {"n": 1, "c": 1, "spatial": [9, 9], "k": 4, "stride": 4, "padding": 2, "dilation": 1, "seen": "pytorch#116420"},
+        # a last window past the end without padding (only x[3] inside): PyTorch and ONNX Runtime give [1, -2]
+        {"n": 1, "c": 1, "spatial": [4], "k": 3, "stride": 3, "padding": 0, "dilation": 1, "x": [2.0, 1.0, 0.0, -2.0]},
     ],
     space=_space(),
-    expected={"*": "n/a", "numpy": "holds", "torch": "holds", "onnxruntime": "holds", "onnx": "holds"},
+    expected={"*": "n/a", "numpy": "holds", "torch": "holds", "onnxruntime": "holds", "onnx": "refuted"},
     deviations=[deviation("onnxruntime", "n/a", dtype="float64", reason=known_issues.BY_ID["ort-no-float64-conv"].reason)],
     notes={"*": "Checked: the output size against the rule, MaxPool (with dilation) and AveragePool (both divisors) "
                 "against the oracle, and the native pooling layers with ceil_mode.",
+           "onnx": "The ONNX reference (onnx 1.23.2) evaluates AveragePool with ceil_mode=1 wrongly: on x = [2, 1, 0, "
+                   "-2], kernel 3, stride 3, no pads it gives [1, 0] with count_include_pad=1 and [1.5, 0] with 0 "
+                   "(PyTorch and ONNX Runtime: [1, -2]); MaxPool and the output sizes agree.",
            "tensorflow": "TF/Keras pooling has no ceil_mode (the adapter's NotApplicable names 'SAME', ⌈n/s⌉ "
                          "outputs, as what it offers).",
            "jax": "lax.reduce_window pooling has no ceil_mode (n/a with the adapter's sentence).",
@@ -82,4 +87,4 @@ def check(bk, p, ctx):
         except NotApplicable:
             continue
         ctx.matches(f"{layer.api}(ceil_mode=True) vs oracle", layer(X), op, x, k, stride=s, padding=pad, ceil_mode=True,
-                    **extra, support=True)
+                    **extra)
