@@ -2,9 +2,10 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import known_issues, op_bounds, oracle, tolerance
+from equivcheck import op_bounds, oracle, tolerance
 from equivcheck.backends.base import NotApplicable
-from equivcheck.claim import claim, deviation, source
+from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.claim import claim, source
 
 
 @st.composite
@@ -38,7 +39,7 @@ def _space(draw):
     space=_space(),
     expected="refuted",
     # every example is an AveragePool, which ONNX Runtime's CPU provider has no float64 kernel for
-    deviations=[deviation("onnxruntime", "n/a", dtype="float64", reason=known_issues.BY_ID["ort-no-float64-conv"].reason)],
+    deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "'SAME' average pooling is TF's: the 'SAME' pads with the padding left out of each divisor (the oracle's "
                 "count_include_pad=False); the statement compares the framework's average pool with those pads and "
                 "count_include_pad=True against it. Supporting: the framework's 'same' with either divisor it offers, "

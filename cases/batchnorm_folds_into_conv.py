@@ -2,10 +2,11 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import known_issues, op_bounds, oracle
+from equivcheck import op_bounds, oracle
 from equivcheck.backends.base import NotApplicable
 from equivcheck.casekit import run_conv, run_conv_transpose
-from equivcheck.claim import claim, deviation, source
+from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.claim import claim, source
 
 
 @st.composite
@@ -47,7 +48,7 @@ def _close(ctx, label, got, want, x, w, stats, scale, support=False, **kw):
     ],
     space=_space(),
     expected="refuted",
-    deviations=[deviation("onnxruntime", "n/a", dtype="float64", reason=known_issues.BY_ID["ort-no-float64-conv"].reason)],
+    deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "The transposed conv has c → c channels, so scaling axis 0 of its (I, O, *k) kernel broadcasts "
                 "silently (the porting bug). Supporting: the conv fold along axis 0, the transposed fold along axis 1, "
                 "the framework's functional batch_norm and its native BN layer in inference mode (torch "

@@ -1,9 +1,10 @@
 """padding_mode is np.pad then a VALID conv: reflect = 'reflect', replicate = 'edge', circular = 'wrap'; not SYMMETRIC."""
 from hypothesis import strategies as st
 
-from equivcheck import known_issues, oracle
+from equivcheck import oracle
 from equivcheck.backends.base import NotApplicable
-from equivcheck.claim import claim, deviation, source
+from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.claim import claim, source
 
 
 @st.composite
@@ -39,7 +40,7 @@ def _space(draw):
     space=_space(),
     expected="refuted",
     # every example runs the conv layers, whose ONNX graphs' Conv has no float64 kernel in ONNX Runtime
-    deviations=[deviation("onnxruntime", "n/a", dtype="float64", reason=known_issues.BY_ID["ort-no-float64-conv"].reason)],
+    deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "The statement is checked on the framework's own pad: its replicate ('edge') against np.pad "
                 "'symmetric', or where it has no replicate (tf.pad) its SYMMETRIC against np.pad 'edge'. Supporting: "
                 "every mode the framework's pad has equals np.pad's, and every padding_mode its conv layer has "

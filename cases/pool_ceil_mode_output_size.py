@@ -2,9 +2,10 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import known_issues, oracle
+from equivcheck import oracle
 from equivcheck.backends.base import NotApplicable
-from equivcheck.claim import claim, deviation, source
+from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.claim import claim, source
 
 
 @st.composite
@@ -50,7 +51,7 @@ def ceil_rule(n, k, s, p, d):
     ],
     space=_space(),
     expected={"*": "n/a", "numpy": "holds", "torch": "holds", "onnxruntime": "holds", "onnx": "refuted"},
-    deviations=[deviation("onnxruntime", "n/a", dtype="float64", reason=known_issues.BY_ID["ort-no-float64-conv"].reason)],
+    deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "Checked: the output size against the rule, MaxPool (with dilation) and AveragePool (both divisors) "
                 "against the oracle, and the native pooling layers with ceil_mode.",
            "onnx": "The ONNX reference (onnx 1.23.2) evaluates AveragePool with ceil_mode=1 wrongly: on x = [2, 1, 0, "

@@ -2,10 +2,11 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import known_issues, op_bounds, oracle
+from equivcheck import op_bounds, oracle
 from equivcheck.backends.base import NotApplicable
 from equivcheck.casekit import run_conv
-from equivcheck.claim import claim, deviation, source
+from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.claim import claim, source
 
 
 @st.composite
@@ -38,7 +39,7 @@ def _space(draw):
     ],
     space=_space(),
     expected="holds",
-    deviations=[deviation("onnxruntime", "n/a", dtype="float64", reason=known_issues.BY_ID["ort-no-float64-conv"].reason)],
+    deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "Checked everywhere: the framework's depthwise conv (groups=C) then its 1×1 conv against the oracle's "
                 "composition; where there is a separable layer (Keras), the layer against that composition and its "
                 "parameter count. Facts: the count of a depthwise layer + a 1×1 conv layer, two biases.",
