@@ -614,3 +614,22 @@ def test_openvino_ceil_mode_still_keeps_the_window_in_the_padding(op_type):  # A
         assert out.shape == (1, 1, 1, 1), f"OpenVINO's AveragePool now pools to {out.shape}, like its MaxPool"
     else:
         assert out.shape == (1, 1, 2, 2), f"{issue.id}: OpenVINO now pools to {out.shape} (the spec: (1, 1, 1, 1))"
+
+
+def test_onnx_reference_ceil_mode_average_pool_still_shifts():
+    """Pins onnx-reference-avg-pool-ceil-overhang with onnx alone: x = 1 2 3 4, AveragePool kernel 3, stride 3,
+    ceil_mode 1.  The windows are [1 2 3] and [4] (the overhang is no input): [2, 4].  Fails the day the
+    reference gives that: narrow the record's last_seen."""
+    onnx = pytest.importorskip("onnx", reason="the onnx column needs onnx")
+    from onnx import TensorProto, helper
+    from onnx.reference import ReferenceEvaluator
+
+    issue = known_issues.BY_ID["onnx-reference-avg-pool-ceil-overhang"]
+    if not issue.affects(onnx.__version__):
+        pytest.skip(f"onnx {onnx.__version__} is outside {issue.id}'s range (≤ {issue.last_seen})")
+    node = helper.make_node("AveragePool", ["X"], ["Y"], kernel_shape=[3], strides=[3], ceil_mode=1)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, None)],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)])
+    got = ReferenceEvaluator(model).run(None, {"X": np.array([[[1., 2., 3., 4.]]], np.float32)})[0].ravel().tolist()
+    assert got == [1.5, 3.0], f"{issue.id}: the reference now gives {got} (the spec: [2.0, 4.0])"
