@@ -35,7 +35,7 @@ _HOW = ("Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); z
         conv_example(1, 2, 2, [4, 5, 3], [2, 3, 1], [2, 1, 2]),
     ],
     space=conv_geometries(),
-    expected={"*": "holds", "onnxruntime": "n/a", "onnx": "n/a"},
+    expected={"*": "holds", "onnxruntime": "n/a", "onnx": "n/a", "openvino": "n/a", "litert": "n/a"},
     notes=tf_missing_kernel_notes({
         "numpy": "NumPy has no autodiff: the gradient side is ∂L/∂x written out from the definition of the conv "
                  "(every output sends ∂L/∂y·w back to the input pixels it read; a scatter-add per kernel tap), "

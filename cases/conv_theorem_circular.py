@@ -35,7 +35,7 @@ def _space(draw):
         {"n": 1, "c_in": 2, "c_out": 2, "spatial": [5, 6], "k": [3, 2]},
     ],
     space=_space(),
-    expected={"*": "holds", "onnxruntime": "n/a", "onnx": "n/a"},
+    expected={"*": "holds", "onnxruntime": "n/a", "onnx": "n/a", "openvino": "n/a", "litert": "n/a"},
     notes={"*": "fftn/ifftn/conj/real are the framework's own; the product and the channel sum are its tensor "
                 "arithmetic (* and +), the kernel's zero padding is done on the host. The comparison uses the "
                 "worst-case FFT bound of equivcheck.tolerance.fft_correlation_bound (Higham, Theorem 24.2). "

@@ -63,7 +63,7 @@ _HOW = ("Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); t
         conv_example(1, 2, 2, [4, 5, 3], [2, 3, 1], [2, 1, 2]),
     ],
     space=conv_geometries(max_n=3),  # batched: n up to 3
-    expected={"*": "holds", "onnxruntime": "n/a", "onnx": "n/a"},
+    expected={"*": "holds", "onnxruntime": "n/a", "onnx": "n/a", "openvino": "n/a", "litert": "n/a"},
     notes=tf_missing_kernel_notes({"numpy": _NUMPY_HOW, "*": _HOW}),
 )
 def check(bk, p, ctx):

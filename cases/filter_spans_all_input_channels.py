@@ -48,7 +48,7 @@ def _space(draw):
     ],
     space=_space(),
     deviations=[ORT_NO_FLOAT64_CONV],
-    expected={"*": "holds", "tensorflow": "refuted"},
+    expected={"*": "holds", "tensorflow": "refuted", "litert": "refuted"},
     notes={
         "tensorflow": "tf.nn.conv1d/conv2d infer a grouped convolution from the filter: a kernel of depth kd on "
                       "f = m·kd channels runs as groups=m whenever the number of filters is a multiple of m (the "

@@ -47,7 +47,7 @@ def _geometries(draw):
     ],
     space=_geometries(),
     deviations=[ORT_NO_FLOAT64_CONV],
-    expected={"*": "holds", "jax": "n/a", "flax": "n/a"},
+    expected={"*": "holds", "jax": "n/a", "flax": "n/a", "openvino": "n/a", "litert": "n/a"},
     notes={
         "numpy": "The oracle's max_pool returns PyTorch-convention indices and max_unpool scatters them.",
         "torch": "F.max_pool{n}d(return_indices=True) and F.max_unpool{n}d.",

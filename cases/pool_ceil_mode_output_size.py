@@ -50,13 +50,18 @@ def ceil_rule(n, k, s, p, d):
         {"n": 1, "c": 1, "spatial": [4], "k": 3, "stride": 3, "padding": 0, "dilation": 1, "x": [2.0, 1.0, 0.0, -2.0]},
     ],
     space=_space(),
-    expected={"*": "n/a", "numpy": "holds", "torch": "holds", "onnxruntime": "holds", "onnx": "refuted"},
+    expected={"*": "n/a", "numpy": "holds", "torch": "holds", "onnxruntime": "holds", "onnx": "refuted", "openvino": "refuted"},
     deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "Checked: the output size against the rule, MaxPool (with dilation) and AveragePool (both divisors) "
                 "against the oracle, and the native pooling layers with ceil_mode.",
            "onnx": "The ONNX reference (onnx 1.23.2) evaluates AveragePool with ceil_mode=1 wrongly: on x = [2, 1, 0, "
                    "-2], kernel 3, stride 3, no pads it gives [1, 0] with count_include_pad=1 and [1.5, 0] with 0 "
-                   "(PyTorch and ONNX Runtime: [1, -2]); MaxPool and the output sizes agree.",
+                   "(PyTorch and ONNX Runtime: [1, -2]); MaxPool and the output sizes agree "
+                   "(equivcheck/known_issues.py: onnx-reference-avg-pool-ceil-overhang).",
+           "openvino": "OpenVINO's MaxPool with ceil_mode=1 keeps a last window that starts in the right padding: "
+                       "a 2×2 input, kernel 3, stride 3, pads 1 pools to 2×2, not 1×1 (its AveragePool drops it; "
+                       "equivcheck/known_issues.py: openvino-ceil-mode-window-in-padding).",
+           "litert": "LiteRT runs TensorFlow programs, and TF pooling has no ceil_mode (the adapter's sentence).",
            "tensorflow": "TF/Keras pooling has no ceil_mode (the adapter's NotApplicable names 'SAME', ⌈n/s⌉ "
                          "outputs, as what it offers).",
            "jax": "lax.reduce_window pooling has no ceil_mode (n/a with the adapter's sentence).",

@@ -34,7 +34,7 @@ from equivcheck.claim import claim, source
         conv_example(1, 2, 2, [4, 5, 3], [2, 3, 1], [2, 1, 2], 0, [1, 1, 1], layers=False),
     ],
     space=conv_geometries(layers=False),
-    expected={"*": "holds", "onnxruntime": "n/a", "onnx": "n/a"},
+    expected={"*": "holds", "onnxruntime": "n/a", "onnx": "n/a", "openvino": "n/a", "litert": "n/a"},
     notes=tf_missing_kernel_notes({
         "numpy": "NumPy has no autodiff: the VJP side is the adjoint built by brute force from the definition "
                  "of conv as a gather (every output sends y·w back to the input pixels it read, a scatter-add per "

@@ -44,7 +44,7 @@ ORACLE_LIMIT = 4096
     ]),
     deviations=[ORT_NO_FLOAT64_CONV],
     expected={"numpy": "raises", "torch": "holds", "tensorflow": "raises", "jax": "raises", "flax": "holds",
-              "onnxruntime": "holds", "onnx": "holds"},
+              "onnxruntime": "holds", "onnx": "holds", "openvino": "holds", "litert": "raises"},
     notes={
         "numpy": "The oracle is written for batched (N, C, *spatial) input only: an unbatched input raises "
                  "OracleError (a reference needs no convenience forms; the batched call is what it checks).",

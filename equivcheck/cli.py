@@ -501,7 +501,10 @@ def cmd_run(args) -> int:
     # the shard is cut from the whole selection (whatever is installed or already done), so every
     # machine of a sharded run agrees on its parts
     mine = shard_of([(c.id, fw, dt) for fw in frameworks for c in claims for dt in dtypes], args.shard)
-    todo = [item for item in mine if item[1] not in unavailable and item not in done]
+    no_dtype = {(fw, dt): reason for fw in frameworks for dt in dtypes if (reason := backends.dtype_unavailable(fw, dt))}
+    for reason in no_dtype.values():
+        print(f"skipped: {reason}", file=sys.stderr)
+    todo = [item for item in mine if item[1] not in unavailable and item[1:] not in no_dtype and item not in done]
     results = list(done.values())
     crashes, count, width = [], [0], len(str(len(todo)))
     started = time.perf_counter()

@@ -46,11 +46,15 @@ def test_claim(claim_id, framework, equivcheck_claims, equivcheck_options):
     if reason:
         pytest.skip(reason)
     claim = equivcheck_claims[claim_id]
-    problems = []
+    problems, lacking = [], [why for dtype in options.dtypes if (why := backends.dtype_unavailable(framework, dtype))]
     for dtype in options.dtypes:
+        if backends.dtype_unavailable(framework, dtype):
+            continue
         result = run_claim(claim, framework, dtype=dtype, examples=options.examples, seed=options.seed,
                            device=options.device, allow_tf32=options.allow_tf32)
         if not result.as_expected:
             problems.append(failure_message(claim, result))
     if problems:
         pytest.fail("\n\n".join(problems), pytrace=False)
+    if len(lacking) == len(options.dtypes):
+        pytest.skip("; ".join(lacking))

@@ -46,7 +46,8 @@ def test_list_json_is_an_array_of_id_title_statement_sources(capsys):
     assert isinstance(claims, list) and claims
     for claim in claims:
         assert set(claim) == {"id", "title", "statement", "sources"}
-        assert all(set(s) == {"seed", "quote"} for s in claim["sources"])
+        assert all(set(s) == {"seed", "kind", "url", "words", "quote"} for s in claim["sources"])
+        assert all(s["words"] and s["quote"] for s in claim["sources"])
 
 
 @pytest.mark.parametrize("argv", [

@@ -1,7 +1,7 @@
 """Framework adapters, loaded lazily by name.
 
 >>> FRAMEWORKS
-('numpy', 'torch', 'tensorflow', 'jax', 'flax', 'onnxruntime', 'onnx')
+('numpy', 'torch', 'tensorflow', 'jax', 'flax', 'onnxruntime', 'onnx', 'openvino', 'litert')
 """
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ class Engine:
     distributions: tuple[str, ...] = ()
     import_first: tuple[str, ...] = ()
     identity: tuple = ()
+    #: Why the engine has no float64 column (it has no double kernels), or None: runs and pytest skip its
+    #: float64 cells with this sentence instead of running claims that could only end n/a.
+    no_float64: str | None = None
 
     @property
     def package(self) -> str:
@@ -55,6 +58,15 @@ ENGINES: dict[str, Engine] = {engine.name: engine for engine in (
     # layers are torch.nn layers through torch.onnx.export: torch (when installed) goes first
     Engine("onnxruntime", ("onnxruntime", "onnx"), import_first=("torch",), identity=("onnxruntime", "onnx")),
     Engine("onnx", ("onnx",), distributions=("numpy",), import_first=("torch",), identity=("onnx", "numpy")),
+    # the deployment runtimes: OpenVINO on the ONNX columns' graphs (layers through torch.onnx.export),
+    # LiteRT on TensorFlow programs converted with the TFLite converter
+    Engine("openvino", ("openvino", "onnx"), import_first=("torch",), identity=("openvino",),
+           no_float64="OpenVINO's CPU plugin has no float64 kernels: it runs an f64 model in f32 and returns f64 arrays "
+                      "of f32 results, so a float64 run cannot be judged"),
+    Engine("litert", ("ai_edge_litert", "tensorflow"), distributions=("tensorflow", "keras"), import_first=("torch",),
+           identity=("ai-edge-litert", ("tensorflow", "tensorflow-cpu")),
+           no_float64="LiteRT's builtin kernels have no float64 convolution, transpose or pooling (the TFLite converter "
+                      "asks for TF Select ops for every float64 program equivcheck writes)"),
 )}
 
 #: The names, in column order (``FRAMEWORKS``), and what each needs importable (``REQUIREMENTS``).
@@ -131,6 +143,18 @@ def availability(framework: str, import_it: bool = True) -> str | None:
     except BackendUnavailable as exc:
         return str(exc)
     return None
+
+
+def dtype_unavailable(framework: str, dtype: str) -> str | None:
+    """Why ``framework`` has no ``dtype`` column (from its registry line, no import), or None.
+
+    >>> dtype_unavailable("openvino", "float64").startswith("openvino float64: ")
+    True
+    >>> dtype_unavailable("openvino", "float32") is None
+    True
+    """
+    reason = ENGINES[check_names([framework], "framework")[0]].no_float64
+    return f"{framework} float64: {reason}" if dtype == "float64" and reason else None
 
 
 def installed(framework: str) -> bool:

@@ -31,9 +31,6 @@ PROGRAMS = ("to_native", "from_native", "conv", "conv_transpose", "linear", "pix
             "space_to_depth", "max_pool", "max_unpool", "avg_pool", "extract_patches", "pad", "batch_norm",
             "reshape", "transpose", "concat", "expand_dims", "fftn", "ifftn", "conj", "real")
 
-NO_FLOAT64 = ("litert: LiteRT's builtin kernels have no float64 convolution, transpose or pooling (the TFLite "
-              "converter asks for TF Select ops for every float64 program equivcheck writes), so there is no float64 column")
-
 _SELECT_OPS = re.compile(r"TF Select ops: ([^\n]+)")
 
 
@@ -58,7 +55,8 @@ class LitertBackend(Backend):
     def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
         super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
         if dtype == "float64":
-            raise BackendUnavailable(NO_FLOAT64)
+            from equivcheck.backends import dtype_unavailable
+            raise BackendUnavailable(dtype_unavailable(self.framework_name, dtype))
         from equivcheck.backends.tensorflow.adapter import TensorflowBackend
         import ai_edge_litert
         from ai_edge_litert import interpreter

@@ -28,10 +28,6 @@ PINNED = {"INFERENCE_PRECISION_HINT": "f32"}
 #: runtime lacks that operation, so the example is n/a with its words (anything else it raises is its own).
 _LACKS = re.compile(r"No conversion rule found for operations: ([^\n]+)|(Unsupported padding mode: \[\w+\])")
 
-NO_FLOAT64 = ("OpenVINO's CPU plugin has no float64 kernels: it runs an f64 model in f32 and returns f64 arrays "
-              "of f32 results, so a float64 run cannot be judged")
-
-
 class OpenvinoBackend(OnnxBackend):
     """OpenVINO's CPU plugin, fed the ONNX family's graphs, inference precision pinned to f32."""
 
@@ -39,7 +35,8 @@ class OpenvinoBackend(OnnxBackend):
 
     def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
         if dtype == "float64":
-            raise BackendUnavailable(f"openvino: {NO_FLOAT64}")
+            from equivcheck.backends import dtype_unavailable
+            raise BackendUnavailable(dtype_unavailable(self.framework_name, dtype))
         super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
         import openvino
 
