@@ -109,8 +109,8 @@ class LitertBackend(Backend):
             missing = _SELECT_OPS.search(str(exc))
             if missing:
                 raise NotApplicable(f"LiteRT's builtin ops have no {missing.group(1).strip()} "
-                                    f"(the TFLite converter would need TF Select ops, {self.dtype} inputs "
-                                    f"{[tuple(s.shape) for s in specs]})") from None
+                                    f"(the TFLite converter would need TF Select ops; inputs "
+                                    f"{[(tuple(s.shape), s.dtype.name) for s in specs]})") from None
             raise
         runner = self.interpreter.Interpreter(model_content=flatbuffer)
         runner.allocate_tensors()

@@ -86,7 +86,7 @@ def _pool_divisor(env):
     out = converted(lambda a: tf.nn.avg_pool2d(a, 3, 1, "SAME"), np.ones((1, 4, 4, 1), np.float32))
     corner = float(out[0, 0, 0, 0])  # a ones input: 1 when the divisor counts in-bounds pixels, 4/9 for k²
     key = "in_bounds" if np.isclose(corner, 1.0) else "window" if np.isclose(corner, 4 / 9) else None
-    return key or f"other (corner {corner})", f"corner of a ones 4×4 input: {corner:.4g}"
+    return key or f"other (corner {corner})", None, None, f"corner of a ones 4×4 input: {corner:.4g}"
 
 
 @probe(FRAMEWORK, "precision", "float64 conv", "TFLite converter")
