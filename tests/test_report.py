@@ -375,3 +375,18 @@ def test_check_passes_a_copy_that_differs_only_in_rows_that_depend_on_the_cpu(tm
     assert generate.check("# t\n" + row.format("False"), committed)
     assert "depend on this CPU" in capsys.readouterr().out
     assert not generate.check("# t changed\n" + row.format("False"), committed)
+
+
+def test_the_report_shows_each_claims_sources_in_words():
+    from equivcheck.report import model, render_html, render_md
+
+    claims = model.claim_sources(["conv_transpose_padding_crops_output", "no_such_claim"])
+    assert list(claims) == ["conv_transpose_padding_crops_output"]
+    words = [src["words"] for src in claims["conv_transpose_padding_crops_output"]["sources"]]
+    assert "GitHub issue/PR Samsung/TICO#420 — https://github.com/Samsung/TICO/issues/420" in words
+    lines = []
+    render_md._sources({"claims": claims}, lines)
+    assert lines[0] == "## Where the claims come from" and "Samsung/TICO#420" in "\n".join(lines)
+    out = []
+    render_html._sources({"claims": claims}, out)
+    assert "href='https://github.com/Samsung/TICO/issues/420'" in "".join(out)

@@ -307,8 +307,24 @@ def build(environments: list[dict], sources: list[tuple], name: str = "report") 
         "verdicts": verdict_rows,
         "facts": fact_rows,
         "errors": error_rows,
+        "claims": claim_sources(sorted({r["claim"] for r in verdict_rows})),
         "summary": _summary(convention_rows, verdict_rows, fact_rows, error_rows, ordered_columns),
     }
+
+
+def claim_sources(claim_ids) -> dict:
+    """Title and sources in words (:meth:`equivcheck.claim.Source.to_dict`) of each claim a report shows,
+    from the catalog (and ``EQUIVCHECK_CASES``); a claim no longer there is left out."""
+    if not claim_ids:
+        return {}
+    from equivcheck.claim import ClaimError, load_claims
+
+    try:
+        catalog = load_claims()
+    except ClaimError:  # a broken case file: the verdicts still render, the loader's error is reported elsewhere
+        return {}
+    return {cid: {"title": catalog[cid].title, "sources": [src.to_dict() for src in catalog[cid].sources]}
+            for cid in claim_ids if cid in catalog}
 
 
 def _version_key(column: dict):

@@ -268,6 +268,18 @@ def _recorded(report, key, title, out) -> None:
     out.append("</table>")
 
 
+def _sources(report, out) -> None:
+    """Each claim's sources in words, linked where they have an address."""
+    if not report.get("claims"):
+        return
+    out.append("<h2 id='sources'>Where the claims come from</h2><ul>")
+    for claim, entry in report["claims"].items():
+        refs = "; ".join((f"<a href='{_e(src['url'])}'>{_e(src['words'])}</a>" if src.get("url") else _e(src["words"]))
+                         + f" (“{_e(src['quote'])}”)" for src in entry["sources"])
+        out.append(f"<li><b>{_e(claim)}</b>: {_e(entry['title'])}. {refs}</li>")
+    out.append("</ul>")
+
+
 def render(report: dict) -> str:
     """The whole report as one HTML document."""
     out: list[str] = []
@@ -275,6 +287,7 @@ def render(report: dict) -> str:
     _matrix(report, out)
     _pixel_shuffle(report, out)
     _conventions(report, out)
+    _sources(report, out)
     _recorded(report, "facts", "Facts recorded by claims", out)
     _recorded(report, "errors", "Framework errors recorded by claims", out)
     out.append("</body></html>\n")

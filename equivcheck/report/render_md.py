@@ -229,6 +229,18 @@ def _verdicts(report, lines) -> None:
     lines.append("")
     if deviations:
         lines += deviations + [""]
+    _sources(report, lines)
+
+
+def _sources(report, lines) -> None:
+    """Each claim's sources in words, so a reader can look them up."""
+    if not report.get("claims"):
+        return
+    lines += ["## Where the claims come from", ""]
+    for claim, entry in report["claims"].items():
+        refs = "; ".join(f"{_escape(src['words'])} (“{_escape(src['quote'])}”)" for src in entry["sources"])
+        lines.append(f"- **{_escape(claim)}**: {_escape(entry['title'])}. {refs}")
+    lines.append("")
 
 
 def _recorded(report, key, title, lines) -> None:
