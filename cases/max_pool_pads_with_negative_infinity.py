@@ -1,18 +1,10 @@
 """Max pooling pads with −∞, not zeros: zero-padding first differs wherever a window's inputs are all negative."""
 import numpy as np
-from hypothesis import strategies as st
 
 from equivcheck import oracle
 from equivcheck.backends.base import NotApplicable
+from equivcheck.casekit_pitfalls import same_pools
 from equivcheck.claim import claim, source
-
-
-@st.composite
-def _space(draw):
-    # 'SAME' pads PyTorch can also express (symmetric): k odd, and n odd at stride 2.
-    rank, k, s = draw(st.integers(1, 2)), draw(st.sampled_from([3, 5])), draw(st.integers(1, 2))
-    spatial = [(2 * draw(st.integers(1, 3)) + 1) if s == 2 else draw(st.integers(1, 6)) for _ in range(rank)]
-    return {"n": 1, "c": draw(st.integers(1, 2)), "spatial": spatial, "k": k, "stride": s}
 
 
 @claim(
@@ -39,7 +31,7 @@ def _space(draw):
         {"n": 1, "c": 1, "spatial": [2], "k": 3, "stride": 1, "x": [-1.0, -2.0]},
         {"n": 1, "c": 2, "spatial": [5, 4], "k": 3, "stride": 1},
     ],
-    space=_space(),
+    space=same_pools(1),
     expected="refuted",
     notes={"*": "The pads are the 'SAME' pads of each example, given explicitly where the framework takes them and as "
                 "its own 'same' where it does not (tf.nn.max_pool, then also the layer). Supporting: the framework's "

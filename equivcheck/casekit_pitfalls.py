@@ -13,6 +13,7 @@ framework ops; they never decide a verdict, and every check stays in the case bo
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import strategies as st
 
 from equivcheck import known_issues
 from equivcheck.backends.base import NotApplicable
@@ -44,7 +45,7 @@ def fold_phases(v: np.ndarray, order: str) -> np.ndarray:
     """``(A, B, *phases, *taps)`` → ``(A·r^d, B, *taps)``: the phases joined to axis 0 in a shuffle's
     channel order, CRD (a·r^d + phase) or DCR (phase·A + a), the phase index row-major."""
     d = (v.ndim - 2) // 2
-    a, b, taps = v.shape[0], v.shape[1], v.shape[2 + d:]
+    b, taps = v.shape[1], v.shape[2 + d:]
     phases = list(range(2, 2 + d))
     lead = phases + [0] if order == "DCR" else [0] + phases      # the axes that become axis 0, major first
     v = v.transpose(lead + [1] + list(range(2 + d, v.ndim)))
@@ -64,3 +65,12 @@ def pick_shuffle(bk, names, channels: int, r: int, rank: int = 2):
         return name, getattr(bk, name), SHUFFLE_ORDER[name]
     raise NotApplicable(f"{bk.framework_name} has none of {', '.join(names)}")
 
+
+
+@st.composite
+def same_pools(draw, min_size: int = 1):
+    """A pooling draw whose 'SAME' padding PyTorch can also express (symmetric): an odd kernel, and at
+    stride 2 an odd size (total padding k − 1); ``min_size`` the smallest size at stride 1."""
+    rank, k, s = draw(st.integers(1, 2)), draw(st.sampled_from([3, 5])), draw(st.integers(1, 2))
+    spatial = [(2 * draw(st.integers(1, 3)) + 1) if s == 2 else draw(st.integers(min_size, 6)) for _ in range(rank)]
+    return {"n": 1, "c": draw(st.integers(1, 2)), "spatial": spatial, "k": k, "stride": s}
