@@ -441,6 +441,16 @@ ISSUES: tuple[KnownIssue, ...] = (
         applies=lambda op, rank, dtype, stride, dilation, groups: dtype == "float64" and op in ORT_NO_FLOAT64_OPS,
         pinned_by="tests/test_known_issues.py::test_ort_still_has_no_float64_kernel"),
     KnownIssue(
+        id="ort-output-padding-below-stride", kind="missing kernel", framework="onnxruntime", package="onnxruntime",
+        first_seen="1.32.0", last_seen="1.32.0",
+        reason="ONNX Runtime's ConvTranspose refuses an output_padding that is not below the stride ('output_padding "
+               "(1) may be too large for stride (1)'), which PyTorch accepts when it is below the dilation: such a "
+               "transposed conv cannot be run there",
+        words=("may be too large for stride",),
+        applies=lambda op, rank, dtype, stride, dilation, groups: op in ("conv_transpose", "ConvTranspose")
+        and max(dilation) > 1,
+        pinned_by="tests/test_known_issues.py::test_ort_still_refuses_output_padding_at_the_stride"),
+    KnownIssue(
         id="onnx-reference-grouped-conv-transpose", kind="wrong values", framework="onnx", package="onnx",
         first_seen=ONNX_REFERENCE_SEEN["first_seen"], last_seen=ONNX_REFERENCE_SEEN["last_seen"],
         reason="onnx.reference's ConvTranspose with group > 1 raises 'group=2 != 1 is not implemented yet' "
@@ -499,11 +509,11 @@ ISSUES: tuple[KnownIssue, ...] = (
     KnownIssue(
         id="litert-no-grouped-transpose-conv", kind="missing kernel", framework="litert", package="tensorflow",
         first_seen="2.21.0", last_seen="2.21.0",
-        reason="LiteRT's TRANSPOSE_CONV has no groups: the TFLite converter keeps a grouped transposed conv (a "
-               "Conv2DBackpropInput whose filter has fewer input channels than the input) as one TRANSPOSE_CONV, "
-               "which fails its own shape check when invoked ('SizeOfDimension(output, 3) != SizeOfDimension(weights, "
-               "0)')",
-        words=("(TRANSPOSE_CONV) failed to invoke",),
+        reason="LiteRT's TRANSPOSE_CONV and CONV_3D_TRANSPOSE have no groups: the TFLite converter keeps a grouped "
+               "transposed conv (a Conv2DBackpropInput or Conv3DBackpropInputV2 whose filter has fewer input channels "
+               "than the input) as one such op, which fails its own shape check ('SizeOfDimension(output, 3) != "
+               "SizeOfDimension(weights, 0)' when invoked; 3-D: 'shape_data[4] != filter_output_channels' when prepared)",
+        words=("(TRANSPOSE_CONV) failed to invoke", "(CONV_3D_TRANSPOSE) failed to prepare"),
         applies=lambda op, rank, dtype, stride, dilation, groups: op == "conv_transpose" and groups > 1,
         pinned_by="tests/test_known_issues.py::test_litert_grouped_transpose_conv_still_fails"),
     KnownIssue(

@@ -633,3 +633,47 @@ def test_onnx_reference_ceil_mode_average_pool_still_shifts():
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)])
     got = ReferenceEvaluator(model).run(None, {"X": np.array([[[1., 2., 3., 4.]]], np.float32)})[0].ravel().tolist()
     assert got == [1.5, 3.0], f"{issue.id}: the reference now gives {got} (the spec: [2.0, 4.0])"
+
+
+def test_ort_still_refuses_output_padding_at_the_stride():
+    """Pins ort-output-padding-below-stride with ONNX Runtime and onnx alone: ConvTranspose of a 1-pixel input,
+    kernel 1, stride 1, dilation 2, output_padding 1 (PyTorch computes it: 2 outputs).  Fails the day ORT
+    runs it: narrow the record's last_seen."""
+    ort = pytest.importorskip("onnxruntime", reason="the onnxruntime column needs onnxruntime")
+    from onnx import TensorProto, helper
+
+    issue = known_issues.BY_ID["ort-output-padding-below-stride"]
+    if not issue.affects(ort.__version__):
+        pytest.skip(f"onnxruntime {ort.__version__} is outside {issue.id}'s range (≤ {issue.last_seen})")
+    node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], strides=[1], dilations=[2], output_padding=[1])
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 1]),
+                                            helper.make_tensor_value_info("w", TensorProto.FLOAT, [1, 1, 1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+    options = ort.SessionOptions()
+    options.log_severity_level = 4
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    with pytest.raises(Exception, match=re.escape(issue.words[0])):
+        session.run(None, {"x": np.ones((1, 1, 1), np.float32), "w": np.ones((1, 1, 1), np.float32)})
+
+
+def test_litert_grouped_3d_transpose_conv_still_fails_to_prepare():
+    """Pins the 3-D half of litert-no-grouped-transpose-conv: a grouped Conv3DBackpropInputV2 (2 input channels,
+    filter of 1) converts, then fails to prepare.  Fails the day LiteRT prepares it."""
+    pytest.importorskip("ai_edge_litert", reason="the litert column needs ai-edge-litert")
+    tf = pytest.importorskip("tensorflow")
+    from ai_edge_litert.interpreter import Interpreter
+
+    issue = known_issues.BY_ID["litert-no-grouped-transpose-conv"]
+    if not issue.affects(tf.__version__):
+        pytest.skip(f"tensorflow {tf.__version__} is outside {issue.id}'s range (≤ {issue.last_seen})")
+
+    def grouped(x, w):  # NDHWC (1, 1, 1, 1, 2) input, a (1, 1, 1, 1, 2) filter: one input channel per group
+        return tf.raw_ops.Conv3DBackpropInputV2(input_sizes=[1, 1, 1, 1, 2], filter=w, out_backprop=x,
+                                                strides=[1, 1, 1, 1, 1], padding="VALID")
+    function = tf.function(grouped, input_signature=[tf.TensorSpec((1, 1, 1, 1, 2), tf.float32),
+                                                     tf.TensorSpec((1, 1, 1, 1, 2), tf.float32)], autograph=False)
+    flatbuffer = tf.lite.TFLiteConverter.from_concrete_functions([function.get_concrete_function()],
+                                                                 function).convert()
+    with pytest.raises(RuntimeError, match=re.escape(issue.words[1])):
+        Interpreter(model_content=flatbuffer).allocate_tensors()
