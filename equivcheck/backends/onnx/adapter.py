@@ -19,27 +19,15 @@ Design rules
 """
 from __future__ import annotations
 
-import operator
 import re
 
 import numpy as np
 
 from equivcheck import known_issues, layouts
-from equivcheck.backends.base import Backend, BackendUnavailable, NotApplicable, padding_pairs, spatial_ints
+from equivcheck.backends.base import (Backend, BackendUnavailable, NotApplicable, is_int, padding_pairs,
+                                      padding_spec, spatial_ints)
 from equivcheck.conventions import PAD_MODES
 from equivcheck.backends.onnx.graphs import OPSET, GraphCache, Signature
-
-
-def _is_int(value) -> bool:
-    try:
-        operator.index(value)
-        return True
-    except TypeError:
-        return False
-
-
-def _per_dim(value, rank):
-    return [int(value)] * rank if _is_int(value) else [int(v) for v in value]
 
 
 def _padding_attrs(padding, rank) -> dict:
@@ -47,8 +35,7 @@ def _padding_attrs(padding, rank) -> dict:
     (all befores, then all afters).  Anything else goes to ONNX as given, so ONNX judges it."""
     if isinstance(padding, str):
         return {"auto_pad": {"same": "SAME_UPPER", "valid": "VALID"}.get(padding.lower(), padding)}
-    items = [padding] * rank if _is_int(padding) else list(padding)
-    pairs = [(int(item),) * 2 if _is_int(item) else tuple(int(v) for v in item) for item in items]
+    pairs = padding_spec(padding, rank)
     return {"pads": tuple(b for b, _ in pairs) + tuple(a for _, a in pairs)}
 
 
@@ -137,14 +124,14 @@ class OnnxBackend(Backend):
     def conv(self, x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
         rank = np.ndim(w) - 2
         return self._run("Conv", [x, self._kernel(w, "conv", rank)] + ([] if b is None else [b]),
-                         strides=tuple(_per_dim(stride, rank)), dilations=tuple(_per_dim(dilation, rank)),
+                         strides=tuple(spatial_ints(stride, rank)), dilations=tuple(spatial_ints(dilation, rank)),
                          group=int(groups), kernel_shape=tuple(np.shape(w)[2:]), **_padding_attrs(padding, rank))
 
     def conv_transpose(self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
         rank = np.ndim(w) - 2
         return self._run("ConvTranspose", [x, self._kernel(w, "conv_transpose", rank)] + ([] if b is None else [b]),
-                         strides=tuple(_per_dim(stride, rank)), dilations=tuple(_per_dim(dilation, rank)),
-                         output_padding=tuple(_per_dim(output_padding, rank)), group=int(groups),
+                         strides=tuple(spatial_ints(stride, rank)), dilations=tuple(spatial_ints(dilation, rank)),
+                         output_padding=tuple(spatial_ints(output_padding, rank)), group=int(groups),
                          kernel_shape=tuple(np.shape(w)[2:]), **_padding_attrs(padding, rank))
 
     def linear(self, x, w, b=None):
@@ -152,7 +139,7 @@ class OnnxBackend(Backend):
 
     @staticmethod
     def _blocksize(x, r, what):
-        if not _is_int(r):
+        if not is_int(r):
             r = tuple(r)
             if len(r) != 2 or r[0] != r[1]:
                 raise NotApplicable(f"ONNX {what} takes one blocksize for both spatial axes, got r={r}")
@@ -181,7 +168,7 @@ class OnnxBackend(Backend):
     # ---- pooling -------------------------------------------------------------
     @staticmethod
     def _pool_attrs(x, kernel, stride, padding, ceil_mode=False, dilation=1):
-        rank = np.ndim(x) - 2 if _is_int(kernel) else len(tuple(kernel))
+        rank = np.ndim(x) - 2 if is_int(kernel) else len(tuple(kernel))
         k = spatial_ints(kernel, rank)
         attrs = {"kernel_shape": k, "strides": k if stride is None else spatial_ints(stride, rank),
                  **_padding_attrs(padding, rank)}

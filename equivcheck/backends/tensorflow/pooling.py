@@ -29,6 +29,15 @@ class PoolingOps:
         k = spatial_ints(kernel, rank)
         return rank, batched, k, (k if stride is None else spatial_ints(stride, rank))
 
+    def _pool_arguments(self, x, kernel, stride, padding, dilation, ceil_mode):
+        """What max_pool and avg_pool both start from: (rank, batched, k, s, d, native x, its layout, tf.nn's
+        padding); ceil_mode is n/a (TF has none)."""
+        if ceil_mode:
+            raise NotApplicable(NO_CEIL_MODE)
+        rank, batched, k, s = self._pool_setup(x, kernel, stride)
+        xn, layout = self._native(x, rank, batched)
+        return rank, batched, k, s, spatial_ints(dilation, rank), xn, layout, pad_spec(padding, rank)
+
     def _dilated_pool(self, xn, layout, kind, k, s, d, spec, fill):
         """``tf.nn.pool``, TF's pool with ``dilations``.  It refuses strides > 1 with dilations > 1, so
         'VALID' (explicit pads are a tf.pad with ``fill`` first) runs at stride 1 and keeps every s-th
@@ -44,12 +53,7 @@ class PoolingOps:
 
     def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False, *, ceil_mode=False, dilation=1):
         tf = self.tf
-        if ceil_mode:
-            raise NotApplicable(NO_CEIL_MODE)
-        rank, batched, k, s = self._pool_setup(x, kernel, stride)
-        d = spatial_ints(dilation, rank)
-        xn, layout = self._native(x, rank, batched)
-        spec = pad_spec(padding, rank)
+        rank, batched, k, s, d, xn, layout, spec = self._pool_arguments(x, kernel, stride, padding, dilation, ceil_mode)
         if any(di != 1 for di in d):
             if return_indices:
                 raise NotApplicable("tensorflow: tf.nn.max_pool_with_argmax has no dilation; tf.nn.pool has "
@@ -107,12 +111,7 @@ class PoolingOps:
 
     def avg_pool(self, x, kernel, stride=None, padding=0, *, count_include_pad=True, ceil_mode=False, dilation=1):
         tf = self.tf
-        if ceil_mode:
-            raise NotApplicable(NO_CEIL_MODE)
-        rank, batched, k, s = self._pool_setup(x, kernel, stride)
-        d = spatial_ints(dilation, rank)
-        xn, layout = self._native(x, rank, batched)
-        spec = pad_spec(padding, rank)
+        rank, batched, k, s, d, xn, layout, spec = self._pool_arguments(x, kernel, stride, padding, dilation, ceil_mode)
         if spec == "SAME" and count_include_pad:
             raise NotApplicable("tensorflow: tf.nn.avg_pool's 'SAME' always leaves the padding out of the "
                                 "divisor (count_include_pad=False); TF has no 'SAME' average that counts it")
