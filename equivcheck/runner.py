@@ -196,12 +196,18 @@ def _draw(claim: Claim, bk, examples: int, seed: int,
 
     seen: list[Outcome] = []
     generated = []  # the number of draws when the first interesting one appeared (then shrinking starts)
+    space = claim.space
+    limit = getattr(bk, "distinct_draws", None)
+    if limit and examples > limit:
+        pool = parameter_pool(claim.space, limit, seed)
+        if pool:  # an empty pool means the space did not draw: the run below reports why
+            space = st.sampled_from(pool)
 
     @hypothesis_seed(seed)
     @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
               phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
               report_multiple_bugs=False, verbosity=Verbosity.quiet, print_blob=False)
-    @given(params=claim.space, values=st.sampled_from(["int", "normal"]), value_seed=st.integers(0, 2**31 - 1))
+    @given(params=space, values=st.sampled_from(["int", "normal"]), value_seed=st.integers(0, 2**31 - 1))
     def probe(params, values, value_seed):
         outcome = run_example(claim, bk, params, values=values, value_seed=value_seed)
         seen.append(outcome)
@@ -231,6 +237,30 @@ def _draw(claim: Claim, bk, examples: int, seed: int,
             "traceback": "".join(__import__("traceback").format_exception(exc)[-6:])})
         return seen + [failed], failed, made()
     return seen, None, made()
+
+
+def parameter_pool(space, size: int, seed: int) -> list[dict]:
+    """Up to ``size`` distinct parameter sets drawn from ``space`` with ``seed`` (hypothesis' first,
+    simplest draw among them), for engines with :attr:`~equivcheck.backends.base.Backend.distinct_draws`.
+    Empty when the space cannot draw (the ordinary run then reports the space's error)."""
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis import seed as hypothesis_seed
+
+    pool: list[dict] = []
+
+    @hypothesis_seed(seed)
+    @settings(max_examples=4 * size, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet, print_blob=False)
+    @given(params=space)
+    def collect(params):
+        if len(pool) < size and params not in pool:
+            pool.append(params)
+
+    try:
+        collect()
+    except Exception:  # noqa: BLE001 - the space's fault, reported by the run that follows
+        return []
+    return pool
 
 
 def _blame_space(claim: Claim, shrunk: Outcome | None) -> None:

@@ -298,3 +298,36 @@ def test_two_results_of_the_wrong_shape_are_a_failed_comparison_not_a_crash(tmp_
     result = run_claim(claim, "numpy", examples=0)
     assert result.verdict == "refuted"
     assert "is not the op's output shape (1, 1, 3)" in result.counterexample["failure"]["reason"]
+
+
+def test_an_engine_with_costly_programs_draws_few_shapes_and_many_values(tmp_path, monkeypatch):
+    from equivcheck.backends.numpy.adapter import NumpyBackend
+    from equivcheck.runner import parameter_pool
+
+    claim = case(tmp_path, "pool", """
+        SEEN = []
+
+        @claim(title="t", statement="s", sources=[source("003", "q")], expected="holds", examples=[{"n": 3}],
+               space=st.fixed_dictionaries({"n": st.integers(1, 40)}))
+        def check(bk, p, ctx):
+            x, w = ctx.array("x", (1, 1, p.n)), ctx.array("w", (1, 1, 1))
+            SEEN.append((p.n, float(x.sum())))
+            ctx.matches("conv", bk.conv(bk.asarray(x), bk.asarray(w)), oracle.conv, x, w)
+    """)
+    seen = claim.body.__globals__["SEEN"]
+    monkeypatch.setattr(NumpyBackend, "distinct_draws", 4)
+    result = run_claim(claim, "numpy", examples=30, seed=5)
+    assert result.verdict == "holds" and result.draws_run == 30
+    drawn = seen[1:]  # after the fixed example
+    assert len(drawn) == 30
+    shapes = {n for n, _ in drawn}
+    assert shapes <= {p["n"] for p in parameter_pool(claim.space, 4, 5)} and 1 <= len(shapes) <= 4, shapes
+    assert len({total for _, total in drawn}) > 4 * 2  # the values differ between draws of one shape
+    # a run of at most distinct_draws draws is the ordinary one
+    seen.clear()
+    run_claim(claim, "numpy", examples=4, seed=5)
+    monkeypatch.setattr(NumpyBackend, "distinct_draws", None)
+    ordinary = list(seen)
+    seen.clear()
+    run_claim(claim, "numpy", examples=4, seed=5)
+    assert seen == ordinary

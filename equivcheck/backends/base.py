@@ -159,6 +159,12 @@ class Backend:
     #: Engines that run on the CPU only say so here (a sentence: what runs where); asked for another
     #: device they are unavailable with it, so the column is skipped with the reason.
     cpu_only: str | None = None
+    #: Engines that build a program per distinct shape at a real cost (an ONNX export, a LiteRT
+    #: conversion, an OpenVINO compile) set how many distinct parameter sets a run of more draws than
+    #: this takes from a claim's space: the draws then share those parameter sets and differ in their
+    #: values (kind and seed), so the programs, cached per signature, are built that many times, not
+    #: once per draw.  The fixed examples always run; a run of at most this many draws is unchanged.
+    distinct_draws: int | None = None
 
     def __init__(self, dtype: str = "float32", device: str = "cpu", allow_tf32: bool = False):
         if dtype not in ("float32", "float64"):

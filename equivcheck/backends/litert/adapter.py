@@ -51,6 +51,9 @@ class LitertBackend(Backend):
     layer_apis = ("keras",)
     patch_order = "k,C"
     cpu_only = "equivcheck runs LiteRT's interpreter on the CPU only"
+    #: every program is a TFLite conversion per signature (0.14–0.25 s, benchmarks/deploy_compile.py):
+    #: long runs take 12 distinct parameter sets and vary the values
+    distinct_draws = 12
 
     def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
         super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)

@@ -59,6 +59,9 @@ class OnnxBackend(Backend):
     functional_api = "ops"
     layer_apis = ("torch.onnx",)
     patch_order = "?"
+    #: a layer is a ``torch.onnx.export`` per construction (1.5–2.5 s, benchmarks/onnx_export.py), an
+    #: OpenVINO graph a compile per shape: long runs take 24 distinct parameter sets and vary the values
+    distinct_draws = 24
 
     def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
         super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
