@@ -143,3 +143,60 @@ def test_matches_takes_the_framework_tensors_of_ctx_tensor():
     want = oracle.conv(ctx.arrays["x"], ctx.arrays["w"])
     assert ctx.matches("conv", _Tensor(want), oracle.conv, x, w)
     assert not ctx.matches("conv, wrong", _Tensor(want + math.pi), oracle.conv, x, w)
+
+
+def test_alike_takes_the_larger_magnitude_and_the_most_terms_of_the_two_ops():
+    ctx = _ctx()
+    x, w = ctx.array("x", (1, 2, 6)), ctx.array("w", (3, 2, 3))
+    # conv (2·3 = 6 terms) and a 2-wide average pool (2 terms) of another input: the bound is conv's
+    v = ctx.array("v", (1, 3, 5))
+    ops = ((oracle.conv, (x, w), {}), (oracle.avg_pool, (v, 2), {"stride": 1}))
+    y = oracle.conv(x, w)
+    magnitude = np.maximum(oracle.conv(abs(x), abs(w)), oracle.avg_pool(abs(v), 2, stride=1))
+    by_hand = tolerance.compare(y + 1e-6, y, magnitude=magnitude, terms=6, dtype="float32", sides=2)
+    ctx.alike("conv ~ pool", y + 1e-6, y, *ops)
+    assert ctx.checks[-1]["bound"] == by_hand.bound and ctx.checks[-1]["ratio"] == by_hand.ratio
+    # an op whose output has another shape stays out of the magnitude; its terms still count
+    wide = ctx.array("wide", (1, 2, 9))
+    ctx.alike("conv ~ conv of another length", y, y, (oracle.conv, (x, w), {}), (oracle.conv, (wide, w), {}))
+    assert ctx.checks[-1]["ok"]
+    one_side = tolerance.bound(oracle.conv(abs(x), abs(w)), 6, "float32", sides=1)
+    assert not ctx.alike("3 one-sided bounds off", y + 3 * one_side, y, (oracle.conv, (x, w), {}), sides=1)
+
+
+def test_fits_judges_without_recording():
+    ctx = _ctx()
+    x, w = ctx.array("x", (1, 2, 5)), ctx.array("w", (3, 2, 2))
+    y = oracle.conv(x, w)
+    one_side = tolerance.bound(oracle.conv(abs(x), abs(w)), 4, "float32", sides=2)
+    assert ctx.fits(y + 0.5 * one_side, y, oracle.conv, x, w)
+    assert not ctx.fits(y + 1.5 * one_side, y, oracle.conv, x, w)
+    assert not ctx.fits(y[..., :-1], y, oracle.conv, x, w)  # another shape never fits
+    shuffled = oracle.pixel_shuffle(ctx.array("s", (1, 4, 2, 2)), 2)
+    bumped = shuffled.copy()
+    bumped[0, 0, 0, 0] += 2.0 ** -40
+    assert ctx.fits(shuffled, shuffled.copy(), oracle.pixel_shuffle, ctx.arrays["s"], 2)
+    assert not ctx.fits(bumped, shuffled, oracle.pixel_shuffle, ctx.arrays["s"], 2)  # data movement: bit for bit
+    assert ctx.checks == [] and ctx.facts == {}
+
+
+def test_fact_outcome_records_what_the_framework_did_and_lets_harness_errors_through():
+    from equivcheck.backends.base import NotApplicable
+
+    ctx = _ctx()
+    assert ctx.fact_outcome("runs", lambda: np.zeros((2, 3))) is True
+    assert ctx.facts["runs"] == {"accepted": True, "output_shape": [2, 3]}
+
+    # the NumPy engine's own refusal (raised in the oracle): a kernel longer than the input
+    assert ctx.fact_outcome("refused", oracle.conv, np.ones((1, 1, 2)), np.ones((1, 1, 5)), flag="runs") is False
+    assert ctx.facts["refused"]["runs"] is False and ctx.facts["refused"]["type"].endswith("OracleError")
+    assert ctx.checks == []  # a fact, never a check
+
+    def harness_bug():
+        return undefined_name  # noqa: F821 - the case body's own error
+
+    with pytest.raises(NameError):
+        ctx.fact_outcome("bug", harness_bug)
+    with pytest.raises(NotApplicable):
+        ctx.fact_outcome("n/a", lambda: (_ for _ in ()).throw(NotApplicable("no such op")))
+    assert "bug" not in ctx.facts and "n/a" not in ctx.facts
