@@ -1,6 +1,6 @@
 """The registry of known framework behaviour: each record matches what the installed framework does.
 
-Every record of ``equivcheck/known_issues.py`` names the test here that pins it.
+Every record of ``equivcheck/known_issues/registry.py`` names the test here that pins it.
 When a framework is fixed, that test fails and says which record to narrow.
 The crash and wrong-value guards are checked against the installed framework
 (an XLA abort cannot be caught, so everything that might abort runs in a
@@ -80,8 +80,9 @@ def test_the_minimal_program_still_aborts():
                     f"({known_issues.OPERAND_SWAP_ABORT['last_seen']}); the guard is off")
     done = _run(_lax_script([_as_lists(OBSERVED[0][0])]))
     assert done.returncode != 0 and "Window dimensions do not match RHS shape" in done.stderr, (
-        f"jaxlib {version} compiles the minimal program of equivcheck/known_issues.py without aborting "
-        f"(exit {done.returncode}): XLA is fixed here, so narrow OPERAND_SWAP_ABORT there and rerun the soak.\n"
+        f"jaxlib {version} compiles the minimal program of equivcheck/known_issues/xla.py without aborting "
+        f"(exit {done.returncode}): XLA is fixed here, so narrow OPERAND_SWAP_ABORT in known_issues/versions.py "
+        f"and rerun the soak.\n"
         f"{done.stdout[-500:]}{done.stderr[-500:]}")
 
 
@@ -162,8 +163,8 @@ def test_tf_minimal_program_is_still_wrong_and_the_near_misses_right():
         pytest.skip(f"TensorFlow {tf.__version__}'s oneDNN computes the minimal program right on this CPU (the "
                     f"defect was seen on another one): the guard is off here, the near misses are right")
     if not in_range and not right:
-        pytest.fail(f"TensorFlow {tf.__version__} computes the minimal program of equivcheck/known_issues.py wrong "
-                    f"outside ONEDNN_ONE_COLUMN's range: widen it")
+        pytest.fail(f"TensorFlow {tf.__version__} computes the minimal program of equivcheck/known_issues/tensorflow.py "
+                    f"wrong outside ONEDNN_ONE_COLUMN's range: widen it in known_issues/versions.py")
 
 
 @needs_tf
@@ -235,7 +236,7 @@ def test_missing_kernel_still_missing(record, dtype):
         # (an AMD EPYC without AVX-512) has not.  float64 has no oneDNN kernel, so it pins the record.
         pytest.skip(f"this CPU's oneDNN runs the float32 program of {record}; the record stays for CPUs without it")
     pytest.fail(f"TensorFlow {tf.__version__} now runs the minimal program of {record} ({dtype}): the kernel exists, "
-                f"so narrow that record's last_seen in equivcheck/known_issues.py")
+                f"so narrow that record's last_seen in equivcheck/known_issues/registry.py")
 
 
 class _FakeTF:
@@ -301,7 +302,7 @@ def test_ort_still_has_no_float64_kernel(op_type, inputs):
         assert f"{issue.words[0]} {op_type}(" in str(exc), f"{issue.id}: other words now: {exc}"
     else:
         pytest.fail(f"onnxruntime {ort.__version__} now has a float64 {op_type} kernel: narrow {issue.id} "
-                    f"in equivcheck/known_issues.py")
+                    f"in equivcheck/known_issues/registry.py")
 
 
 @needs_onnx
