@@ -12,28 +12,23 @@ from __future__ import annotations
 import os
 
 from equivcheck import known_issues
+from equivcheck.backends.caches import cache_directory
 
 
 def compilation_cache_dir(setting: str | None) -> str | None:
     """Where JAX's persistent compilation cache goes, from ``EQUIVCHECK_JAX_CACHE``; None is off.
 
-    Unset, empty, ``1``/``on``/``yes``/``true``: on, in ``$XDG_CACHE_HOME/equivcheck/jax``
-    (default ``~/.cache/equivcheck/jax``).  ``0``/``off``/``no``/``false``: off.  Anything
-    else is the directory itself.  JAX keys each entry by the program, the compile options
-    and the jax/jaxlib versions, so a warm cache never changes what runs, only how soon: a
-    second run skips the XLA compiles (about 3× faster for the jax and flax claims, see
-    benchmarks/), and within one run the same program built twice compiles once.
+    Read as :func:`equivcheck.backends.caches.cache_directory` reads every cache variable: on by
+    default, in ``$XDG_CACHE_HOME/equivcheck/jax`` (``~/.cache/equivcheck/jax``).  JAX keys each
+    entry by the program, the compile options and the jax/jaxlib versions, so a warm cache never
+    changes what runs, only how soon: a second run skips the XLA compiles (about 3× faster for the
+    jax and flax claims, see benchmarks/), and within one run the same program built twice compiles
+    once.
 
     >>> compilation_cache_dir("off") is None, compilation_cache_dir("/tmp/jc")
     (True, '/tmp/jc')
     """
-    value = (setting or "").strip()
-    if value.lower() in ("0", "off", "no", "false"):
-        return None
-    if value.lower() in ("", "1", "on", "yes", "true"):
-        root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        return os.path.join(root, "equivcheck", "jax")
-    return os.path.abspath(os.path.expanduser(value))
+    return cache_directory(setting, "jax")
 
 
 def use_compilation_cache(jax) -> None:

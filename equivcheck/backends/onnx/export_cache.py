@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from equivcheck.backends.caches import cache_directory
+
 #: Bump when :mod:`.export` changes the arguments it exports with (every old entry is then a miss).
 FORMAT = "dynamo-export-v1: dynamic_shapes with Dim.DYNAMIC (Dim.AUTO fallback), optimize=True, default opset"
 
@@ -35,18 +37,14 @@ _PLAIN = (bool, int, float, str, type(None))
 
 
 def cache_dir(setting: str | None) -> Path | None:
-    """Where entries go, from the variable's value; None is off.
+    """Where entries go, from the variable's value (:func:`equivcheck.backends.caches.cache_directory`);
+    None is off.
 
     >>> cache_dir("off") is None, str(cache_dir("/tmp/oc"))
     (True, '/tmp/oc')
     """
-    value = (setting or "").strip()
-    if value.lower() in ("0", "off", "no", "false"):
-        return None
-    if value.lower() in ("", "1", "on", "yes", "true"):
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        return Path(base) / "equivcheck" / "onnx-export"
-    return Path(value)
+    directory = cache_directory(setting, "onnx-export")
+    return None if directory is None else Path(directory)
 
 
 def _plain(value):
