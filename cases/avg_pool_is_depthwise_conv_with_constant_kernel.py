@@ -3,7 +3,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import oracle
-from equivcheck.backends.base import NotApplicable
+from equivcheck.casekit_layers import if_applicable, native_layer_output
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
@@ -34,9 +34,7 @@ def _space(draw):
         {"n": 1, "c": 1, "k": [3, 3], "stride": [1, 1], "padding": [1, 1], "spatial": [3, 4], "describe": True},
         {"n": 2, "c": 3, "k": [3], "stride": [2], "padding": [1], "spatial": [6]},
     ],
-    space=_space(),
-    expected="holds",
-    deviations=[ORT_NO_FLOAT64_CONV],
+    space=_space(), expected="holds", deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "The kernel 1/prod(k) is handed to the framework, which rounds it to its dtype (one more rounding "
                 "per product, inside the pooling's bound); the pooling and the depthwise conv run in the framework, and the "
                 "native pooling layer (torch AvgPool{n}d, Keras AveragePooling{n}D, Flax avg_pool) where it takes "
@@ -44,31 +42,26 @@ def _space(draw):
                 "depthwise conv — it is not once a window reaches into the padding."},
 )
 def check(bk, p, ctx):
-    C, k, rank = p.c, list(p.k), len(p.k)
-    pads = [(q, q) for q in p.padding]
+    C, k, pads = p.c, list(p.k), [(q, q) for q in p.padding]
     x = ctx.array("x", (p.n, C, *p.spatial))
-    pool_kw = dict(stride=p.stride, padding=pads)
-    pooled = bk.avg_pool(bk.asarray(x), k, count_include_pad=True, **pool_kw)
-    ctx.matches("avg_pool(count_include_pad=True) vs oracle", pooled, oracle.avg_pool, x, k, count_include_pad=True,
-                **pool_kw, support=True)
+    X, pool_kw = bk.asarray(x), dict(stride=p.stride, padding=pads)
+    counted = dict(pool_kw, count_include_pad=True)
+    pooled = bk.avg_pool(X, k, **counted)
+    ctx.matches("avg_pool(count_include_pad=True) vs oracle", pooled, oracle.avg_pool, x, k, **counted, support=True)
     # handed over as float64: the framework rounds 1/prod(k) to its dtype (one more rounding per product, a
     # relative u that the pooling's bound covers when the framework computes in that dtype)
     kernel = np.full((C, 1, *k), 1.0 / np.prod(k))
-    depthwise = bk.conv(bk.asarray(x), bk.asarray(kernel), groups=C, **pool_kw)
-    ctx.agree("avg_pool == depthwise conv with the constant kernel 1/prod(k)", depthwise, pooled,
-              oracle.avg_pool, x, k, count_include_pad=True, **pool_kw)
-    try:
-        layer = bk.layer("avg_pool", rank=rank, in_channels=C, kernel_size=k, stride=p.stride,
-                         padding=pads if any(p.padding) else "valid", count_include_pad=True, input_shape=x.shape)
-        ctx.agree(f"native {layer.api} == depthwise conv", layer(bk.asarray(x)), depthwise,
-                  oracle.avg_pool, x, k, count_include_pad=True, **pool_kw)
-    except NotApplicable as exc:
-        ctx.fact("avg_pool layer with this padding", f"n/a: {exc}")
+    depthwise = bk.conv(X, bk.asarray(kernel), groups=C, **pool_kw)
+    ctx.agree("avg_pool == depthwise conv with the constant kernel 1/prod(k)", depthwise, pooled, oracle.avg_pool, x,
+              k, **counted)
+    native = native_layer_output(bk, "avg_pool", x, ctx=ctx, fact="avg_pool layer with this padding", rank=len(k),
+                                 in_channels=C, kernel_size=k, stride=p.stride,
+                                 padding=pads if any(p.padding) else "valid", count_include_pad=True)
+    if native:
+        ctx.agree(f"native {native[0].api} == depthwise conv", native[1], depthwise, oracle.avg_pool, x, k, **counted)
     if p.get("describe") and any(p.padding):
-        try:
-            excluded = bk.avg_pool(bk.asarray(x), k, count_include_pad=False, **pool_kw)
-            ctx.fact("avg_pool(count_include_pad=False), padded: equals the depthwise conv 1/prod(k)",
-                     ctx.fits(excluded, oracle.conv(x, kernel, groups=C, **pool_kw), oracle.conv, x, kernel,
-                              groups=C, sides=1, **pool_kw))
-        except NotApplicable as exc:
-            ctx.fact("avg_pool(count_include_pad=False), padded: equals the depthwise conv 1/prod(k)", f"n/a: {exc}")
+        key = "avg_pool(count_include_pad=False), padded: equals the depthwise conv 1/prod(k)"
+        excluded = if_applicable(lambda: bk.avg_pool(X, k, **pool_kw, count_include_pad=False), ctx=ctx, fact=key)
+        if excluded is not None:
+            ctx.fact(key, ctx.fits(excluded, oracle.conv(x, kernel, groups=C, **pool_kw), oracle.conv, x, kernel,
+                                   groups=C, sides=1, **pool_kw))

@@ -1,8 +1,9 @@
 """TF 'SAME' average pooling divides by the in-bounds count; PyTorch's AvgPool (count_include_pad=True) by k^d."""
 import numpy as np
 
-from equivcheck import op_bounds, oracle, tolerance
+from equivcheck import oracle
 from equivcheck.backends.base import NotApplicable
+from equivcheck.casekit_layers import if_applicable, native_layer
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV, same_pools
 from equivcheck.claim import claim, source
 
@@ -50,12 +51,10 @@ def check(bk, p, ctx):
     sym = [before for before, _ in pads]
     same = dict(stride=s, padding=pads, count_include_pad=False)
     for include in (False, True):
-        try:
-            got = bk.avg_pool(X, k, s, padding="same", count_include_pad=include)
-        except NotApplicable:
-            continue
-        ctx.matches(f"'same' average pool with count_include_pad={include} vs the 'SAME' pads", got, oracle.avg_pool,
-                    x, k, stride=s, padding=pads, count_include_pad=include, support=True)
+        got = if_applicable(lambda: bk.avg_pool(X, k, s, padding="same", count_include_pad=include))
+        if got is not None:
+            ctx.matches(f"'same' average pool with count_include_pad={include} vs the 'SAME' pads", got,
+                        oracle.avg_pool, x, k, stride=s, padding=pads, count_include_pad=include, support=True)
     try:
         included = bk.avg_pool(X, k, s, padding=sym, count_include_pad=True)
         excluded = bk.avg_pool(X, k, s, padding=sym, count_include_pad=False)
@@ -70,16 +69,13 @@ def check(bk, p, ctx):
     # the native layers: 'same' with the layer's own default divisor (found out and recorded), explicit pads both ways
     for word, include in (("same", None), ("same", False), (sym, True), (sym, False)):
         option = {} if include is None else {"count_include_pad": include}
-        try:
-            layer = bk.layer("avg_pool", rank=rank, in_channels=p.c, kernel_size=k, stride=s, padding=word,
+        layer = native_layer(bk, "avg_pool", rank=rank, in_channels=p.c, kernel_size=k, stride=s, padding=word,
                              input_shape=x.shape, **option)
-        except NotApplicable:
+        if layer is None:
             continue
         got = layer(X)
         if include is None:
-            include = not tolerance.compare(ctx.numpy(got), oracle.avg_pool(x, k, **same), dtype=ctx.compute_dtype,
-                                            magnitude=op_bounds.magnitude(oracle.avg_pool, x, k, **same),
-                                            terms=op_bounds.terms(oracle.avg_pool, x, k, **same)).ok
+            include = not ctx.fits(got, oracle.avg_pool(x, k, **same), oracle.avg_pool, x, k, **same)
             ctx.fact(f"{layer.api}(padding='same') default divisor", "k^d (padding counts)" if include else
                      "in-bounds count (padding left out, as TF)")
         ctx.matches(f"{layer.api}(padding={word!r}, count_include_pad={include}) vs oracle", got, oracle.avg_pool,

@@ -3,8 +3,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import op_bounds, oracle
-from equivcheck.backends.base import NotApplicable
 from equivcheck.casekit import run_conv, run_conv_transpose
+from equivcheck.casekit_layers import native_layer
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
@@ -46,9 +46,7 @@ def _close(ctx, label, got, want, x, w, stats, scale, support=False, **kw):
         {"n": 2, "c_in": 3, "c": 4, "spatial": [5, 6], "k": 3, "stride": 1, "padding": 1},  # a ResNet conv-BN block
         {"n": 1, "c_in": 2, "c": 3, "spatial": [4, 4], "k": 4, "stride": 2, "padding": 1},  # a DCGAN ConvT-BN block
     ],
-    space=_space(),
-    expected="refuted",
-    deviations=[ORT_NO_FLOAT64_CONV],
+    space=_space(), expected="refuted", deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "The transposed conv has c → c channels, so scaling axis 0 of its (I, O, *k) kernel broadcasts "
                 "silently (the porting bug). Supporting: the conv fold along axis 0, the transposed fold along axis 1, "
                 "the framework's functional batch_norm and its native BN layer in inference mode (torch "
@@ -66,29 +64,24 @@ def check(bk, p, ctx):
     b, mean, gamma, beta = (ctx.array(name, (c,)) for name in ("b", "mean", "gamma", "beta"))
     var = ctx.array("v", (c,)) ** 2 + 1                  # var = v² + 1 > 0
     scale = gamma / np.sqrt(var + eps)
-    axis = (slice(None),) + (None,) * (rank + 1)          # scale as (c, 1, 1…): kernel axis 0
-    folded_b = (b - mean) * scale + beta
-    stats = [bk.asarray(v) for v in (mean, var, gamma, beta)]
+    along = [scale.reshape((-1,) + (1,) * (rank + 1)), scale.reshape((1, -1) + (1,) * rank)]  # kernel axis 0, 1
+    folded_b, stats = (b - mean) * scale + beta, (b, mean, beta)
+    bn_args = [bk.asarray(v) for v in (mean, var, gamma, beta)] + [eps]
 
     y = ctx.numpy(run_conv(bk, x, w, b, **kw))
-    bn = bk.batch_norm(bk.asarray(y), *stats, eps)
+    bn = bk.batch_norm(bk.asarray(y), *bn_args)
     ctx.matches("the framework's batch_norm vs oracle", bn, oracle.batch_norm, y, mean, var, gamma, beta, eps,
                 support=True)
-    _close(ctx, "conv → BN vs the conv folded along axis 0", bn, run_conv(bk, x, w * scale[axis], folded_b, **kw),
-           x, w * scale[axis], (b, mean, beta), scale, **kw)
-
-    yt = ctx.numpy(run_conv_transpose(bk, xt, wt, b, **kw))
-    bn_t = bk.batch_norm(bk.asarray(yt), *stats, eps)
-    for name, kernel, support in (("axis 1", wt * scale[None, :, None] if rank == 1 else wt * scale[None, :, None, None],
-                                   True), ("axis 0", wt * scale[axis], False)):
-        _close(ctx, f"transposed conv → BN vs the transposed conv folded along {name}", bn_t,
-               run_conv_transpose(bk, xt, kernel, folded_b, **kw), xt, kernel, (b, mean, beta), scale,
+    _close(ctx, "conv → BN vs the conv folded along axis 0", bn, run_conv(bk, x, w * along[0], folded_b, **kw),
+           x, w * along[0], stats, scale, **kw)
+    bn_t = bk.batch_norm(bk.asarray(ctx.numpy(run_conv_transpose(bk, xt, wt, b, **kw))), *bn_args)
+    for axis, support in ((1, True), (0, False)):
+        _close(ctx, f"transposed conv → BN vs the transposed conv folded along axis {axis}", bn_t,
+               run_conv_transpose(bk, xt, wt * along[axis], folded_b, **kw), xt, wt * along[axis], stats, scale,
                support=support, **kw)
-    try:
-        layer = bk.layer("batch_norm", rank=rank, in_channels=c, eps=eps, input_shape=y.shape)
-    except NotApplicable:
-        return
-    layer.set_weights(mean=stats[0], var=stats[1], gamma=stats[2], beta=stats[3])
-    ctx.fact("native inference BatchNorm", layer.api)
-    ctx.matches(f"{layer.api} (inference) vs oracle", layer(bk.asarray(y)), oracle.batch_norm, y, mean, var, gamma,
-                beta, eps, support=True)
+    layer = native_layer(bk, "batch_norm", rank=rank, in_channels=c, eps=eps, input_shape=y.shape)
+    if layer is not None:
+        layer.set_weights(mean=bn_args[0], var=bn_args[1], gamma=bn_args[2], beta=bn_args[3])
+        ctx.fact("native inference BatchNorm", layer.api)
+        ctx.matches(f"{layer.api} (inference) vs oracle", layer(bk.asarray(y)), oracle.batch_norm, y, mean, var,
+                    gamma, beta, eps, support=True)

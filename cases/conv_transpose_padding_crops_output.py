@@ -3,8 +3,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import op_bounds, oracle
-from equivcheck.backends.base import NotApplicable
 from equivcheck.casekit import run_conv_transpose
+from equivcheck.casekit_layers import native_layer
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
@@ -44,9 +44,7 @@ def _space(draw):
         {"n": 2, "c_in": 2, "c_out": 2, "spatial": [3, 5], "k": 3, "stride": 2, "padding": 1, "output_padding": 1,
          "dilation": 1},
     ],
-    space=_space(),
-    deviations=[ORT_NO_FLOAT64_CONV],
-    expected="refuted",
+    space=_space(), deviations=[ORT_NO_FLOAT64_CONV], expected="refuted",
     notes={"*": "Supporting checks (must hold): conv_transpose(p, output_padding) equals the full (p = 0) transposed "
                 "conv with p rows removed at each end and output_padding rows added at the end (zeros beyond the "
                 "full output), and the native layer built as that framework's users write it equals the functional "
@@ -63,9 +61,10 @@ def check(bk, p, ctx):
     x = ctx.array("x", (p.n, p.c_in, *p.spatial))
     w = ctx.array("w", (p.c_in, p.c_out, *(p.k,) * rank))
     kw = dict(stride=p.stride, dilation=p.dilation)
-    got = ctx.numpy(run_conv_transpose(bk, x, w, padding=pad, output_padding=extra, **kw))
-    ctx.matches("conv_transpose(padding=p, output_padding) vs oracle", got, oracle.conv_transpose, x, w,
-                padding=pad, output_padding=extra, **kw, support=True)
+    cropped = dict(padding=pad, output_padding=extra, **kw)
+    got = ctx.numpy(run_conv_transpose(bk, x, w, **cropped))
+    ctx.matches("conv_transpose(padding=p, output_padding) vs oracle", got, oracle.conv_transpose, x, w, **cropped,
+                support=True)
     out = got.shape[2:]
 
     # the crop: the full output without p rows at each end, output_padding rows (zeros past the end) appended
@@ -73,27 +72,23 @@ def check(bk, p, ctx):
     grown = np.pad(full, [(0, 0)] * 2 + [(0, max(0, extra - pad))] * rank)
     crop = grown[(slice(None),) * 2 + tuple(slice(pad, pad + m) for m in out)]
     ctx.agree("conv_transpose(p) == full output cropped by p (output_padding appended)", got, crop,
-              oracle.conv_transpose, x, w, padding=pad, output_padding=extra, **kw, support=True)
+              oracle.conv_transpose, x, w, **cropped, support=True)
 
     # the statement: Pad(p) before a ConvTranspose with padding 0, cut to the same shape
     xp = np.pad(x, [(0, 0)] * 2 + [(pad, pad)] * rank)
     cut = (slice(None),) * 2 + tuple(slice(0, m) for m in out)
     converted = ctx.numpy(run_conv_transpose(bk, xp, w, output_padding=extra, **kw))[cut]
     # two different ops compared: the bound covers the larger magnitude of the two (equal shapes by the cut)
-    magnitude = np.maximum(op_bounds.magnitude(oracle.conv_transpose, x, w, padding=pad, output_padding=extra, **kw),
+    magnitude = np.maximum(op_bounds.magnitude(oracle.conv_transpose, x, w, **cropped),
                            op_bounds.magnitude(oracle.conv_transpose, xp, w, output_padding=extra, **kw)[cut])
     ctx.close("conv_transpose(padding=p) vs Pad(p) then conv_transpose(padding=0), first rows", got, converted,
               magnitude=magnitude, terms=op_bounds.terms(oracle.conv_transpose, x, w))
 
-    if extra:
-        return
     span = p.dilation * (p.k - 1)
     native = [(span - pad, span - pad)] * rank if bk.framework_name == "flax" else pad
-    try:
-        layer = bk.layer("conv_transpose", rank=rank, in_channels=p.c_in, out_channels=p.c_out, kernel_size=p.k,
-                         stride=p.stride, dilation=p.dilation, padding=native, use_bias=False, input_shape=x.shape)
-    except NotApplicable:
-        return
-    layer.set_weights(bk.asarray(w))
-    ctx.agree(f"{layer.api}(padding={native}) vs the functional op", layer(bk.asarray(x)), got, oracle.conv_transpose,
-              x, w, padding=pad, **kw, support=True)
+    layer = None if extra else native_layer(bk, "conv_transpose", rank=rank, in_channels=p.c_in, out_channels=p.c_out,
+                                            kernel_size=p.k, padding=native, use_bias=False, input_shape=x.shape, **kw)
+    if layer is not None:
+        layer.set_weights(bk.asarray(w))
+        ctx.agree(f"{layer.api}(padding={native}) vs the functional op", layer(bk.asarray(x)), got,
+                  oracle.conv_transpose, x, w, padding=pad, **kw, support=True)

@@ -59,10 +59,8 @@ def _geometries(draw):
     },
 )
 def check(bk, p, ctx):
-    kernel, stride = list(p.kernel), list(p.stride)
-    shape = (p.n, p.c, *p.spatial)
+    kernel, stride, shape = list(p.kernel), list(p.stride), (p.n, p.c, *p.spatial)
     x = ctx.array("x", shape, kind=p.get("values"))
-    pool_kw = dict(kernel=kernel, stride=stride)
 
     # 1. Distinct values: the switch of every window is unambiguous, so the framework's index convention
     #    can be read off against the oracle's argmax, and unpooling must reproduce the oracle exactly.
@@ -73,13 +71,11 @@ def check(bk, p, ctx):
     found = np.rint(ctx.numpy(index)).astype(np.int64)
     matches = [name for name, candidate in argmax_conventions(want_pos, shape).items()
                if found.shape == candidate.shape and np.array_equal(found, candidate)]
-    ctx.equal("the returned indices follow one of the candidate conventions", bool(matches), True)
-    if not matches:
+    if not ctx.equal("the returned indices follow one of the candidate conventions", bool(matches), True):
         return
     if p.n > 1 and p.c > 1 and len(p.spatial) == 2:  # here the candidates differ from one another
         ctx.equal("exactly one candidate index convention matches", len(matches), 1, support=True)
         ctx.fact("max_pool argmax index convention (2-D)", matches[0])
-    convention = matches[0]
     restored = bk.max_unpool(values, index, kernel, stride, output_size=list(p.spatial))
     ctx.matches("unpool(pool(x)) vs oracle: maxima at their switches, zeros elsewhere (distinct values)", restored,
                 oracle.max_unpool, want_values, want_pos, p.spatial)
@@ -88,23 +84,20 @@ def check(bk, p, ctx):
     #    unpool(pool(x)) is x at the recorded switches and 0 elsewhere.
     values, index = bk.max_pool(bk.asarray(x), kernel, stride, return_indices=True)
     restored = ctx.numpy(bk.max_unpool(values, index, kernel, stride, output_size=list(p.spatial)))
-    pos = decode_argmax(convention, np.rint(ctx.numpy(index)).astype(np.int64), shape)
+    pos = decode_argmax(matches[0], np.rint(ctx.numpy(index)).astype(np.int64), shape)
     plane = math.prod(p.spatial)
-    ctx.equal("every switch lies inside the input plane", bool(((pos >= 0) & (pos < plane)).all()), True)
-    if not ((pos >= 0) & (pos < plane)).all():
+    if not ctx.equal("every switch lies inside the input plane", bool(((pos >= 0) & (pos < plane)).all()), True):
         return
-    # each switch lies in its own window
-    coords = np.unravel_index(pos, tuple(p.spatial))
-    inside = True
-    for axis, (kk, s) in enumerate(zip(kernel, stride)):
-        start = (np.arange(pos.shape[2 + axis]) * s).reshape((-1,) + (1,) * (len(kernel) - 1 - axis))
-        inside &= bool(((coords[axis] >= start) & (coords[axis] < start + kk)).all())
-    ctx.equal("every switch lies inside its own pooling window", inside, True)
-    flat = x.reshape(p.n, p.c, plane)
-    at_switch = np.take_along_axis(flat, pos.reshape(p.n, p.c, -1), axis=-1).reshape(pos.shape)
+    # window j of an axis starts at j·s and spans k positions
+    starts = [(np.arange(m) * s).reshape((-1,) + (1,) * (len(kernel) - 1 - axis))
+              for axis, (m, s) in enumerate(zip(pos.shape[2:], stride))]
+    inside = all(((c >= a) & (c < a + kk)).all() for c, a, kk in zip(np.unravel_index(pos, shape[2:]), starts, kernel))
+    ctx.equal("every switch lies inside its own pooling window", bool(inside), True)
+    switches = pos.reshape(p.n, p.c, -1)
+    at_switch = np.take_along_axis(x.reshape(p.n, p.c, plane), switches, axis=-1).reshape(pos.shape)
     ctx.matches("x at each switch is its window's maximum", at_switch, oracle.max_pool, x, kernel, stride)
     mask = np.zeros((p.n, p.c, plane), dtype=bool)
-    np.put_along_axis(mask, pos.reshape(p.n, p.c, -1), True, axis=-1)
+    np.put_along_axis(mask, switches, True, axis=-1)
     mask = mask.reshape(shape)
     ctx.identical("unpool(pool(x)) = x at the switches and 0 elsewhere", restored, np.where(mask, x, 0.0))
     ctx.equal("|unpool(pool(x))| ≤ |x| everywhere", bool((np.abs(restored) <= np.abs(x)).all()), True)
