@@ -1,4 +1,5 @@
-"""PyTorch adapter: ``torch.nn.functional`` ops, and ``torch.nn`` layers (built in :mod:`.layers`).
+"""PyTorch adapter: ``torch.nn.functional`` ops (pooling and patches in :mod:`.pooling`), and ``torch.nn``
+layers (built in :mod:`.layers`).
 
 Design rules
 - torch is imported in ``__init__``, never at module import time.
@@ -22,21 +23,10 @@ import contextlib
 import numpy as np
 
 from equivcheck import layouts
-from equivcheck.backends.base import Backend, BackendUnavailable, NotApplicable, is_int, padding_pairs, spatial_ints
+from equivcheck.backends.base import Backend, BackendUnavailable, NotApplicable, is_int, padding_pairs
 from equivcheck.backends.torch import layers
-
-
-def _native_padding(padding, rank, strings=True):
-    """Split padding into what torch's own ``padding=`` takes and what remains
-    as explicit (before, after) pairs; the remainder is None when torch takes it all.
-    Ops whose ``padding=`` takes no strings (``strings=False``) get 'valid' spelled
-    as torch spells it, 0; 'same' still goes to torch, which rejects it."""
-    if not strings and isinstance(padding, str) and padding == "valid":
-        return 0, None
-    pairs = padding_pairs(padding, rank)
-    if pairs is None or all(b == a for b, a in pairs):
-        return (padding if pairs is None else tuple(b for b, _ in pairs)), None
-    return 0, pairs
+from equivcheck.backends.torch.padding import native_padding, pad_spec
+from equivcheck.backends.torch.pooling import PoolingOps
 
 
 #: NumPy pad-mode word (conventions.PAD_MODES) → F.pad's ``mode``; torch has no 'symmetric'.
@@ -53,7 +43,7 @@ def _has_fp32_precision(holder) -> bool:
         return False
 
 
-class TorchBackend(Backend):
+class TorchBackend(PoolingOps, Backend):
     """PyTorch: functional ops via ``torch.nn.functional``, layers via ``torch.nn``."""
 
     framework_name = "torch"
@@ -193,31 +183,26 @@ class TorchBackend(Backend):
             raise NotApplicable(f"torch.nn.functional has {what} for 1-D, 2-D and 3-D only, not rank {rank}")
         return getattr(self.F, f"{name}{rank}d")
 
-    @staticmethod
-    def _pad_spec(pairs):
-        """F.pad's argument: (before, after) pairs, last spatial axis first."""
-        return [v for pair in reversed(pairs) for v in pair]
-
     # ---- convolution family ------------------------------------------------
     def conv(self, x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1):
         rank = w.ndim - 2
         form = self._form(x, rank)
-        native_padding, explicit = _native_padding(padding, rank)
+        torch_padding, explicit = native_padding(padding, rank)
         if explicit is not None:
             # torch's padding= is symmetric; a user pads asymmetric amounts with F.pad first.
-            x = self.F.pad(x, self._pad_spec(explicit))
+            x = self.F.pad(x, pad_spec(explicit))
         out = self._fn("conv", rank, "convolution")(
             self.to_native(x, form), self._kernel(w, "conv", rank), b,
-            stride=stride, padding=native_padding, dilation=dilation, groups=groups)
+            stride=stride, padding=torch_padding, dilation=dilation, groups=groups)
         return self.from_native(out, form)
 
     def conv_transpose(self, x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
         rank = w.ndim - 2
         form = self._form(x, rank)
-        native_padding, explicit = _native_padding(padding, rank, strings=False)
+        torch_padding, explicit = native_padding(padding, rank, strings=False)
         out = self._fn("conv_transpose", rank, "transposed convolution")(
             self.to_native(x, form), self._kernel(w, "conv_transpose", rank), b, stride=stride,
-            padding=native_padding, output_padding=output_padding, groups=groups, dilation=dilation)
+            padding=torch_padding, output_padding=output_padding, groups=groups, dilation=dilation)
         out = self.from_native(out, form)
         if explicit is not None:
             # Transposed padding crops the output; torch's is symmetric, so a
@@ -269,67 +254,6 @@ class TorchBackend(Backend):
         y = y.reshape(-1, channels, height // r, r, width // r, r).permute(0, 3, 5, 1, 2, 4)
         return self.from_native(y.reshape(*lead, r * r * channels, height // r, width // r), form)
 
-    # ---- pooling, patches --------------------------------------------------------
-    @staticmethod
-    def _pool_rank(x, kernel):
-        return x.ndim - 2 if is_int(kernel) else len(tuple(kernel))
-
-    def _pool_padding(self, x, padding, rank, value, op, *, with_indices=False, ceil_mode=False,
-                      count_include_pad=True):
-        """torch pools pad symmetrically; asymmetric pairs are padded explicitly with ``value`` (a torch
-        user's F.pad), where that is the same pool: not with returned indices, ceil_mode (the last
-        window's rule reads the pool's own padding) or count_include_pad=False (F.pad's zeros count)."""
-        if isinstance(padding, str) and padding.lower() == "same":
-            raise NotApplicable(f"torch {op} has no 'same' padding; it takes symmetric padding ints (at most "
-                                "half the kernel), or F.pad before the pool")
-        native_padding, explicit = _native_padding(padding, rank, strings=False)
-        if explicit is None:
-            return x, native_padding
-        blocked = ("the returned indices would address the padded input" if with_indices else
-                   "ceil_mode's last-window rule would count F.pad's values as input" if ceil_mode else
-                   "F.pad's zeros would count in the divisor" if not count_include_pad else None)
-        if blocked:
-            raise NotApplicable(f"torch {op} pads symmetrically only; with asymmetric padding done by F.pad "
-                                f"{blocked}")
-        return self.F.pad(x, self._pad_spec(explicit), value=value), 0
-
-    def max_pool(self, x, kernel, stride=None, padding=0, return_indices=False, *, ceil_mode=False, dilation=1):
-        rank = self._pool_rank(x, kernel)
-        form = self._form(x, rank)
-        x, padding = self._pool_padding(x, padding, rank, float("-inf"), "max_pool", with_indices=return_indices,
-                                        ceil_mode=ceil_mode)
-        out = self._fn("max_pool", rank, "max pooling")(self.to_native(x, form), kernel, stride, padding,
-                                                          dilation=dilation, ceil_mode=ceil_mode,
-                                                          return_indices=return_indices)
-        if not return_indices:
-            return self.from_native(out, form)
-        # indices: per (n, c), the row-major flat index into the unpadded input plane
-        values, indices = out
-        return self.from_native(values, form), self.from_native(indices, form)
-
-    def max_unpool(self, y, indices, kernel, stride=None, output_size=None):
-        rank = self._pool_rank(y, kernel)
-        form = self._form(y, rank)
-        if indices.is_floating_point():  # indices that crossed the border through asarray
-            indices = indices.round().long()
-        out = self._fn("max_unpool", rank, "max unpooling")(
-            self.to_native(y, form), self.to_native(indices, form), kernel, stride,
-            output_size=None if output_size is None else tuple(output_size))
-        return self.from_native(out, form)
-
-    def avg_pool(self, x, kernel, stride=None, padding=0, *, count_include_pad=True, ceil_mode=False, dilation=1):
-        rank = self._pool_rank(x, kernel)
-        if any(d != 1 for d in spatial_ints(dilation, rank)):
-            raise NotApplicable(f"torch avg_pool has no dilation (F.avg_pool{rank}d takes kernel_size, stride, "
-                                "padding, ceil_mode, count_include_pad, divisor_override); a dilated average "
-                                "is a depthwise conv with a dilated constant kernel")
-        form = self._form(x, rank)
-        x, padding = self._pool_padding(x, padding, rank, 0.0, "avg_pool", ceil_mode=ceil_mode,
-                                        count_include_pad=count_include_pad)
-        out = self._fn("avg_pool", rank, "average pooling")(self.to_native(x, form), kernel, stride, padding,
-                                                              ceil_mode=ceil_mode, count_include_pad=count_include_pad)
-        return self.from_native(out, form)
-
     # ---- padding, normalisation, FFT ------------------------------------------------
     def pad(self, x, pads, mode="constant"):
         rank = x.ndim - 2
@@ -342,7 +266,7 @@ class TorchBackend(Backend):
         if pairs is None or len(pairs) != rank:
             raise ValueError(f"pads must be one (before, after) pair per spatial axis of the (N, C, *spatial) "
                              f"input of shape {tuple(x.shape)}, got {pads!r}")
-        out = self.F.pad(self.to_native(x), self._pad_spec(pairs), mode=PAD_WORDS[mode])
+        out = self.F.pad(self.to_native(x), pad_spec(pairs), mode=PAD_WORDS[mode])
         return self.from_native(out)
 
     def batch_norm(self, x, mean, var, gamma, beta, eps):
@@ -361,19 +285,6 @@ class TorchBackend(Backend):
 
     def real(self, x):
         return self.torch.real(x)
-
-    def extract_patches(self, x, kernel, stride=1, padding=0, dilation=1):
-        rank = self._pool_rank(x, kernel)
-        if rank != 2:
-            raise NotApplicable("torch.nn.functional.unfold extracts 2-D patches only (input (N, C, H, W) "
-                                f"or (C, H, W)); there is no {rank}-D unfold")
-        form = self._form(x, rank)
-        native_padding, explicit = _native_padding(padding, rank, strings=False)
-        if explicit is not None:
-            x = self.F.pad(x, self._pad_spec(explicit))  # unfold pads symmetrically only
-        # result is (N, C*prod(k), L) in both layouts: no conversion back
-        return self.F.unfold(self.to_native(x, form), kernel, dilation=dilation,
-                             padding=native_padding, stride=stride)
 
     # ---- autodiff ------------------------------------------------------------
     def vjp(self, fn, primals, cotangent):
