@@ -2,9 +2,9 @@
 from hypothesis import strategies as st
 
 from equivcheck import oracle
-from equivcheck.backends.base import NotApplicable
-from equivcheck.claim import claim, source
+from equivcheck.casekit_equivalences import depth_axis_kw, native_layer
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.claim import claim, source
 
 
 @st.composite
@@ -20,87 +20,66 @@ def _space(draw):
             "dilation": dilation, "bias": draw(st.booleans()), "layers": False}
 
 
-def _per_dim(value, depth_value):
-    """The 2-D argument as the 3-D one: time gets ``depth_value`` (stride/dilation 1, padding 0)."""
-    return value if isinstance(value, str) else (depth_value, value, value)
-
-
 @claim(
     title="A Conv3D with a 1×k×k kernel is a Conv2D applied to every time step (TimeDistributed)",
     statement="On a (batch, time, H, W, channels) input, Conv3D with kernel (1, kh, kw) (stride, padding and "
               "dilation 1/0/1 along time) equals the same Conv2D with kernel (kh, kw), the same weights and bias, "
               "applied to every time step independently (TimeDistributed(Conv2D)).",
-    sources=[
-        source("002", "I tried a (1,3,3) conv3d filter and a (3,3) timedistributed conv2d filter separately. "
-                      "The performance is different."),
-        source("002", "So my input are shape of (batchsize x timesteps x 32 x 32)"),
-    ],
+    sources=[source("002", "I tried a (1,3,3) conv3d filter and a (3,3) timedistributed conv2d filter separately. "
+                           "The performance is different."),
+             source("002", "So my input are shape of (batchsize x timesteps x 32 x 32)")],
     examples=[
         # seed 002: (batch x timesteps x 32 x 32) series, a (1,3,3) Conv3D vs a (3,3) TimeDistributed Conv2D
         {"n": 2, "c_in": 1, "c_out": 4, "t": 4, "spatial": [32, 32], "k": [3, 3], "stride": 1,
          "padding": "valid", "dilation": 1, "bias": True, "layers": True},
         # the same with 'same' padding and several channels (the draws add strides and integer padding)
         {"n": 1, "c_in": 3, "c_out": 2, "t": 3, "spatial": [6, 7], "k": [3, 3], "stride": 1, "padding": "same",
-         "dilation": 1, "bias": False, "layers": True},
-    ],
-    space=_space(),
-    deviations=[ORT_NO_FLOAT64_CONV],
-    expected="holds",
-    notes={
-        "*": "TimeDistributed is composed by hand, in the way keras.layers.TimeDistributed is documented to work: "
-             "time moved next to the batch and folded into it (on the host: a transpose + row-major reshape of the input, exact), one "
-             "Conv2D call of the framework on all N·T frames, and the output unfolded the same way. The backend "
-             "interface has no TimeDistributed wrapper, so Keras' own TimeDistributed layer is not called: this checks the "
-             "composition, not the layer.",
-        "tensorflow": "No dilation in the draws: TF's CPU Conv3D has no dilated kernel (known_issues.py: "
-                      "tf-no-dilated-conv3d), a TF limitation, not part of this claim.",
-        "jax": "lax has no layers: the layer-level check (Conv3D layer vs Conv2D layer with the same weights) is "
-               "skipped; the functional identity is tested.",
-        "flax": "The layer-level check (examples with layers=True: the seed's and the 'same' one; the draws test "
-                "the functional identity) uses flax.linen.Conv with a 3-D and a 2-D kernel.",
-    },
+         "dilation": 1, "bias": False, "layers": True}],
+    space=_space(), deviations=[ORT_NO_FLOAT64_CONV], expected="holds",
+    notes={"*": "TimeDistributed is composed by hand, in the way keras.layers.TimeDistributed is documented to work: "
+                "time moved next to the batch and folded into it (on the host: a transpose + row-major reshape of the "
+                "input, exact), one Conv2D call of the framework on all N·T frames, and the output unfolded the same "
+                "way. The backend interface has no TimeDistributed wrapper, so Keras' own TimeDistributed layer is not "
+                "called: this checks the composition, not the layer.",
+           "tensorflow": "No dilation in the draws: TF's CPU Conv3D has no dilated kernel (known_issues.py: "
+                         "tf-no-dilated-conv3d), a TF limitation, not part of this claim.",
+           "jax": "lax has no layers: the layer-level check (Conv3D layer vs Conv2D layer with the same weights) is "
+                  "skipped; the functional identity is tested.",
+           "flax": "The layer-level check (examples with layers=True: the seed's and the 'same' one; the draws test "
+                   "the functional identity) uses flax.linen.Conv with a 3-D and a 2-D kernel."},
 )
 def check(bk, p, ctx):
-    x = ctx.array("x", (p.n, p.c_in, p.t, *p.spatial))
-    w = ctx.array("w", (p.c_out, p.c_in, *p.k))
+    x, w = ctx.array("x", (p.n, p.c_in, p.t, *p.spatial)), ctx.array("w", (p.c_out, p.c_in, *p.k))
     bias = ctx.tensor("b", (p.c_out,)) if p.bias else None
-    w3 = w[:, :, None]                                            # (O, C, 1, kh, kw)
-    args2 = dict(stride=p.stride, padding=p.padding, dilation=p.dilation)
-    args3 = dict(stride=_per_dim(p.stride, 1), padding=_per_dim(p.padding, 0), dilation=_per_dim(p.dilation, 1))
-
+    w3, args2 = w[:, :, None], dict(stride=p.stride, padding=p.padding, dilation=p.dilation)  # w3: (O, C, 1, kh, kw)
+    args3 = depth_axis_kw(2, **args2)                                # time: stride 1, padding 0, dilation 1
     conv3d = bk.conv(bk.asarray(x), bk.asarray(w3), bias, **args3)                  # (N, O, T, H', W')
     out_shape = ctx.numpy(conv3d).shape
     ctx.equal("Conv3D keeps the time axis", out_shape[2], p.t)
-
     # TimeDistributed(Conv2D): every time step becomes an image of the batch (time folded into the batch,
     # row-major: image n*T + t is step t of sample n), one Conv2D call on all of them, then unfolded.
     frames = x.transpose(0, 2, 1, 3, 4).reshape(p.n * p.t, p.c_in, *p.spatial)
-    folded = ctx.numpy(bk.conv(bk.asarray(frames), bk.asarray(w), bias, **args2))   # (N*T, O, H', W')
-    spatial_out = out_shape[3:]
-    distributed = folded.reshape(p.n, p.t, p.c_out, *spatial_out).transpose(0, 2, 1, 3, 4)
 
+    def unfold(folded):  # (N*T, O, H', W') -> (N, O, T, H', W')
+        return ctx.numpy(folded).reshape(p.n, p.t, p.c_out, *out_shape[3:]).transpose(0, 2, 1, 3, 4)
+
+    distributed = unfold(bk.conv(bk.asarray(frames), bk.asarray(w), bias, **args2))
     op = (oracle.conv, x, w3, bias)
-    ctx.agree("Conv3D (1,kh,kw) vs TimeDistributed Conv2D (time folded into batch)", conv3d, distributed, *op,
-              **args3)
+    ctx.agree("Conv3D (1,kh,kw) vs TimeDistributed Conv2D (time folded into batch)", conv3d, distributed, *op, **args3)
     ctx.matches("Conv3D (1,kh,kw) vs oracle", conv3d, *op, **args3)
-
     # The layers of the seed's question, sharing one set of weights (string paddings only: Keras has no ints).
     if not p.layers or not isinstance(p.padding, str):
         return
-    try:
-        layer3 = bk.layer("conv", rank=3, in_channels=p.c_in, out_channels=p.c_out, kernel_size=(1, *p.k),
-                          stride=_per_dim(p.stride, 1), padding=p.padding, dilation=_per_dim(p.dilation, 1),
-                          use_bias=p.bias, input_shape=x.shape)
-        layer2 = bk.layer("conv", rank=2, in_channels=p.c_in, out_channels=p.c_out, kernel_size=tuple(p.k),
-                          stride=p.stride, padding=p.padding, dilation=p.dilation, use_bias=p.bias,
-                          input_shape=(p.n * p.t, p.c_in, *p.spatial))
-    except NotApplicable:
+    layer_kw = dict(in_channels=p.c_in, out_channels=p.c_out, padding=p.padding, use_bias=p.bias)
+    if (layer3 := native_layer(bk, "conv", rank=3, kernel_size=(1, *p.k), stride=args3["stride"],
+                               dilation=args3["dilation"], input_shape=x.shape, **layer_kw)) is None \
+            or (layer2 := native_layer(bk, "conv", rank=2, kernel_size=tuple(p.k), stride=p.stride,
+                                       dilation=p.dilation, input_shape=frames.shape, **layer_kw)) is None:
         return
     ctx.equal("parameter count: Conv3D (1,kh,kw) layer == Conv2D (kh,kw) layer", layer3.param_count,
               layer2.param_count, support=True)
     layer3.set_weights(bk.asarray(w3), bias)
     layer2.set_weights(bk.asarray(w), bias)
-    by_layer2 = ctx.numpy(layer2(bk.asarray(frames)))
-    by_layer2 = by_layer2.reshape(p.n, p.t, p.c_out, *spatial_out).transpose(0, 2, 1, 3, 4)
+    by_layer2 = unfold(layer2(bk.asarray(frames)))
     ctx.agree("Conv3D layer vs TimeDistributed Conv2D layer (same weights)", layer3(bk.asarray(x)), by_layer2, *op,
               **args3)

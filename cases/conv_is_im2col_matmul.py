@@ -1,22 +1,10 @@
 """conv ≡ im2col (the framework's own patch extraction) followed by one matmul with the flattened filter."""
-import itertools
-
 import numpy as np
 
 from equivcheck import layouts, oracle
 from equivcheck.casekit import STRIDE_OR_DILATION, conv_arrays, small_convs, tensor
+from equivcheck.casekit_discovery import in_patch_order, patch_orders
 from equivcheck.claim import claim, source
-
-#: Names of the axes a patch vector is made of: the input channel, then the kernel's spatial offsets.
-AXES = ("C", "kh", "kw")
-
-
-def _candidate(reference, c_in, k, order):
-    """``reference`` patches (N, C*kh*kw, L) in (C, kh, kw) order, re-laid out in feature ``order``."""
-    n, _, positions = reference.shape
-    split = reference.reshape(n, c_in, *k, positions)
-    perm = (0,) + tuple(1 + AXES.index(a) for a in order) + (4,)
-    return split.transpose(perm).reshape(n, -1, positions)
 
 
 @claim(
@@ -24,66 +12,51 @@ def _candidate(reference, c_in, k, order):
     statement="conv(x, w) equals: extract every kh×kw×C input patch (the framework's own patch extraction), "
               "flatten the filter to a [kh·kw·in, out] matrix in the same feature order as the patches, and "
               "right-multiply each patch vector by it (then add the bias).",
-    sources=[
-        source("003", "Flattens the filter to a 2-D matrix with shape [filter_height * filter_width * in_channels, "
-                      "output_channels]."),
-        source("003", "Extracts image patches from the input tensor to form a virtual tensor of shape [batch, "
-                      "out_height, out_width, filter_height * filter_width * in_channels]."),
-        source("003", "For each patch, right-multiplies the filter matrix and the image patch vector."),
-    ],
+    sources=[source("003", "Flattens the filter to a 2-D matrix with shape [filter_height * filter_width * "
+                           "in_channels, output_channels]."),
+             source("003", "Extracts image patches from the input tensor to form a virtual tensor of shape [batch, "
+                           "out_height, out_width, filter_height * filter_width * in_channels]."),
+             source("003", "For each patch, right-multiplies the filter matrix and the image patch vector.")],
     examples=[
         # seed 003: a (60, 60, 10) input and a (5, 5, 10, 5) filter give 56 x 56 x 5
-        {"n": 1, "c_in": 10, "c_out": 5, "spatial": [60, 60], "k": [5, 5], "stride": 1, "padding": 0,
-         "dilation": 1, "bias": True},
+        dict(n=1, c_in=10, c_out=5, spatial=[60, 60], k=[5, 5], stride=1, padding=0, dilation=1, bias=True),
         # rectangular kernel, stride, padding and dilation: the patch order must still be discovered the same
-        {"n": 2, "c_in": 3, "c_out": 4, "spatial": [7, 9], "k": [2, 3], "stride": 2, "padding": 1,
-         "dilation": 2, "bias": False},
-    ],
+        dict(n=2, c_in=3, c_out=4, spatial=[7, 9], k=[2, 3], stride=2, padding=1, dilation=2, bias=False)],
     space=small_convs(rank=2, steps=lambda rank: STRIDE_OR_DILATION + [(2, 2)], slack=3),
     expected={"*": "holds", "onnxruntime": "n/a", "onnx": "n/a", "openvino": "n/a", "litert": "n/a"},
-    notes={
-        "*": "The patch feature order is discovered, not assumed: every ordering of (C, kh, kw) is tried against "
-             "the oracle's patches and the one that matches is recorded; the kernel (O, C, kh, kw) is then "
-             "flattened in that order, and the matmul is the framework's Linear on the (N, L, F) patch matrix "
-             "(the framework's patches, transposed on the host).",
-        "tensorflow": "tf.image.extract_patches (the patch order of the documented filter flattening).",
-        "jax": "lax.conv_general_dilated_patches.",
-        "flax": "Flax has no patch extraction of its own; its adapter uses lax.conv_general_dilated_patches, "
-                "as a Flax user would.",
-    },
+    notes={"*": "The patch feature order is discovered, not assumed: every ordering of (C, kh, kw) is tried against "
+                "the oracle's patches and the one that matches is recorded; the kernel (O, C, kh, kw) is then "
+                "flattened in that order, and the matmul is the framework's Linear on the (N, L, F) patch matrix "
+                "(the framework's patches, transposed on the host).",
+           "tensorflow": "tf.image.extract_patches (the patch order of the documented filter flattening).",
+           "jax": "lax.conv_general_dilated_patches.",
+           "flax": "Flax has no patch extraction of its own; its adapter uses lax.conv_general_dilated_patches, "
+                   "as a Flax user would."},
 )
 def check(bk, p, ctx):
     x, w, b = conv_arrays(ctx, p)
     args = dict(stride=p.stride, padding=p.padding, dilation=p.dilation)
-
     patches = bk.extract_patches(bk.asarray(x), tuple(p.k), **args)                  # (N, F, L), native order
     got = ctx.numpy(patches)
     reference = oracle.unfold(x, tuple(p.k), **args)                                # (C, kh, kw) order
     ctx.equal("patches shape (N, C·kh·kw, L)", got.shape, reference.shape, support=True)
-    errors = {order: float(np.max(np.abs(got - _candidate(reference, p.c_in, p.k, order)), initial=0.0))
-              for order in itertools.permutations(AXES)}
-    matching = [order for order, error in errors.items() if error == 0.0]
-    if not matching:  # no order matches exactly: keep the nearest, the support check below reports it
-        matching = [min(errors, key=errors.get)]
+    split = reference.reshape(p.n, p.c_in, *p.k, reference.shape[2])              # (N, C, kh, kw, L)
+    matching = patch_orders(got, split)  # none exact: the nearest, which the support check below reports
     order = matching[0]
     if len(matching) == 1:  # C == 1 or a 1-wide kernel makes several orders coincide; record unambiguous ones
         ctx.fact("patch feature order (slowest to fastest)", ",".join(order))
         # Is the framework's own conv kernel, flattened row-major over its non-output axes, already that matrix?
         native = layouts.kernel_layout(bk.framework_name, "conv", 2, api=bk.functional_api)
         flattened = tuple({"H": "kh", "W": "kw", "I": "C"}[a] for a in native if a != "O")
-        ctx.fact(f"native conv kernel {native} flattened row-major is in the patch order",
-                 flattened == order)
+        ctx.fact(f"native conv kernel {native} flattened row-major is in the patch order", flattened == order)
     # Some frameworks extract patches as a conv with a one-hot kernel: one nonzero product per output, of |x|.
-    ctx.close(f"patches equal the oracle's in order {','.join(order)}", patches,
-              _candidate(reference, p.c_in, p.k, order), magnitude=np.abs(reference), terms=1, sides=1, support=True)
-
+    ctx.close(f"patches equal the oracle's in order {','.join(order)}", patches, in_patch_order(split, order),
+              magnitude=np.abs(reference), terms=1, sides=1, support=True)
     # The filter flattened in the same order: (O, C, kh, kw) -> (O, *order) -> (O, F), i.e. [F, O] transposed;
     # each patch vector (a row of the (N, L, F) patch matrix) right-multiplied by it, by the framework's matmul
     # (its Linear).  The patch matrix is transposed on the host: its numbers are the framework's, unchanged.
-    perm = (0,) + tuple(1 + AXES.index(a) for a in order)
-    matrix = w.transpose(perm).reshape(p.c_out, -1)
     bias = tensor(bk, b)
-    rows = bk.linear(bk.asarray(np.swapaxes(got, 1, 2)), bk.asarray(matrix), bias)
+    rows = bk.linear(bk.asarray(np.swapaxes(got, 1, 2)), bk.asarray(in_patch_order(w, order)), bias)
     by_matmul = np.swapaxes(ctx.numpy(rows), 1, 2).reshape(oracle.conv(x, w, **args).shape)    # (N, O, H', W')
     conv = bk.conv(bk.asarray(x), bk.asarray(w), bias, **args)
     ctx.agree("conv vs patches @ flattened filter", conv, by_matmul, oracle.conv, x, w, b, **args)

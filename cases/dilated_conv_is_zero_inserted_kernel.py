@@ -3,7 +3,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import oracle
-from equivcheck.casekit import TF_MISSING_KERNEL_NOTE, conv_geometries, conv_geometry, per_dim, unless_missing_kernel
+from equivcheck.casekit import (TF_MISSING_KERNEL_NOTE, conv_example, conv_geometries, conv_geometry, per_dim, run_conv,
+                                run_conv_transpose)
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
@@ -38,17 +39,13 @@ def _fits(example):
                     "l-dilated convolution (F *_l k)(p) = Σ_{s+lt=p} F(s) k(t): the kernel's taps are l apart.")],
     examples=[
         # a 3-tap kernel dilated by 2 spans 5 inputs: the zero-inserted kernel is 5 wide
-        {"n": 1, "c_in": 1, "c_out": 1, "spatial": [7], "k": [3], "stride": [1], "padding": [[0, 0]],
-         "dilation": [2], "groups": 1, "transposed": False, "describe": True},
-        {"n": 1, "c_in": 2, "c_out": 4, "spatial": [6, 7], "k": [3, 2], "stride": [1, 2], "padding": [[2, 1], [0, 1]],
-         "dilation": [2, 3], "groups": 2, "transposed": False},
-        {"n": 1, "c_in": 2, "c_out": 2, "spatial": [3, 4], "k": [3, 2], "stride": [2, 1], "padding": [[1, 0], [0, 2]],
-         "output_padding": [1, 0], "dilation": [2, 3], "groups": 1, "transposed": True},
-    ],
+        conv_example(1, 1, 1, [7], [3], [1], [[0, 0]], [2], transposed=False, describe=True),
+        conv_example(1, 2, 4, [6, 7], [3, 2], [1, 2], [[2, 1], [0, 1]], [2, 3], 2, transposed=False),
+        conv_example(1, 2, 2, [3, 4], [3, 2], [2, 1], [[1, 0], [0, 2]], [2, 3], output_padding=[1, 0],
+                     transposed=True)],
     space=st.one_of(conv_geometries(transposed=False),
                     conv_geometries(output_padding=True, transposed=True).map(_transposed).filter(_fits)),
-    expected="holds",
-    deviations=[ORT_NO_FLOAT64_CONV],
+    expected="holds", deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "The zeros are inserted on the host (exact); both convs run in the framework.",
            "tensorflow": TF_MISSING_KERNEL_NOTE,
            "flax": "Grouped transposed examples are n/a: flax ConvTranspose has no feature_group_count (the "
@@ -63,14 +60,13 @@ def check(bk, p, ctx):
         kw = dict(stride=g.stride, padding=g.pairs, output_padding=per_dim(p.output_padding, g.rank),
                   dilation=g.dilation, groups=p.groups)
         w = ctx.array("w", (p.c_in, p.c_out // p.groups, *g.k))
-        op, run, name = oracle.conv_transpose, bk.conv_transpose, "conv_transpose"
+        op, run, name = oracle.conv_transpose, run_conv_transpose, "conv_transpose"
     else:
-        kw, op, run, name = g.conv_kw, oracle.conv, bk.conv, "conv"
+        kw, op, run, name = g.conv_kw, oracle.conv, run_conv, "conv"
         w = ctx.array("w", (p.c_out, p.c_in // p.groups, *g.k))
-    dilated = unless_missing_kernel(bk, name, lambda: run(bk.asarray(x), bk.asarray(w), **kw), rank=g.rank, **kw)
-    spread, plain = _spread(w, g.dilation), {**kw, "dilation": 1}
-    undilated = unless_missing_kernel(bk, name, lambda: run(bk.asarray(x), bk.asarray(spread), **plain),
-                                      rank=g.rank, **plain)
+    dilated = run(bk, x, w, **kw)
+    spread = _spread(w, g.dilation)
+    undilated = run(bk, x, spread, **{**kw, "dilation": 1})
     ctx.matches(f"dilated {name} vs oracle", dilated, op, x, w, **kw, support=True)
     ctx.agree(f"dilation d {name} == dilation 1 {name} with d−1 zeros between kernel taps", undilated, dilated,
               op, x, w, **kw)

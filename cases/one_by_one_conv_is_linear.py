@@ -3,21 +3,19 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import oracle
-from equivcheck.claim import claim, source
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.claim import claim, source
 
 
 @claim(
     title="A 1×1 convolution is a Linear layer applied to every pixel",
     statement="A 1x1 convolution from C to C' channels equals one Linear/Dense layer (C→C') applied to "
               "every pixel's channel vector, and the two have the same parameter count C'·(C+1).",
-    sources=[
-        source("000", "the cross channel parametric pooling layer is also equivalent to convolution layer with "
-                      "1x1 convolution kernel"),
-        source("002", "This is equivalent to applying a single fully connected layer to one pixel of the input "
-                      "feature map"),
-        source("001", "This operation would use a total of 256 kernels (32*8) to generate 8 feature maps."),
-    ],
+    sources=[source("000", "the cross channel parametric pooling layer is also equivalent to convolution layer with "
+                           "1x1 convolution kernel"),
+             source("002", "This is equivalent to applying a single fully connected layer to one pixel of the input "
+                           "feature map"),
+             source("001", "This operation would use a total of 256 kernels (32*8) to generate 8 feature maps.")],
     examples=[
         # seed 001: a 1x1 conv from 32 feature maps to 8 (256 = 32·8 weights), on a small map
         dict(n=1, c_in=32, c_out=8, spatial=[6, 6], bias=True),
@@ -26,17 +24,10 @@ from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
         dict(n=1, c_in=4, c_out=2, spatial=[9], bias=True),
         dict(n=1, c_in=2, c_out=3, spatial=[2, 3, 4], bias=True),
         # C → C (a square weight, where W and Wᵀ have the same shape and only values tell them apart)
-        dict(n=1, c_in=8, c_out=8, spatial=[3, 3], bias=True),
-    ],
-    space=st.fixed_dictionaries({
-        "n": st.integers(1, 3),
-        "c_in": st.integers(1, 16),
-        "c_out": st.integers(1, 16),
-        "spatial": st.lists(st.integers(1, 6), min_size=1, max_size=3),
-        "bias": st.booleans(),
-    }),
-    deviations=[ORT_NO_FLOAT64_CONV],
-    expected="holds",
+        dict(n=1, c_in=8, c_out=8, spatial=[3, 3], bias=True)],
+    space=st.fixed_dictionaries({"n": st.integers(1, 3), "c_in": st.integers(1, 16), "c_out": st.integers(1, 16),
+                                 "spatial": st.lists(st.integers(1, 6), min_size=1, max_size=3), "bias": st.booleans()}),
+    deviations=[ORT_NO_FLOAT64_CONV], expected="holds",
     notes={"jax": "lax has no layers, so the parameter-count part runs in the flax column only"},
 )
 def check(bk, p, ctx):
@@ -52,7 +43,6 @@ def check(bk, p, ctx):
                              np.argsort(channels_last))
     ctx.agree("1x1 conv vs per-pixel Linear", by_conv, by_linear, oracle.conv, x, kernel, bias)
     ctx.matches("1x1 conv vs oracle", by_conv, oracle.conv, x, kernel, bias)
-
     if not bk.layer_apis:  # lax has no layer classes: the parameter count is the flax column's job
         return
     conv_layer = bk.layer("conv", rank=rank, in_channels=p.c_in, out_channels=p.c_out, kernel_size=1,

@@ -3,7 +3,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import oracle
-from equivcheck.casekit import TF_MISSING_KERNEL_NOTE, conv_geometry, unless_missing_kernel
+from equivcheck.casekit import TF_MISSING_KERNEL_NOTE, conv_example, conv_geometry, run_conv
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV, fold_phases, kernel_phases, pick_shuffle
 from equivcheck.claim import claim, source
 
@@ -23,30 +23,22 @@ def _space(draw):
 @claim(
     title="Stride s = the stride-1 conv sampled every s-th output; stride 2 = space_to_depth(2) + unstrided conv",
     statement="A stride-s convolution equals the stride-1 convolution (same padding) sampled at every s-th output, "
-              "y_s[i] = y_1[s·i]; and a stride-2 convolution equals space_to_depth(2) of the padded input followed "
-              "by a stride-1 VALID convolution with the kernel split into its 2×2 phases, "
-              "W'[o, (c, φh, φw), bh, bw] = w[o, c, 2bh + φh, 2bw + φw] (zero taps beyond k), channels in the "
-              "shuffle's order.",
-    sources=[
-        source("arXiv:1904.11486", "Zhang, 'Making Convolutional Networks Shift-Invariant Again': commonly used "
-                                   "downsampling methods, such as max-pooling, strided-convolution, and "
-                                   "average-pooling, ignore the sampling theorem (a strided conv is a dense conv "
-                                   "followed by subsampling)."),
-        source("arXiv:1712.02502", "cited in the catalog (CLAIMS.md claim 43) for a strided conv rewritten as "
-                                   "space-to-depth followed by an unstrided conv; its wording was not checked here."),
-    ],
+              "y_s[i] = y_1[s·i]; and a stride-2 convolution equals space_to_depth(2) of the padded input followed by "
+              "a stride-1 VALID convolution with the kernel split into its 2×2 phases, W'[o, (c, φh, φw), bh, bw] = "
+              "w[o, c, 2bh + φh, 2bw + φw] (zero taps beyond k), channels in the shuffle's order.",
+    sources=[source("arXiv:1904.11486", "Zhang, 'Making Convolutional Networks Shift-Invariant Again': commonly used "
+                                        "downsampling methods, such as max-pooling, strided-convolution, and "
+                                        "average-pooling, ignore the sampling theorem (a strided conv is a dense conv "
+                                        "followed by subsampling)."),
+             source("arXiv:1712.02502", "cited in the catalog (CLAIMS.md claim 43) for a strided conv rewritten as "
+                                        "space-to-depth followed by an unstrided conv; its wording was not checked "
+                                        "here.")],
     examples=[
         # 3×3 stride 2 on 6×6, padding 1: the ResNet stem's downsampling; and a 1-D stride 3
-        {"n": 1, "c_in": 2, "c_out": 3, "spatial": [6, 6], "k": [3, 3], "stride": [2, 2], "padding": [[1, 1], [1, 1]],
-         "dilation": [1, 1], "groups": 1, "describe": True},
-        {"n": 1, "c_in": 1, "c_out": 2, "spatial": [8], "k": [2], "stride": [3], "padding": [[0, 1]],
-         "dilation": [1], "groups": 1},
-        {"n": 2, "c_in": 3, "c_out": 2, "spatial": [5, 7], "k": [2, 3], "stride": [2, 2], "padding": [[0, 1], [1, 0]],
-         "dilation": [1, 1], "groups": 1},
-    ],
-    space=_space(),
-    expected="holds",
-    deviations=[ORT_NO_FLOAT64_CONV],
+        conv_example(1, 2, 3, [6, 6], [3, 3], [2, 2], [[1, 1], [1, 1]], [1, 1], describe=True),
+        conv_example(1, 1, 2, [8], [2], [3], [[0, 1]], [1]),
+        conv_example(2, 3, 2, [5, 7], [2, 3], [2, 2], [[0, 1], [1, 0]], [1, 1])],
+    space=_space(), expected="holds", deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "Subsampling, padding to even sizes and cropping are done on the host (exact); the convs and the "
                 "space_to_depth (or pixel_unshuffle, whichever the framework has; the kernel's channels follow its "
                 "order) run in the framework. The space_to_depth form is checked for 2-D, stride 2, dilation 1.",
@@ -56,12 +48,12 @@ def check(bk, p, ctx):
     g = conv_geometry(p)
     x, w = ctx.array("x", (p.n, p.c_in, *p.spatial)), ctx.array("w", (p.c_out, p.c_in, *g.k))
     kw, rank = g.conv_kw, g.rank
-    strided = unless_missing_kernel(bk, "conv", lambda: bk.conv(bk.asarray(x), bk.asarray(w), **kw), rank=rank, **kw)
-    dense = bk.conv(bk.asarray(x), bk.asarray(w), padding=g.pairs, dilation=g.dilation)
+    strided = run_conv(bk, x, w, **kw)
+    dense = ctx.numpy(bk.conv(bk.asarray(x), bk.asarray(w), padding=g.pairs, dilation=g.dilation))
     every = (slice(None),) * 2 + tuple(slice(None, None, s) for s in g.stride)
     ctx.matches("strided conv vs oracle", strided, oracle.conv, x, w, **kw, support=True)
-    ctx.agree("stride-s conv == stride-1 conv sampled every s-th output", ctx.numpy(dense)[every], strided,
-              oracle.conv, x, w, **kw)
+    ctx.agree("stride-s conv == stride-1 conv sampled every s-th output", dense[every], strided, oracle.conv, x, w,
+              **kw)
     if rank != 2 or g.stride != [2, 2] or g.dilation != [1, 1]:
         return
     name, s2d, order = pick_shuffle(bk, ("space_to_depth", "pixel_unshuffle"), p.c_in, 2)

@@ -210,3 +210,29 @@ def column_order_rule(src: str, order: str) -> dict:
     return {"nchw_flatten_index": flat_index(src), "nhwc_flatten_index": flat_index(order),
             "ported_weight": f"w.reshape(O, {', '.join(src)}).transpose{axes}.reshape(O, {'*'.join(order)})",
             "rule": f"ported[:, {flat_index(order)}] = w[:, {flat_index(src)}]"}
+
+
+#: The axes a 2-D patch vector (im2col) is made of: the input channel, then the kernel's spatial offsets.
+PATCH_AXES = ("C", "kh", "kw")
+
+
+def in_patch_order(a, order):
+    """``a`` (lead, C, kh, kw, *rest) with its (C, kh, kw) axes laid out in ``order`` (a permutation of
+    :data:`PATCH_AXES`, slowest first) and flattened into one axis: (lead, C·kh·kw, *rest).  The oracle's patches
+    split as (N, C, kh, kw, L) become patches in that feature order; a kernel (O, C, kh, kw) the filter matrix
+    (O, C·kh·kw) whose columns follow it.
+
+    >>> in_patch_order(np.arange(4).reshape(1, 2, 2, 1), ("kh", "C", "kw")).tolist()
+    [[0, 2, 1, 3]]
+    """
+    perm = (0,) + tuple(1 + PATCH_AXES.index(axis) for axis in order) + tuple(range(4, a.ndim))
+    return a.transpose(perm).reshape(a.shape[0], -1, *a.shape[4:])
+
+
+def patch_orders(got, split):
+    """The feature orders (permutations of :data:`PATCH_AXES`) in which a framework's patches ``got``
+    (N, C·kh·kw, L) equal the oracle's ``split`` (N, C, kh, kw, L) exactly: several where C == 1 or a 1-wide
+    kernel makes orders coincide; where none is exact, the nearest alone, for the case's own check to report."""
+    errors = {order: float(np.max(np.abs(got - in_patch_order(split, order)), initial=0.0))
+              for order in itertools.permutations(PATCH_AXES)}
+    return [order for order, error in errors.items() if error == 0.0] or [min(errors, key=errors.get)]
