@@ -15,8 +15,7 @@ def formula(n, k, s, p, d):
 @st.composite
 def _space(draw):
     rank = draw(st.integers(1, 3))
-    steps = []
-    spatial = [draw(st.integers(1, 9)) for _ in range(rank)]
+    steps, spatial = [], [draw(st.integers(1, 9)) for _ in range(rank)]
     sizes = list(spatial)
     for _ in range(draw(st.integers(1, 2))):
         k = [draw(st.integers(1, 4)) for _ in range(rank)]
@@ -30,6 +29,11 @@ def _space(draw):
     if not steps:
         steps = [{"c_out": 1, "k": [1] * rank, "s": [1] * rank, "p": [0] * rank, "d": [1] * rank}]
     return {"n": draw(st.integers(1, 2)), "c_in": draw(st.integers(1, 4)), "spatial": spatial, "steps": steps}
+
+
+def _step(c_out, k, s, p):
+    """One 2-D conv of a fixed example: square kernel, stride and padding (or 'same'), dilation 1."""
+    return {"c_out": c_out, "k": [k, k], "s": [s, s], "p": p if p == "same" else [p, p], "d": [1, 1]}
 
 
 @claim(
@@ -56,27 +60,17 @@ def _space(draw):
                       "\"56×56×5×1 Array{Float32, 4}\""),
     ],
     examples=[
-        # seed 004: AlexNet conv1 along one axis: 227 → 55 with F=11, S=4, P=0 and 96 filters (the second
-        # spatial axis is kept small, 11 → 1, to keep the example cheap)
-        {"n": 1, "c_in": 3, "spatial": [227, 11],
-         "steps": [{"c_out": 96, "k": [11, 11], "s": [4, 4], "p": [0, 0], "d": [1, 1]}], "want": [96, 55, 1]},
-        # seed 002: 10(w)×5(h)×6(c), 3×3, stride 1, no padding, 16 filters → 8(w)×3(h)×16(c)
-        {"n": 1, "c_in": 6, "spatial": [5, 10],
-         "steps": [{"c_out": 16, "k": [3, 3], "s": [1, 1], "p": [0, 0], "d": [1, 1]}], "want": [16, 3, 8]},
-        # seed 001: MNIST 28×28×1, 5×5 conv with 32 outputs, 'SAME' (the framework's own string), stride 1,
-        # then a 2×2 max-pool with stride 2 → 32×14×14
-        {"n": 1, "c_in": 1, "spatial": [28, 28],
-         "steps": [{"c_out": 32, "k": [5, 5], "s": [1, 1], "p": "same", "d": [1, 1]}], "pool": 2,
-         "want": [32, 14, 14]},
-        # seed 001: mel features T×80×3 (T = 16 here), two 3×3 stride-2 convs with 32 kernels, padding 1 →
-        # T/4×20×32 (padding 'valid' would give 3×19; see the facts)
-        {"n": 1, "c_in": 3, "spatial": [16, 80],
-         "steps": [{"c_out": 32, "k": [3, 3], "s": [2, 2], "p": [1, 1], "d": [1, 1]},
-                   {"c_out": 32, "k": [3, 3], "s": [2, 2], "p": [1, 1], "d": [1, 1]}], "want": [32, 4, 20],
-         "mel": True},
-        # seed 003: 60×60×10 with 5×5 and 5 filters → 56×56×5
-        {"n": 1, "c_in": 10, "spatial": [60, 60],
-         "steps": [{"c_out": 5, "k": [5, 5], "s": [1, 1], "p": [0, 0], "d": [1, 1]}], "want": [5, 56, 56]},
+        # seed 004: AlexNet conv1 along one axis, 227 → 55 (the second axis kept small, 11 → 1, to be cheap)
+        {"n": 1, "c_in": 3, "spatial": [227, 11], "steps": [_step(96, 11, 4, 0)], "want": [96, 55, 1]},
+        # seed 002: 10(w)×5(h)×6(c) → 8(w)×3(h)×16(c)
+        {"n": 1, "c_in": 6, "spatial": [5, 10], "steps": [_step(16, 3, 1, 0)], "want": [16, 3, 8]},
+        # seed 001: MNIST, 5×5 'SAME' (the framework's own string) conv, then a 2×2 max-pool → 32×14×14
+        {"n": 1, "c_in": 1, "spatial": [28, 28], "steps": [_step(32, 5, 1, "same")], "pool": 2, "want": [32, 14, 14]},
+        # seed 001: mel features T×80×3 (T = 16), two 3×3 stride-2 convs, padding 1 → T/4×20×32 ('valid': 3×19)
+        {"n": 1, "c_in": 3, "spatial": [16, 80], "steps": [_step(32, 3, 2, 1), _step(32, 3, 2, 1)],
+         "want": [32, 4, 20], "mel": True},
+        # seed 003: 60×60×10 → 56×56×5
+        {"n": 1, "c_in": 10, "spatial": [60, 60], "steps": [_step(5, 5, 1, 0)], "want": [5, 56, 56]},
     ],
     space=_space(),
     deviations=[ORT_NO_FLOAT64_CONV],
@@ -89,38 +83,32 @@ def _space(draw):
 )
 def check(bk, p, ctx):
     rank = len(p.spatial)
-    x = ctx.array("x", (p.n, p.c_in, *p.spatial))
-    h, channels = bk.asarray(x), p.c_in
+    h, channels = ctx.tensor("x", (p.n, p.c_in, *p.spatial)), p.c_in
     for index, step in enumerate(p.steps):
         k, s, d = (per_dim(step[name], rank) for name in ("k", "s", "d"))
-        if step["p"] == "same":
-            pads = [(dd * (kk - 1)) // 2 for kk, dd in zip(k, d)]  # what 'same' means at stride 1, odd k
-            padding = "same"
-        else:
-            pads = per_dim(step["p"], rank)
-            padding = pads
-        w = ctx.array(f"w{index}", (step["c_out"], channels, *k))
-        x_np = ctx.numpy(h)
-        h = bk.conv(h, bk.asarray(w), stride=s, padding=padding, dilation=d)
-        want_size = [formula(n, kk, ss, pp, dd) for n, kk, ss, pp, dd in zip(x_np.shape[2:], k, s, pads, d)]
+        same = step["p"] == "same"
+        # what 'same' means at stride 1 with an odd k; the framework is given its own word for it
+        pads = [(dd * (kk - 1)) // 2 for kk, dd in zip(k, d)] if same else per_dim(step["p"], rank)
+        padding = "same" if same else pads
+        w = ctx.tensor(f"w{index}", (step["c_out"], channels, *k))
+        y = bk.conv(h, w, stride=s, padding=padding, dilation=d)
+        want_size = [formula(n, kk, ss, pp, dd) for n, kk, ss, pp, dd in zip(ctx.numpy(h).shape[2:], k, s, pads, d)]
         ctx.equal(f"conv {index + 1}: output shape == (N, filters, floor((n+2p-d(k-1)-1)/s)+1 ...)",
-                  tuple(h.shape), (p.n, step["c_out"], *want_size))
-        ctx.matches(f"conv {index + 1} vs oracle", h, oracle.conv, x_np, w, stride=s, padding=padding, dilation=d)
-        channels = step["c_out"]
+                  tuple(y.shape), (p.n, step["c_out"], *want_size))
+        ctx.matches(f"conv {index + 1} vs oracle", y, oracle.conv, h, w, stride=s, padding=padding, dilation=d)
+        h, channels = y, step["c_out"]
     if "pool" in p:
-        before = ctx.numpy(h)
-        h = bk.max_pool(h, p.pool, p.pool)
-        pooled = [formula(n, p.pool, p.pool, 0, 1) for n in before.shape[2:]]
-        ctx.equal("max-pool: output shape", tuple(h.shape), (p.n, channels, *pooled))
-        ctx.matches("max-pool vs oracle", h, oracle.max_pool, before, p.pool, p.pool)
+        y = bk.max_pool(h, p.pool, p.pool)
+        pooled = [formula(n, p.pool, p.pool, 0, 1) for n in ctx.numpy(h).shape[2:]]
+        ctx.equal("max-pool: output shape", tuple(y.shape), (p.n, channels, *pooled))
+        ctx.matches("max-pool vs oracle", y, oracle.max_pool, h, p.pool, p.pool)
+        h = y
     if "want" in p:
         ctx.equal("the seed's output volume (channels first)", tuple(h.shape[1:]), tuple(p.want), support=True)
-    if p.get("mel"):
-        # Which padding reproduces the seed's T/4×20×32: the sizes 'valid' (p=0) would give, by the oracle's
-        # size function (running them live would cost two more compiles in JAX for nothing new).
+    if p.get("mel"):  # the sizes 'valid' would give, by the oracle's size function (live: two more JAX compiles)
         sizes = list(p.spatial)
         for step in p.steps:
             sizes = [oracle.conv_output_size(n, kk, ss, "valid") for n, kk, ss in zip(sizes, step["k"], step["s"])]
-        ctx.fact("mel_T16x80x3_two_3x3_stride2_convs", {
-            "padding 1 (symmetric), run": list(h.shape[1:]), "padding 'valid'": [channels, *sizes],
-            "seed says": "T/4 x 20 x 32 with T=16 → 4 x 20 x 32 (channels first: [32, 4, 20])"})
+        ctx.fact("mel_T16x80x3_two_3x3_stride2_convs", {"padding 1 (symmetric), run": list(h.shape[1:]),
+                 "padding 'valid'": [channels, *sizes],
+                 "seed says": "T/4 x 20 x 32 with T=16 → 4 x 20 x 32 (channels first: [32, 4, 20])"})

@@ -39,8 +39,7 @@ def _space(draw):
     examples=[
         # onnxruntime#4086: x 1x1x2x2, w 3x3, stride 1: SAME ConvTranspose keeps 2x2 (conv: total 2, even)
         {"n": 1, "c_in": 1, "c_out": 1, "spatial": [2, 2], "k": 3, "stride": 1, "dilation": 1},
-        # the smallest odd total: n = 2, k = 2 -> SAME (0, 1), SAME_LOWER (1, 0)
-        {"n": 1, "c_in": 1, "c_out": 1, "spatial": [2], "k": 2, "stride": 1, "dilation": 1},
+        {"n": 1, "c_in": 1, "c_out": 1, "spatial": [2], "k": 2, "stride": 1, "dilation": 1},  # SAME (0, 1), LOWER (1,0)
         # strided: n = 6 -> total 1 (odd), n = 7 -> total 2; dilated, total 4
         {"n": 1, "c_in": 2, "c_out": 3, "spatial": [6, 7], "k": 3, "stride": 2, "dilation": 1},
         {"n": 1, "c_in": 2, "c_out": 2, "spatial": [5], "k": 3, "stride": 1, "dilation": 2},
@@ -59,18 +58,17 @@ def _space(draw):
 )
 def check(bk, p, ctx):
     rank, s, d = len(p.spatial), p.stride, p.dilation
-    x = ctx.array("x", (p.n, p.c_in, *p.spatial))
-    w = ctx.array("w", (p.c_out, p.c_in, *(p.k,) * rank))
+    x, w = ctx.array("x", (p.n, p.c_in, *p.spatial)), ctx.array("w", (p.c_out, p.c_in, *(p.k,) * rank))
     upper = [oracle.same_padding(n, p.k, s, d) for n in p.spatial]
     lower = [(after, before) for before, after in upper]
     ctx.fact(f"SAME_UPPER / SAME_LOWER pads (before, after) for n={p.spatial}, k={p.k}, s={s}, d={d}", [upper, lower])
-    ctx.matches("'same' vs pads with the odd pixel at the end", run_conv(bk, x, w, stride=s, padding="same", dilation=d),
-                oracle.conv, x, w, stride=s, padding=upper, dilation=d)
+    ctx.matches("'same' vs pads with the odd pixel at the end",
+                run_conv(bk, x, w, stride=s, padding="same", dilation=d), oracle.conv, x, w, stride=s, padding=upper,
+                dilation=d)
     native = "SAME_LOWER" if bk.framework_name in SAME_LOWER else lower
     ctx.matches(f"SAME_LOWER as {native!r} vs pads with the odd pixel at the start",
                 run_conv(bk, x, w, stride=s, padding=native, dilation=d), oracle.conv, x, w, stride=s, padding=lower,
                 dilation=d)
-
     t = d * (p.k - 1) + 1 - s
     if bk.framework_name not in SAME_TRANSPOSE or t < 0:
         return

@@ -57,14 +57,36 @@ def pick_shuffle(bk, names, channels: int, r: int, rank: int = 2):
     :class:`NotApplicable` naming all of them when it has none.  Probed on a zero tensor with
     ``channels`` channels (the op's input), so a missing op is told apart from a failing one."""
     for name in names:
-        spatial = (1,) * rank if name in ("pixel_shuffle", "depth_to_space") else (r,) * rank
-        try:
-            getattr(bk, name)(bk.asarray(np.zeros((1, channels) + spatial)), r)
-        except NotApplicable:
-            continue
-        return name, getattr(bk, name), SHUFFLE_ORDER[name]
+        if shuffle_missing(bk, name, channels, r, rank) is None:
+            return name, getattr(bk, name), SHUFFLE_ORDER[name]
     raise NotApplicable(f"{bk.framework_name} has none of {', '.join(names)}")
 
+
+def shuffle_missing(bk, name: str, channels: int, r: int, rank: int = 2):
+    """None where the backend shuffle ``name`` runs with block ``r`` on a zero tensor of ``channels`` channels
+    (the op's input), else the :class:`NotApplicable` saying what the framework lacks (any other error propagates)."""
+    spatial = (1,) * rank if name in ("pixel_shuffle", "depth_to_space") else (r,) * rank
+    try:
+        getattr(bk, name)(bk.asarray(np.zeros((1, channels) + spatial)), r)
+    except NotApplicable as exc:
+        return exc
+    return None
+
+
+def native_layer(bk, kind: str, **layer_kw):
+    """The framework's own layer of ``kind`` (``bk.layer(kind, **layer_kw)``), or None where it has none
+    (:class:`NotApplicable`): for the claims whose statement is also checked on the native layer where one exists."""
+    try:
+        return bk.layer(kind, **layer_kw)
+    except NotApplicable:
+        return None
+
+def example_input(ctx, p, shape, name: str = "x") -> np.ndarray:
+    """The input of example ``p``: its own values ``p.x`` (a source's worked numbers, one sample and one
+    channel, float64 of shape (1, 1, *spatial)) where it gives them, else an array drawn by ``ctx`` of ``shape``."""
+    if name in p:
+        return np.asarray(p[name], dtype=np.float64).reshape(1, 1, *np.shape(p[name]))
+    return ctx.array(name, shape)
 
 
 @st.composite
