@@ -11,7 +11,10 @@ measurements taken minutes apart on the same machine in the same state:
   adapter and runs one tiny conv in each (``benchmarks/floor.py``; best of a
   run before and a run after the suite), plus the compile time of every
   distinct XLA program the suite compiles, counted inside the suite run by
-  the ``jax_census`` plugin (``benchmarks/jax_census.py``);
+  the ``jax_census`` plugin (``benchmarks/jax_census.py``), and the first build
+  of every distinct program of the deployment engines (ONNX exports, ONNX
+  Runtime sessions, reference evaluators, OpenVINO compiles, LiteRT
+  conversions; ``benchmarks/engine_census.py``), the ONNX export cache empty;
 - **suite** — the README's test command ``python -m pytest -n 2`` and the
   claims alone (``tests/test_claims.py``), with per-test times from JUnit XML;
 - **load** — the suite again with xdist's default ``load`` schedule instead of
@@ -58,7 +61,7 @@ def _env(**extra) -> dict:
     explicitly: off unless ``extra`` names a directory, which each phase makes fresh.
     """
     env = dict(os.environ)
-    for name in ("JAX_COMPILATION_CACHE_DIR", "EQUIVCHECK_CENSUS_DIR"):
+    for name in ("JAX_COMPILATION_CACHE_DIR", "EQUIVCHECK_CENSUS_DIR", "EQUIVCHECK_ONNX_EXPORT_CACHE"):
         env.pop(name, None)
     env["EQUIVCHECK_JAX_CACHE"] = "off"
     env["PYTHONPATH"] = os.pathsep.join([str(BENCH_DIR), str(ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
@@ -97,12 +100,22 @@ def _pytest(args: list[str], work: Path, name: str, timeout: float, **env) -> di
     census = work / f"census-{name}"
     census.mkdir(parents=True, exist_ok=True)
     junit = work / f"{name}.xml"
-    argv = [sys.executable, "-m", "pytest", *args, "-q", "-p", "jax_census", f"--junitxml={junit}"]
+    argv = [sys.executable, "-m", "pytest", *args, "-q", "-p", "jax_census", "-p", "engine_census",
+            f"--junitxml={junit}"]
     run = _timed(argv, _env(EQUIVCHECK_CENSUS_DIR=census, **env), timeout)
     run["stdout"] = run["stdout"][-3000:]
     run["tests"] = _junit(junit)
     run["census"] = _census(census)
+    run["engine_census"] = _engine_census(census / "engines")
     return run
+
+
+def _engine_census(directory: Path) -> dict:
+    """Merge the per-process build records of the deployment engines (see engine_census.py)."""
+    from engine_census import summarise
+
+    records = [r for file in sorted(directory.glob("*.json")) for r in json.loads(file.read_text())["records"]]
+    return summarise(records)
 
 
 def _junit(path: Path) -> list[dict]:
@@ -178,10 +191,11 @@ def measure(phases: set[str], work: Path, timeout: float, oracle_seconds: float,
     if "floor" in phases:
         log("floor: import every framework + one conv each (run 1 of 2)")
         results["floor_runs"] = [_floor_once(timeout)]
-    # The suite runs as a user's first run does: the compilation cache on (the default), empty.
+    # The suite runs as a user's first run does: the compilation and export caches on (the default), empty.
     if "suite" in phases:
         log("suite: python -m pytest " + " ".join(SUITE_ARGS) + " (JAX compilation cache on, cold)")
-        results["suite"] = _pytest(SUITE_ARGS, work, "suite", timeout, EQUIVCHECK_JAX_CACHE=work / "cache-suite")
+        results["suite"] = _pytest(SUITE_ARGS, work, "suite", timeout, EQUIVCHECK_JAX_CACHE=work / "cache-suite",
+                                   EQUIVCHECK_ONNX_EXPORT_CACHE=work / "export-suite")
     if "load" in phases:
         # the lever, measured: xdist's default "load" schedule hands out tests in advance,
         # and a worker can sit idle while the other works through its queue
@@ -226,14 +240,19 @@ def figures(results: dict) -> dict:
         fig["suite_cpu_s"] = suite["cpu_s"]
         census = suite["census"]
         # The compile work is shared by the 2 workers on 2 cores: its wall share is half the sum.
-        fig["floor_compile_s"] = census["distinct_jitted_s"] / WORKERS
+        engines = suite.get("engine_census") or {"distinct_s": 0.0, "distinct": 0}
+        fig["floor_jax_compile_s"] = census["distinct_jitted_s"] / WORKERS
+        fig["floor_engine_build_s"] = engines["distinct_s"] / WORKERS
+        fig["floor_compile_s"] = fig["floor_jax_compile_s"] + fig["floor_engine_build_s"]
         fig["distinct_programs"] = census["distinct_jitted"]
+        fig["distinct_engine_programs"] = engines["distinct"]
         if "floor_import_s" in fig:
             fig["floor_s"] = fig["floor_import_s"] + fig["floor_compile_s"]
             fig["suite_over_floor"] = fig["suite_s"] / fig["floor_s"]
             fig["suite_over_import"] = fig["suite_s"] / fig["floor_import_s"]
             # counting the programs eager op-by-op calls compiled as unavoidable too
-            fig["floor_with_eager_s"] = fig["floor_import_s"] + census["distinct_s"] / WORKERS
+            fig["floor_with_eager_s"] = fig["floor_import_s"] + census["distinct_s"] / WORKERS \
+                + fig["floor_engine_build_s"]
             fig["suite_over_floor_with_eager"] = fig["suite_s"] / fig["floor_with_eager_s"]
     if results.get("load") and "floor_s" in fig:
         fig["load_s"] = results["load"]["wall_s"]
