@@ -1,4 +1,5 @@
-"""A Dense head on non-overlapping blocks is a strided conv; on the whole map, a map-sized conv (fully convolutional nets)."""
+"""A Dense head on non-overlapping blocks is a strided conv; on the whole map, a map-sized conv
+(fully convolutional nets)."""
 import math
 
 import numpy as np
@@ -6,9 +7,9 @@ from hypothesis import strategies as st
 
 from equivcheck import layouts, oracle
 from equivcheck.casekit import KERAS_TORCH_FLOAT64_DENSE, dense_layer
-from equivcheck.casekit_layouts import blocks_last
-from equivcheck.claim import claim, source
+from equivcheck.casekit_layouts import blocks_last, checked_flatten, columns_in_order
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.claim import claim, source
 
 
 @claim(
@@ -67,17 +68,14 @@ from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 def check(bk, p, ctx):
     block, rank = tuple(p.block), len(p.block)
     size = tuple(g * b for g, b in zip(p.grid, block))
-    x = ctx.array("x", (p.n, p.c, *size))
-    w = ctx.array("w", (p.out, p.c * math.prod(block)))
+    x, w = ctx.array("x", (p.n, p.c, *size)), ctx.array("w", (p.out, p.c * math.prod(block)))
     b = ctx.array("b", (p.out,))
     xt, bt = bk.asarray(x), bk.asarray(b)
 
     # 1. Dense on every non-overlapping block == block-sized conv with stride = block.
     kernel = w.reshape(p.out, p.c, *block)
     flat_blocks, grid = blocks_last(x, block)
-    block_dense = dense_layer(bk, w, b)
-    per_block = bk.to_numpy(block_dense(bk.asarray(flat_blocks)))              # (N, *grid, out)
-    per_block = per_block.transpose(0, rank + 1, *range(1, rank + 1))          # (N, out, *grid)
+    per_block = np.moveaxis(bk.to_numpy(dense_layer(bk, w, b)(bk.asarray(flat_blocks))), -1, 1)  # (N, out, *grid)
     strided = bk.conv(xt, bk.asarray(kernel), bt, stride=block)
     ctx.equal("strided conv output shape (N, n_dim, *grid)", tuple(bk.to_numpy(strided).shape), (p.n, p.out, *grid))
     ctx.agree("Dense per block == conv(kernel = block, stride = block)", per_block, strided, oracle.conv, x, kernel, b,
@@ -88,19 +86,15 @@ def check(bk, p, ctx):
     # framework's, fed its native-layout map; the Dense weight is the map-sized kernel with its columns in
     # the row-major order of that layout's axes (N dropped), e.g. (H, W, C) for NHWC.
     native = layouts.data_layout(bk.framework_name, rank)
-    canonical = layouts.canonical("data", rank)
     flatten = bk.layer("flatten", rank=rank, in_channels=p.c)
-    flat = flatten(bk.to_native(xt))
-    ctx.identical(f"{flatten.api} of the {native} map == its row-major ({native[1:]}) flatten", flat,
-                  x.transpose(layouts.permutation(canonical, native)).reshape(p.n, -1), support=True)
+    flat = checked_flatten(ctx, flatten, bk.to_native(xt), x, native)
     w_map = ctx.array("w_map", (p.out, p.c * math.prod(size)))
     kernel_map = w_map.reshape(p.out, p.c, *size)
-    order = (0, *(1 + canonical[1:].index(a) for a in native[1:]))           # (out, C, *size) → (out, native)
-    head = dense_layer(bk, kernel_map.transpose(order).reshape(p.out, -1), b)
-    dense = head(flat)                                                          # (N, out)
+    canonical = layouts.canonical("data", rank)
+    head = dense_layer(bk, columns_in_order(w_map, canonical[1:], (p.c, *size), native[1:]), b)
     whole = bk.conv(xt, bk.asarray(kernel_map), bt)                             # (N, out, 1, …)
-    ctx.agree("Flatten+Dense == conv with a map-sized kernel", whole, bk.to_numpy(dense).reshape(ctx.numpy(whole).shape),
-              oracle.conv, x, kernel_map, b)
+    dense = bk.to_numpy(head(flat)).reshape(ctx.numpy(whole).shape)             # (N, out) as (N, out, 1, …)
+    ctx.agree("Flatten+Dense == conv with a map-sized kernel", whole, dense, oracle.conv, x, kernel_map, b)
 
     # 3. A larger input: Flatten+Dense raises (the Dense layer's wrong-size error), the conv runs and slides over it.
     big = ctx.array("x_big", (p.n, p.c, *(s + g for s, g in zip(size, p.grow))))
@@ -113,9 +107,8 @@ def check(bk, p, ctx):
              else "Flatten+Dense on a larger (drawn) input")
     ctx.raises(label, head, big_flat, support=True)
     slid = bk.conv(big_t, bk.asarray(kernel_map), bt)
-    out_size = tuple(g + 1 for g in p.grow)
     ctx.equal("map-sized conv on the larger input: output (N, n_dim, grow+1 …)", tuple(bk.to_numpy(slid).shape),
-              (p.n, p.out, *out_size))
+              (p.n, p.out, *(g + 1 for g in p.grow)))
     ctx.matches("map-sized conv on the larger input vs oracle", slid, oracle.conv, big, kernel_map, b)
     # Its first output is the Dense applied to the top-left crop of the larger input.
     crop = big[(slice(None), slice(None)) + tuple(slice(0, s) for s in size)]

@@ -2,8 +2,10 @@
 from hypothesis import strategies as st
 
 from equivcheck import layouts, oracle
-from equivcheck.claim import claim, source
+from equivcheck.casekit import conv_layers
+from equivcheck.casekit_layouts import functional_kernel_shape
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.claim import claim, source
 
 
 @st.composite
@@ -69,27 +71,22 @@ def _space(draw):
 def check(bk, p, ctx):
     rank = len(p.k)
     suffix = " (seed 003: (5,5,5,5) kernel on 60×60×10)" if p.get("seed") else ""
-    x = ctx.array("x", (1, p.f, *p.spatial))
-    w_bad = ctx.array("w_wrong_depth", (p.n, p.kd, *p.k))
-    w_good = ctx.array("w", (p.n, p.f, *p.k))
-    bias = ctx.array("bias", (p.n,))
+    x, w_bad = ctx.tensor("x", (1, p.f, *p.spatial)), ctx.array("w_wrong_depth", (p.n, p.kd, *p.k))
+    w_good, bias = ctx.array("w", (p.n, p.f, *p.k)), ctx.array("bias", (p.n,))
 
     # How the functional conv spells the kernel: its native layout, and the wrong kernel's shape in it.
-    native = layouts.kernel_layout(bk.framework_name, "conv", rank, api=bk.functional_api)
-    ctx.fact(f"functional kernel layout ({bk.functional_api}, {rank}-D)", native)
+    ctx.fact(f"functional kernel layout ({bk.functional_api}, {rank}-D)",
+             layouts.kernel_layout(bk.framework_name, "conv", rank, api=bk.functional_api))
     if p.get("seed"):
-        ctx.fact("seed 003 wrong kernel in the functional layout",
-                 list(layouts.convert(w_bad, layouts.canonical("conv", rank), native).shape))
+        ctx.fact("seed 003 wrong kernel in the functional layout", functional_kernel_shape(bk, "conv", w_bad))
 
     # The statement: a kernel whose depth is not the input depth is rejected ...
-    rejected = ctx.raises(f"functional conv rejects kernel depth kd != input depth f{suffix}",
-                          bk.conv, bk.asarray(x), bk.asarray(w_bad))
+    rejected = ctx.raises(f"functional conv rejects kernel depth kd != input depth f{suffix}", bk.conv, x,
+                          bk.asarray(w_bad))
     if rejected is None and p.f % p.kd == 0:
         # ... and what the framework did instead: a grouped conv with groups = f / kd.
-        groups = p.f // p.kd
-        got = bk.conv(bk.asarray(x), bk.asarray(w_bad))
-        ctx.matches("the silently accepted kernel ran as a grouped conv (groups = f / kernel depth)", got,
-                    oracle.conv, x, w_bad, groups=groups, support=True)
+        ctx.matches("the silently accepted kernel ran as a grouped conv (groups = f / kernel depth)",
+                    bk.conv(x, bk.asarray(w_bad)), oracle.conv, x, w_bad, groups=p.f // p.kd, support=True)
         ctx.fact(f"{bk.functional_api} conv{rank}d reads a too-shallow kernel as", "a grouped conv, groups = "
                  "input depth / kernel depth, when the filters split evenly into the groups")
     # Layers are checked on the fixed examples (1-D, 2-D, 3-D, every kind of wrong depth); the draws probe the
@@ -98,18 +95,17 @@ def check(bk, p, ctx):
     for api in layer_apis:
         layer = bk.layer("conv", rank=rank, in_channels=p.kd, out_channels=p.n, kernel_size=tuple(p.k), api=api,
                          input_shape=(1, p.kd, *p.spatial))
-        ctx.raises(f"{layer.api} built for depth kd, called on depth f{suffix}", layer, bk.asarray(x))
+        ctx.raises(f"{layer.api} built for depth kd, called on depth f{suffix}", layer, x)
 
     # The right kernel (depth f) works, and the output depth is the number of filters.
-    y = bk.conv(bk.asarray(x), bk.asarray(w_good), bk.asarray(bias))
+    y = bk.conv(x, bk.asarray(w_good), bk.asarray(bias))
     ctx.equal("output depth == number of filters", tuple(y.shape)[1], p.n)
     ctx.matches("conv with the full-depth kernel vs oracle", y, oracle.conv, x, w_good, bias)
-    for api in layer_apis:
-        layer = bk.layer("conv", rank=rank, in_channels=p.f, out_channels=p.n, kernel_size=tuple(p.k), api=api,
-                         input_shape=x.shape)
-        layer.set_weights(w_good, bias)
+    full_depth = (conv_layers(bk, w_good, bias, rank=rank, kernel_size=tuple(p.k), input_shape=(1, p.f, *p.spatial))
+                  if layer_apis else ())
+    for _, layer in full_depth:
         ctx.equal(f"{layer.api}: native kernel holds the full depth",
                   sorted(layer.kernel_shape), sorted((p.n, p.f, *p.k)))
-        y = layer(bk.asarray(x))
+        y = layer(x)
         ctx.equal(f"{layer.api}: output depth == number of filters", tuple(y.shape)[1], p.n)
         ctx.matches(f"{layer.api} with the full-depth kernel vs oracle", y, oracle.conv, x, w_good, bias)

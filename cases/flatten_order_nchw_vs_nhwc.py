@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from equivcheck import layouts, oracle
 from equivcheck.casekit import KERAS_TORCH_FLOAT64, dense_layer
 from equivcheck.casekit_discovery import column_order_rule
+from equivcheck.casekit_layouts import checked_flatten, columns_in_order
 from equivcheck.claim import claim, deviation, source
 
 
@@ -73,47 +74,39 @@ from equivcheck.claim import claim, deviation, source
     },
 )
 def check(bk, p, ctx):
-    rank = len(p.spatial)
-    features = p.c * math.prod(p.spatial)
-    x = ctx.array("x", (p.n, p.c, *p.spatial))                # the conv's output feature map, canonical NCHW
-    # The inputs: the drawn maps, then every one-hot map (each single feature on), so that a weight that
-    # only works for these particular maps cannot pass by accident.
-    basis = np.eye(features).reshape(features, p.c, *p.spatial)
-    maps = np.concatenate([x, basis])
-    batch = maps.shape[0]
+    rank, features, shape = len(p.spatial), p.c * math.prod(p.spatial), (p.c, *p.spatial)
+    x = ctx.array("x", (p.n, *shape))                           # the conv's output feature map, canonical NCHW
+    # The drawn maps, then every one-hot map (each single feature on), so that a weight that only works
+    # for these particular maps cannot pass by accident.
+    maps = np.concatenate([x, np.eye(features).reshape(features, *shape)])
+    batch, xt = maps.shape[0], bk.asarray(maps)
+    flat = maps.reshape(batch, features)                         # (C, *spatial) order, row-major
     # fc1 of the NCHW model, (out, C·H·W).  Its columns are made distinct (noise + 8·column, rounded to the
     # run dtype), as a trained layer's are: a weight with two equal columns would be blind to their order.
-    noise = ctx.array("w_noise", (p.out, features))
-    w = (noise + 8.0 * np.arange(features)).astype(ctx.dtype).astype(np.float64)
-    xt = bk.asarray(maps)
+    w = (ctx.array("w_noise", (p.out, features)) + 8.0 * np.arange(features)).astype(ctx.dtype).astype(np.float64)
     canonical = layouts.canonical("data", rank)                  # e.g. NCHW
     channels_last = canonical.replace("C", "") + "C"             # e.g. NHWC
     native = layouts.data_layout(bk.framework_name, rank)
-    to_channels_last = layouts.permutation(canonical, channels_last)
     # The framework's Flatten (torch.nn.Flatten, keras.layers.Flatten) or, where it has none, its reshape.
     # The handle flattens the tensor it is given as it is: what it is fed is said at each call.
     flatten = bk.layer("flatten", rank=rank, in_channels=p.c)
-    flat = maps.reshape(batch, features)                         # (C, *spatial) order, row-major
-    flat_channels_last = maps.transpose(to_channels_last).reshape(batch, features)
 
     # The NCHW source model: x.view(-1, C·H·W) then Linear.  An NCHW-native framework runs it with its own
     # Flatten on its native tensor and its Linear layer (torch.nn.Flatten + torch.nn.Linear); an NHWC one
     # writes the NCHW model with its reshape of the canonical tensor and its linear op.
     if native == canonical:
-        source_flat, flattened_by = flatten(bk.to_native(xt)), flatten.api
+        source_flat = checked_flatten(ctx, flatten, bk.to_native(xt), maps, canonical, prefix="source side: ")
         source_out = dense_layer(bk, w, use_bias=False)(source_flat)
     else:
-        source_flat, flattened_by = bk.reshape(xt, (batch, features)), f"{bk.framework_name}'s reshape"
+        source_flat = checked_flatten(ctx, lambda t: bk.reshape(t, (batch, features)), xt, maps, canonical,
+                                      prefix="source side: ", api=f"{bk.framework_name}'s reshape")
         source_out = bk.linear(source_flat, bk.asarray(w))
-    ctx.identical(f"source side: {flattened_by} of the {canonical} map == its row-major ({canonical[1:]}) flatten",
-                  source_flat, flat, support=True)
     # The same maps in the NHWC framework: its native tensor when the framework is channels-last (its Flatten
     # then reads the layout it was built for), otherwise the canonical maps permuted to channels-last
     # (porting *to* an NHWC framework).
-    nhwc = bk.to_native(xt) if native == channels_last else bk.transpose(xt, to_channels_last)
-    nhwc_flat = flatten(nhwc)                                    # Flatten in the NHWC framework
-    ctx.identical(f"NHWC side: {flatten.api} of the {channels_last} map == its row-major ({channels_last[1:]}) "
-                  "flatten", nhwc_flat, flat_channels_last, support=True)
+    nhwc = bk.to_native(xt) if native == channels_last else bk.transpose(
+        xt, layouts.permutation(canonical, channels_last))
+    nhwc_flat = checked_flatten(ctx, flatten, nhwc, maps, channels_last, prefix="NHWC side: ")
     port_dense = dense_layer(bk, w, use_bias=False)              # built once, weights loaded per variant
 
     def dense(weight):
@@ -121,7 +114,6 @@ def check(bk, p, ctx):
         return port_dense(nhwc_flat)
 
     ctx.matches("NCHW source model vs oracle", source_out, oracle.linear, flat, w, support=True)
-
     # The statement: copy the weight as it is.  It compares the ported model with the source model, two
     # different products if the statement is wrong: the bound is the source model's op's.
     ported_as_is = dense(w)
@@ -133,20 +125,15 @@ def check(bk, p, ctx):
     # The repair: permute the weight's input columns from (C, *spatial) to (*spatial, C) order, the
     # permutation taken from the layout table (canonical data layout → channels-last, without N).
     src, dst = canonical.replace("N", ""), channels_last.replace("N", "")
-    w_blocks = w.reshape(p.out, p.c, *p.spatial)
-
-    def ported(order):
-        return w_blocks.transpose(0, *(1 + src.index(a) for a in order)).reshape(p.out, features)
-
-    ctx.agree("NHWC Flatten+Dense with permuted columns == NCHW model", dense(ported(dst)), source_out,
-              oracle.linear, flat, w, support=True)
+    ctx.agree("NHWC Flatten+Dense with permuted columns == NCHW model", dense(columns_in_order(w, src, shape, dst)),
+              source_out, oracle.linear, flat, w, support=True)
 
     # The column order, found live on the fixed examples: try every axis order for the ported weight and
     # keep those that reproduce the NCHW model within the same derived bound.
     if p.get("discover"):
         reference = bk.to_numpy(source_out)
         matches = ["".join(order) for order in itertools.permutations(src)
-                   if ctx.fits(dense(ported(order)), reference, oracle.linear, flat, w)]
+                   if ctx.fits(dense(columns_in_order(w, src, shape, order)), reference, oracle.linear, flat, w)]
         ctx.equal("exactly one column order reproduces the NCHW model", len(matches), 1, support=True)
         if len(matches) == 1:
             ctx.fact(f"column_order.{rank}d", column_order_rule(src, matches[0]))

@@ -2,46 +2,31 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import layouts, oracle
+from equivcheck import layouts
 from equivcheck.backends.base import NotApplicable
-from equivcheck.casekit_layouts import (kernel_dims, layout_shape, out_channels, reference_op,
-                                        wrong_permutation_checks)
-from equivcheck.claim import claim, source
+from equivcheck.casekit_layouts import (functional_kernel_shape, kernel_dims, kernel_shape, layout_shape,
+                                        out_channels, reference_op, wrong_permutation_checks)
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.claim import claim, source
 
+_TORCH = {"conv": "OI*", "conv_transpose": "IO*", "depthwise": "OI*"}
+_KERAS = {"conv": "*IO", "conv_transpose": "*OI", "depthwise": "*CM"}
 #: The documented native kernel layouts (the claim's statement), per framework and op.  Letters: O out, I in
 #: (per group), C channels and M multiplier of a depthwise kernel, '*' the spatial axes.  PyTorch and Flax
 #: have no depthwise class: theirs is a grouped conv (groups = C), whose kernel is OI* / *IO with I = 1 and
-#: O = C·M.
-DOCUMENTED = {
-    "numpy": {"conv": "OI*", "conv_transpose": "IO*", "depthwise": "CM*"},
-    "torch": {"conv": "OI*", "conv_transpose": "IO*", "depthwise": "OI*"},
-    "tensorflow": {"conv": "*IO", "conv_transpose": "*OI", "depthwise": "*CM"},
-    "jax": {},
-    "flax": {"conv": "*IO", "conv_transpose": "*IO", "depthwise": "*IO"},
-    # the ONNX columns' layers are torch.nn layers through torch.onnx.export: the initializers keep torch's layouts
-    "onnxruntime": {"conv": "OI*", "conv_transpose": "IO*", "depthwise": "OI*"},
-    "onnx": {"conv": "OI*", "conv_transpose": "IO*", "depthwise": "OI*"},
-    # OpenVINO's layers come the same way; LiteRT's are Keras layers, converted
-    "openvino": {"conv": "OI*", "conv_transpose": "IO*", "depthwise": "OI*"},
-    "litert": {"conv": "*IO", "conv_transpose": "*OI", "depthwise": "*CM"},
-}
+#: O = C·M.  The ONNX columns' and OpenVINO's layers are torch.nn layers through torch.onnx.export: the
+#: initializers keep torch's layouts; LiteRT's are Keras layers, converted.
+DOCUMENTED = {"numpy": {**_TORCH, "depthwise": "CM*"}, "torch": _TORCH, "tensorflow": _KERAS, "jax": {},
+              "flax": {"conv": "*IO", "conv_transpose": "*IO", "depthwise": "*IO"},
+              "onnxruntime": _TORCH, "onnx": _TORCH, "openvino": _TORCH, "litert": _KERAS}
+_OI, _TF = {"conv": "OI*", "conv_transpose": "IO*"}, {"conv": "*IO", "conv_transpose": "*OI"}
 #: Functional entry points: torch.nn.functional, tf.nn (conv2d filter [fh, fw, in, out], conv2d_transpose
 #: filter [fh, fw, out, in]), lax.conv_general_dilated with its default dimension_numbers (OIHW), Flax's
-#: linen modules.
-DOCUMENTED_FUNCTIONAL = {
-    "numpy": {"conv": "OI*", "conv_transpose": "IO*"},
-    "torch": {"conv": "OI*", "conv_transpose": "IO*"},
-    "tensorflow": {"conv": "*IO", "conv_transpose": "*OI"},
-    "jax": {"conv": "OI*", "conv_transpose": "IO*"},
-    "flax": {"conv": "*IO", "conv_transpose": "*IO"},
-    # the ONNX operator spec: Conv W (M, C/group, kH, kW), ConvTranspose W (C, M/group, kH, kW)
-    "onnxruntime": {"conv": "OI*", "conv_transpose": "IO*"},
-    "onnx": {"conv": "OI*", "conv_transpose": "IO*"},
-    # OpenVINO runs the ONNX graphs; LiteRT the tf.nn programs, converted
-    "openvino": {"conv": "OI*", "conv_transpose": "IO*"},
-    "litert": {"conv": "*IO", "conv_transpose": "*OI"},
-}
+#: linen modules; the ONNX operator spec (Conv W (M, C/group, kH, kW), ConvTranspose W (C, M/group, kH, kW)),
+#: whose graphs OpenVINO runs; LiteRT runs the tf.nn programs, converted.
+DOCUMENTED_FUNCTIONAL = {"numpy": _OI, "torch": _OI, "tensorflow": _TF, "jax": _OI,
+                         "flax": {"conv": "*IO", "conv_transpose": "*IO"},
+                         "onnxruntime": _OI, "onnx": _OI, "openvino": _OI, "litert": _TF}
 
 
 def _documented(table, fw, op):
@@ -56,12 +41,10 @@ def _documented(table, fw, op):
 @st.composite
 def _space(draw):
     op = draw(st.sampled_from(["conv", "conv_transpose", "depthwise"]))
-    rank = draw(st.integers(1, 2 if op == "depthwise" else 3))
-    k = [draw(st.integers(1, 3)) for _ in range(rank)]
+    k = [draw(st.integers(1, 3)) for _ in range(draw(st.integers(1, 2 if op == "depthwise" else 3)))]
     groups = draw(st.sampled_from([1, 1, 2])) if op == "conv" else 1
-    return {"op": op, "c_in": groups * draw(st.integers(1, 3)), "c_out": groups * draw(st.integers(1, 3)),
-            "mult": draw(st.integers(1, 3)), "groups": groups, "k": k,
-            "spatial": [kk + draw(st.integers(0, 2)) for kk in k]}
+    return _example(op, groups * draw(st.integers(1, 3)), groups * draw(st.integers(1, 3)), k,
+                    mult=draw(st.integers(1, 3)), groups=groups, spatial=[kk + draw(st.integers(0, 2)) for kk in k])
 
 
 def _example(op, c_in, c_out, k, spatial, mult=1, groups=1, **extra):
@@ -121,37 +104,28 @@ def _example(op, c_in, c_out, k, spatial, mult=1, groups=1, **extra):
 )
 def check(bk, p, ctx):
     rank, fw = len(p.k), bk.framework_name
-    dims = kernel_dims(p)
-    canonical_layout = layouts.canonical(p.op, rank)
-    w = ctx.array("w", layout_shape(canonical_layout, rank, dims) if p.op != "depthwise" else (p.c_in, p.mult, *p.k))
-    x = ctx.array("x", (1, p.c_in, *p.spatial))
+    w, x = ctx.array("w", kernel_shape(p)), ctx.array("x", (1, p.c_in, *p.spatial))
     b = ctx.array("b", (out_channels(p),))
     op, args, kwargs = reference_op(p, x, w, b)
-    # for the wrong permutations: a kernel with distinct values and generic inputs, so any moved axis shows
-    w_distinct = np.arange(1, w.size + 1, dtype=np.float64).reshape(w.shape)
-    x_perm = ctx.array("x_perm", x.shape, kind="normal")
+    x_perm = ctx.array("x_perm", x.shape, kind="normal")  # generic inputs for the wrong permutations
+    zeros = np.zeros(out_channels(p))
     if "flux" in p:
         ctx.fact("Flux Conv((5,5), 10 => 5) weight (seed 003, documented only, not run)",
                  {"summary": p.flux, "layout": "WHIO (Flux: W, H, in, out; data WHCN)"})
 
     # The functional entry point: its layout, the canonical kernel through it, and wrong permutations.
     if p.op in ("conv", "conv_transpose"):
+        api, fn = bk.functional_api, bk.conv if p.op == "conv" else bk.conv_transpose
         documented = layouts.expand(_documented(DOCUMENTED_FUNCTIONAL, fw, p.op), rank)
-        native = layouts.kernel_layout(fw, p.op, rank, api=bk.functional_api)
-        ctx.equal(f"{bk.functional_api} {p.op}: layout table == documented layout", native, documented)
-        ctx.fact(f"{bk.functional_api}.{p.op}{rank}d kernel layout", native)
+        native = layouts.kernel_layout(fw, p.op, rank, api=api)
+        ctx.equal(f"{api} {p.op}: layout table == documented layout", native, documented)
+        ctx.fact(f"{api}.{p.op}{rank}d kernel layout", native)
         if "seed" in p:
-            ctx.fact(f"seed {p.seed}: {bk.functional_api} {p.op} kernel",
-                     list(layouts.convert(w, canonical_layout, native).shape))
-        fn = bk.conv if p.op == "conv" else bk.conv_transpose
-        kwargs = {"groups": p.groups} if p.op == "conv" else {}
-        got = fn(bk.asarray(x), bk.asarray(w), bk.asarray(b), **kwargs)
-        ctx.matches(f"{bk.functional_api} {p.op} with the kernel through the layout table vs oracle", got, op, *args,
-                    **kwargs)
-        wrong_permutation_checks(
-            ctx, f"{bk.functional_api} {p.op}", native, canonical_layout, dims, rank, p,
-            lambda kernel: fn(bk.asarray(x_perm), bk.asarray(kernel), bk.asarray(np.zeros(out_channels(p))), **kwargs),
-            x_perm, w_distinct)
+            ctx.fact(f"seed {p.seed}: {api} {p.op} kernel", functional_kernel_shape(bk, p.op, w))
+        ctx.matches(f"{api} {p.op} with the kernel through the layout table vs oracle",
+                    fn(bk.asarray(x), bk.asarray(w), bk.asarray(b), **kwargs), op, *args, **kwargs)
+        wrong_permutation_checks(ctx, f"{api} {p.op}", native, p, lambda kernel: fn(
+            bk.asarray(x_perm), bk.asarray(kernel), bk.asarray(zeros), **kwargs), x_perm)
 
     # Every layer API: the native kernel's shape as documented, and weights loaded through the table.
     if p.op == "depthwise" and not bk.layer_apis:
@@ -166,14 +140,13 @@ def check(bk, p, ctx):
                 raise
             ctx.fact(f"{api}.{p.op}{rank}d", f"n/a: {exc}")
             continue
-        documented = _documented(DOCUMENTED, fw, p.op)
-        ctx.equal(f"{layer.api}: native kernel shape == documented {layouts.expand(documented, rank)}",
-                  tuple(layer.kernel_shape), layout_shape(documented, rank, dims))
-        ctx.fact(f"{api}.{p.op}{rank}d", {"class": layer.api, "native layout": layouts.expand(documented, rank),
+        documented = layouts.expand(_documented(DOCUMENTED, fw, p.op), rank)
+        ctx.equal(f"{layer.api}: native kernel shape == documented {documented}", tuple(layer.kernel_shape),
+                  layout_shape(documented, rank, kernel_dims(p)))
+        ctx.fact(f"{api}.{p.op}{rank}d", {"class": layer.api, "native layout": documented,
                                           "layout table entry": layer.kernel_layout})
         if p.op != "depthwise":  # the table's depthwise entry is the (C, M) kernel the adapter reshapes
-            ctx.equal(f"{layer.api}: layout table entry == documented layout", layer.kernel_layout,
-                      layouts.expand(documented, rank))
+            ctx.equal(f"{layer.api}: layout table entry == documented layout", layer.kernel_layout, documented)
         if "seed" in p:
             ctx.fact(f"seed {p.seed}: {layer.api} kernel", list(layer.kernel_shape))
         layer.set_weights(w, b)
@@ -181,8 +154,7 @@ def check(bk, p, ctx):
                     layer(bk.asarray(x)), op, *args, **kwargs)
 
         def run(kernel, layer=layer):
-            layer.set_weights(kernel, np.zeros(out_channels(p)))
+            layer.set_weights(kernel, zeros)
             return layer(bk.asarray(x_perm))
 
-        wrong_permutation_checks(ctx, layer.api, layer.kernel_layout, canonical_layout, dims, rank, p, run,
-                                  x_perm, w_distinct)
+        wrong_permutation_checks(ctx, layer.api, layer.kernel_layout, p, run, x_perm)

@@ -31,13 +31,9 @@ from equivcheck.claim import claim, source
     ],
     # rank 2-4 inputs (leading axes 1-3); Keras Dense requires rank >= 2, see notes.
     space=st.fixed_dictionaries({
-        "lead": st.lists(st.integers(1, 4), min_size=1, max_size=3),
-        "in_features": st.integers(1, 6),
-        "out_features": st.integers(1, 4),
-        "bias": st.booleans(),
-        "bad_last": st.integers(1, 7),
-        "seed_error": st.just(False),
-    }).filter(lambda p: p["bad_last"] != p["in_features"]),
+        "lead": st.lists(st.integers(1, 4), min_size=1, max_size=3), "in_features": st.integers(1, 6),
+        "out_features": st.integers(1, 4), "bias": st.booleans(), "bad_last": st.integers(1, 7),
+        "seed_error": st.just(False)}).filter(lambda p: p["bad_last"] != p["in_features"]),
     expected="holds",
     deviations=[KERAS_TORCH_FLOAT64_DENSE],
     notes={
@@ -51,23 +47,18 @@ from equivcheck.claim import claim, source
 )
 def check(bk, p, ctx):
     lead = tuple(p.lead)
-    x = ctx.array("x", (*lead, p.in_features))
-    w = ctx.array("w", (p.out_features, p.in_features))
+    x, w = ctx.array("x", (*lead, p.in_features)), ctx.array("w", (p.out_features, p.in_features))
     b = ctx.array("b", (p.out_features,)) if p.bias else None
-
-    want_shape = (*lead, p.out_features)
     # The seed's wrong input: the in_features axis moved off the end, (32, 128, 50) → (32, 50, 128).
-    bad_shape = (*lead[:-1], p.in_features, p.bad_last)
-    bad = ctx.array("x_bad", bad_shape)
+    bad = ctx.tensor("x_bad", (*lead[:-1], p.in_features, p.bad_last))
+    # (One error label for the seed's (32, 50, 128), one for every drawn wrong shape.)
+    label = "(32, 50, 128) into in_features=50" if p.get("seed_error") else "a drawn wrong last axis"
     for api in bk.layer_apis or ("functional",):  # every layer API, or the functional linear (JAX)
         layer = dense_layer(bk, w, b, use_bias=p.bias, api=api)
         got = layer(bk.asarray(x))
-        ctx.equal(f"{api}: output shape (*, out)", tuple(bk.to_numpy(got).shape), want_shape)
+        ctx.equal(f"{api}: output shape (*, out)", tuple(bk.to_numpy(got).shape), (*lead, p.out_features))
         ctx.matches(f"{api}: every last-axis vector through the same matrix", got, oracle.linear, x, w, b)
         # Acting on the last axis means a last axis of the wrong size is an error, not a reinterpretation.
-        # (One error label for the seed's (32, 50, 128), one for every drawn wrong shape.)
-        label = "(32, 50, 128) into in_features=50" if p.get("seed_error") else "a drawn wrong last axis"
-        ctx.raises(f"{api}: {label}", layer, bk.asarray(bad), support=True)
-        if p.get("seed_error"):
-            # A side fact on the seed's example: is a rank-1 input (in_features,) accepted?
+        ctx.raises(f"{api}: {label}", layer, bad, support=True)
+        if p.get("seed_error"):  # a side fact on the seed's example: is a rank-1 input (in_features,) accepted?
             ctx.fact_outcome(f"rank1_input.{api}", layer, bk.asarray(x[0, 0]))

@@ -25,10 +25,7 @@ from equivcheck.claim import claim, source
     ],
     # Another rank and other insertion positions (at the end, in the middle of a 3-D tensor); only
     # two, because every new (shape, axis) costs JAX ~110 ms of compiles per spelling and dtype.
-    space=st.sampled_from([
-        {"shape": [8, 256], "axis": 2},
-        {"shape": [2, 3, 4], "axis": 2},
-    ]),
+    space=st.sampled_from([{"shape": [8, 256], "axis": 2}, {"shape": [2, 3, 4], "axis": 2}]),
     expected="holds",
     notes={
         "numpy": "np.reshape, x[:, None, :], np.expand_dims and the ndarray .reshape method (ndarray.view means a "
@@ -45,30 +42,21 @@ from equivcheck.claim import claim, source
 def check(bk, p, ctx):
     shape = tuple(p.shape)
     axis = min(p.axis, len(shape))  # an axis position 0 … ndim (inserting at the end is allowed)
-    target = shape[:axis] + (1,) + shape[axis:]
+    target, index = shape[:axis] + (1,) + shape[axis:], (slice(None),) * axis + (None,)
     x = ctx.array("x", shape)
     xt = bk.asarray(x)
-    index = (slice(None),) * axis + (None,)
-
-    spellings = {
-        "reshape": bk.reshape(xt, target),
-        "index_none": xt[index],
-        "expand_dims": bk.expand_dims(xt, axis),
-    }
+    spellings = {"reshape": bk.reshape(xt, target), "index_none": xt[index], "expand_dims": bk.expand_dims(xt, axis)}
     # Tensor methods, where the framework's tensor has them with this meaning.
     if hasattr(xt, "reshape"):
         spellings["method_reshape"] = xt.reshape(target)
     if bk.framework_name == "torch":
-        spellings["view"] = xt.view(target)
-        spellings["unsqueeze"] = xt.unsqueeze(axis)
+        spellings.update(view=xt.view(target), unsqueeze=xt.unsqueeze(axis))
     ctx.fact("spellings", sorted(spellings))
 
     # The reference: NumPy's None-indexing of the same values; each row stays intact.
-    want = x[index]
     for name, got in spellings.items():
-        got = bk.to_numpy(got)
-        ctx.equal(f"{name}: shape", got.shape, target)
-        ctx.equal(f"{name}: values equal x with a singleton axis at {axis}", got, want)
+        ctx.equal(f"{name}: shape", bk.to_numpy(got).shape, target)
+        ctx.equal(f"{name}: values equal x with a singleton axis at {axis}", bk.to_numpy(got), x[index])
     # The seed's worry, "without mixing": element (t, 0, f) is x[t, f] for the batch axis at 1.
     if axis == 1 and len(shape) == 2:
         got = bk.to_numpy(spellings["reshape"])

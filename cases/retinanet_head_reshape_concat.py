@@ -4,8 +4,8 @@ from hypothesis import strategies as st
 
 from equivcheck import layouts, op_bounds, oracle
 from equivcheck.casekit_layouts import nhwc_rows
-from equivcheck.claim import claim, source
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.claim import claim, source
 
 
 @st.composite
@@ -63,20 +63,15 @@ def _space(draw):
 )
 def check(bk, p, ctx):
     a, k = p.anchors, p.classes
-    w = ctx.array("w", (a * k, p.c, 3, 3))
-    b = ctx.array("b", (a * k,))
-    wt, bt = bk.asarray(w), bk.asarray(b)
-    channels_last = layouts.data_layout(bk.framework_name, 2) == "NHWC"
+    w, b = ctx.array("w", (a * k, p.c, 3, 3)), ctx.array("b", (a * k,))
     # Per level, one batch of 2N: the N head outputs, then N labelled tensors (every element its own
     # index), so each pipeline runs once for both.
     levels, labels, want, magnitude = [], [], [], []
-    offset = 0
     for i, (h, wd) in enumerate(p.levels):
         x = ctx.array(f"p{i}", (p.n, p.c, h, wd))
-        size = p.n * a * k * h * wd
-        labels.append(np.arange(offset, offset + size, dtype=np.float64).reshape(p.n, a * k, h, wd))
-        offset += size
-        head = bk.conv(bk.asarray(x), wt, bt, padding=1)                        # (N, A·K, H, W)
+        start = sum(t.size for t in labels)
+        labels.append(start + np.arange(p.n * a * k * h * wd, dtype=np.float64).reshape(p.n, a * k, h, wd))
+        head = bk.conv(bk.asarray(x), bk.asarray(w), bk.asarray(b), padding=1)    # (N, A·K, H, W)
         levels.append(bk.concat([head, bk.asarray(labels[-1])], axis=0))
         want.append(nhwc_rows(oracle.conv(x, w, b, padding=1), a, k))
         # the reference is the head's conv rearranged into rows (data movement): the conv's magnitude and terms
@@ -84,28 +79,29 @@ def check(bk, p, ctx):
     want, magnitude = np.concatenate(want, axis=1), np.concatenate(magnitude, axis=1)
     label_want = np.concatenate([nhwc_rows(t, a, k) for t in labels], axis=1)
     terms = op_bounds.terms(oracle.conv, x, w, b)
-    rows = sum(h * wd for h, wd in p.levels) * a
-    batch = 2 * p.n
 
     def run(pipeline):
         """(head part, label part) of the concatenated (2N, Σ rows, K) result, as NumPy."""
         got = bk.to_numpy(bk.concat([pipeline(y) for y in levels], axis=1))
         return got[:p.n], got[p.n:]
 
-    direct = run(lambda y: bk.reshape(y, (batch, -1, k)))                             # NCHW as it is
-    permuted = run(lambda y: bk.reshape(bk.transpose(y, (0, 2, 3, 1)), (batch, -1, k)))  # torchvision
+    def is_reference(got, values_label, labels_label, support=True):
+        """The head part equals the reference (within the conv's bound), the label part its order exactly."""
+        ctx.close(values_label, got[0], want, magnitude=magnitude, terms=terms, sides=1, support=support)
+        ctx.identical(labels_label, got[1], label_want, support=support)
+
+    direct = run(lambda y: bk.reshape(y, (2 * p.n, -1, k)))                             # NCHW as it is
+    permuted = run(lambda y: bk.reshape(bk.transpose(y, (0, 2, 3, 1)), (2 * p.n, -1, k)))  # torchvision
 
     # Supporting facts: the permuted pipeline (and an NHWC framework's plain reshape) give the reference.
+    rows = sum(h * wd for h, wd in p.levels) * a
     ctx.equal("concatenated shape (N, Σ H_i·W_i·A, K)", permuted[0].shape, (p.n, rows, k), support=True)
-    ctx.close("permute to NHWC, reshape, concat == reference", permuted[0], want, magnitude=magnitude,
-              terms=terms, sides=1, support=True)
-    ctx.identical("permute to NHWC, reshape, concat: labels in the reference order", permuted[1], label_want,
-                  support=True)
-    if channels_last:
-        native = run(lambda y: bk.reshape(bk.to_native(y), (batch, -1, k)))          # its own tensor
-        ctx.close("native NHWC output, plain reshape, concat == reference", native[0], want,
-                  magnitude=magnitude, terms=terms, sides=1, support=True)
-        ctx.identical("native NHWC plain reshape: labels in the reference order", native[1], label_want, support=True)
+    is_reference(permuted, "permute to NHWC, reshape, concat == reference",
+                 "permute to NHWC, reshape, concat: labels in the reference order")
+    if layouts.data_layout(bk.framework_name, 2) == "NHWC":
+        is_reference(run(lambda y: bk.reshape(bk.to_native(y), (2 * p.n, -1, k))),          # its own tensor
+                     "native NHWC output, plain reshape, concat == reference",
+                     "native NHWC plain reshape: labels in the reference order")
 
     # What rows 0 and 1 of each pipeline hold, decoded from the labels (first level, first sample).
     if p.get("facts"):
@@ -119,6 +115,5 @@ def check(bk, p, ctx):
             ctx.fact(f"row_contents.{name}", {f"row {r}": [decode(v) for v in got[0, r]] for r in range(2)})
 
     # The statement: reshape the NCHW output directly.
-    ctx.close("NCHW reshaped directly, concat == reference (head outputs)", direct[0], want,
-              magnitude=magnitude, terms=terms, sides=1)
-    ctx.identical("NCHW reshaped directly: labels in the reference order", direct[1], label_want)
+    is_reference(direct, "NCHW reshaped directly, concat == reference (head outputs)",
+                 "NCHW reshaped directly: labels in the reference order", support=False)

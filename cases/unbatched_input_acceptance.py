@@ -4,8 +4,8 @@ from hypothesis import strategies as st
 
 from equivcheck import oracle
 from equivcheck.casekit import conv_layers
-from equivcheck.claim import claim, source
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.claim import claim, source
 
 #: Above this many output elements the oracle comparison is skipped (the seed's 246×248 image with a
 #: 33×33 kernel is 50 M products; the statement itself is checked exactly against the batched call).
@@ -37,11 +37,9 @@ ORACLE_LIMIT = 4096
     ],
     # Other ranks, channel counts and kernel sizes; a few configurations only, because each new shape
     # costs JAX/Flax several compiles (linen and nnx, batched and unbatched).
-    space=st.sampled_from([
-        {"c_in": 1, "c_out": 2, "k": 3, "spatial": [5]},
-        {"c_in": 2, "c_out": 1, "k": 1, "spatial": [4, 3]},
-        {"c_in": 1, "c_out": 3, "k": 2, "spatial": [3, 4, 5]},
-    ]),
+    space=st.sampled_from([{"c_in": 1, "c_out": 2, "k": 3, "spatial": [5]},
+                           {"c_in": 2, "c_out": 1, "k": 1, "spatial": [4, 3]},
+                           {"c_in": 1, "c_out": 3, "k": 2, "spatial": [3, 4, 5]}]),
     deviations=[ORT_NO_FLOAT64_CONV],
     expected={"numpy": "raises", "torch": "holds", "tensorflow": "raises", "jax": "raises", "flax": "holds",
               "onnxruntime": "holds", "onnx": "holds", "openvino": "holds", "litert": "raises"},
@@ -49,14 +47,13 @@ ORACLE_LIMIT = 4096
         "numpy": "The oracle is written for batched (N, C, *spatial) input only: an unbatched input raises "
                  "OracleError (a reference needs no convenience forms; the batched call is what it checks).",
         "torch": "torch.nn.Conv{1,2,3}d accepts (C, *spatial) (documented: 'unbatched' input) and rejects an input "
-                 "with neither axis (checked; its message is recorded, e.g. 'Expected 3D (unbatched) or 4D "
-                 "(batched) input to conv2d'); the seed's "
-                 "older message ('Expected 4-dimensional input for 4-dimensional weight') is from before unbatched "
-                 "support.  F.conv2d behaves the same (fact 'functional').",
+                 "with neither axis (checked; its message is recorded, e.g. 'Expected 3D (unbatched) or 4D (batched) "
+                 "input to conv2d'); the seed's older message ('Expected 4-dimensional input for 4-dimensional "
+                 "weight') is from before unbatched support.  F.conv2d behaves the same (fact 'functional').",
         "tensorflow": "keras.layers.Conv{1,2,3}D rejects an unbatched input (checked; the error is recorded); "
-                      "tf.nn.conv2d rejects it as well (fact 'functional'; in eager mode TF 2.21's oneDNN conv kernel aborts the "
-                      "process on a rank-3 input, so the adapter runs it in graph mode, where shape inference "
-                      "raises).",
+                      "tf.nn.conv2d rejects it as well (fact 'functional'; in eager mode TF 2.21's oneDNN conv kernel "
+                      "aborts the process on a rank-3 input, so the adapter runs it in graph mode, where shape "
+                      "inference raises).",
         "jax": "No layer API: lax.conv_general_dilated needs lhs and rhs of equal rank and raises TypeError.",
         "flax": "flax.linen.Conv and flax.nnx.Conv treat an input with one axis fewer than (N, *spatial, C) as "
                 "unbatched: they add the batch axis and remove it again.",
@@ -64,10 +61,8 @@ ORACLE_LIMIT = 4096
 )
 def check(bk, p, ctx):
     rank = len(p.spatial)
-    x = ctx.array("x", (p.c_in, *p.spatial))
-    w = ctx.array("w", (p.c_out, p.c_in, *(p.k,) * rank))
+    x, w = ctx.array("x", (p.c_in, *p.spatial)), ctx.array("w", (p.c_out, p.c_in, *(p.k,) * rank))
     b = ctx.array("b", (p.c_out,))
-    wt, bt = bk.asarray(w), bk.asarray(b)
     out_spatial = tuple(s - p.k + 1 for s in p.spatial)
     # the framework's conv layers (every layer API), or its functional conv when it has no layers
     paths = conv_layers(bk, w, b, rank=rank, kernel_size=p.k, input_shape=(1, p.c_in, *p.spatial))
@@ -78,10 +73,10 @@ def check(bk, p, ctx):
         what = "the (246, 248) grey image" if p.get("seed") else "a drawn input"
         for api, layer in paths:
             ctx.raises(f"{api}: {what} without batch and channel axes", layer, bk.asarray(x[0]), support=True)
-
     # The functional conv's behaviour on the unbatched input, recorded (the layers decide the verdict).
     if bk.layer_apis:
-        ctx.fact_outcome(f"functional.{rank}d", bk.conv, bk.asarray(x), wt, bt, flag="accepts_unbatched")
+        ctx.fact_outcome(f"functional.{rank}d", bk.conv, bk.asarray(x), bk.asarray(w), bk.asarray(b),
+                         flag="accepts_unbatched")
 
     # The statement: the unbatched input is accepted (a framework that rejects it raises here: verdict
     # 'raises', with its error) and equals the batched call on a batch of one.

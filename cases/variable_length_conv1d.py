@@ -3,9 +3,10 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import layouts, op_bounds, oracle
-from equivcheck.casekit import KERAS_TORCH_FLOAT64_DENSE, dense_layer
-from equivcheck.claim import claim, source
+from equivcheck.casekit import KERAS_TORCH_FLOAT64_DENSE, conv_layers, dense_layer
+from equivcheck.casekit_layouts import checked_flatten, row_major_flatten
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.claim import claim, source
 
 
 def _length(out, k, s, d, extra):
@@ -67,70 +68,51 @@ def _space(draw):
     },
 )
 def check(bk, p, ctx):
-    w = ctx.array("w", (p.filters, p.dim, p.k))
-    b = ctx.array("b", (p.filters,))
+    w, b = ctx.array("w", (p.filters, p.dim, p.k)), ctx.array("b", (p.filters,))
     w_dense = ctx.array("w_dense", (p.units, p.filters * oracle.conv_output_size(p.lengths[0], p.k, p.s, 0, p.d)))
     xs = [ctx.array(f"x{i}", (1, p.dim, length)) for i, length in enumerate(p.lengths)]
     batch = np.zeros((len(xs), p.dim, max(p.lengths)))
     for i, x in enumerate(xs):
         batch[i, :, :x.shape[2]] = x
     conv_kw = dict(stride=p.s, dilation=p.d)
-    wants = [oracle.conv(x, w, b, **conv_kw) for x in xs]
-
-    if bk.layer_apis:
-        stacks = []
-        for api in bk.layer_apis:
-            conv = bk.layer("conv", rank=1, in_channels=p.dim, out_channels=p.filters, kernel_size=p.k, stride=p.s,
-                            dilation=p.d, api=api)
-            conv.set_weights(w, b)
-            flatten = bk.layer("flatten", rank=1, in_channels=p.filters, api=api)
-            stacks.append((conv.api, conv, flatten, dense_layer(bk, w_dense, use_bias=False, api=api)))
-    else:  # fixed weight arrays and the functional ops; the flatten handle is the framework's reshape
-        stacks = [(bk.functional_api, lambda x: bk.conv(x, bk.asarray(w), bk.asarray(b), stride=p.s, dilation=p.d),
-                   bk.layer("flatten", rank=1, in_channels=p.filters), dense_layer(bk, w_dense))]
     native = layouts.data_layout(bk.framework_name, 1)                       # NCW or NWC
-    to_native = layouts.permutation(layouts.canonical("data", 1), native)
-
-    for name, conv, flatten, dense in stacks:
-        outs = []
-        for x in xs:
-            y = conv(bk.asarray(x))
-            outs.append(y)
-            ctx.matches(f"{name}: length {x.shape[2]} vs that sequence alone (oracle)", y, oracle.conv, x, w, b, **conv_kw)
+    # each layer API's conv, Flatten and Dense, or (no layers) the functional conv with fixed weight arrays,
+    # the framework's reshape as the flatten handle and its linear op
+    for api, conv in conv_layers(bk, w, b, functional=bk.functional_api, rank=1, kernel_size=p.k, **conv_kw):
+        name, api_kw = (conv.api, {"api": api}) if bk.layer_apis else (api, {})
+        flatten = bk.layer("flatten", rank=1, in_channels=p.filters, **api_kw)
+        dense = dense_layer(bk, w_dense, use_bias=False, **api_kw)
+        outs = [conv(bk.asarray(x)) for x in xs]
+        for x, y in zip(xs, outs):
+            ctx.matches(f"{name}: length {x.shape[2]} vs that sequence alone (oracle)", y, oracle.conv, x, w, b,
+                        **conv_kw)
         ctx.fact(f"{name}: one layer, fixed weights, output lengths",
                  {str(x.shape[2]): int(y.shape[2]) for x, y in zip(xs, outs)})
 
         padded = ctx.numpy(conv(bk.asarray(batch)))
         for i, y in enumerate(outs):
-            kept = padded[i:i + 1, :, :y.shape[2]]
             ctx.agree(f"{name}: zero-padded batch row {i}, positions untouched by padding, vs the unpadded run",
-                      kept, y, oracle.conv, xs[i], w, b, **conv_kw)
+                      padded[i:i + 1, :, :y.shape[2]], y, oracle.conv, xs[i], w, b, **conv_kw)
 
         for pool in p.pools:
-            reduce = np.max if pool == "max" else np.mean
             sizes = set()
-            for x, y, want in zip(xs, outs, wants):
+            for x, y in zip(xs, outs):
                 length = int(y.shape[2])
-                # pooling composed with the conv: the conv's terms plus the window's, its largest magnitude
-                magnitude = op_bounds.magnitude(oracle.conv, x, w, b, **conv_kw)
                 pooled = (bk.max_pool if pool == "max" else bk.avg_pool)(y, length, length)
                 sizes.add(tuple(pooled.shape))
-                ctx.close(f"{name}: global {pool} pooling of length {length} vs oracle", pooled,
-                          reduce(want, axis=2, keepdims=True), magnitude=magnitude.max(axis=2, keepdims=True),
-                          terms=op_bounds.terms(oracle.conv, x, w, b) + length, sides=1)
+                # pooling composed with the conv: the conv's terms plus the window's, its largest magnitude
+                want = (np.max if pool == "max" else np.mean)(oracle.conv(x, w, b, **conv_kw), axis=2, keepdims=True)
+                magnitude = op_bounds.magnitude(oracle.conv, x, w, b, **conv_kw).max(axis=2, keepdims=True)
+                ctx.close(f"{name}: global {pool} pooling of length {length} vs oracle", pooled, want,
+                          magnitude=magnitude, terms=op_bounds.terms(oracle.conv, x, w, b) + length, sides=1)
             ctx.equal(f"{name}: global {pool} pooling output size is the same for every length", sorted(sizes),
                       [(1, p.filters, 1)])
 
         # Flatten: the framework's Flatten fed each conv output in the native layout, as a model in that
-        # framework flattens; pinned bit for bit to the row-major flatten of that layout's axes
-        flat, wants_flat = [], []
-        for y in outs:
-            flat.append(flatten(bk.to_native(y)))
-            wants_flat.append(ctx.numpy(y).transpose(to_native).reshape(1, -1))
-            ctx.identical(f"{name}: {flatten.api} of the {native} output of length {int(y.shape[2])} == its "
-                          f"row-major ({native[1:]}) flatten", flat[-1], wants_flat[-1], support=True)
-        first = wants_flat[0]
-        ctx.matches(f"{name}: Flatten+Dense on the length it was built for", dense(flat[0]), oracle.linear, first,
-                    w_dense)
+        # framework flattens; the Dense after it is built for the first length and refuses the others
+        flat = [checked_flatten(ctx, flatten, bk.to_native(y), ctx.numpy(y), native,
+                                f"output of length {int(y.shape[2])}", prefix=f"{name}: ") for y in outs]
+        ctx.matches(f"{name}: Flatten+Dense on the length it was built for", dense(flat[0]), oracle.linear,
+                    row_major_flatten(ctx.numpy(outs[0]), native), w_dense)
         for v in flat[1:]:
             ctx.raises(f"{name}: Flatten+Dense built for one length, called on another", dense, v, support=True)

@@ -1,7 +1,9 @@
 """Kernels through layout permutations: the sizes of an example's layout letters, the oracle op a kernel
 loaded through the layout table must reproduce, and the wrong permutations a user might apply instead
 (for claims about native kernel layouts, e.g. ``kernel_layouts``); and the host-side rearrangements of
-feature maps the porting claims compare against (blocks flattened for a Dense head, head outputs as rows).
+feature maps the porting claims compare against (row-major flattens in a layout's axis order, checked against
+the framework's Flatten; Dense columns reordered between flatten orders; blocks flattened for a Dense head,
+head outputs as rows).
 
 Design rules (those of :mod:`equivcheck.casekit`): nothing here decides a verdict; the checks go through
 ``ctx`` with the case's labels, as supporting checks.  An example ``p`` has ``op`` ('conv',
@@ -29,6 +31,20 @@ def kernel_dims(p):
 
 def layout_shape(template, rank, dims):
     return tuple(dims[axis] for axis in layouts.expand(template, rank))
+
+
+def kernel_shape(p):
+    """The example's kernel in canonical layout: (O, I/groups, *k), (I, O, *k), or (C, M, *k) for a depthwise one."""
+    if p.op == "depthwise":
+        return (p.c_in, p.mult, *p.k)
+    return layout_shape(layouts.canonical(p.op, len(p.k)), len(p.k), kernel_dims(p))
+
+
+def functional_kernel_shape(bk, op, w):
+    """The shape the canonical kernel ``w`` of ``op`` takes in the layout of the framework's functional entry point."""
+    rank = w.ndim - 2
+    native = layouts.kernel_layout(bk.framework_name, op, rank, api=bk.functional_api)
+    return list(layouts.convert(w, layouts.canonical(op, rank), native).shape)
 
 
 def swap_axes(layout, a, b):
@@ -59,8 +75,13 @@ def reference_op(p, x, w, b):
     return oracle.conv, (x, layouts.depthwise_to_grouped(w), b), {"groups": p.c_in}
 
 
-def wrong_permutation_checks(ctx, where, native_layout, canonical_layout, dims, rank, p, run, x_perm, w_distinct):
-    """Load the kernel through a wrong permutation: the result must differ from the oracle (or not load)."""
+def wrong_permutation_checks(ctx, where, native_layout, p, run, x_perm):
+    """Load a kernel through each wrong permutation (:func:`wrong_layouts`) and run it on ``x_perm``
+    (``run(kernel)``): the result must differ from the oracle (or the framework must refuse the shape).
+    The kernel's values are distinct (1, 2, 3, …), so any moved axis shows."""
+    rank, dims = len(p.k), kernel_dims(p)
+    canonical_layout = layouts.canonical(p.op, rank)
+    w_distinct = np.arange(1, math.prod(kernel_shape(p)) + 1, dtype=np.float64).reshape(kernel_shape(p))
     op, args, kwargs = reference_op(p, x_perm, w_distinct, np.zeros(out_channels(p)))
     want = op(*args, **kwargs)
     for name, wrong in wrong_layouts(native_layout, p.op, rank, dims).items():
@@ -83,8 +104,43 @@ def out_channels(p):
     return p.c_out if p.op != "depthwise" else p.c_in * p.mult
 
 
+def row_major_flatten(x, layout):
+    """The canonical (N, C, *spatial) NumPy array ``x`` flattened per sample in the row-major order of
+    ``layout``'s axes (e.g. (C, H, W) for NCHW, (H, W, C) for NHWC): what a Flatten of ``x`` laid out as
+    ``layout`` must give.
+
+    >>> row_major_flatten(np.arange(8.0).reshape(1, 2, 2, 2), "NHWC").tolist()
+    [[0.0, 4.0, 1.0, 5.0, 2.0, 6.0, 3.0, 7.0]]
+    """
+    canonical = layouts.canonical("data", x.ndim - 2)
+    return x.transpose(layouts.permutation(canonical, layout)).reshape(x.shape[0], -1)
+
+
+def checked_flatten(ctx, flatten, tensor, x, layout, what="map", prefix="", api=None):
+    """``flatten(tensor)``, where ``tensor`` holds the canonical ``x`` laid out as ``layout``, checked bit for bit
+    (support) against :func:`row_major_flatten` of ``x``, so a Flatten that flattened in another order fails
+    that check; ``api`` (default ``flatten.api``) names what flattened in the label.  Returns the flatten."""
+    flat = flatten(tensor)
+    ctx.identical(f"{prefix}{api or flatten.api} of the {layout} {what} == its row-major ({layout[1:]}) flatten",
+                  flat, row_major_flatten(x, layout), support=True)
+    return flat
+
+
+def columns_in_order(w, axes, sizes, order):
+    """A Dense weight (out, Π sizes) whose input columns are the row-major flatten of the axes ``axes`` (of
+    ``sizes``), with its columns rearranged to the row-major flatten of the same axes in ``order`` (e.g. 'CHW' →
+    'HWC'): the weight for a Flatten in that order.
+
+    >>> columns_in_order(np.arange(4.0).reshape(1, 4), "CW", (2, 2), "WC").tolist()
+    [[0.0, 2.0, 1.0, 3.0]]
+    """
+    blocks = w.reshape(w.shape[0], *sizes)
+    return blocks.transpose(0, *(1 + axes.index(a) for a in order)).reshape(w.shape[0], -1)
+
+
 def blocks_last(x, block):
-    """(N, C, g0*b0, g1*b1, …) → (N, g0, g1, …, C*b0*b1*…): each non-overlapping block flattened in (C, *b) order.
+    """(N, C, g0*b0, g1*b1, …) → (N, g0, g1, …, C*b0*b1*…): each non-overlapping block flattened in
+    (C, *b) order.
 
     Pure data movement, done in NumPy before the data reaches the framework (each extra eager
     reshape/transpose on a new shape would cost JAX a compile)."""
