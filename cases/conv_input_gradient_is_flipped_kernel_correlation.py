@@ -1,12 +1,9 @@
 """∂L/∂x of a conv is the full correlation of ∂L/∂y with the 180°-rotated kernel (seeds 001, 004)."""
 from equivcheck import oracle
-from equivcheck.casekit import (conv_arrays, conv_example, conv_geometries, conv_geometry, input_grad,
-                                run_conv, swapped_kernel, tf_missing_kernel_notes, zero_insert_and_pad)
+from equivcheck.casekit import (conv_example, conv_geometries, input_grad, run_conv, swapped_kernel,
+                                tf_missing_kernel_notes, zero_insert_and_pad)
+from equivcheck.casekit_gradients import conv_with_output
 from equivcheck.claim import claim, source
-
-
-_HOW = ("Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); zero insertion and padding of "
-        "∂L/∂y in NumPy (exact), the rotated-kernel correlation through the framework's own conv.")
 
 
 @claim(
@@ -40,13 +37,12 @@ _HOW = ("Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); z
         "numpy": "NumPy has no autodiff: the gradient side is ∂L/∂x written out from the definition of the conv "
                  "(every output sends ∂L/∂y·w back to the input pixels it read; a scatter-add per kernel tap), "
                  "compared with the rotated-kernel correlation and the oracle's conv_input_grad.",
-        "*": _HOW,
+        "*": "Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); zero insertion and padding of "
+             "∂L/∂y in NumPy (exact), the rotated-kernel correlation through the framework's own conv.",
     }),
 )
 def check(bk, p, ctx):
-    g = conv_geometry(p)
-    x, w, _ = conv_arrays(ctx, p, groups=g.groups)
-    gy = ctx.array("grad_y", (p.n, p.c_out, *g.out))
+    g, x, w, gy = conv_with_output(ctx, p, "grad_y")
     how = "scatter definition" if bk.framework_name == "numpy" else "autodiff"
     grad = input_grad(bk, x, w, gy, **g.conv_kw)
 
@@ -55,7 +51,7 @@ def check(bk, p, ctx):
     # framework's conv (a cross-correlation) with the rotated, in/out-swapped kernel.
     _, padded = zero_insert_and_pad(gy, g.stride, g.pairs, g.leftover, g.dilation, g.k)
     by_rotation = run_conv(bk, padded, swapped_kernel(w, g.groups), dilation=g.dilation, groups=g.groups)
-
-    ctx.agree(f"∂L/∂x ({how}) vs correlation of ∂L/∂y with the 180°-rotated, in/out-swapped kernel",
-              grad, by_rotation, oracle.conv_input_grad, gy, w, x.shape, **g.conv_kw)
-    ctx.matches(f"∂L/∂x ({how}) vs oracle conv_input_grad", grad, oracle.conv_input_grad, gy, w, x.shape, **g.conv_kw)
+    op = (oracle.conv_input_grad, gy, w, x.shape)
+    ctx.agree(f"∂L/∂x ({how}) vs correlation of ∂L/∂y with the 180°-rotated, in/out-swapped kernel", grad, by_rotation,
+              *op, **g.conv_kw)
+    ctx.matches(f"∂L/∂x ({how}) vs oracle conv_input_grad", grad, *op, **g.conv_kw)

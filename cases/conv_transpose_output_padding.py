@@ -67,36 +67,32 @@ def check(bk, p, ctx):
     smallest = [(m - 1) * s + d * (k - 1) + 1 - 2 * pad for m in p.out]
     conv_kw = dict(stride=s, padding=pad, dilation=d)
     w = ctx.array("w", (p.c_out, p.c_in, *(k,) * rank))   # conv (O, I, *k) = conv_transpose (I_t, O_t, *k)
-    wt = bk.asarray(w)
     y0 = ctx.array("y", (p.n, p.c_out, *p.out))
-    yt = bk.asarray(y0)
+    wt, yt = bk.asarray(w), bk.asarray(y0)
 
     # conv_transpose with every output_padding: the size grows by one row per unit, at the end only
-    first = None
-    sizes = {}
+    outs = []
     for extra in range(s):
-        tr_kw = dict(conv_kw, output_padding=extra)
-        got = run_conv_transpose(bk, yt, wt, **tr_kw)
-        size = list(ctx.numpy(got).shape[2:])
-        sizes[extra] = size
-        ctx.equal(f"conv_transpose output size with output_padding={extra}", size, [n + extra for n in smallest])
-        ctx.matches(f"conv_transpose(output_padding={extra}) vs oracle", got, oracle.conv_transpose, y0, w, **tr_kw)
-        if first is None:
-            first = ctx.numpy(got)
-        else:
-            head = ctx.numpy(got)[(slice(None), slice(None)) + tuple(slice(0, n) for n in smallest)]
+        got = run_conv_transpose(bk, yt, wt, **conv_kw, output_padding=extra)
+        outs.append(ctx.numpy(got))
+        ctx.equal(f"conv_transpose output size with output_padding={extra}", list(outs[-1].shape[2:]),
+                  [n + extra for n in smallest])
+        ctx.matches(f"conv_transpose(output_padding={extra}) vs oracle", got, oracle.conv_transpose, y0, w, **conv_kw,
+                    output_padding=extra)
+        if extra:
+            head = outs[-1][(slice(None), slice(None)) + tuple(slice(0, n) for n in smallest)]
             ctx.agree(f"output_padding={extra} only appends rows: the first rows equal output_padding=0's", head,
-                      first, oracle.conv_transpose, y0, w, **conv_kw, support=True)
+                      outs[0], oracle.conv_transpose, y0, w, **conv_kw, support=True)
 
     restoring = {}
     for r in range(s):
         x = ctx.array(f"x_{r}", (p.n, p.c_in, *(n + r for n in smallest)))
+        size = list(x.shape[2:])
         y = run_conv(bk, x, wt, **conv_kw)
-        ctx.equal(f"input size {[n + r for n in smallest]} gives conv output size {p.out}",
-                  list(ctx.numpy(y).shape[2:]), list(p.out))
+        ctx.equal(f"input size {size} gives conv output size {p.out}", list(ctx.numpy(y).shape[2:]), list(p.out))
         # the output_padding values whose conv_transpose lands on x's size: exactly r
-        restores = [extra for extra, size in sizes.items() if size == list(x.shape[2:])]
-        ctx.equal(f"output_padding that restores input size {list(x.shape[2:])}", restores, [r])
+        restores = [extra for extra, out in enumerate(outs) if list(out.shape[2:]) == size]
+        ctx.equal(f"output_padding that restores input size {size}", restores, [r])
         restoring[str(x.shape[2])] = restores
         back = bk.conv_transpose(y, wt, **conv_kw, output_padding=r)
         ctx.equal(f"conv_transpose(conv(x), output_padding={r}) has x's shape", list(ctx.numpy(back).shape),

@@ -2,34 +2,9 @@
 import numpy as np
 
 from equivcheck import oracle
-from equivcheck.casekit import (conv_arrays, conv_example, conv_geometries, conv_geometry, run_conv,
-                                run_weight_grad, tf_missing_kernel_notes)
+from equivcheck.casekit import conv_example, conv_geometries, run_conv, tf_missing_kernel_notes
+from equivcheck.casekit_gradients import conv_with_output, weight_grad
 from equivcheck.claim import claim, source
-
-
-def _shifted_weight_grad(x, gy, k, stride, pairs, dilation, groups):
-    """∂L/∂w from the definition (NumPy, float64): w[o, c, j] multiplied the input pixel p·s + j·d
-    for every output p, so dW[o, c, j] = Σ_n Σ_p gy[n, o, p]·x_pad[n, c, p·s + j·d]; one shifted,
-    strided slice of the padded input per kernel tap."""
-    n, channels = x.shape[:2]
-    out_channels, out = gy.shape[1], gy.shape[2:]
-    cg, og = channels // groups, out_channels // groups
-    xp = np.pad(x, [(0, 0), (0, 0)] + [tuple(pair) for pair in pairs])
-    xg = xp.reshape(n, groups, cg, *xp.shape[2:])
-    gyg = gy.reshape(n, groups, og, -1)
-    dw = np.zeros((groups, og, cg, *k))
-    lead = (slice(None),) * 3
-    for tap in np.ndindex(*k):
-        where = tuple(slice(t * d, t * d + (m - 1) * s + 1, s) for t, d, m, s in zip(tap, dilation, out, stride))
-        dw[lead + tap] = np.einsum("ngcp,ngop->goc", xg[lead + where].reshape(n, groups, cg, -1), gyg)
-    return dw.reshape(out_channels, cg, *k)
-
-
-_NUMPY_HOW = ("NumPy has no autodiff: the gradient side is ∂L/∂w written out from the definition (one shifted, "
-              "strided slice of the padded input per kernel tap, contracted with ∂L/∂y), compared with the "
-              "input–gradient correlation and the oracle's conv_weight_grad.")
-_HOW = ("Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); the batch/channel exchange "
-        "and padding of x are done in NumPy (exact), the correlation itself through the framework's conv.")
 
 
 @claim(
@@ -64,18 +39,18 @@ _HOW = ("Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); t
     ],
     space=conv_geometries(max_n=3),  # batched: n up to 3
     expected={"*": "holds", "onnxruntime": "n/a", "onnx": "n/a", "openvino": "n/a", "litert": "n/a"},
-    notes=tf_missing_kernel_notes({"numpy": _NUMPY_HOW, "*": _HOW}),
+    notes=tf_missing_kernel_notes({
+        "numpy": "NumPy has no autodiff: the gradient side is ∂L/∂w written out from the definition (one shifted, "
+                 "strided slice of the padded input per kernel tap, contracted with ∂L/∂y), compared with the "
+                 "input–gradient correlation and the oracle's conv_weight_grad.",
+        "*": "Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); the batch/channel exchange and "
+             "padding of x are done in NumPy (exact), the correlation itself through the framework's conv."}),
 )
 def check(bk, p, ctx):
-    g = conv_geometry(p)
+    g, x, w, gy = conv_with_output(ctx, p, "grad_y")
     cg, og = p.c_in // g.groups, p.c_out // g.groups
-
-    x, w, _ = conv_arrays(ctx, p, groups=g.groups)
-    gy = ctx.array("grad_y", (p.n, p.c_out, *g.out))
-    if bk.framework_name == "numpy":
-        how, grad = "shift definition", _shifted_weight_grad(x, gy, g.k, g.stride, g.pairs, g.dilation, g.groups)
-    else:
-        how, grad = "autodiff", run_weight_grad(bk, x, w, gy, **g.conv_kw)
+    how = "shift definition" if bk.framework_name == "numpy" else "autodiff"
+    grad = weight_grad(bk, x, w, gy, **g.conv_kw)
 
     # Correlation of the stored input with ∂L/∂y as the kernel.  Rearranged in NumPy (exact):
     # "batch" := the Cg channels of a group, "channels" := (group, sample); kernel := ∂L/∂y as (O, N, *out).
@@ -84,13 +59,16 @@ def check(bk, p, ctx):
     stored = xp.reshape(p.n, g.groups, cg, *xp.shape[2:]).transpose((2, 1, 0) + tail).reshape(cg, g.groups * p.n,
                                                                                               *xp.shape[2:])
     kernel = gy.reshape(p.n, g.groups, og, *g.out).transpose((1, 2, 0) + tail).reshape(p.c_out, p.n, *g.out)
-    # Stride and dilation swap roles: the taps of ∂L/∂y are s apart, the kernel offsets d apart.
-    swapped = dict(stride=g.dilation, dilation=g.stride, groups=g.groups)
-    crop = (slice(None), slice(None)) + tuple(slice(0, kk) for kk in g.k)  # (Cg, O, *k') → *k, then (O, Cg, *k)
-    by_correlation = ctx.numpy(run_conv(bk, stored, kernel, **swapped))[crop].swapaxes(0, 1)
+
+    def correlate(data, taps):
+        # Stride and dilation swap roles: the taps of ∂L/∂y are s apart, the kernel offsets d apart; the result
+        # (Cg, O, *k') is cropped to *k and read as (O, Cg, *k).
+        got = ctx.numpy(run_conv(bk, data, taps, stride=g.dilation, dilation=g.stride, groups=g.groups))
+        return got[(slice(None), slice(None)) + tuple(slice(0, kk) for kk in g.k)].swapaxes(0, 1)
 
     op = (oracle.conv_weight_grad, x, gy, w.shape)
-    ctx.agree(f"∂L/∂w ({how}) vs correlation of the stored input with ∂L/∂y", grad, by_correlation, *op, **g.conv_kw)
+    ctx.agree(f"∂L/∂w ({how}) vs correlation of the stored input with ∂L/∂y", grad, correlate(stored, kernel), *op,
+              **g.conv_kw)
     ctx.matches(f"∂L/∂w ({how}) vs oracle conv_weight_grad", grad, *op, **g.conv_kw)
 
     if p.get("describe"):
@@ -98,8 +76,7 @@ def check(bk, p, ctx):
         # (true convolution = the framework's correlation with a flipped kernel) with the gradient.
         # Which gradient does it give: ∂L/∂w itself, or ∂L/∂w rotated by 180°?
         spatial_axes = tuple(range(2, 2 + g.rank))
-        literal = run_conv(bk, np.flip(stored, axis=spatial_axes), np.flip(kernel, axis=spatial_axes), **swapped)
-        literal = ctx.numpy(literal)[crop].swapaxes(0, 1)
+        literal = correlate(np.flip(stored, axis=spatial_axes), np.flip(kernel, axis=spatial_axes))
         grad = ctx.numpy(grad)
         found = [name for name, want in (("∂L/∂w", grad), ("∂L/∂w rotated by 180°", np.flip(grad, axis=spatial_axes)))
                  if ctx.fits(literal, want, *op, **g.conv_kw)]

@@ -42,9 +42,7 @@ def _space(draw):
         {"n": 1, "c_in": 2, "c_out": 3, "spatial": [2, 3], "k": [3, 5], "r": 2, "padding": 1},
         {"n": 2, "c_in": 3, "c_out": 2, "spatial": [2, 2], "k": [3, 3], "r": 3, "padding": 0},
     ],
-    space=_space(),
-    expected="holds",
-    deviations=[ORT_NO_FLOAT64_CONV],
+    space=_space(), expected="holds", deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "The kernel rearrangement and the crop are done on the host (exact); conv_transpose, the LR-space "
                 "conv and the shuffle run in the framework (pixel_shuffle, or depth_to_space with the kernel's "
                 "channels in DCR order where the framework has only that)."},
@@ -53,17 +51,15 @@ def check(bk, p, ctx):
     r, pad = p.r, p.padding
     x = ctx.array("x", (p.n, p.c_in, *p.spatial))
     w = ctx.array("w", (p.c_in, p.c_out, *p.k))               # transposed kernel (I, O, k, k)
-    tr_kw = dict(stride=r, padding=pad)
-    transposed = bk.conv_transpose(bk.asarray(x), bk.asarray(w), **tr_kw)
+    X, tr_kw = bk.asarray(x), dict(stride=r, padding=pad)
+    transposed = bk.conv_transpose(X, bk.asarray(w), **tr_kw)
     ctx.matches("conv_transpose vs oracle", transposed, oracle.conv_transpose, x, w, **tr_kw, support=True)
 
     name, shuffle, order = pick_shuffle(bk, ("pixel_shuffle", "depth_to_space"), r * r, r)
     kernel = _lr_kernel(w, r, order)
-    m = kernel.shape[2:]
-    lr = bk.conv(bk.asarray(x), bk.asarray(kernel), padding=[(mm - 1, mm - 1) for mm in m])
-    full = ctx.numpy(shuffle(lr, r))
+    lr = bk.conv(X, bk.asarray(kernel), padding=[(m - 1, m - 1) for m in kernel.shape[2:]])
     out = [(n - 1) * r + k - 2 * pad for n, k in zip(p.spatial, p.k)]
-    crop = full[(slice(None),) * 2 + tuple(slice(pad, pad + o) for o in out)]
+    crop = ctx.numpy(shuffle(lr, r))[(slice(None),) * 2 + tuple(slice(pad, pad + o) for o in out)]
     ctx.agree(f"conv_transpose(stride r) == {name}(conv in LR space with r²·O channels)", crop, transposed,
               oracle.conv_transpose, x, w, **tr_kw)
     if p.get("describe"):

@@ -2,9 +2,10 @@
 import numpy as np
 
 from equivcheck import op_bounds, oracle
-from equivcheck.backends import NotApplicable
-from equivcheck.casekit import (conv_arrays, conv_example, conv_geometries, conv_geometry, input_grad, run_conv,
-                                run_conv_transpose, tf_missing_kernel_notes)
+from equivcheck.casekit import (conv_example, conv_geometries, input_grad, run_conv, run_conv_transpose,
+                                tf_missing_kernel_notes)
+from equivcheck.casekit_gradients import conv_with_output
+from equivcheck.casekit_layers import native_layer
 from equivcheck.claim import claim, source
 
 
@@ -51,57 +52,50 @@ from equivcheck.claim import claim, source
     }),
 )
 def check(bk, p, ctx):
-    g = conv_geometry(p)
+    # One tensor: the conv kernel (O, I/g, *k) is read by conv_transpose as (I_t = O, O_t/g = I/g, *k).
+    g, x, w, y = conv_with_output(ctx, p, "y")
     # the output padding that makes conv_transpose land on x's size again
     tr_kw = dict(stride=g.stride, padding=g.pairs, output_padding=g.leftover, dilation=g.dilation, groups=g.groups)
 
-    # One tensor: the conv kernel (O, I/g, *k) is read by conv_transpose as (I_t = O, O_t/g = I/g, *k).
-    x, w, _ = conv_arrays(ctx, p, groups=g.groups)
-    y = ctx.array("y", (p.n, p.c_out, *g.out))
-
     # The inner products compose the two ops with a sum over every output: Σ conv(|x|, |w|)·|y|
     # (= Σ |x|·conv_transpose(|y|, |w|)), with every product of either op in it.
-    inner_mag = np.sum(op_bounds.magnitude(oracle.conv, x, w, **g.conv_kw) * np.abs(y))
-    inner_terms = y.size * max(op_bounds.terms(oracle.conv, x, w),
-                               op_bounds.terms(oracle.conv_transpose, y, w, **tr_kw))
-
+    terms = max(op_bounds.terms(oracle.conv, x, w), op_bounds.terms(oracle.conv_transpose, y, w, **tr_kw))
+    inner = dict(magnitude=np.sum(op_bounds.magnitude(oracle.conv, x, w, **g.conv_kw) * np.abs(y)), sides=2,
+                 terms=y.size * terms)
     forward, backward = run_conv(bk, x, w, **g.conv_kw), run_conv_transpose(bk, y, w, **tr_kw)
     ctx.matches("conv vs oracle", forward, oracle.conv, x, w, **g.conv_kw)
     ctx.matches("conv_transpose vs oracle", backward, oracle.conv_transpose, y, w, **tr_kw)
     # <conv(x, w), y> = <x, conv_transpose(y, w)>, both sums taken in float64 of the framework's outputs.
     ctx.close("<conv(x, w), y> = <x, conv_transpose(y, w)>", np.sum(ctx.numpy(forward) * y),
-              np.sum(x * ctx.numpy(backward)), magnitude=inner_mag, terms=inner_terms, sides=2)
+              np.sum(x * ctx.numpy(backward)), **inner)
 
     how = "brute-force adjoint (scatter)" if bk.framework_name == "numpy" else "autodiff VJP"
     vjp = input_grad(bk, x, w, y, **g.conv_kw)
     ctx.agree(f"conv_transpose(y, w) = {how} of conv w.r.t. x", backward, vjp, oracle.conv_transpose, y, w, **tr_kw)
-
     if p.layers:
-        _shared_layers(bk, p, ctx, x, w, y, g.k, g.stride, g.dilation, g.groups, inner_mag, inner_terms)
+        _shared_layers(bk, p, ctx, x, w, y, g, inner)
 
 
-def _shared_layers(bk, p, ctx, x, w, y, k, stride, dilation, groups, inner_mag, inner_terms):
+def _shared_layers(bk, p, ctx, x, w, y, g, inner):
     """The seed's shared weights, through each framework's layer classes: one canonical tensor is loaded
     into a conv layer (c_in → c_out) and into a deconv layer (c_out → c_in)."""
-    rank = len(k)
-    layer_kw = dict(rank=rank, kernel_size=k, stride=stride, padding="valid", dilation=dilation, groups=groups,
-                    use_bias=False)
-    try:
-        conv_layer = bk.layer("conv", in_channels=p.c_in, out_channels=p.c_out, input_shape=x.shape, **layer_kw)
-        deconv_layer = bk.layer("conv_transpose", in_channels=p.c_out, out_channels=p.c_in, input_shape=y.shape,
-                                **layer_kw)
-    except NotApplicable as exc:  # JAX (lax) has no layers; the functional identity above is the claim there
-        ctx.fact("shared weights: conv and deconv layers", f"n/a: {exc}")
+    # JAX (lax) has no layers (recorded as a fact); the functional identity above is the claim there
+    layer_kw = dict(rank=g.rank, kernel_size=g.k, stride=g.stride, padding="valid", dilation=g.dilation,
+                    groups=g.groups, use_bias=False, ctx=ctx, fact="shared weights: conv and deconv layers")
+    conv_layer = native_layer(bk, "conv", in_channels=p.c_in, out_channels=p.c_out, input_shape=x.shape, **layer_kw)
+    deconv_layer = None if conv_layer is None else native_layer(bk, "conv_transpose", in_channels=p.c_out,
+                                                                out_channels=p.c_in, input_shape=y.shape, **layer_kw)
+    if deconv_layer is None:
         return
     conv_layer.set_weights(w)
     deconv_layer.set_weights(w)
     ctx.fact("shared weights: native kernel shapes of the conv layer and its deconv layer",
              {"conv_api": conv_layer.api, "conv_transpose_api": deconv_layer.api,
-              "channels": f"{p.c_in}→{p.c_out}→{p.c_in}", "kernel_size": k,
+              "channels": f"{p.c_in}→{p.c_out}→{p.c_in}", "kernel_size": g.k,
               "conv": list(conv_layer.kernel_shape), "conv_layout": conv_layer.kernel_layout,
               "conv_transpose": list(deconv_layer.kernel_shape), "conv_transpose_layout": deconv_layer.kernel_layout,
               "same_native_shape": list(conv_layer.kernel_shape) == list(deconv_layer.kernel_shape)})
     layer_back = deconv_layer(bk.asarray(y))
     ctx.equal("deconv layer output shape == conv input shape", tuple(ctx.numpy(layer_back).shape), x.shape)
     ctx.close("<conv_layer(x), y> = <x, deconv_layer(y)>", np.sum(ctx.numpy(conv_layer(bk.asarray(x))) * y),
-              np.sum(x * ctx.numpy(layer_back)), magnitude=inner_mag, terms=inner_terms, sides=2)
+              np.sum(x * ctx.numpy(layer_back)), **inner)

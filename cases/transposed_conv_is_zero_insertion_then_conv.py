@@ -2,12 +2,8 @@
 from equivcheck import oracle
 from equivcheck.casekit import (conv_example, conv_geometries, pad_pairs, per_dim, run_conv, run_conv_transpose,
                                 swapped_kernel, tf_missing_kernel_notes, zero_insert_and_pad)
-from equivcheck.claim import claim, source
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-
-
-_HOW = ("Zero insertion and padding are done in NumPy (exact); conv_transpose and the stride-1 conv on the "
-        "zero-inserted map both run in the framework.")
+from equivcheck.claim import claim, source
 
 
 @claim(
@@ -36,14 +32,14 @@ _HOW = ("Zero insertion and padding are done in NumPy (exact); conv_transpose an
         conv_example(1, 2, 2, [2, 3, 2], [2, 3, 1], [2, 1, 2], output_padding=[1, 0, 0]),
     ],
     space=conv_geometries(output_padding=True),  # transposed-conv geometries, with output_padding
-    deviations=[ORT_NO_FLOAT64_CONV],
-    expected="holds",
-    notes=tf_missing_kernel_notes({"*": _HOW}),
+    deviations=[ORT_NO_FLOAT64_CONV], expected="holds",
+    notes=tf_missing_kernel_notes({"*": "Zero insertion and padding are done in NumPy (exact); conv_transpose and the "
+                                        "stride-1 conv on the zero-inserted map both run in the framework."}),
 )
 def check(bk, p, ctx):
-    rank = len(p.spatial)
-    k, stride, dilation = per_dim(p.k, rank), per_dim(p.stride, rank), per_dim(p.dilation, rank)
-    extra, pairs, groups = per_dim(p.output_padding, rank), pad_pairs(p.padding, rank), p.groups
+    rank, groups = len(p.spatial), p.groups
+    k, stride, dilation, extra = (per_dim(p[key], rank) for key in ("k", "stride", "dilation", "output_padding"))
+    pairs = pad_pairs(p.padding, rank)
     tr_kw = dict(stride=stride, padding=pairs, output_padding=extra, dilation=dilation, groups=groups)
 
     x = ctx.array("x", (p.n, p.c_in, *p.spatial))
@@ -52,7 +48,6 @@ def check(bk, p, ctx):
     spread, padded = zero_insert_and_pad(x, stride, pairs, extra, dilation, k)
     kernel = swapped_kernel(w, groups)
     by_conv = run_conv(bk, padded, kernel, dilation=dilation, groups=groups)
-
     ctx.agree("conv_transpose vs zero insertion + padding + conv(flipped, in/out-swapped kernel)",
               transposed, by_conv, oracle.conv_transpose, x, w, **tr_kw)
     ctx.matches("conv_transpose vs oracle", transposed, oracle.conv_transpose, x, w, **tr_kw)

@@ -358,6 +358,8 @@ def swapped_kernel(w, groups, flip=True):
     i, og, *k = w.shape
     swapped = w.reshape(groups, i // groups, og, *k).swapaxes(1, 2).reshape(groups * og, i // groups, *k)
     return np.flip(swapped, axis=tuple(range(2, w.ndim))) if flip else swapped
+
+
 def conv_layers(bk, w, b=None, *, functional="functional", **layer_kw):
     """``(api, handle)`` for every layer API of the framework: its conv layer (``bk.layer("conv", **layer_kw)``,
     channels from the canonical kernel ``w`` (O, I, *k)) with ``w`` and ``b`` loaded; a framework without
@@ -372,3 +374,4 @@ def conv_layers(bk, w, b=None, *, functional="functional", **layer_kw):
         handle.set_weights(w, b)
         handles.append((api, handle))
     return handles
+
