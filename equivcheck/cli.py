@@ -227,7 +227,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"list": cmd_list, "run": cmd_run, "report": cmd_report}
-    from equivcheck.report.model import ReportInputError
+    from equivcheck.report.results_files import ReportInputError
 
     try:
         return handlers[args.command](args)

@@ -9,7 +9,7 @@ from equivcheck.cli_common import EXIT_OK, EXIT_UNEXPECTED, UsageProblem, names
 
 
 def cmd_report(args) -> int:
-    from equivcheck.report import generate, model
+    from equivcheck.report import generate, model, results_files
 
     frameworks = None if args.frameworks is None else backends.check_names(
         names(args.frameworks, "--frameworks", "framework", "leave it out to probe every installed one"),
@@ -24,7 +24,7 @@ def cmd_report(args) -> int:
         environment, rows = generate.live_environment(frameworks, args.device, args.allow_tf32,
                                                       name=Path(args.record).stem, progress=progress)
         try:
-            model.record_probes(args.record, environment, rows)
+            results_files.record_probes(args.record, environment, rows)
         except OSError as exc:
             raise UsageProblem(f"--record: cannot write {args.record}: {exc.strerror or exc}") from None
         sources = generate.sources_from_files(args.results) if args.results else []

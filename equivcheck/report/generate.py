@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from equivcheck.report import model, probes
+from equivcheck.report import model, probes, results_files
 
 FORMATS = {"md": "render_md", "json": "render_json", "html": "render_html"}
 
@@ -31,8 +31,8 @@ def live_environment(frameworks=None, device: str = "cpu", allow_tf32: bool = Fa
 def sources_from_files(patterns) -> list[tuple]:
     """(environment record, probe rows, results) per results file; env name = file stem unless recorded."""
     sources, names = [], set()
-    for path in model.expand_paths(patterns):
-        environment, rows, results = model.read_file(path)
+    for path in results_files.expand_paths(patterns):
+        environment, rows, results = results_files.read_file(path)
         if environment is None:
             environment = {"kind": "environment", "name": path.stem, "frameworks": {}, "device": "cpu",
                            "allow_tf32": False}

@@ -18,7 +18,6 @@ Design rules
 """
 from __future__ import annotations
 
-import glob
 import json
 import os
 import platform
@@ -27,7 +26,9 @@ from importlib import metadata
 from pathlib import Path
 
 from equivcheck.backends import ENGINES, FRAMEWORKS  # the one registry
-from equivcheck.report.probes import TOPICS, Row
+from equivcheck.report.probes import TOPICS
+# the results files the report is built from (tests/test_report.py reads them through this module)
+from equivcheck.report.results_files import ReportInputError, expand_paths, read_file, record_probes  # noqa: F401
 from equivcheck.runner import record_as_expected
 
 SCHEMA = "equivcheck-report/1"
@@ -37,10 +38,6 @@ ABSENT = "absent"
 #: Column order of the pivoted kernel table; other items sort naturally.
 ITEM_ORDER = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
               "grouped conv2d (groups=2)", "depthwise conv2d", "dense"]
-
-
-class ReportInputError(ValueError):
-    """A results file or pattern cannot be used (usage error, exit code 2)."""
 
 
 def _dist_version(names) -> str | None:
@@ -99,79 +96,6 @@ def version_label(framework: str, versions: dict) -> str:
     if versions.get("keras_backend"):
         label += f" ({versions['keras_backend']} backend)"
     return label
-
-
-# ---------------------------------------------------------------------------
-# reading results files
-# ---------------------------------------------------------------------------
-def expand_paths(patterns) -> list[Path]:
-    """Paths from names or glob patterns (tox passes patterns unexpanded); sorted, de-duplicated."""
-    paths = []
-    for pattern in patterns:
-        matches = sorted(glob.glob(str(pattern))) if any(c in str(pattern) for c in "*?[") else [str(pattern)]
-        if not matches:
-            raise ReportInputError(f"--results: no file matches {pattern}")
-        for match in matches:
-            path = Path(match)
-            if path.is_dir():
-                path_list = sorted(path.glob("*.jsonl"))
-                if not path_list:
-                    raise ReportInputError(f"--results: directory {path} holds no *.jsonl file")
-                paths += path_list
-            elif not path.exists():
-                raise ReportInputError(f"--results: {path} does not exist")
-            else:
-                paths.append(path)
-    seen, unique = set(), []
-    for path in paths:
-        if path.resolve() not in seen:
-            seen.add(path.resolve())
-            unique.append(path)
-    return unique
-
-
-def read_file(path: Path) -> tuple[dict | None, list[Row], list[dict]]:
-    """(environment record, probe rows, result records) of one JSON Lines file; torn lines are skipped."""
-    from equivcheck.results import records
-
-    environment, rows, results = None, [], []
-    try:
-        for record in records(path):
-            kind = record.get("kind")
-            if kind == "environment":
-                environment = record
-            elif kind == "probe":
-                rows.append(Row.from_dict(record))
-            elif "claim" in record and "framework" in record and "verdict" in record:
-                results.append(record)
-    except OSError as exc:
-        raise ReportInputError(f"--results: cannot read {path}: {exc.strerror}") from None
-    return environment, rows, results
-
-
-def record_probes(path, environment: dict, rows: list[Row]) -> None:
-    """Append (replacing any earlier ones) this environment's record and probe rows to a results file."""
-    path = Path(path)
-    kept = []
-    if path.exists():
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(record, dict) and record.get("kind") in ("environment", "probe"):
-                    continue
-                kept.append(line.rstrip("\n"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        for line in kept:
-            handle.write(line + "\n")
-        handle.write(json.dumps(environment, sort_keys=True) + "\n")
-        for row in rows:
-            handle.write(json.dumps(row.to_dict(), sort_keys=True, default=str) + "\n")
-    os.replace(temporary, path)
 
 
 # ---------------------------------------------------------------------------
