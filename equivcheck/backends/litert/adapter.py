@@ -24,6 +24,7 @@ import numpy as np
 
 from equivcheck import known_issues
 from equivcheck.backends.base import Backend, BackendUnavailable, LayerHandle, NotApplicable
+from equivcheck.backends.tensorflow.adapter import TensorflowBackend
 
 #: The functional ops that run as converted programs (the TensorFlow adapter's, same arguments).
 PROGRAMS = ("to_native", "from_native", "conv", "conv_transpose", "linear", "pixel_shuffle", "pixel_unshuffle",
@@ -43,13 +44,22 @@ def _freeze(value):
     return value
 
 
+class _Programs(TensorflowBackend):
+    """The TensorFlow adapter as a program writer: its pre-run guards are about TensorFlow's own
+    CPU kernels (oneDNN), which a converted program does not run."""
+
+    def _check_conv2d(self, *args, **kwargs):
+        return None
+
+
 class LitertBackend(Backend):
     """LiteRT's interpreter, fed by TensorFlow programs converted with the TFLite converter."""
 
     framework_name = "litert"
-    functional_api = "tf.nn"
-    layer_apis = ("keras",)
-    patch_order = "k,C"
+    # The programs are the TensorFlow adapter's: its functional and layer APIs, and its patch order.
+    functional_api = TensorflowBackend.functional_api
+    layer_apis = TensorflowBackend.layer_apis
+    patch_order = TensorflowBackend.patch_order
     cpu_only = "equivcheck runs LiteRT's interpreter on the CPU only"
     #: every program is a TFLite conversion per signature (0.14–0.25 s, benchmarks/deploy_compile.py):
     #: long runs take 12 distinct parameter sets and vary the values
@@ -60,18 +70,10 @@ class LitertBackend(Backend):
         if dtype == "float64":
             from equivcheck.backends import dtype_unavailable
             raise BackendUnavailable(dtype_unavailable(self.framework_name, dtype))
-        from equivcheck.backends.tensorflow.adapter import TensorflowBackend
         import ai_edge_litert
         from ai_edge_litert import interpreter
 
-        class Programs(TensorflowBackend):
-            """The TensorFlow adapter as a program writer: its pre-run guards are about TensorFlow's own
-            CPU kernels (oneDNN), which a converted program does not run."""
-
-            def _check_conv2d(self, *args, **kwargs):
-                return None
-
-        self.tf_bk = Programs(dtype=dtype, device="cpu")
+        self.tf_bk = _Programs(dtype=dtype, device="cpu")
         self.tf, self.keras = self.tf_bk.tf, self.tf_bk.keras
         self.litert, self.interpreter = ai_edge_litert, interpreter
         self._np_dtype = np.dtype(dtype)
