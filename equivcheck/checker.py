@@ -324,7 +324,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 #: Code inside the package whose exceptions count as "the framework raised": the oracle (the numpy
 #: column's framework) and the adapters, whose lines call C-implemented framework functions (torch's
 #: F.conv2d has no Python frame of its own, so its RuntimeError surfaces on the adapter's line).
-FRAMEWORK_CODE = (str(PACKAGE_DIR / "oracle.py"), str(PACKAGE_DIR / "backends") + "/")
+FRAMEWORK_CODE = (str(PACKAGE_DIR / "oracle") + "/", str(PACKAGE_DIR / "backends") + "/")
 #: Exception types that are always a bug of the code that raised them when that code is equivcheck's
 #: own (an adapter or the oracle included): Python's complaints about the program, not the input.
 HARNESS_BUGS = (NameError, SyntaxError, ImportError, AssertionError)

@@ -1,10 +1,11 @@
 """Speed strategies behind the oracle's definition of cross-correlation.
 
 :mod:`equivcheck.oracle` defines every conv-family op by pad, dilate, windows and one contraction
-(``oracle._correlate``: y[n, o, p] = Σ_{c, j} windows(x)[n, g(o)·Cg + c, p, j] · w[o, c, j]).
-This module computes exactly that contraction, faster and within a memory budget; it changes only
-the speed and memory profile, never the sums.  ``tests/test_oracle_fast.py`` checks it against the
-definition bit for bit on integer-valued inputs (exact in float64 whatever the summation order).
+(``oracle._correlate``: y[n, o, p] = Σ_{c, j} windows(x)[n, g(o)·Cg + c, p, j] · w[o, c, j], in
+``equivcheck/oracle/_core.py``).  This module computes exactly that contraction, faster and within
+a memory budget; it changes only the speed and memory profile, never the sums.
+``tests/test_oracle_fast.py`` checks it against the definition bit for bit on integer-valued
+inputs (exact in float64 whatever the summation order).
 
 :func:`correlate` picks whichever of two BLAS GEMM strategies gathers fewer bytes:
 
@@ -21,16 +22,16 @@ the batch, then over the first output spatial axis.  Results agree with the defi
 (BLAS may order a dot product differently for a different matrix shape) and are bit-identical on
 integer-valued data.
 
-Dependencies: NumPy, the standard library and :mod:`equivcheck.oracle` (for its window view).
+Dependencies: NumPy, the standard library and :mod:`equivcheck.oracle._core` (for its window view).
 """
 
 import math
 
 import numpy as np
 
-# the definition's building blocks (its window view), read at call time: the two modules import
-# each other, and neither touches the other's names while it is being imported
-from equivcheck import oracle as _definition
+# the definition's building blocks (its window view), read at call time: the oracle's conv-family
+# modules import this one, and neither side touches the other's names while it is being imported
+from equivcheck.oracle import _core as _definition
 
 __all__ = ["correlate"]
 

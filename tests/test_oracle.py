@@ -726,7 +726,7 @@ def test_import_does_not_pull_frameworks():
 # ---------------------------------------------------------------- brute-force references
 #
 # The tests below pin every strategy and branch of the oracle (docs/ORACLE_MUTATIONS.md lists
-# what a mutation run over equivcheck/oracle.py leaves alive, and why).  Their reference is either
+# what a mutation run over equivcheck/oracle/ leaves alive, and why).  Their reference is either
 # a literal or one of these loops: the definitions, one output element at a time, padding by a
 # bounds check (no np.pad, no strided view, no GEMM), on small integer data so that every
 # comparison is exact.
