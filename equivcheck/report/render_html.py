@@ -14,8 +14,8 @@ from __future__ import annotations
 import html
 import json
 
-from equivcheck.report.model import ABSENT, item_key
-from equivcheck.report.render_md import PIVOTED, ratio_text
+from equivcheck.report.model import ABSENT
+from equivcheck.report.sections import PIVOTED, lay_out, pivot, ratio_text, topic_sections, verdict_matrix
 
 #: Verdict → cell colour (the screenshot check looks for these).
 COLOURS = {"holds": "#1b8a3a", "refuted": "#e8710a", "raises": "#8e44ad", "n/a": "#9aa0a6", "error": "#d93025"}
@@ -104,14 +104,11 @@ def _matrix(report, out) -> None:
                                               for v, c in COLOURS.items()) +
                " dashed outline: not what the case file expects. Hover a cell for each dtype's error/bound "
                "ratio (the tolerance audit; 1 is the bound).</p>")
-    columns = [c for c in report["columns"] if any(c["id"] in r["cells"] for r in report["verdicts"])]
-    by_key = {(r["claim"], r["framework"]): r for r in report["verdicts"]}
+    columns, matrix = verdict_matrix(report)
     out.append("<table class='matrix'><tr><th>claim</th>" + "".join(f"<th>{_e(c['id'])}</th>" for c in columns) + "</tr>")
-    for claim in sorted({r["claim"] for r in report["verdicts"]}):
+    for claim, entries in matrix:
         out.append(f"<tr><th>{_e(claim)}</th>")
-        for col in columns:
-            row = by_key.get((claim, col["framework"]))
-            cell = (row or {}).get("cells", {}).get(col["id"])
+        for _, row, cell in entries:
             if cell is None:
                 out.append("<td class='absent'>—</td>")
                 continue
@@ -206,36 +203,20 @@ def _value_cell(value, differs) -> str:
 
 def _conventions(report, out) -> None:
     columns = {c["id"]: c for c in report["columns"]}
-    by_topic = {}
-    for row in report["conventions"]:
-        by_topic.setdefault(row["topic"], []).append(row)
-    for topic, info in report["topics"].items():
-        rows = by_topic.get(topic)
-        if not rows:
-            continue
+    for topic, info, rows in topic_sections(report):
         out.append(f"<h2 id='{_e(topic)}'>{_e(info['title'])}</h2><p class='how'>{_e(info['how'])}</p>")
         if topic in PIVOTED:
-            items = sorted({r["item"] for r in rows}, key=item_key)
-            groups = {}
-            for row in rows:
-                groups.setdefault((row["framework"], row["family"]), []).append(row)
+            items, groups = pivot(report, rows)
             out.append("<table><tr><th>framework</th><th>API</th><th>version</th>" +
                        "".join(f"<th>{_e(i)}</th>" for i in items) + "<th>across versions</th></tr>")
-            for (framework, family), group in groups.items():
-                by_item = {r["item"]: r for r in group}
-                group_columns = [c["id"] for c in report["columns"] if any(c["id"] in r["values"] for r in group)]
-                differing = [r["item"] for r in group if r["differs"]]
-                for col in group_columns:
-                    cells = []
-                    for item in items:
-                        row = by_item.get(item)
-                        value = None if row is None else row["values"].get(col)
-                        cells.append("<td></td>" if value is None else _value_cell(value, row["differs"]))
-                    across = ("one version probed" if len(group_columns) < 2 else
-                              "differs: " + ", ".join(differing) if differing else
-                              f"same in all {len(group_columns)} versions")
-                    out.append(f"<tr><td>{_e(framework)}</td><td>{_e(family)}</td><td>{_e(columns[col]['label'])}</td>"
-                               + "".join(cells) + f"<td>{_e(across)}</td></tr>")
+            for group in groups:
+                for col in group.columns:
+                    cells = ["<td></td>" if cell is None else _value_cell(*cell) for cell in group.cells[col]]
+                    across = ("one version probed" if len(group.columns) < 2 else
+                              "differs: " + ", ".join(group.differing) if group.differing else
+                              f"same in all {len(group.columns)} versions")
+                    out.append(f"<tr><td>{_e(group.framework)}</td><td>{_e(group.family)}</td>"
+                               f"<td>{_e(columns[col]['label'])}</td>" + "".join(cells) + f"<td>{_e(across)}</td></tr>")
             out.append("</table>")
         else:
             out.append("<table><tr><th>framework</th><th>API</th><th>item</th><th>version</th><th>value</th>"
@@ -282,13 +263,6 @@ def _sources(report, out) -> None:
 
 def render(report: dict) -> str:
     """The whole report as one HTML document."""
-    out: list[str] = []
-    _head(report, out)
-    _matrix(report, out)
-    _pixel_shuffle(report, out)
-    _conventions(report, out)
-    _sources(report, out)
-    _recorded(report, "facts", "Facts recorded by claims", out)
-    _recorded(report, "errors", "Framework errors recorded by claims", out)
+    out = lay_out(report, (_head, _matrix, _pixel_shuffle, _conventions, _sources), _recorded)
     out.append("</body></html>\n")
     return "\n".join(out)

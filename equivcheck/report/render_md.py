@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 
-from equivcheck.report.model import ABSENT
+from equivcheck.report.model import ABSENT, FRAMEWORKS
+from equivcheck.report.sections import PIVOTED, lay_out, pivot, ratio_text, topic_sections, verdict_matrix
 
-#: Topics shown as one table with an item per column; the rest are one row per item.
-PIVOTED = ("data_layout", "kernel_layout", "same_padding")
 MARK = {True: " ✓", False: " ✗", None: ""}
 
 
@@ -94,34 +93,20 @@ def _summary(report, lines) -> None:
 
 def _pivot(report, topic, rows, lines) -> None:
     columns = _columns(report)
-    from equivcheck.report.model import item_key
-
-    items = sorted({row["item"] for row in rows}, key=item_key)
-    groups = {}
-    for row in rows:
-        groups.setdefault((row["framework"], row["family"]), []).append(row)
+    items, groups = pivot(report, rows)
     lines.append("| framework | API | version | " + " | ".join(_escape(i) for i in items) + " | across versions |")
     lines.append("|---|---|---|" + "---|" * len(items) + "---|")
-    for (framework, api), group in sorted(groups.items(), key=lambda kv: _group_order(kv[1][0])):
-        by_item = {r["item"]: r for r in group}
-        framework_columns = [c["id"] for c in report["columns"] if any(c["id"] in r["values"] for r in group)]
-        differing = [r["item"] for r in group if r["differs"]]
-        for index, col in enumerate(framework_columns):
-            cells = []
-            for item in items:
-                row = by_item.get(item)
-                value = None if row is None else row["values"].get(col)
-                cells.append("" if value is None else cell_text(value, row["differs"]))
-            last = _across(report, framework_columns, differing) if index == 0 else "″"
-            lines.append(f"| {framework if index == 0 else ''} | {_escape(api) if index == 0 else ''} | "
+    for group in sorted(groups, key=lambda g: _framework_order(g.framework)):
+        for index, col in enumerate(group.columns):
+            cells = ["" if cell is None else cell_text(*cell) for cell in group.cells[col]]
+            last = _across(report, group.columns, group.differing) if index == 0 else "″"
+            lines.append(f"| {group.framework if index == 0 else ''} | {_escape(group.family) if index == 0 else ''} | "
                          f"{_escape(columns[col]['label'])} | " + " | ".join(cells) + f" | {last} |")
     lines.append("")
 
 
-def _group_order(row):
-    from equivcheck.report.model import FRAMEWORKS
-
-    return (FRAMEWORKS.index(row["framework"]) if row["framework"] in FRAMEWORKS else 99, 0)
+def _framework_order(framework):
+    return (FRAMEWORKS.index(framework) if framework in FRAMEWORKS else 99, 0)
 
 
 def _long(report, rows, lines) -> None:
@@ -141,13 +126,7 @@ def _long(report, rows, lines) -> None:
 
 
 def _conventions(report, lines) -> None:
-    by_topic = {}
-    for row in report["conventions"]:
-        by_topic.setdefault(row["topic"], []).append(row)
-    for topic, info in report["topics"].items():
-        rows = by_topic.get(topic)
-        if not rows:
-            continue
+    for topic, info, rows in topic_sections(report):
         lines += [f"## {info['title']}", "", f"_{info['how']}._", ""]
         if topic in PIVOTED:
             _pivot(report, topic, rows, lines)
@@ -184,16 +163,10 @@ def _permutations(report, lines) -> None:
         lines.append("")
 
 
-def ratio_text(ratio) -> str:
-    return "" if ratio is None else f"{ratio:.2g}"
-
-
 def _verdicts(report, lines) -> None:
     if not report["verdicts"]:
         return
-    columns = [c for c in report["columns"] if any(c["id"] in r["cells"] for r in report["verdicts"])]
-    claims = sorted({r["claim"] for r in report["verdicts"]})
-    by_key = {(r["claim"], r["framework"]): r for r in report["verdicts"]}
+    columns, matrix = verdict_matrix(report)
     lines += ["## Verdict matrix", "",
               "Claims × framework versions. `!` marks a verdict that differs from the case file's expectation, "
               "**≠** one that differs between versions of the framework; the number is the worst error/bound "
@@ -203,11 +176,9 @@ def _verdicts(report, lines) -> None:
     lines.append("| claim | " + " | ".join(_escape(c["id"]) for c in columns) + " |")
     lines.append("|---|" + "---|" * len(columns))
     deviations = []
-    for claim in claims:
+    for claim, entries in matrix:
         cells = []
-        for col in columns:
-            row = by_key.get((claim, col["framework"]))
-            cell = (row or {}).get("cells", {}).get(col["id"])
+        for col, row, cell in entries:
             if cell is None:
                 cells.append("—")
                 continue
@@ -264,11 +235,5 @@ def _recorded(report, key, title, lines) -> None:
 
 def render(report: dict) -> str:
     """The whole report as Markdown (deterministic for the same report dict)."""
-    lines: list[str] = []
-    _header(report, lines)
-    _summary(report, lines)
-    _verdicts(report, lines)
-    _conventions(report, lines)
-    _recorded(report, "facts", "Facts recorded by claims", lines)
-    _recorded(report, "errors", "Framework errors recorded by claims", lines)
+    lines = lay_out(report, (_header, _summary, _verdicts, _conventions), _recorded)
     return "\n".join(lines).rstrip() + "\n"
