@@ -3,6 +3,7 @@ from hypothesis import strategies as st
 
 from equivcheck import oracle
 from equivcheck.backends.base import NotApplicable
+from equivcheck.casekit import tensor
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
@@ -28,8 +29,7 @@ _SPACE = st.fixed_dictionaries({
         # WaveNet's stack: kernel 2, dilations 1, 2, 4 on 8 steps (receptive fields 2, 3, 5); perturb after t = 3
         {"n": 1, "c_in": 1, "c_out": 1, "k": 2, "dilation": 1, "extra": 7, "bias": False, "t": 3},
         {"n": 1, "c_in": 1, "c_out": 1, "k": 2, "dilation": 2, "extra": 6, "bias": False, "t": 3},
-        {"n": 1, "c_in": 2, "c_out": 3, "k": 2, "dilation": 4, "extra": 4, "bias": True, "t": 3,
-         "describe": True},
+        {"n": 1, "c_in": 2, "c_out": 3, "k": 2, "dilation": 4, "extra": 4, "bias": True, "t": 3, "describe": True},
     ],
     space=_SPACE,
     expected="holds",
@@ -45,8 +45,7 @@ def check(bk, p, ctx):
     t = min(p.t, length - 2)
     x, w = ctx.array("x", (p.n, p.c_in, length)), ctx.array("w", (p.c_out, p.c_in, p.k))
     b = ctx.array("b", (p.c_out,)) if p.bias else None
-    causal = dict(padding=[(reach, 0)], dilation=p.dilation)
-    bias = None if b is None else bk.asarray(b)
+    causal, bias = dict(padding=[(reach, 0)], dilation=p.dilation), tensor(bk, b)
 
     def functional(v):
         try:

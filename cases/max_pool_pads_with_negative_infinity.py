@@ -3,7 +3,7 @@ import numpy as np
 
 from equivcheck import oracle
 from equivcheck.backends.base import NotApplicable
-from equivcheck.casekit_pitfalls import same_pools
+from equivcheck.casekit_pitfalls import example_input, native_layer, same_pools
 from equivcheck.claim import claim, source
 
 
@@ -40,9 +40,8 @@ from equivcheck.claim import claim, source
 )
 def check(bk, p, ctx):
     rank, k, s = len(p.spatial), p.k, p.stride
-    x = np.asarray(p.x, dtype=np.float64).reshape(1, 1, *p.spatial) if "x" in p else ctx.array("x", (p.n, p.c, *p.spatial))
-    X = bk.asarray(x)
-    pads = [oracle.same_padding(n, k, s) for n in p.spatial]
+    x = example_input(ctx, p, (p.n, p.c, *p.spatial))
+    X, pads = bk.asarray(x), [oracle.same_padding(n, k, s) for n in p.spatial]
     try:
         got, word = bk.max_pool(X, k, s, padding=pads), pads
     except NotApplicable:  # no explicit pool padding (tf.nn.max_pool): the same pads are its 'same'
@@ -55,10 +54,8 @@ def check(bk, p, ctx):
                 np.pad(x, edges), k, stride=s, support=True)
     ctx.matches(f"MaxPool(padding={word}) vs zero padding then VALID MaxPool", got, oracle.max_pool, np.pad(x, edges),
                 k, stride=s)
-    try:
-        layer = bk.layer("max_pool", rank=rank, in_channels=x.shape[1], kernel_size=k, stride=s, padding=word,
+    layer = native_layer(bk, "max_pool", rank=rank, in_channels=x.shape[1], kernel_size=k, stride=s, padding=word,
                          input_shape=x.shape)
-    except NotApplicable:
-        return
-    ctx.matches(f"{layer.api}(padding={word!r}) vs the functional MaxPool", layer(X), oracle.max_pool, x, k, stride=s,
-                padding=pads, support=True)
+    if layer is not None:
+        ctx.matches(f"{layer.api}(padding={word!r}) vs the functional MaxPool", layer(X), oracle.max_pool, x, k,
+                    stride=s, padding=pads, support=True)

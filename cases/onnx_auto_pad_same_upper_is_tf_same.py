@@ -2,7 +2,7 @@
 from hypothesis import strategies as st
 
 from equivcheck import oracle
-from equivcheck.casekit import STRIDE_OR_DILATION, run_conv, run_conv_transpose
+from equivcheck.casekit import STRIDE_OR_DILATION, conv_arrays, run_conv, run_conv_transpose
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
@@ -58,7 +58,7 @@ def _space(draw):
 )
 def check(bk, p, ctx):
     rank, s, d = len(p.spatial), p.stride, p.dilation
-    x, w = ctx.array("x", (p.n, p.c_in, *p.spatial)), ctx.array("w", (p.c_out, p.c_in, *(p.k,) * rank))
+    x, w, _ = conv_arrays(ctx, p)
     upper = [oracle.same_padding(n, p.k, s, d) for n in p.spatial]
     lower = [(after, before) for before, after in upper]
     ctx.fact(f"SAME_UPPER / SAME_LOWER pads (before, after) for n={p.spatial}, k={p.k}, s={s}, d={d}", [upper, lower])

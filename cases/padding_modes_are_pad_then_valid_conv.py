@@ -1,9 +1,10 @@
-"""padding_mode is np.pad then a VALID conv: reflect = 'reflect', replicate = 'edge', circular = 'wrap'; not SYMMETRIC."""
+"""padding_mode is np.pad then a VALID conv: reflect='reflect', replicate='edge', circular='wrap', not SYMMETRIC."""
 from hypothesis import strategies as st
 
 from equivcheck import oracle
 from equivcheck.backends.base import NotApplicable
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.casekit import conv_arrays
+from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV, native_layer
 from equivcheck.claim import claim, source
 
 
@@ -33,8 +34,7 @@ def _space(draw):
     examples=[
         # the smallest where they part: 3 pixels padded by 2 (replicate a a | a b c, SYMMETRIC b a | a b c)
         {"n": 1, "c_in": 1, "c_out": 1, "spatial": [3], "k": 1, "padding": 2},
-        # pad 1: replicate and SYMMETRIC agree (the case converters test)
-        {"n": 1, "c_in": 2, "c_out": 3, "spatial": [4, 5], "k": 3, "padding": 1},
+        {"n": 1, "c_in": 2, "c_out": 3, "spatial": [4, 5], "k": 3, "padding": 1},  # pad 1: they agree (converters test)
         {"n": 1, "c_in": 2, "c_out": 2, "spatial": [5, 4], "k": 3, "padding": 3},
     ],
     space=_space(),
@@ -50,8 +50,7 @@ def _space(draw):
 )
 def check(bk, p, ctx):
     rank, pad = len(p.spatial), p.padding
-    x = ctx.array("x", (p.n, p.c_in, *p.spatial))
-    w = ctx.array("w", (p.c_out, p.c_in, *(p.k,) * rank))
+    x, w, _ = conv_arrays(ctx, p)
     X, pairs = bk.asarray(x), [(pad, pad)] * rank
     for mode in ("constant", "reflect", "edge", "wrap", "symmetric"):
         try:
@@ -59,18 +58,16 @@ def check(bk, p, ctx):
                         support=True)
         except NotApplicable:
             pass
-        if mode == "constant":
-            continue  # zero padding is every conv's own; the modes are what the claim is about
-        try:
-            layer = bk.layer("conv", rank=rank, in_channels=p.c_in, out_channels=p.c_out, kernel_size=p.k, padding=pad,
-                             padding_mode=mode, use_bias=False, input_shape=x.shape)
-        except NotApplicable:
-            continue
-        layer.set_weights(bk.asarray(w))
-        native = layer.extra.get("padding_mode", mode)
-        ctx.fact(f"{layer.api} padding_mode for np.pad {mode!r}", native)
-        ctx.matches(f"{layer.api}(padding_mode={native!r}) vs np.pad {mode!r} then VALID conv", layer(X), oracle.conv,
-                    oracle.pad(x, pairs, mode), w, support=True)
+        # zero padding is every conv's own; the modes are what the claim is about
+        layer = None if mode == "constant" else native_layer(
+            bk, "conv", rank=rank, in_channels=p.c_in, out_channels=p.c_out, kernel_size=p.k, padding=pad,
+            padding_mode=mode, use_bias=False, input_shape=x.shape)
+        if layer is not None:
+            layer.set_weights(bk.asarray(w))
+            native = layer.extra.get("padding_mode", mode)
+            ctx.fact(f"{layer.api} padding_mode for np.pad {mode!r}", native)
+            ctx.matches(f"{layer.api}(padding_mode={native!r}) vs np.pad {mode!r} then VALID conv", layer(X),
+                        oracle.conv, oracle.pad(x, pairs, mode), w, support=True)
     try:
         got, mine, other = bk.pad(X, pairs, "edge"), "replicate ('edge')", "symmetric"
     except NotApplicable:

@@ -1,11 +1,12 @@
 """Folding channels into space: a conv on C²×H×W is a C-times-strided conv on the pixel-shuffled map."""
-import numpy as np
+import itertools
+
 from hypothesis import strategies as st
 
 from equivcheck import op_bounds, oracle
 from equivcheck.backends.base import NotApplicable
+from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV, shuffle_missing
 from equivcheck.claim import claim, source
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 
 #: The shuffles a framework offers through the backend: PyTorch's pixel_shuffle (CRD: channel c·r² + i·r + j)
 #: and TF's depth_to_space (DCR: channel (i·r + j)·C' + c).
@@ -14,8 +15,7 @@ ORDERINGS = {"pixel_shuffle (CRD)": "pixel_shuffle", "depth_to_space (DCR)": "de
 
 @st.composite
 def _space(draw):
-    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    pad = draw(st.integers(0, 1))
+    kh, kw, pad = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(0, 1))
     # C ≥ 2: C = 1 folds nothing (and TF's depth_to_space refuses block_size 1: "must be at least minimum 2")
     return {"c": draw(st.integers(2, 3)), "m": draw(st.integers(1, 2)), "o": draw(st.integers(1, 3)),
             "k": [kh, kw], "s": draw(st.integers(1, 2)), "p": pad,
@@ -61,52 +61,42 @@ def _space(draw):
     },
 )
 def check(bk, p, ctx):
-    channels = p.m * p.c * p.c
-    x = ctx.array("x", (1, channels, p.h, p.w))
-    w = ctx.array("w", (p.o, channels, *p.k))
-
+    channels, geo = p.m * p.c * p.c, dict(stride=p.s, padding=p.p)
+    x, w = ctx.array("x", (1, channels, p.h, p.w)), ctx.array("w", (p.o, channels, *p.k))
     shuffles = {}
     for name, method in ORDERINGS.items():
-        try:
-            getattr(bk, method)(bk.asarray(np.zeros((1, p.c * p.c, 1, 1))), p.c)
-        except NotApplicable as exc:
-            ctx.fact(f"{name} through the backend", f"n/a: {exc}")
-            continue
-        shuffles[name] = getattr(bk, method)
+        missing = shuffle_missing(bk, method, p.c * p.c, p.c)
+        if missing is None:
+            shuffles[name] = getattr(bk, method)
+        else:
+            ctx.fact(f"{name} through the backend", f"n/a: {missing}")
     if not shuffles:
         raise NotApplicable(f"{bk.framework_name} has neither pixel_shuffle nor depth_to_space")
-
-    direct = bk.conv(bk.asarray(x), bk.asarray(w), stride=p.s, padding=p.p)
-    ctx.matches("conv on the C²×H×W map vs oracle", direct, oracle.conv, x, w, stride=p.s, padding=p.p)
+    direct = bk.conv(bk.asarray(x), bk.asarray(w), **geo)
+    ctx.matches("conv on the C²×H×W map vs oracle", direct, oracle.conv, x, w, **geo)
     for name, shuffle in shuffles.items():
         folded_x, folded_w = shuffle(bk.asarray(x), p.c), shuffle(bk.asarray(w), p.c)
         ctx.equal(f"{name}: shuffled map shape (1, m, CH, CW)", tuple(folded_x.shape), (1, p.m, p.c * p.h, p.c * p.w))
         ctx.equal(f"{name}: shuffled kernel shape (O, m, CK, CK)", tuple(folded_w.shape),
                   (p.o, p.m, p.c * p.k[0], p.c * p.k[1]))
-        folded = bk.conv(folded_x, folded_w, stride=p.c * p.s, padding=p.c * p.p)
         # the folded conv sums the same products (m·(Ck)² = C²m·k² terms), so it is the original op's bound
-        ctx.agree(f"{name} on map and kernel: stride CS, padding CP conv == the original conv", folded, direct,
-                  oracle.conv, x, w, stride=p.s, padding=p.p)
-
+        ctx.agree(f"{name} on map and kernel: stride CS, padding CP conv == the original conv",
+                  bk.conv(folded_x, folded_w, stride=p.c * p.s, padding=p.c * p.p), direct, oracle.conv, x, w, **geo)
     # Which (map, kernel) shuffle pairs fold correctly: generic (normal) values, so a wrong pair cannot match
     # by accident.  With one shuffled channel CRD and DCR are the same permutation, so every pair must fold;
-    # with several, only matching pairs may.
+    # with several, only matching pairs may; a mixed pair permutes the kernel's channels, which shows unless
+    # every window is padding only.
     if len(shuffles) == 2:
         xg, wg = ctx.array("x_generic", x.shape, kind="normal"), ctx.array("w_generic", w.shape, kind="normal")
-        want = oracle.conv(xg, wg, stride=p.s, padding=p.p)
-        magnitude_g = op_bounds.magnitude(oracle.conv, xg, wg, stride=p.s, padding=p.p)
+        want, padding_only = oracle.conv(xg, wg, **geo), not op_bounds.magnitude(oracle.conv, xg, wg, **geo).any()
         folds = []
-        for map_name, map_shuffle in shuffles.items():
-            for kernel_name, kernel_shuffle in shuffles.items():
-                got = ctx.numpy(bk.conv(map_shuffle(bk.asarray(xg), p.c), kernel_shuffle(bk.asarray(wg), p.c),
-                                        stride=p.c * p.s, padding=p.c * p.p))
-                matched = ctx.fits(got, want, oracle.conv, xg, wg, sides=1, stride=p.s, padding=p.p)
-                # (a mixed pair permutes the kernel's channels; that shows unless every window is padding only)
-                expected = map_name == kernel_name or p.m == 1 or not magnitude_g.any()
-                ctx.equal(f"map by {map_name}, kernel by {kernel_name}: folds correctly" if expected else
-                          f"map by {map_name}, kernel by {kernel_name}: mixed orders do not fold",
-                          matched, expected, support=True)
-                if matched:
-                    folds.append(f"map {map_name} + kernel {kernel_name}")
+        for (map_name, map_shuffle), (kernel_name, kernel_shuffle) in itertools.product(shuffles.items(), repeat=2):
+            got = ctx.numpy(bk.conv(map_shuffle(bk.asarray(xg), p.c), kernel_shuffle(bk.asarray(wg), p.c),
+                                    stride=p.c * p.s, padding=p.c * p.p))
+            matched = ctx.fits(got, want, oracle.conv, xg, wg, sides=1, **geo)
+            expected = map_name == kernel_name or p.m == 1 or padding_only
+            outcome = "folds correctly" if expected else "mixed orders do not fold"
+            ctx.equal(f"map by {map_name}, kernel by {kernel_name}: {outcome}", matched, expected, support=True)
+            folds += [f"map {map_name} + kernel {kernel_name}"] if matched else []
         key = "one shuffled channel (m=1)" if p.m == 1 else "several shuffled channels (m>1)"
         ctx.fact(f"(map, kernel) shuffles that fold, {key}", sorted(folds))

@@ -18,17 +18,13 @@ from equivcheck.claim import claim, source
                       "convolution was simply doing a HUUUGE 48x48 Conv to a 1 x 16*H x 16*W Feature map."),
     ],
     examples=[dict(n=1, c_out=1, r=16, h=2, w=2),  # seed 000: 256 channels → 1 x 16H x 16W (r = 16, C' = 1): agree
-        # three output channels (an RGB upscaler's last layer), r = 2: they disagree; the orders are read here
-        dict(n=1, c_out=3, r=2, h=2, w=3, describe=True),
-        # the smallest disagreement: 8 channels, two output channels, one pixel
-        dict(n=1, c_out=2, r=2, h=1, w=1),
-    ],
+              # three output channels (an RGB upscaler's last layer), r = 2: they disagree; the orders are read here
+              dict(n=1, c_out=3, r=2, h=2, w=3, describe=True),
+              dict(n=1, c_out=2, r=2, h=1, w=1)],  # the smallest disagreement: 8 channels, one pixel
     # Draws have C' ≥ 2 and r ≥ 2, where the statement is at stake (C' = 1 is checked in every example, on the
     # first r² channels); hypothesis shrinks towards the smallest disagreement.
-    space=st.fixed_dictionaries({
-        "n": st.integers(1, 2), "c_out": st.integers(2, 4), "r": st.integers(2, 3),
-        "h": st.integers(1, 3), "w": st.integers(1, 3),
-    }),
+    space=st.fixed_dictionaries({"n": st.integers(1, 2), "c_out": st.integers(2, 4), "r": st.integers(2, 3),
+                                 "h": st.integers(1, 3), "w": st.integers(1, 3)}),
     expected="refuted",
     notes={
         "numpy": "The oracle's pixel_shuffle (CRD) and depth_to_space (DCR, channels-first).",
@@ -41,22 +37,19 @@ from equivcheck.claim import claim, source
     },
 )
 def check(bk, p, ctx):
-    r, c_out, block = p.r, p.c_out, p.r * p.r
-    x = ctx.array("x", (p.n, c_out * block, p.h, p.w))
+    r, c_out, block, n, h, w = p.r, p.c_out, p.r * p.r, p.n, p.h, p.w
+    x = ctx.array("x", (n, c_out * block, h, w))
     xt = bk.asarray(x)
-    shuffled = bk.pixel_shuffle(xt, r)
-    d2s = bk.depth_to_space(xt, r)
+    shuffled, d2s = bk.pixel_shuffle(xt, r), bk.depth_to_space(xt, r)
     # The statement: the two ops are the same.  (Two different ops: compared with the magnitude of either.)
     ctx.alike("pixel_shuffle(x, r) = depth_to_space(x, r)", shuffled, d2s, (oracle.pixel_shuffle, (x, r), {}),
               (oracle.depth_to_space, (x, r), {}))
-
     # What holds anyway.
     ctx.matches("pixel_shuffle vs oracle (CRD)", shuffled, oracle.pixel_shuffle, x, r, support=True)
     ctx.matches("depth_to_space vs oracle (DCR)", d2s, oracle.depth_to_space, x, r, support=True)
-    one = x[:, :block]      # seed 000's case: one output channel
-    ctx.agree("equal when the output has one channel (C' = 1)", bk.pixel_shuffle(bk.asarray(one), r),
-              bk.depth_to_space(bk.asarray(one), r), oracle.pixel_shuffle, one, r, support=True)
-
+    one = bk.asarray(x[:, :block])      # seed 000's case: one output channel
+    ctx.agree("equal when the output has one channel (C' = 1)", bk.pixel_shuffle(one, r), bk.depth_to_space(one, r),
+              oracle.pixel_shuffle, x[:, :block], r, support=True)
     # The channel permutation that makes them equal: try the candidates, keep those that work.
     matching = [name for name, make in SHUFFLE_PERMUTATIONS.items()
                 if ctx.fits(bk.depth_to_space(bk.asarray(x[:, make(c_out, block)]), r), shuffled,
@@ -66,30 +59,23 @@ def check(bk, p, ctx):
                   len(matching), 1, support=True)
         ctx.fact("depth_to_space(x[:, perm]) = pixel_shuffle(x) for", matching)
     # ... applied as a user would: regroup the channels (C', r², H, W) → (r², C', H, W) with reshape + transpose
-    regrouped = bk.reshape(bk.transpose(bk.reshape(xt, (p.n, c_out, block, p.h, p.w)), (0, 2, 1, 3, 4)),
-                           (p.n, c_out * block, p.h, p.w))
-    ctx.agree("depth_to_space(channels regrouped (C', r²) → (r², C')) = pixel_shuffle", bk.depth_to_space(regrouped, r),
-              shuffled, oracle.pixel_shuffle, x, r, support=True)
-    ungrouped = bk.reshape(bk.transpose(bk.reshape(xt, (p.n, block, c_out, p.h, p.w)), (0, 2, 1, 3, 4)),
-                           (p.n, c_out * block, p.h, p.w))
-    ctx.agree("pixel_shuffle(channels regrouped (r², C') → (C', r²)) = depth_to_space", bk.pixel_shuffle(ungrouped, r),
-              d2s, oracle.depth_to_space, x, r, support=True)
-
+    regroup = lambda groups: bk.reshape(bk.transpose(bk.reshape(xt, (n, *groups, h, w)), (0, 2, 1, 3, 4)), x.shape)
+    ctx.agree("depth_to_space(channels regrouped (C', r²) → (r², C')) = pixel_shuffle",
+              bk.depth_to_space(regroup((c_out, block)), r), shuffled, oracle.pixel_shuffle, x, r, support=True)
+    ctx.agree("pixel_shuffle(channels regrouped (r², C') → (C', r²)) = depth_to_space",
+              bk.pixel_shuffle(regroup((block, c_out)), r), d2s, oracle.depth_to_space, x, r, support=True)
     # unshuffle and space_to_depth are the inverses, in both directions
     ctx.identical("pixel_unshuffle(pixel_shuffle(x)) = x", bk.pixel_unshuffle(shuffled, r), x, support=True)
     ctx.identical("space_to_depth(depth_to_space(x)) = x", bk.space_to_depth(d2s, r), x, support=True)
-    z = ctx.array("z", (p.n, c_out, p.h * r, p.w * r))
+    z = ctx.array("z", (n, c_out, h * r, w * r))
     zt = bk.asarray(z)
     ctx.identical("pixel_shuffle(pixel_unshuffle(z)) = z", bk.pixel_shuffle(bk.pixel_unshuffle(zt, r), r), z,
                   support=True)
     ctx.identical("depth_to_space(space_to_depth(z)) = z", bk.depth_to_space(bk.space_to_depth(zt, r), r), z,
                   support=True)
-
-    if p.get("describe"):
-        # Which channel order each op follows, read off an input whose values are their channel index.
-        index = np.broadcast_to(np.arange(c_out * block, dtype=np.float64).reshape(1, -1, 1, 1),
-                                (1, c_out * block, p.h, p.w)).copy()
-        ctx.fact("channel order: pixel_shuffle out[c, h·r+i, w·r+j] =",
-                 shuffle_order(ctx, bk.pixel_shuffle(bk.asarray(index), r), r, c_out))
-        ctx.fact("channel order: depth_to_space out[c, h·r+i, w·r+j] =",
-                 shuffle_order(ctx, bk.depth_to_space(bk.asarray(index), r), r, c_out))
+    if p.get("describe"):  # which channel order each op follows, read off an input whose values are its channel index
+        index = bk.asarray(np.broadcast_to(np.arange(c_out * block, dtype=np.float64).reshape(1, -1, 1, 1),
+                                           (1, c_out * block, h, w)).copy())
+        for name in ("pixel_shuffle", "depth_to_space"):
+            ctx.fact(f"channel order: {name} out[c, h·r+i, w·r+j] =",
+                     shuffle_order(ctx, getattr(bk, name)(index, r), r, c_out))

@@ -4,8 +4,8 @@ from hypothesis import strategies as st
 
 from equivcheck import oracle
 from equivcheck.backends.base import NotApplicable
-from equivcheck.claim import claim, source
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.claim import claim, source
 
 
 @claim(
@@ -28,11 +28,8 @@ from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
     # Other batch sizes, channel counts, non-square even maps and both kernel sizes.  Only even H, W (the
     # ResNet case: with odd sizes a stride-2 output has ceil(n/2) rows and the ratio is not exactly 1/2).
     # Three configurations only: each new shape costs JAX a conv compile (0.1-0.6 s measured).
-    space=st.sampled_from([
-        {"n": 2, "c": 3, "h": 4, "w": 6, "k": 3},
-        {"n": 1, "c": 1, "h": 2, "w": 2, "k": 1},
-        {"n": 1, "c": 5, "h": 6, "w": 2, "k": 3},
-    ]),
+    space=st.sampled_from([{"n": 2, "c": 3, "h": 4, "w": 6, "k": 3}, {"n": 1, "c": 1, "h": 2, "w": 2, "k": 1},
+                           {"n": 1, "c": 5, "h": 6, "w": 2, "k": 3}]),
     deviations=[ORT_NO_FLOAT64_CONV],
     expected="holds",
     notes={
@@ -46,23 +43,18 @@ from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
     },
 )
 def check(bk, p, ctx):
-    x = ctx.array("x", (p.n, p.c, p.h, p.w))
-    w = ctx.array("w", (2 * p.c, p.c, p.k, p.k))
-    pad = (p.k - 1) // 2
-    xt = bk.asarray(x)
-    volume = p.c * p.h * p.w  # per sample
-
+    x, w = ctx.array("x", (p.n, p.c, p.h, p.w)), ctx.array("w", (2 * p.c, p.c, p.k, p.k))
+    xt, pad, volume, half = bk.asarray(x), (p.k - 1) // 2, p.c * p.h * p.w, (p.h // 2, p.w // 2)  # volume per sample
     # 1. stride 2 with twice the channels: the framework's conv, checked against the oracle.
     y = bk.conv(xt, bk.asarray(w), stride=2, padding=pad)
     ctx.matches("stride-2 conv vs oracle", y, oracle.conv, x, w, stride=2, padding=pad, support=True)
     y_shape = tuple(bk.to_numpy(y).shape)
-    ctx.equal("stride-2 conv output shape (N, 2C, H/2, W/2)", y_shape, (p.n, 2 * p.c, p.h // 2, p.w // 2))
+    ctx.equal("stride-2 conv output shape (N, 2C, H/2, W/2)", y_shape, (p.n, 2 * p.c, *half))
     ctx.equal("stride 2 + channel doubling: 2 × output volume == input volume", 2 * int(np.prod(y_shape[1:])), volume)
-
     # 2. space_to_depth with block 2 (TF's DCR order): same volume, and depth_to_space inverts it exactly.
     s2d = bk.space_to_depth(xt, 2)
     s2d_np = bk.to_numpy(s2d)
-    ctx.equal("space_to_depth output shape (N, 4C, H/2, W/2)", s2d_np.shape, (p.n, 4 * p.c, p.h // 2, p.w // 2))
+    ctx.equal("space_to_depth output shape (N, 4C, H/2, W/2)", s2d_np.shape, (p.n, 4 * p.c, *half))
     ctx.equal("space_to_depth keeps the volume", int(np.prod(s2d_np.shape[1:])), volume)
     ctx.identical("space_to_depth vs oracle (exact)", s2d_np, oracle.space_to_depth(x, 2))
     ctx.identical("depth_to_space(space_to_depth(x)) == x (exact)", bk.to_numpy(bk.depth_to_space(s2d, 2)), x)
@@ -70,7 +62,6 @@ def check(bk, p, ctx):
     labels = np.arange(x.size, dtype=np.float64).reshape(x.shape)
     moved = bk.to_numpy(bk.space_to_depth(bk.asarray(labels), 2))
     ctx.identical("space_to_depth is a permutation of the elements", np.sort(moved.ravel()), labels.ravel())
-
     # 3. The CRD pair (PyTorch's pixel_unshuffle / pixel_shuffle), where the framework has or composes it;
     #    on the fixed examples only (two more compiles per shape in JAX).
     if not p.get("crd"):
