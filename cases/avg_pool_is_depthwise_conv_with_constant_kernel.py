@@ -35,9 +35,9 @@ def _space(draw):
         {"n": 2, "c": 3, "k": [3], "stride": [2], "padding": [1], "spatial": [6]},
     ],
     space=_space(), expected="holds", deviations=[ORT_NO_FLOAT64_CONV],
-    notes={"*": "The kernel 1/prod(k) is handed to the framework, which rounds it to its dtype (one more rounding "
-                "per product, inside the pooling's bound); the pooling and the depthwise conv run in the framework, and the "
-                "native pooling layer (torch AvgPool{n}d, Keras AveragePooling{n}D, Flax avg_pool) where it takes "
+    notes={"*": "The kernel 1/prod(k) is handed to the framework, which rounds it to its dtype (one more rounding per "
+                "product, inside the pooling's bound); the pooling and the depthwise conv run in the framework, and "
+                "the native pooling layer (torch AvgPool{n}d, Keras AveragePooling{n}D, Flax avg_pool) where it takes "
                 "the padding. Fact: whether count_include_pad=False (where the framework has it) is also the "
                 "depthwise conv — it is not once a window reaches into the padding."},
 )

@@ -28,26 +28,24 @@ from equivcheck.claim import claim, source
         {"n": 1, "c": 2, "spatial": [7, 5], "k": 3, "stride": 2},
         {"n": 1, "c": 1, "spatial": [6], "k": 5, "stride": 1},
     ],
-    space=same_pools(2),
-    expected="refuted",
     # every example is an AveragePool, which ONNX Runtime's CPU provider has no float64 kernel for
-    deviations=[ORT_NO_FLOAT64_CONV],
-    notes={"*": "'SAME' average pooling is TF's: the 'SAME' pads with the padding left out of each divisor (the oracle's "
-                "count_include_pad=False); the statement compares the framework's average pool with those pads and "
-                "count_include_pad=True against it. Supporting: the framework's 'same' with either divisor it offers, "
-                "count_include_pad=False and True with explicit pads, and the native pooling layers (the default "
-                "divisor of a layer's 'same' is recorded as a fact where the layer has a default; Keras' "
+    space=same_pools(2), expected="refuted", deviations=[ORT_NO_FLOAT64_CONV],
+    notes={"*": "'SAME' average pooling is TF's: the 'SAME' pads with the padding left out of each divisor (the "
+                "oracle's count_include_pad=False); the statement compares the framework's average pool with those "
+                "pads and count_include_pad=True against it. Supporting: the framework's 'same' with either divisor "
+                "it offers, count_include_pad=False and True with explicit pads, and the native pooling layers (the "
+                "default divisor of a layer's 'same' is recorded as a fact where the layer has a default; Keras' "
                 "AveragePooling 'same' always leaves the padding out).",
            "tensorflow": "tf.nn.avg_pool takes only 'SAME'/'VALID': PyTorch's AvgPool(p) is spelt as TF users do, "
-                         "tf.pad with zeros then a VALID average pool (the zeros count, as with count_include_pad=True).",
+                         "tf.pad with zeros then a VALID average pool (the zeros count, as with "
+                         "count_include_pad=True).",
            "torch": "PyTorch has no 'same' pooling: the 'SAME' side is the oracle's (TF's rule, checked in the TF "
                     "column)."},
 )
 def check(bk, p, ctx):
-    rank, k, s = len(p.spatial), p.k, p.stride
+    k, s = p.k, p.stride
     x = np.asarray(p.x, dtype=np.float64)[None, None] if "x" in p else ctx.array("x", (p.n, p.c, *p.spatial))
-    X = bk.asarray(x)
-    pads = [oracle.same_padding(n, k, s) for n in p.spatial]
+    X, pads = bk.asarray(x), [oracle.same_padding(n, k, s) for n in p.spatial]
     sym = [before for before, _ in pads]
     same = dict(stride=s, padding=pads, count_include_pad=False)
     for include in (False, True):
@@ -69,8 +67,8 @@ def check(bk, p, ctx):
     # the native layers: 'same' with the layer's own default divisor (found out and recorded), explicit pads both ways
     for word, include in (("same", None), ("same", False), (sym, True), (sym, False)):
         option = {} if include is None else {"count_include_pad": include}
-        layer = native_layer(bk, "avg_pool", rank=rank, in_channels=p.c, kernel_size=k, stride=s, padding=word,
-                             input_shape=x.shape, **option)
+        layer = native_layer(bk, "avg_pool", rank=len(p.spatial), in_channels=p.c, kernel_size=k, stride=s,
+                             padding=word, input_shape=x.shape, **option)
         if layer is None:
             continue
         got = layer(X)

@@ -16,12 +16,10 @@ def _space(draw):
             "padding": draw(st.integers(0, k // 2)), "spatial": [k + draw(st.integers(0, 3)) for _ in range(rank)]}
 
 
-def _close(ctx, label, got, want, x, w, stats, scale, support=False, **kw):
-    """conv-then-BN against the folded op: the bound is the folded conv's with the bias term's magnitude taken
-    before cancellation (|b|·s + |μ|·s + |β|) and three more rounding steps (BN's subtract, scale and shift)."""
-    b, mean, beta = stats
+def _close(ctx, label, got, want, x, w, b, worst, support=False, **kw):
+    """conv-then-BN against the folded op: the folded conv's bound with the bias term's magnitude taken before
+    cancellation (``worst`` = |b|·s + |μ|·s + |β|) and three more rounding steps (BN's subtract, scale, shift)."""
     op = oracle.conv_transpose if "transposed" in label else oracle.conv
-    worst = np.abs(b) * np.abs(scale) + np.abs(mean) * np.abs(scale) + np.abs(beta)
     ctx.close(label, got, want, magnitude=op_bounds.magnitude(op, x, w, worst, **kw),
               terms=op_bounds.terms(op, x, w, b, **kw) + 3, support=support)
 
@@ -65,7 +63,7 @@ def check(bk, p, ctx):
     var = ctx.array("v", (c,)) ** 2 + 1                  # var = v² + 1 > 0
     scale = gamma / np.sqrt(var + eps)
     along = [scale.reshape((-1,) + (1,) * (rank + 1)), scale.reshape((1, -1) + (1,) * rank)]  # kernel axis 0, 1
-    folded_b, stats = (b - mean) * scale + beta, (b, mean, beta)
+    folded_b, worst = (b - mean) * scale + beta, np.abs(b) * np.abs(scale) + np.abs(mean) * np.abs(scale) + np.abs(beta)
     bn_args = [bk.asarray(v) for v in (mean, var, gamma, beta)] + [eps]
 
     y = ctx.numpy(run_conv(bk, x, w, b, **kw))
@@ -73,11 +71,11 @@ def check(bk, p, ctx):
     ctx.matches("the framework's batch_norm vs oracle", bn, oracle.batch_norm, y, mean, var, gamma, beta, eps,
                 support=True)
     _close(ctx, "conv → BN vs the conv folded along axis 0", bn, run_conv(bk, x, w * along[0], folded_b, **kw),
-           x, w * along[0], stats, scale, **kw)
+           x, w * along[0], b, worst, **kw)
     bn_t = bk.batch_norm(bk.asarray(ctx.numpy(run_conv_transpose(bk, xt, wt, b, **kw))), *bn_args)
     for axis, support in ((1, True), (0, False)):
         _close(ctx, f"transposed conv → BN vs the transposed conv folded along axis {axis}", bn_t,
-               run_conv_transpose(bk, xt, wt * along[axis], folded_b, **kw), xt, wt * along[axis], stats, scale,
+               run_conv_transpose(bk, xt, wt * along[axis], folded_b, **kw), xt, wt * along[axis], b, worst,
                support=support, **kw)
     layer = native_layer(bk, "batch_norm", rank=rank, in_channels=c, eps=eps, input_shape=y.shape)
     if layer is not None:

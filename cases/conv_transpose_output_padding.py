@@ -1,13 +1,12 @@
 """With stride > 1 several input sizes share one conv output size; output_padding picks which one
 conv_transpose goes back to (seed 004: 3x7x7 and 3x8x8 both give 3x3 with k=3, s=2)."""
-
 from hypothesis import strategies as st
 
 from equivcheck import oracle
 from equivcheck.casekit import run_conv, run_conv_transpose, tf_missing_kernel_notes
 from equivcheck.casekit_discovery import conv_transpose_settings
-from equivcheck.claim import claim, source
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.claim import claim, source
 
 
 @st.composite
@@ -40,16 +39,13 @@ def _geometries(draw):
     ],
     examples=[
         # seed 004: k=3, s=2, p=0: inputs 7x7 and 8x8 both give 3x3; RGB in, one filter out
-        {"n": 1, "c_in": 3, "c_out": 1, "out": [3, 3], "k": 3, "stride": 2, "padding": 0, "dilation": 1,
-         "describe": True},
+        dict(n=1, c_in=3, c_out=1, out=[3, 3], k=3, stride=2, padding=0, dilation=1, describe=True),
         # padded (p=1: inputs 5 and 6 give 3), stride 3 (three sizes), dilation, 1-D and non-square
         {"n": 2, "c_in": 2, "c_out": 3, "out": [3, 4], "k": 3, "stride": 2, "padding": 1, "dilation": 1},
         {"n": 1, "c_in": 2, "c_out": 2, "out": [4], "k": 4, "stride": 3, "padding": 1, "dilation": 1},
         {"n": 1, "c_in": 1, "c_out": 2, "out": [2, 3], "k": 2, "stride": 3, "padding": 2, "dilation": 2},
     ],
-    space=_geometries(),
-    deviations=[ORT_NO_FLOAT64_CONV],
-    expected="holds",
+    space=_geometries(), deviations=[ORT_NO_FLOAT64_CONV], expected="holds",
     notes=tf_missing_kernel_notes({
         "tensorflow": "TF spells output_padding through conv{n}d_transpose's output_shape (the adapter).",
         "*": "The framework's conv_transpose is called with PyTorch's (padding, output_padding); each adapter "
@@ -91,9 +87,8 @@ def check(bk, p, ctx):
         y = run_conv(bk, x, wt, **conv_kw)
         ctx.equal(f"input size {size} gives conv output size {p.out}", list(ctx.numpy(y).shape[2:]), list(p.out))
         # the output_padding values whose conv_transpose lands on x's size: exactly r
-        restores = [extra for extra, out in enumerate(outs) if list(out.shape[2:]) == size]
+        restoring[str(x.shape[2])] = restores = [extra for extra, out in enumerate(outs) if list(out.shape[2:]) == size]
         ctx.equal(f"output_padding that restores input size {size}", restores, [r])
-        restoring[str(x.shape[2])] = restores
         back = bk.conv_transpose(y, wt, **conv_kw, output_padding=r)
         ctx.equal(f"conv_transpose(conv(x), output_padding={r}) has x's shape", list(ctx.numpy(back).shape),
                   list(x.shape))

@@ -15,8 +15,8 @@ def _space(draw):
     rank, k, s, d = draw(st.integers(1, 2)), draw(st.integers(2, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
     p, op = draw(st.integers(1, d * (k - 1))), draw(st.integers(0, max(s, d) - 1))
     low = 1 + max(0, -(-(2 * p - op - d * (k - 1)) // s))    # output (n−1)s + d(k−1) + 1 − 2p + op >= 1
-    return {"n": 1, "c_in": draw(st.integers(1, 2)), "c_out": draw(st.integers(1, 2)), "k": k, "stride": s, "padding": p,
-            "output_padding": op, "dilation": d, "spatial": [low + draw(st.integers(0, 2)) for _ in range(rank)]}
+    return dict(n=1, c_in=draw(st.integers(1, 2)), c_out=draw(st.integers(1, 2)), k=k, stride=s, padding=p,
+                output_padding=op, dilation=d, spatial=[low + draw(st.integers(0, 2)) for _ in range(rank)])
 
 
 @claim(
@@ -36,13 +36,10 @@ def _space(draw):
     ],
     examples=[
         # the smallest: one pixel, k = 3, p = 1 -> one output x·w[1]; the converter gives 0
-        {"n": 1, "c_in": 1, "c_out": 1, "spatial": [1], "k": 3, "stride": 1, "padding": 1, "output_padding": 0,
-         "dilation": 1},
+        dict(n=1, c_in=1, c_out=1, spatial=[1], k=3, stride=1, padding=1, output_padding=0, dilation=1),
         # the usual 2x upsampler ConvTranspose2d(k=4, s=2, p=1), and k=3, s=2, p=1, output_padding=1 (PyTorch docs)
-        {"n": 1, "c_in": 2, "c_out": 3, "spatial": [4, 4], "k": 4, "stride": 2, "padding": 1, "output_padding": 0,
-         "dilation": 1},
-        {"n": 2, "c_in": 2, "c_out": 2, "spatial": [3, 5], "k": 3, "stride": 2, "padding": 1, "output_padding": 1,
-         "dilation": 1},
+        dict(n=1, c_in=2, c_out=3, spatial=[4, 4], k=4, stride=2, padding=1, output_padding=0, dilation=1),
+        dict(n=2, c_in=2, c_out=2, spatial=[3, 5], k=3, stride=2, padding=1, output_padding=1, dilation=1),
     ],
     space=_space(), deviations=[ORT_NO_FLOAT64_CONV], expected="refuted",
     notes={"*": "Supporting checks (must hold): conv_transpose(p, output_padding) equals the full (p = 0) transposed "

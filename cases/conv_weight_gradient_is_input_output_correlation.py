@@ -6,6 +6,10 @@ from equivcheck.casekit import conv_example, conv_geometries, run_conv, tf_missi
 from equivcheck.casekit_gradients import conv_with_output, weight_grad
 from equivcheck.claim import claim, source
 
+_NUMPY_HOW = ("NumPy has no autodiff: the gradient side is ∂L/∂w written out from the definition (one shifted, "
+              "strided slice of the padded input per kernel tap, contracted with ∂L/∂y), compared with the "
+              "input–gradient correlation and the oracle's conv_weight_grad.")
+
 
 @claim(
     title="The weight gradient of a conv is the correlation of the stored input with ∂L/∂y",
@@ -39,12 +43,10 @@ from equivcheck.claim import claim, source
     ],
     space=conv_geometries(max_n=3),  # batched: n up to 3
     expected={"*": "holds", "onnxruntime": "n/a", "onnx": "n/a", "openvino": "n/a", "litert": "n/a"},
-    notes=tf_missing_kernel_notes({
-        "numpy": "NumPy has no autodiff: the gradient side is ∂L/∂w written out from the definition (one shifted, "
-                 "strided slice of the padded input per kernel tap, contracted with ∂L/∂y), compared with the "
-                 "input–gradient correlation and the oracle's conv_weight_grad.",
-        "*": "Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); the batch/channel exchange and "
-             "padding of x are done in NumPy (exact), the correlation itself through the framework's conv."}),
+    notes=tf_missing_kernel_notes({"numpy": _NUMPY_HOW,
+                                   "*": "Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); the "
+                                        "batch/channel exchange and padding of x are done in NumPy (exact), the "
+                                        "correlation itself through the framework's conv."}),
 )
 def check(bk, p, ctx):
     g, x, w, gy = conv_with_output(ctx, p, "grad_y")

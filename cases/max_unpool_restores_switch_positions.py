@@ -1,13 +1,11 @@
 """Max unpooling puts each pooled maximum back at its switch (argmax) position, zeros elsewhere (seed 004)."""
-import math
-
 import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import oracle
 from equivcheck.casekit_discovery import argmax_conventions, decode_argmax, distinct_ranks
-from equivcheck.claim import claim, source
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.claim import claim, source
 
 
 @st.composite
@@ -32,7 +30,8 @@ def _geometries(draw):
         source("004", "In the original paper on unpooling, remaining activations are zeroed."),
         source("004", "the activations are restored back to the locations of maximum activation selections, which "
                       "makes sense, but what about the remaining activations?"),
-        source("001", "Max Pooling layer with pool_size (2,2) and step (2,2)\nnew dimension of throughput = (32, 14, 14)"),
+        source("001", "Max Pooling layer with pool_size (2,2) and step (2,2)\n"
+                      "new dimension of throughput = (32, 14, 14)"),
     ],
     examples=[
         # seed 001: MNIST's 32x28x28 feature maps, 2x2 max pooling with step 2 → 32x14x14
@@ -45,8 +44,7 @@ def _geometries(draw):
         {"n": 1, "c": 2, "spatial": [9], "kernel": [3], "stride": [3], "values": "int"},
         {"n": 1, "c": 2, "spatial": [4, 4, 5], "kernel": [2, 2, 2], "stride": [2, 2, 2], "values": "normal"},
     ],
-    space=_geometries(),
-    deviations=[ORT_NO_FLOAT64_CONV],
+    space=_geometries(), deviations=[ORT_NO_FLOAT64_CONV],
     expected={"*": "holds", "jax": "n/a", "flax": "n/a", "openvino": "n/a", "litert": "n/a"},
     notes={
         "numpy": "The oracle's max_pool returns PyTorch-convention indices and max_unpool scatters them.",
@@ -85,7 +83,7 @@ def check(bk, p, ctx):
     values, index = bk.max_pool(bk.asarray(x), kernel, stride, return_indices=True)
     restored = ctx.numpy(bk.max_unpool(values, index, kernel, stride, output_size=list(p.spatial)))
     pos = decode_argmax(matches[0], np.rint(ctx.numpy(index)).astype(np.int64), shape)
-    plane = math.prod(p.spatial)
+    plane = int(np.prod(p.spatial))
     if not ctx.equal("every switch lies inside the input plane", bool(((pos >= 0) & (pos < plane)).all()), True):
         return
     # window j of an axis starts at j·s and spans k positions

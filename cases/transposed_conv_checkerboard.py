@@ -12,7 +12,7 @@ from equivcheck.claim import claim, source
 def _space(draw):
     rank, s, k = draw(st.sampled_from([1, 2])), draw(st.integers(1, 3)), draw(st.integers(1, 4))
     # enough input pixels that the interior (every output all k taps reach) spans more than one period
-    return {"rank": rank, "k": k, "s": s, "n": -(-k // s) + 2 + draw(st.integers(0, 1)), "c_in": draw(st.integers(1, 2))}
+    return dict(rank=rank, k=k, s=s, n=-(-k // s) + 2 + draw(st.integers(0, 1)), c_in=draw(st.integers(1, 2)))
 
 
 @claim(

@@ -22,10 +22,9 @@ from equivcheck.claim import claim, source
         source("004", "Lets say the input is a 3 dimensional RGB image with dimension 3x7x7 The filter has the "
                       "dimension 3x3x3. On convolving with stride set to 2 we will get an output of dimension 3x3."),
     ],
-    examples=[
+    examples=[  # conv_example(n, c_in, c_out, spatial, k, stride=1, padding=0, dilation=1, groups=1)
         # seed 004: a 3x7x7 RGB input, one 3x3x3 filter, stride 2 → 1x3x3; deconv brings 3x3 back to 3x7x7.
         # With layers: the conv layer and the deconv layer built from one weight tensor.
-        # (conv_example(n, c_in, c_out, spatial, k, stride=1, padding=0, dilation=1, groups=1))
         conv_example(1, 3, 1, [7, 7], 3, 2, layers=True),
         # the same with several output maps ("more than one feature map output" in 004's question)
         conv_example(1, 3, 4, [7, 7], 3, 2, layers=False),
@@ -41,9 +40,7 @@ from equivcheck.claim import claim, source
                  "of conv as a gather (every output sends y·w back to the input pixels it read, a scatter-add per "
                  "kernel tap), compared with the oracle's conv_transpose (zero insertion + flipped kernel); the "
                  "inner-product identity compares the oracle's conv with its conv_transpose.",
-        "torch": "VJP by torch.autograd.grad.",
-        "tensorflow": "VJP by tf.GradientTape.",
-        "jax": "VJP by jax.vjp.",
+        "torch": "VJP by torch.autograd.grad.", "tensorflow": "VJP by tf.GradientTape.", "jax": "VJP by jax.vjp.",
         "flax": "VJP by jax.vjp through the Flax column's ops; grouped examples are n/a (linen.ConvTranspose has no "
                 "feature_group_count). Shared layer weights: linen.ConvTranspose's kernel is (*k, I_t, O_t), the "
                 "conv kernel's shape with in/out swapped as the seed says ([h, w, next, prev]); with Flax's default "
