@@ -4,7 +4,8 @@ from hypothesis import strategies as st
 
 from equivcheck import oracle
 from equivcheck.casekit import STRIDE_OR_DILATION, conv_arrays, small_convs, tensor
-from equivcheck.casekit_equivalences import depth_axis_kw, native_layer
+from equivcheck.casekit_equivalences import depth_axis_kw
+from equivcheck.casekit_layers import native_layer
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
@@ -56,11 +57,11 @@ def check(bk, p, ctx):
     # Side fact (seed 002): the r-D layer's kernel holds exactly the weights of the (r+1)-D layer's kernel.
     if p.padding != 0:  # Keras layers take 'valid'/'same' only
         return
-    layer_kw = dict(out_channels=p.c_out, use_bias=p.bias)
+    kw = dict(out_channels=p.c_out, use_bias=p.bias)
     if (flat_layer := native_layer(bk, "conv", rank=rank, in_channels=p.c_in, kernel_size=tuple(p.k),
-                                   input_shape=x.shape, **layer_kw)) is None \
+                                   input_shape=x.shape, **kw)) is None \
             or (deep_layer := native_layer(bk, "conv", rank=rank + 1, in_channels=1, kernel_size=(p.c_in, *p.k),
-                                           input_shape=(p.n, 1, p.c_in, *p.spatial), **layer_kw)) is None:
+                                           input_shape=(p.n, 1, p.c_in, *p.spatial), **kw)) is None:
         return
     ctx.equal(f"parameter count: Conv{rank}D(C→O, k) == Conv{rank + 1}D(1→O, (C, *k))", flat_layer.param_count,
               deep_layer.param_count, support=True)

@@ -2,7 +2,7 @@
 from hypothesis import strategies as st
 
 from equivcheck import oracle
-from equivcheck.casekit_equivalences import depth_axis_kw, native_layer
+from equivcheck.casekit_equivalences import depth_axis_kw, loaded_layer
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
@@ -70,16 +70,12 @@ def check(bk, p, ctx):
     # The layers of the seed's question, sharing one set of weights (string paddings only: Keras has no ints).
     if not p.layers or not isinstance(p.padding, str):
         return
-    layer_kw = dict(in_channels=p.c_in, out_channels=p.c_out, padding=p.padding, use_bias=p.bias)
-    if (layer3 := native_layer(bk, "conv", rank=3, kernel_size=(1, *p.k), stride=args3["stride"],
-                               dilation=args3["dilation"], input_shape=x.shape, **layer_kw)) is None \
-            or (layer2 := native_layer(bk, "conv", rank=2, kernel_size=tuple(p.k), stride=p.stride,
-                                       dilation=p.dilation, input_shape=frames.shape, **layer_kw)) is None:
+    kw = dict(in_channels=p.c_in, out_channels=p.c_out, use_bias=p.bias)  # args3's padding is args2's word
+    layer3 = loaded_layer(bk, "conv", w3, bias, rank=3, kernel_size=(1, *p.k), input_shape=x.shape, **args3, **kw)
+    layer2 = loaded_layer(bk, "conv", w, bias, rank=2, kernel_size=tuple(p.k), input_shape=frames.shape, **args2, **kw)
+    if layer3 is None or layer2 is None:
         return
     ctx.equal("parameter count: Conv3D (1,kh,kw) layer == Conv2D (kh,kw) layer", layer3.param_count,
               layer2.param_count, support=True)
-    layer3.set_weights(bk.asarray(w3), bias)
-    layer2.set_weights(bk.asarray(w), bias)
-    by_layer2 = unfold(layer2(bk.asarray(frames)))
-    ctx.agree("Conv3D layer vs TimeDistributed Conv2D layer (same weights)", layer3(bk.asarray(x)), by_layer2, *op,
-              **args3)
+    by2d = unfold(layer2(bk.asarray(frames)))
+    ctx.agree("Conv3D layer vs TimeDistributed Conv2D layer (same weights)", layer3(bk.asarray(x)), by2d, *op, **args3)

@@ -41,9 +41,8 @@ def check(bk, p, ctx):
     reference = oracle.unfold(x, tuple(p.k), **args)                                # (C, kh, kw) order
     ctx.equal("patches shape (N, C·kh·kw, L)", got.shape, reference.shape, support=True)
     split = reference.reshape(p.n, p.c_in, *p.k, reference.shape[2])              # (N, C, kh, kw, L)
-    matching = patch_orders(got, split)  # none exact: the nearest, which the support check below reports
-    order = matching[0]
-    if len(matching) == 1:  # C == 1 or a 1-wide kernel makes several orders coincide; record unambiguous ones
+    order, *others = patch_orders(got, split)  # none exact: the nearest, which the support check below reports
+    if not others:  # C == 1 or a 1-wide kernel makes several orders coincide; record unambiguous ones
         ctx.fact("patch feature order (slowest to fastest)", ",".join(order))
         # Is the framework's own conv kernel, flattened row-major over its non-output axes, already that matrix?
         native = layouts.kernel_layout(bk.framework_name, "conv", 2, api=bk.functional_api)
@@ -52,9 +51,8 @@ def check(bk, p, ctx):
     # Some frameworks extract patches as a conv with a one-hot kernel: one nonzero product per output, of |x|.
     ctx.close(f"patches equal the oracle's in order {','.join(order)}", patches, in_patch_order(split, order),
               magnitude=np.abs(reference), terms=1, sides=1, support=True)
-    # The filter flattened in the same order: (O, C, kh, kw) -> (O, *order) -> (O, F), i.e. [F, O] transposed;
-    # each patch vector (a row of the (N, L, F) patch matrix) right-multiplied by it, by the framework's matmul
-    # (its Linear).  The patch matrix is transposed on the host: its numbers are the framework's, unchanged.
+    # The filter flattened in the same order, (O, C, kh, kw) -> (O, F) = [F, O]ᵀ, right-multiplies each patch vector
+    # (a row of the (N, L, F) patch matrix, transposed on the host: the framework's numbers) by its Linear.
     bias = tensor(bk, b)
     rows = bk.linear(bk.asarray(np.swapaxes(got, 1, 2)), bk.asarray(in_patch_order(w, order)), bias)
     by_matmul = np.swapaxes(ctx.numpy(rows), 1, 2).reshape(oracle.conv(x, w, **args).shape)    # (N, O, H', W')

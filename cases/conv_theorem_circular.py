@@ -3,7 +3,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import oracle, tolerance
-from equivcheck.casekit_equivalences import or_na_fact
+from equivcheck.casekit_layers import if_applicable
 from equivcheck.claim import claim, source
 
 _ONNX_NO_FFTN = ("n/a: ONNX's DFT op transforms one axis of a real or complex-as-pairs tensor at a time; the ONNX "
@@ -34,8 +34,7 @@ def _space(draw):
         # 8 samples, a 3-tap kernel (a power-of-two FFT); a 2-D 5×6 map (not a power of two) with 2 channels
         {"n": 1, "c_in": 1, "c_out": 1, "spatial": [8], "k": [3], "describe": True},
         {"n": 1, "c_in": 2, "c_out": 2, "spatial": [5, 6], "k": [3, 2]}],
-    space=_space(),
-    expected={"*": "holds", "onnxruntime": "n/a", "onnx": "n/a", "openvino": "n/a", "litert": "n/a"},
+    space=_space(), expected={"*": "holds", "onnxruntime": "n/a", "onnx": "n/a", "openvino": "n/a", "litert": "n/a"},
     notes={"*": "fftn/ifftn/conj/real are the framework's own; the product and the channel sum are its tensor "
                 "arithmetic (* and +), the kernel's zero padding is done on the host. The comparison uses the "
                 "worst-case FFT bound of equivcheck.tolerance.fft_correlation_bound (Higham, Theorem 24.2). "
@@ -58,8 +57,8 @@ def check(bk, p, ctx):
     unit = float(tolerance.bound(1.0, 1, ctx.compute_dtype, sides=1))
     ctx.close("ifft(fft(x) · conj(fft(w))) vs oracle circular correlation", y, want, terms=1, sides=1,
               magnitude=np.broadcast_to(tolerance.fft_correlation_bound(x, w, ctx.compute_dtype) / unit, want.shape))
-    wrapped = or_na_fact(ctx, "circular correlation by wrap padding",
-                         lambda: bk.conv(bk.pad(bk.asarray(x), [(0, k - 1) for k in p.k], "wrap"), bk.asarray(w)))
+    wrapped = if_applicable(lambda: bk.conv(bk.pad(bk.asarray(x), [(0, k - 1) for k in p.k], "wrap"), bk.asarray(w)),
+                            ctx=ctx, fact="circular correlation by wrap padding")
     if wrapped is not None:
         ctx.matches("wrap pad k−1 + VALID conv vs oracle circular correlation", wrapped, oracle.circular_correlation,
                     x, w, support=True)

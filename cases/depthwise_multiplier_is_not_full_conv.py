@@ -4,16 +4,16 @@ from hypothesis import strategies as st
 
 from equivcheck import layouts, oracle
 from equivcheck.casekit import tensor
-from equivcheck.casekit_equivalences import native_layer, slice_convs
+from equivcheck.casekit_equivalences import loaded_layer, slice_convs
+from equivcheck.casekit_layers import native_layer
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
 
 @st.composite
 def _space(draw):
-    # Smallest draw (what hypothesis shrinks to): 2 channels, multiplier 1, a 1-wide 1-D kernel -- already
-    # not a full conv. 'same' only at stride 1 (PyTorch rejects it for strided convs); Keras has
-    # DepthwiseConv1D/2D only, so rank <= 2.
+    # Smallest draw: 2 channels, multiplier 1, a 1-wide 1-D kernel (already not a full conv). 'same' only at
+    # stride 1 (PyTorch rejects it for strided convs); Keras has DepthwiseConv1D/2D only, so rank <= 2.
     rank, stride = draw(st.integers(1, 2)), draw(st.integers(1, 2))
     padding = draw(st.sampled_from(["valid", "same"] if stride == 1 else ["valid"]))
     k = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
@@ -32,8 +32,7 @@ def _space(draw):
              source("001", "you need 64 kernel, each with the size of (32,5,5) ."),
              source("001", "you just copy this 3x3 kernel N times in 3rd dimension")],
     examples=[
-        # seed 001: 32 x 14 x 14 after pooling, 2 kernels (5x5) per channel -> 64 channels: 32*2*25 weights,
-        # against the full conv's 64*32*25
+        # seed 001: 32×14×14 after pooling, two 5×5 kernels per channel → 64 channels: 32·2·25 weights, not 64·32·25
         {"n": 1, "c": 32, "m": 2, "spatial": [14, 14], "k": [5, 5], "stride": 1, "padding": "same", "bias": True},
         # a small strided one, and a 1-D one
         {"n": 2, "c": 3, "m": 2, "spatial": [6, 7], "k": [3, 2], "stride": 2, "padding": "valid", "bias": False},
@@ -60,33 +59,27 @@ def check(bk, p, ctx):
     # Per input channel: one conv of that channel with its M kernels; concatenated in channel order.
     ctx.agree("depthwise vs C single-channel convs with M kernels each", depthwise,
               slice_convs(ctx, bk, x, grouped_kernel, b, groups=C, **args), *op, groups=C, **args, support=True)
-
     # A full conv represents it only with a block-diagonal kernel: zero outside each channel's own block.
     block_diagonal = np.zeros((C * M, C, *k))
-    for c in range(C):
-        block_diagonal[c * M:(c + 1) * M, c] = w[c]
+    block_diagonal[np.arange(C * M), np.arange(C * M) // M] = grouped_kernel[:, 0]  # row c*M + m: w[c, m] at c
     ctx.agree("depthwise vs full conv with the block-diagonal kernel", depthwise,
               bk.conv(X, bk.asarray(block_diagonal), bias, **args), oracle.conv, x, block_diagonal, b, **args,
               support=True)
-
     # The statement: the full conv C -> C*M whose output channel c*M + m uses kernel w[c, m] over the whole depth.
     copied = np.repeat(grouped_kernel, C, axis=1)        # (C*M, C, *k)
     # Two different ops compared: the bound covers the larger magnitude of the two, the full conv's terms.
     ctx.alike("depthwise vs full conv (kernel copied across the input depth)", depthwise,
               bk.conv(X, bk.asarray(copied), bias, **args), (op[0], op[1:], dict(groups=C, **args)),
               (oracle.conv, (x, copied, b), args))
-
-    layer_kw = dict(rank=len(k), in_channels=C, kernel_size=k, stride=p.stride, padding=p.padding, use_bias=p.bias,
-                    input_shape=x.shape)
-    if (dw_layer := native_layer(bk, "depthwise", depth_multiplier=M, **layer_kw)) is None \
-            or (full_layer := native_layer(bk, "conv", out_channels=C * M, **layer_kw)) is None:
+    layer_kw = dict(rank=len(k), in_channels=C, kernel_size=k, use_bias=p.bias, input_shape=x.shape, **args)
+    dw_layer = loaded_layer(bk, "depthwise", w, bias, depth_multiplier=M, **layer_kw)
+    if dw_layer is None or (full_layer := native_layer(bk, "conv", out_channels=C * M, **layer_kw)) is None:
         return
     bias_count = C * M if p.bias else 0
     ctx.equal("depthwise layer weights == C·M·prod(k) (+ C·M bias)", dw_layer.param_count,
               C * M * int(np.prod(k)) + bias_count, support=True)
     ctx.equal("full conv layer weights == C·M·C·prod(k) (+ C·M bias)", full_layer.param_count,
               C * M * C * int(np.prod(k)) + bias_count, support=True)
-    dw_layer.set_weights(bk.asarray(w), bias)
     ctx.agree("native depthwise layer vs grouped conv", dw_layer(X), depthwise, *op, groups=C, **args, support=True)
     ctx.fact("depthwise layer class", dw_layer.api)
     ctx.fact(f"depthwise layer native kernel shape for C={C}, M={M}, k={list(k)}", list(dw_layer.kernel_shape))

@@ -25,8 +25,7 @@ def _transposed(example):
 
 def _fits(example):
     return all((n - 1) * s + d * (k - 1) - b - a + e + 1 >= 1 for n, s, d, k, (b, a), e in zip(
-        example["spatial"], example["stride"], example["dilation"], example["k"], example["padding"],
-        example["output_padding"]))
+        *(example[key] for key in ("spatial", "stride", "dilation", "k", "padding", "output_padding"))))
 
 
 @claim(
@@ -64,9 +63,8 @@ def check(bk, p, ctx):
     else:
         kw, op, run, name = g.conv_kw, oracle.conv, run_conv, "conv"
         w = ctx.array("w", (p.c_out, p.c_in // p.groups, *g.k))
-    dilated = run(bk, x, w, **kw)
     spread = _spread(w, g.dilation)
-    undilated = run(bk, x, spread, **{**kw, "dilation": 1})
+    dilated, undilated = run(bk, x, w, **kw), run(bk, x, spread, **{**kw, "dilation": 1})
     ctx.matches(f"dilated {name} vs oracle", dilated, op, x, w, **kw, support=True)
     ctx.agree(f"dilation d {name} == dilation 1 {name} with d−1 zeros between kernel taps", undilated, dilated,
               op, x, w, **kw)

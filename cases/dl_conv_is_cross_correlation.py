@@ -38,10 +38,8 @@ SOBEL = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 )
 def check(bk, p, ctx):
     x = ctx.array("x", (p.n, p.c_in, *p.spatial))
-    if p.kernel == "sobel":
-        w = np.broadcast_to(SOBEL, (p.c_out, p.c_in, *SOBEL.shape)).copy()
-    else:
-        w = ctx.array("w", (p.c_out, p.c_in, *p.k))
+    w = np.broadcast_to(SOBEL, (p.c_out, p.c_in, *SOBEL.shape)).copy() if p.kernel == "sobel" \
+        else ctx.array("w", (p.c_out, p.c_in, *p.k))
     args = dict(stride=p.stride, padding=p.padding, dilation=p.dilation)
     got = bk.conv(bk.asarray(x), bk.asarray(w), **args)
     flipped = bk.conv(bk.asarray(x), bk.asarray(oracle.flip(w)), **args)

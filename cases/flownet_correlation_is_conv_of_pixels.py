@@ -33,11 +33,9 @@ def correlation(f1, f2, d, s1, s2):
              source("000", "The correlation operation itself is a simple sum of dot products, where the dot products "
                            "are taken with vectors of shape (1, c) * (1, c)")],
     examples=[
-        # seed 000 / FlowNetC: d = 20, s2 = 2 → D = 21, 441 channels; C kept small (8) so the 41×41
-        # neighbourhoods of all 36 pixels stay small
+        # seed 000 / FlowNetC: d = 20, s2 = 2 → D = 21, 441 channels (C = 8 keeps 36 pixels' 41×41 neighbourhoods small)
         {"n": 1, "c": 8, "h": 6, "w": 6, "d": 20, "s1": 1, "s2": 2},
-        # the seed's 21x21x256 patches: C = 256 on a 2×2 map
-        {"n": 1, "c": 256, "h": 2, "w": 2, "d": 20, "s1": 1, "s2": 2},
+        {"n": 1, "c": 256, "h": 2, "w": 2, "d": 20, "s1": 1, "s2": 2},  # the seed's 21x21x256 patches, on a 2×2 map
         # d not a multiple of s2 (D = 2⌊5/2⌋+1 = 5), f1 stride s1 = 2, batch 2, uneven map
         {"n": 2, "c": 3, "h": 7, "w": 5, "d": 5, "s1": 2, "s2": 2}],
     space=st.fixed_dictionaries({"n": st.integers(1, 2), "c": st.integers(1, 4), "h": st.integers(1, 5),
@@ -55,8 +53,7 @@ def correlation(f1, f2, d, s1, s2):
 def check(bk, p, ctx):
     f1, f2 = ctx.array("f1", (p.n, p.c, p.h, p.w)), ctx.array("f2", (p.n, p.c, p.h, p.w))
     r, D = (p.d // p.s2) * p.s2, 2 * (p.d // p.s2) + 1
-    want = correlation(f1, f2, p.d, p.s1, p.s2)
-    magnitude = correlation(np.abs(f1), np.abs(f2), p.d, p.s1, p.s2)
+    want, magnitude = correlation(f1, f2, p.d, p.s1, p.s2), correlation(np.abs(f1), np.abs(f2), p.d, p.s1, p.s2)
     ctx.equal("reference has D² channels, D = 2⌊d/s2⌋+1", want.shape[1], D * D, support=True)
     # Each selected f1 pixel is a 1×1×C kernel; its group's input is the f2 neighbourhood around it.
     f1s = f1[:, :, ::p.s1, ::p.s1]

@@ -2,7 +2,8 @@
 from equivcheck import oracle
 from equivcheck.casekit import (TF_MISSING_KERNEL_NOTE, conv_example, conv_geometries, conv_geometry, run_conv,
                                 unless_missing_kernel)
-from equivcheck.casekit_equivalences import or_na_fact, slice_convs
+from equivcheck.casekit_equivalences import slice_convs
+from equivcheck.casekit_layers import native_layer
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
@@ -46,8 +47,8 @@ def check(bk, p, ctx):
         ctx.fact("grouped conv: kernel output channels per group", {order: ctx.fits(
             grouped, oracle.conv(x, v, **kw), oracle.conv, x, v, sides=1, **kw) for order, v in orders.items()})
     # Keras layers take 'valid'/'same' only: the layer is checked unpadded, the functional op everywhere
-    if g.rank > 2 or any(pair != (0, 0) for pair in g.pairs) or (layer := or_na_fact(
-            ctx, "native grouped layer", bk.layer, "conv", rank=g.rank, in_channels=p.c_in, out_channels=p.c_out,
+    if g.rank > 2 or any(pair != (0, 0) for pair in g.pairs) or (layer := native_layer(
+            bk, "conv", ctx=ctx, fact="native grouped layer", rank=g.rank, in_channels=p.c_in, out_channels=p.c_out,
             kernel_size=g.k, stride=g.stride, padding="valid", dilation=g.dilation, groups=G, use_bias=False,
             input_shape=x.shape)) is None:
         return

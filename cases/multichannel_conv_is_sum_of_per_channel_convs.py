@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 from equivcheck import oracle
 from equivcheck.casekit import STRIDE_OR_DILATION, conv_arrays, small_convs, tensor
-from equivcheck.casekit_equivalences import native_layer
+from equivcheck.casekit_layers import native_layer
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
@@ -40,21 +40,18 @@ from equivcheck.claim import claim, source
 )
 def check(bk, p, ctx):
     x, w, b = conv_arrays(ctx, p)
-    args = dict(stride=p.stride, padding=p.padding, dilation=p.dilation)
-    conv = bk.conv(bk.asarray(x), bk.asarray(w), tensor(bk, b), **args)
-    # Every single-channel convolution at once: input channel i with the 2-D kernel w[o, i], for all (i, o).
-    # A conv with groups=C_in and the kernels stacked (C_in*C_out, 1, *k) does exactly that, nothing summed:
-    # output map i*C_out + o is conv(x_i, w[o, i]).
+    kw = dict(stride=p.stride, padding=p.padding, dilation=p.dilation)
+    conv = bk.conv(bk.asarray(x), bk.asarray(w), tensor(bk, b), **kw)
+    # Every single-channel convolution at once, nothing summed: a conv with groups=C_in and the kernels stacked
+    # (C_in*C_out, 1, *k) gives output map i*C_out + o = conv(x_i, w[o, i]), for all (i, o).
     singles = np.swapaxes(w, 0, 1).reshape(p.c_in * p.c_out, 1, *p.k)
-    maps = ctx.numpy(bk.conv(bk.asarray(x), bk.asarray(singles), groups=p.c_in, **args))
+    maps = ctx.numpy(bk.conv(bk.asarray(x), bk.asarray(singles), groups=p.c_in, **kw))
     ctx.equal("single-channel 2-D convolutions (one per kernel) == C_in·C_out", maps.shape[1], p.c_in * p.c_out)
     # Per output channel: the sum over the input channels, plus the bias.
-    summed = maps.reshape(p.n, p.c_in, p.c_out, *maps.shape[2:]).sum(axis=1)
-    if b is not None:
-        summed = summed + b.reshape((-1,) + (1,) * len(p.k))
-    ctx.agree("conv vs Σ over input channels of single-channel convs (+ bias)", conv, summed, oracle.conv, x, w, b,
-              **args)
-    ctx.matches("conv vs oracle", conv, oracle.conv, x, w, b, **args)
+    sums = maps.reshape(p.n, p.c_in, p.c_out, *maps.shape[2:]).sum(axis=1) + (
+        0.0 if b is None else b.reshape((-1,) + (1,) * len(p.k)))
+    ctx.agree("conv vs Σ over input channels of single-channel convs (+ bias)", conv, sums, oracle.conv, x, w, b, **kw)
+    ctx.matches("conv vs oracle", conv, oracle.conv, x, w, b, **kw)
     # The count of 2-D kernels, from the native layer (seeds 001/002: 96); Keras layers take 'valid'/'same' only.
     if p.padding not in ("same", 0) or (layer := native_layer(
             bk, "conv", rank=len(p.k), in_channels=p.c_in, out_channels=p.c_out, kernel_size=tuple(p.k),

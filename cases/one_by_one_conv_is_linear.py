@@ -17,16 +17,14 @@ from equivcheck.claim import claim, source
                            "feature map"),
              source("001", "This operation would use a total of 256 kernels (32*8) to generate 8 feature maps.")],
     examples=[
-        # seed 001: a 1x1 conv from 32 feature maps to 8 (256 = 32·8 weights), on a small map
-        dict(n=1, c_in=32, c_out=8, spatial=[6, 6], bias=True),
-        # seed 000/002: C×H×W → C'×H×W, rectangular and unbatched-looking sizes, 1-D and 3-D too
-        dict(n=2, c_in=3, c_out=5, spatial=[4, 7], bias=False),
-        dict(n=1, c_in=4, c_out=2, spatial=[9], bias=True),
-        dict(n=1, c_in=2, c_out=3, spatial=[2, 3, 4], bias=True),
-        # C → C (a square weight, where W and Wᵀ have the same shape and only values tell them apart)
-        dict(n=1, c_in=8, c_out=8, spatial=[3, 3], bias=True)],
+        dict(n=1, c_in=32, c_out=8, spatial=[6, 6], bias=True),  # seed 001: 32 maps to 8 (256 = 32·8 weights)
+        dict(n=2, c_in=3, c_out=5, spatial=[4, 7], bias=False),  # seed 000/002: C×H×W → C'×H×W, rectangular
+        dict(n=1, c_in=4, c_out=2, spatial=[9], bias=True),  # 1-D
+        dict(n=1, c_in=2, c_out=3, spatial=[2, 3, 4], bias=True),  # 3-D
+        dict(n=1, c_in=8, c_out=8, spatial=[3, 3], bias=True)],  # C → C: W and Wᵀ of one shape, told apart by values
     space=st.fixed_dictionaries({"n": st.integers(1, 3), "c_in": st.integers(1, 16), "c_out": st.integers(1, 16),
-                                 "spatial": st.lists(st.integers(1, 6), min_size=1, max_size=3), "bias": st.booleans()}),
+                                 "spatial": st.lists(st.integers(1, 6), min_size=1, max_size=3),
+                                 "bias": st.booleans()}),
     deviations=[ORT_NO_FLOAT64_CONV], expected="holds",
     notes={"jax": "lax has no layers, so the parameter-count part runs in the flax column only"},
 )

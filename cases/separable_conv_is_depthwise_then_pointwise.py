@@ -4,15 +4,14 @@ from hypothesis import strategies as st
 
 from equivcheck import op_bounds, oracle
 from equivcheck.casekit import run_conv, tensor
-from equivcheck.casekit_equivalences import native_layer
+from equivcheck.casekit_layers import native_layer
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
 
 @st.composite
 def _space(draw):
-    rank, s = draw(st.integers(1, 2)), draw(st.integers(1, 2))
-    k = draw(st.integers(1, 3))
+    rank, s, k = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 3))
     return {"n": 1, "c": draw(st.integers(1, 3)), "m": draw(st.integers(1, 2)), "o": draw(st.integers(1, 3)), "k": k,
             "stride": s, "padding": draw(st.sampled_from(["valid", "same"] if s == 1 else ["valid"])),
             "bias": draw(st.booleans()), "spatial": [k + draw(st.integers(0, 3)) for _ in range(rank)]}
@@ -44,25 +43,23 @@ def _space(draw):
 )
 def check(bk, p, ctx):
     rank, c, cm, kw = len(p.spatial), p.c, p.c * p.m, dict(stride=p.stride, padding=p.padding)
-    x = ctx.array("x", (p.n, c, *p.spatial))
-    dw = ctx.array("depthwise", (cm, 1, *(p.k,) * rank))                # canonical grouped: output c·M + m
+    x, dw = ctx.array("x", (p.n, c, *p.spatial)), ctx.array("depthwise", (cm, 1, *(p.k,) * rank))  # dw: c·M + m
     pw = ctx.array("pointwise", (p.o, cm, *(1,) * rank))
     b = ctx.array("b", (p.o,)) if p.bias else None
     inner = ctx.numpy(run_conv(bk, x, dw, groups=c, **kw))
     composed = run_conv(bk, inner, pw, b)
     # a composition: the 1×1 conv's bound over the depthwise magnitudes, the two ops' terms added
-    magnitude = op_bounds.magnitude(oracle.conv, op_bounds.magnitude(oracle.conv, x, dw, groups=c, **kw), pw,
-                                    None if b is None else np.abs(b))
-    terms = op_bounds.terms(oracle.conv, x, dw, groups=c, **kw) + op_bounds.terms(oracle.conv, inner, pw, b)
+    bound = dict(magnitude=op_bounds.magnitude(oracle.conv, op_bounds.magnitude(oracle.conv, x, dw, groups=c, **kw), pw,
+                                               None if b is None else np.abs(b)),
+                 terms=op_bounds.terms(oracle.conv, x, dw, groups=c, **kw) + op_bounds.terms(oracle.conv, inner, pw, b))
     want = oracle.conv(oracle.conv(x, dw, groups=c, **kw), pw, b)
-    ctx.close("depthwise (groups=C) then 1×1 conv vs oracle", composed, want, magnitude=magnitude, terms=terms, sides=1)
+    ctx.close("depthwise (groups=C) then 1×1 conv vs oracle", composed, want, sides=1, **bound)
     ctx.fact(f"a depthwise layer + a 1×1 conv layer, both with bias (C={c}, M={p.m}, O={p.o}, k={p.k}, rank {rank})",
              p.k ** rank * cm + cm + cm * p.o + p.o)
     if (layer := native_layer(bk, "separable", rank=rank, in_channels=c, out_channels=p.o, kernel_size=p.k,
                               depth_multiplier=p.m, use_bias=p.bias, input_shape=x.shape, **kw)) is None:
         return
     layer.set_weights(bk.asarray(dw), tensor(bk, b), pointwise=bk.asarray(pw))
-    ctx.close(f"{layer.api} vs depthwise then 1×1 conv", layer(bk.asarray(x)), composed, magnitude=magnitude,
-              terms=terms)
+    ctx.close(f"{layer.api} vs depthwise then 1×1 conv", layer(bk.asarray(x)), composed, **bound)
     ctx.equal(f"{layer.api} parameters == k^d·C·M + C·M·O (+ O)", layer.param_count,
               p.k ** rank * cm + cm * p.o + (p.o if p.bias else 0))

@@ -11,13 +11,11 @@ from equivcheck.claim import claim, source
 @st.composite
 def _space(draw):
     rank, stride = draw(st.sampled_from([2, 1])), draw(st.integers(1, 3))
-    k = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
-    dilation = draw(st.integers(1, 2))
+    k, dilation = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank)), draw(st.integers(1, 2))
     padding = [[draw(st.integers(0, 1)), draw(st.integers(0, 1))] for _ in k]
     spatial = [max(1, dilation * (kk - 1) + 1 - sum(pad)) + draw(st.integers(0, 4)) for kk, pad in zip(k, padding)]
-    return {"n": draw(st.integers(1, 2)), "c_in": draw(st.integers(1, 3)), "c_out": draw(st.integers(1, 3)),
-            "spatial": spatial, "k": k, "stride": [stride] * rank, "padding": padding,
-            "dilation": [dilation] * rank, "groups": 1}
+    return conv_example(draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3)), spatial, k,
+                        [stride] * rank, padding, [dilation] * rank)
 
 
 @claim(
@@ -46,15 +44,13 @@ def _space(draw):
 )
 def check(bk, p, ctx):
     g = conv_geometry(p)
-    x, w = ctx.array("x", (p.n, p.c_in, *p.spatial)), ctx.array("w", (p.c_out, p.c_in, *g.k))
-    kw, rank = g.conv_kw, g.rank
+    x, w, kw = ctx.array("x", (p.n, p.c_in, *p.spatial)), ctx.array("w", (p.c_out, p.c_in, *g.k)), g.conv_kw
     strided = run_conv(bk, x, w, **kw)
     dense = ctx.numpy(bk.conv(bk.asarray(x), bk.asarray(w), padding=g.pairs, dilation=g.dilation))
-    every = (slice(None),) * 2 + tuple(slice(None, None, s) for s in g.stride)
+    nth = (slice(None),) * 2 + tuple(slice(None, None, s) for s in g.stride)
     ctx.matches("strided conv vs oracle", strided, oracle.conv, x, w, **kw, support=True)
-    ctx.agree("stride-s conv == stride-1 conv sampled every s-th output", dense[every], strided, oracle.conv, x, w,
-              **kw)
-    if rank != 2 or g.stride != [2, 2] or g.dilation != [1, 1]:
+    ctx.agree("stride-s conv == stride-1 conv sampled every s-th output", dense[nth], strided, oracle.conv, x, w, **kw)
+    if g.rank != 2 or g.stride != [2, 2] or g.dilation != [1, 1]:
         return
     name, s2d, order = pick_shuffle(bk, ("space_to_depth", "pixel_unshuffle"), p.c_in, 2)
     padded = np.pad(x, [(0, 0), (0, 0)] + [(b, a + (n + b + a) % 2) for n, (b, a) in zip(p.spatial, g.pairs)])

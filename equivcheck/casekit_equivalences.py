@@ -1,6 +1,6 @@
 """Pieces the claims that write one convolution as others share (claims of the form "a conv is g convs on
-channel slices", "an r-D conv is an (r+1)-D conv with a depth axis left alone"), and the native layers
-their side checks read parameter counts off.
+channel slices", "an r-D conv is an (r+1)-D conv with a depth axis left alone"), and the loaded native layers
+their side checks compare with.  Layers the framework may lack come from :mod:`equivcheck.casekit_layers`.
 
 Design rules (those of :mod:`equivcheck.casekit`): helpers run the framework's convs, build its layers and
 compute keyword sets; they never decide a verdict, and every check stays in the case body.
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from equivcheck.backends.base import NotApplicable
-from equivcheck.casekit import run_conv
+from equivcheck.casekit import run_conv, tensor
+from equivcheck.casekit_layers import native_layer
 
 
 def slice_convs(ctx, bk, x, w, b=None, *, groups, **conv_kw):
@@ -40,20 +40,11 @@ def depth_axis_kw(rank: int, *, stride, padding, dilation) -> dict:
     return dict(stride=lead(stride, 1), padding=lead(padding, 0), dilation=lead(dilation, 1))
 
 
-def native_layer(bk, kind: str, **layer_kw):
-    """``bk.layer(kind, **layer_kw)``, or None where the framework builds no such layer (``NotApplicable``: lax
-    has no layers at all), so that a case skips its layer-level side checks there and keeps the rest."""
-    try:
-        return bk.layer(kind, **layer_kw)
-    except NotApplicable:
-        return None
-
-
-def or_na_fact(ctx, key: str, fn, *args, **kwargs):
-    """``fn(*args, **kwargs)``, or None where the framework lacks what it asks for (``NotApplicable``): then the
-    fact ``key`` records ``"n/a: <the adapter's sentence>"``, so that the report says why a side check is absent."""
-    try:
-        return fn(*args, **kwargs)
-    except NotApplicable as exc:
-        ctx.fact(key, f"n/a: {exc}")
-        return None
+def loaded_layer(bk, kind: str, weight, bias=None, **layer_kw):
+    """The framework's native ``kind`` layer (:func:`~equivcheck.casekit_layers.native_layer`) with the canonical
+    ``weight`` and ``bias`` (NumPy arrays or tensors) loaded through ``set_weights``, or None where the framework
+    builds no such layer."""
+    layer = native_layer(bk, kind, **layer_kw)
+    if layer is not None:
+        layer.set_weights(tensor(bk, weight), tensor(bk, bias))
+    return layer
