@@ -37,11 +37,9 @@ from equivcheck.claim import claim, source
     ],
     # 1-D, non-square 2-D and 3-D maps, uneven blocks, growth along some axes only.  Three configurations,
     # because each new shape costs JAX a compile of every op (conv, dense) in the body.
-    space=st.sampled_from([
-        {"n": 2, "c": 2, "block": [3], "grid": [2], "out": 2, "grow": [2]},
-        {"n": 1, "c": 3, "block": [2, 3], "grid": [2, 1], "out": 3, "grow": [1, 0]},
-        {"n": 1, "c": 1, "block": [1, 2, 2], "grid": [2, 1, 2], "out": 1, "grow": [0, 1, 1]},
-    ]),
+    space=st.sampled_from([{"n": 2, "c": 2, "block": [3], "grid": [2], "out": 2, "grow": [2]},
+                           {"n": 1, "c": 3, "block": [2, 3], "grid": [2, 1], "out": 3, "grow": [1, 0]},
+                           {"n": 1, "c": 1, "block": [1, 2, 2], "grid": [2, 1, 2], "out": 1, "grow": [0, 1, 1]}]),
     expected="holds",
     # Keras' Dense on its torch backend computes float64 in float32: every Dense check of normal-valued draws
     deviations=[ORT_NO_FLOAT64_CONV, KERAS_TORCH_FLOAT64_DENSE],

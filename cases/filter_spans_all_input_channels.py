@@ -48,8 +48,7 @@ def _space(draw):
         # conv with 2 groups exactly
         {"f": 10, "kd": 5, "n": 6, "k": [5, 5], "spatial": [60, 60], "fixed": True},
     ],
-    space=_space(),
-    deviations=[ORT_NO_FLOAT64_CONV],
+    space=_space(), deviations=[ORT_NO_FLOAT64_CONV],
     expected={"*": "holds", "tensorflow": "refuted", "litert": "refuted"},
     notes={
         "tensorflow": "tf.nn.conv1d/conv2d infer a grouped convolution from the filter: a kernel of depth kd on "

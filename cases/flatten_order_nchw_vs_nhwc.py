@@ -28,17 +28,14 @@ from equivcheck.claim import claim, deviation, source
         # seed 003: the PyTorch tutorial's conv2 output 16×5×5 flattened into fc1 = Linear(400, 120)
         {"n": 1, "c": 16, "spatial": [5, 5], "out": 120, "discover": True},
         # the same with a batch of 4 and a 1-D and a 3-D feature map
-        {"n": 4, "c": 16, "spatial": [5, 5], "out": 120},
-        {"n": 2, "c": 3, "spatial": [7], "out": 4, "discover": True},
+        {"n": 4, "c": 16, "spatial": [5, 5], "out": 120}, {"n": 2, "c": 3, "spatial": [7], "out": 4, "discover": True},
         {"n": 1, "c": 2, "spatial": [2, 3, 4], "out": 3, "discover": True},
     ],
     # Only maps where the two flatten orders differ (C >= 2 and more than one pixel); 1-D, 2-D and 3-D.
     space=st.fixed_dictionaries({
-        "n": st.integers(1, 2),
-        "c": st.integers(2, 4),
+        "n": st.integers(1, 2), "c": st.integers(2, 4),
         "spatial": st.lists(st.integers(1, 3), min_size=1, max_size=3).filter(lambda s: math.prod(s) > 1),
-        "out": st.integers(1, 3),
-    }),
+        "out": st.integers(1, 3)}),
     expected="refuted",
     # the bug also breaks the supporting check "NHWC Flatten+Dense with permuted columns == NCHW model"
     deviations=[deviation("tensorflow", "refuted", dtype="float64", keras_backend="torch", supporting=True,

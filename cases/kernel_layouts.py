@@ -78,19 +78,13 @@ def _example(op, c_in, c_out, k, spatial, mult=1, groups=1, **extra):
         # seed 003: Flux Conv((5,5), 10 => 5), weight 5×5×10×5 (Flux is not run: a documented fact)
         _example("conv", 10, 5, [5, 5], [6, 7], seed="003 Conv((5,5), 10 => 5)", flux="5×5×10×5"),
         # square I == O with kh != kw: the I/O transpose loads silently (and must differ), the H/W swap must not load
-        _example("conv", 4, 4, [2, 3], [4, 4]),
-        _example("conv", 4, 6, [3, 2], [4, 5], groups=2),
-        _example("conv", 3, 2, [3], [5]),
-        _example("conv", 2, 3, [2, 3, 2], [3, 4, 3]),
-        _example("conv_transpose", 3, 3, [2, 3], [3, 2]),
-        _example("conv_transpose", 2, 4, [3], [4]),
+        _example("conv", 4, 4, [2, 3], [4, 4]), _example("conv", 4, 6, [3, 2], [4, 5], groups=2),
+        _example("conv", 3, 2, [3], [5]), _example("conv", 2, 3, [2, 3, 2], [3, 4, 3]),
+        _example("conv_transpose", 3, 3, [2, 3], [3, 2]), _example("conv_transpose", 2, 4, [3], [4]),
         _example("conv_transpose", 3, 2, [2, 1, 3], [2, 2, 2]),
-        _example("depthwise", 3, 0, [3, 2], [4, 4], mult=2),
-        _example("depthwise", 2, 0, [3], [5], mult=2),
+        _example("depthwise", 3, 0, [3, 2], [4, 4], mult=2), _example("depthwise", 2, 0, [3], [5], mult=2),
     ],
-    space=_space(),
-    deviations=[ORT_NO_FLOAT64_CONV],
-    expected="holds",
+    space=_space(), deviations=[ORT_NO_FLOAT64_CONV], expected="holds",
     notes={
         "jax": "lax has no layer classes: only the functional kernel layout is checked (lax.conv_general_dilated "
                "with default dimension_numbers, OI*; transposed via the forward kernel, IO*).",

@@ -25,8 +25,7 @@ from equivcheck.claim import claim, source
     ],
     # Another rank and other insertion positions (at the end, in the middle of a 3-D tensor); only
     # two, because every new (shape, axis) costs JAX ~110 ms of compiles per spelling and dtype.
-    space=st.sampled_from([{"shape": [8, 256], "axis": 2}, {"shape": [2, 3, 4], "axis": 2}]),
-    expected="holds",
+    space=st.sampled_from([{"shape": [8, 256], "axis": 2}, {"shape": [2, 3, 4], "axis": 2}]), expected="holds",
     notes={
         "numpy": "np.reshape, x[:, None, :], np.expand_dims and the ndarray .reshape method (ndarray.view means a "
                  "dtype view in NumPy, so it is not one of the spellings here).",

@@ -41,9 +41,7 @@ def _space(draw):
         # a class head (num_classes·num_anchors), batch 2, uneven level sizes
         {"n": 2, "c": 8, "anchors": 9, "classes": 3, "levels": [[6, 5], [3, 3], [2, 1]]},
     ],
-    space=_space(),
-    deviations=[ORT_NO_FLOAT64_CONV],
-    expected="refuted",
+    space=_space(), deviations=[ORT_NO_FLOAT64_CONV], expected="refuted",
     notes={
         "*": "Each level goes through the same 3×3 stride-1 'same' head conv (the framework's), giving canonical "
              "(N, A·K, H, W).  Reference: the oracle's head output read in NHWC order, reshaped to (N, H·W·A, K) and "

@@ -31,8 +31,7 @@ ORACLE_LIMIT = 4096
         # it is one unbatched example
         {"c_in": 1, "c_out": 1, "k": 33, "spatial": [246, 248], "seed": True},
         # small 1-D, 2-D and 3-D cases (compared with the oracle too)
-        {"c_in": 3, "c_out": 2, "k": 3, "spatial": [5, 6]},
-        {"c_in": 2, "c_out": 3, "k": 2, "spatial": [7]},
+        {"c_in": 3, "c_out": 2, "k": 3, "spatial": [5, 6]}, {"c_in": 2, "c_out": 3, "k": 2, "spatial": [7]},
         {"c_in": 2, "c_out": 1, "k": 2, "spatial": [3, 4, 3]},
     ],
     # Other ranks, channel counts and kernel sizes; a few configurations only, because each new shape
