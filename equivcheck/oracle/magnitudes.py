@@ -11,6 +11,7 @@ from equivcheck.oracle.convolution import conv
 def magnitude(fn, *arrays, **kwargs):
     """``fn`` applied to the absolute values of ``arrays``: the sum of |terms| bound.
 
+    >>> from equivcheck.oracle import linear
     >>> magnitude(linear, np.array([[1., -2.]]), np.array([[3., -4.]]))
     array([[11.]])
     """
