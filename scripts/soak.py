@@ -8,7 +8,7 @@ any verdict other than the one the case file expects.  It also prints the
 tolerance audit: the largest error/bound ratio per claim × framework (a ratio
 near 1 would mean the bound is about to cry wolf), and the examples that did
 not run inside claims that otherwise ran (e.g. those a known framework crash,
-equivcheck/known_issues.py, guards against).  Pass ``--resume`` to
+equivcheck/known_issues/, guards against).  Pass ``--resume`` to
 continue an interrupted soak: ``equivcheck run`` refuses (exit 2, and so does
 this script) a results file written with another seed, example count, dtypes, shard or
 equivcheck commit; ``--force-resume`` mixes them anyway.
