@@ -3,7 +3,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import op_bounds, oracle
-from equivcheck.casekit import run_conv_transpose
+from equivcheck.casekit import run_conv_transpose, spatial_crop
 from equivcheck.casekit_layers import native_layer
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
@@ -66,18 +66,16 @@ def check(bk, p, ctx):
 
     # the crop: the full output without p rows at each end, output_padding rows (zeros past the end) appended
     full = ctx.numpy(run_conv_transpose(bk, x, w, **kw))
-    grown = np.pad(full, [(0, 0)] * 2 + [(0, max(0, extra - pad))] * rank)
-    crop = grown[(slice(None),) * 2 + tuple(slice(pad, pad + m) for m in out)]
+    crop = spatial_crop(np.pad(full, [(0, 0)] * 2 + [(0, max(0, extra - pad))] * rank), out, pad)
     ctx.agree("conv_transpose(p) == full output cropped by p (output_padding appended)", got, crop,
               oracle.conv_transpose, x, w, **cropped, support=True)
 
     # the statement: Pad(p) before a ConvTranspose with padding 0, cut to the same shape
     xp = np.pad(x, [(0, 0)] * 2 + [(pad, pad)] * rank)
-    cut = (slice(None),) * 2 + tuple(slice(0, m) for m in out)
-    converted = ctx.numpy(run_conv_transpose(bk, xp, w, output_padding=extra, **kw))[cut]
+    converted = spatial_crop(ctx.numpy(run_conv_transpose(bk, xp, w, output_padding=extra, **kw)), out)
     # two different ops compared: the bound covers the larger magnitude of the two (equal shapes by the cut)
-    magnitude = np.maximum(op_bounds.magnitude(oracle.conv_transpose, x, w, **cropped),
-                           op_bounds.magnitude(oracle.conv_transpose, xp, w, output_padding=extra, **kw)[cut])
+    mag_padded = op_bounds.magnitude(oracle.conv_transpose, xp, w, output_padding=extra, **kw)
+    magnitude = np.maximum(op_bounds.magnitude(oracle.conv_transpose, x, w, **cropped), spatial_crop(mag_padded, out))
     ctx.close("conv_transpose(padding=p) vs Pad(p) then conv_transpose(padding=0), first rows", got, converted,
               magnitude=magnitude, terms=op_bounds.terms(oracle.conv_transpose, x, w))
 

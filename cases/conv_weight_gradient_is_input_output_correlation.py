@@ -2,7 +2,7 @@
 import numpy as np
 
 from equivcheck import oracle
-from equivcheck.casekit import conv_example, conv_geometries, run_conv, tf_missing_kernel_notes
+from equivcheck.casekit import conv_example, conv_geometries, run_conv, spatial_crop, tf_missing_kernel_notes
 from equivcheck.casekit_gradients import conv_with_output, weight_grad
 from equivcheck.claim import claim, source
 
@@ -66,7 +66,7 @@ def check(bk, p, ctx):
         # Stride and dilation swap roles: the taps of ∂L/∂y are s apart, the kernel offsets d apart; the result
         # (Cg, O, *k') is cropped to *k and read as (O, Cg, *k).
         got = ctx.numpy(run_conv(bk, data, taps, stride=g.dilation, dilation=g.stride, groups=g.groups))
-        return got[(slice(None), slice(None)) + tuple(slice(0, kk) for kk in g.k)].swapaxes(0, 1)
+        return spatial_crop(got, g.k).swapaxes(0, 1)
 
     op = (oracle.conv_weight_grad, x, gy, w.shape)
     ctx.agree(f"∂L/∂w ({how}) vs correlation of the stored input with ∂L/∂y", grad, correlate(stored, kernel), *op,

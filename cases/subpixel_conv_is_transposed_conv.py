@@ -3,6 +3,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import oracle
+from equivcheck.casekit import spatial_crop
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV, fold_phases, kernel_phases, pick_shuffle
 from equivcheck.claim import claim, source
 
@@ -59,7 +60,7 @@ def check(bk, p, ctx):
     kernel = _lr_kernel(w, r, order)
     lr = bk.conv(X, bk.asarray(kernel), padding=[(m - 1, m - 1) for m in kernel.shape[2:]])
     out = [(n - 1) * r + k - 2 * pad for n, k in zip(p.spatial, p.k)]
-    crop = ctx.numpy(shuffle(lr, r))[(slice(None),) * 2 + tuple(slice(pad, pad + o) for o in out)]
+    crop = spatial_crop(ctx.numpy(shuffle(lr, r)), out, pad)
     ctx.agree(f"conv_transpose(stride r) == {name}(conv in LR space with r²·O channels)", crop, transposed,
               oracle.conv_transpose, x, w, **tr_kw)
     if p.get("describe"):

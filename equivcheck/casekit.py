@@ -72,6 +72,17 @@ def per_dim(value, rank: int) -> list[int]:
     return [int(value)] * rank if isinstance(value, int) else [int(v) for v in value]
 
 
+def spatial_crop(a, sizes, start=0):
+    """``a[:, :, b₁:b₁+m₁, b₂:b₂+m₂, …]``: ``sizes`` positions of each spatial axis from ``start`` (an int, or one
+    per axis), batch and channel axes whole: a transposed conv's output cut to a size, a kernel to its taps.
+
+    >>> spatial_crop(np.arange(10.0).reshape(1, 1, 10), [3], 2).tolist()
+    [[[2.0, 3.0, 4.0]]]
+    """
+    starts = per_dim(start, len(sizes))
+    return a[(slice(None), slice(None)) + tuple(slice(b, b + int(m)) for b, m in zip(starts, sizes))]
+
+
 def pad_pairs(padding, rank: int) -> list[tuple[int, int]]:
     """``(before, after)`` per spatial dimension from an int, or from a per-dimension list of ints or pairs.
 
