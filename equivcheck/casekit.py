@@ -3,7 +3,9 @@ conv configurations and its fixed examples, the example's input arrays, the conv
 written out from its definition, calls into the framework (the ``run_*`` helpers, layers with
 canonical weights loaded), and the guard that turns a known missing framework kernel into an ``n/a``
 example.  Probes that discover a framework's native spelling of a convention live in
-:mod:`equivcheck.casekit_discovery`, kernel-layout permutations in :mod:`equivcheck.casekit_layouts`.
+:mod:`equivcheck.casekit_discovery`, kernel-layout permutations in :mod:`equivcheck.casekit_layouts`,
+native layers or ops that may be missing (None, the reason as a fact) in :mod:`equivcheck.casekit_layers`,
+the arrays of the gradient claims and ∂L/∂w from its definition in :mod:`equivcheck.casekit_gradients`.
 
 Design rules
 - Only what two or more cases use lives here.  A helper one case needs stays in that case file,
