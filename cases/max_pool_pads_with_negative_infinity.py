@@ -3,7 +3,8 @@ import numpy as np
 
 from equivcheck import oracle
 from equivcheck.backends.base import NotApplicable
-from equivcheck.casekit_pitfalls import example_input, native_layer, same_pools
+from equivcheck.casekit_layers import native_layer
+from equivcheck.casekit_pitfalls import example_input, same_pools
 from equivcheck.claim import claim, source
 
 

@@ -4,7 +4,8 @@ from hypothesis import strategies as st
 from equivcheck import oracle
 from equivcheck.backends.base import NotApplicable
 from equivcheck.casekit import conv_arrays
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV, native_layer
+from equivcheck.casekit_layers import native_layer
+from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
 

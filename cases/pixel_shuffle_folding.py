@@ -1,11 +1,13 @@
 """Folding channels into space: a conv on C²×H×W is a C-times-strided conv on the pixel-shuffled map."""
 import itertools
 
+import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import op_bounds, oracle
 from equivcheck.backends.base import NotApplicable
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV, shuffle_missing
+from equivcheck.casekit_layers import if_applicable
+from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
 #: The shuffles a framework offers through the backend: PyTorch's pixel_shuffle (CRD: channel c·r² + i·r + j)
@@ -65,11 +67,9 @@ def check(bk, p, ctx):
     x, w = ctx.array("x", (1, channels, p.h, p.w)), ctx.array("w", (p.o, channels, *p.k))
     shuffles = {}
     for name, method in ORDERINGS.items():
-        missing = shuffle_missing(bk, method, p.c * p.c, p.c)
-        if missing is None:
+        probe = lambda: getattr(bk, method)(bk.asarray(np.zeros((1, p.c * p.c, 1, 1))), p.c)
+        if if_applicable(probe, ctx=ctx, fact=f"{name} through the backend") is not None:
             shuffles[name] = getattr(bk, method)
-        else:
-            ctx.fact(f"{name} through the backend", f"n/a: {missing}")
     if not shuffles:
         raise NotApplicable(f"{bk.framework_name} has neither pixel_shuffle nor depth_to_space")
     direct = bk.conv(bk.asarray(x), bk.asarray(w), **geo)
@@ -82,10 +82,9 @@ def check(bk, p, ctx):
         # the folded conv sums the same products (m·(Ck)² = C²m·k² terms), so it is the original op's bound
         ctx.agree(f"{name} on map and kernel: stride CS, padding CP conv == the original conv",
                   bk.conv(folded_x, folded_w, stride=p.c * p.s, padding=p.c * p.p), direct, oracle.conv, x, w, **geo)
-    # Which (map, kernel) shuffle pairs fold correctly: generic (normal) values, so a wrong pair cannot match
-    # by accident.  With one shuffled channel CRD and DCR are the same permutation, so every pair must fold;
-    # with several, only matching pairs may; a mixed pair permutes the kernel's channels, which shows unless
-    # every window is padding only.
+    # Which (map, kernel) shuffle pairs fold, on generic (normal) values so that a wrong pair cannot match by
+    # accident: with one shuffled channel CRD and DCR are the same permutation, so every pair must; with several,
+    # only matching pairs may (a mixed pair permutes the kernel's channels: it shows unless every window is padding).
     if len(shuffles) == 2:
         xg, wg = ctx.array("x_generic", x.shape, kind="normal"), ctx.array("w_generic", w.shape, kind="normal")
         want, padding_only = oracle.conv(xg, wg, **geo), not op_bounds.magnitude(oracle.conv, xg, wg, **geo).any()

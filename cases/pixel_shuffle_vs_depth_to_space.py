@@ -41,16 +41,14 @@ def check(bk, p, ctx):
     x = ctx.array("x", (n, c_out * block, h, w))
     xt = bk.asarray(x)
     shuffled, d2s = bk.pixel_shuffle(xt, r), bk.depth_to_space(xt, r)
-    # The statement: the two ops are the same.  (Two different ops: compared with the magnitude of either.)
+    # The statement; then what holds anyway
     ctx.alike("pixel_shuffle(x, r) = depth_to_space(x, r)", shuffled, d2s, (oracle.pixel_shuffle, (x, r), {}),
               (oracle.depth_to_space, (x, r), {}))
-    # What holds anyway.
     ctx.matches("pixel_shuffle vs oracle (CRD)", shuffled, oracle.pixel_shuffle, x, r, support=True)
     ctx.matches("depth_to_space vs oracle (DCR)", d2s, oracle.depth_to_space, x, r, support=True)
     one = bk.asarray(x[:, :block])      # seed 000's case: one output channel
     ctx.agree("equal when the output has one channel (C' = 1)", bk.pixel_shuffle(one, r), bk.depth_to_space(one, r),
               oracle.pixel_shuffle, x[:, :block], r, support=True)
-    # The channel permutation that makes them equal: try the candidates, keep those that work.
     matching = [name for name, make in SHUFFLE_PERMUTATIONS.items()
                 if ctx.fits(bk.depth_to_space(bk.asarray(x[:, make(c_out, block)]), r), shuffled,
                             oracle.pixel_shuffle, x, r)]
@@ -58,13 +56,12 @@ def check(bk, p, ctx):
         ctx.equal("exactly one candidate channel permutation makes depth_to_space equal pixel_shuffle",
                   len(matching), 1, support=True)
         ctx.fact("depth_to_space(x[:, perm]) = pixel_shuffle(x) for", matching)
-    # ... applied as a user would: regroup the channels (C', r², H, W) → (r², C', H, W) with reshape + transpose
+    # The permutation as a user applies it: regroup the channels (C', r², H, W) → (r², C', H, W), reshape + transpose
     regroup = lambda groups: bk.reshape(bk.transpose(bk.reshape(xt, (n, *groups, h, w)), (0, 2, 1, 3, 4)), x.shape)
     ctx.agree("depth_to_space(channels regrouped (C', r²) → (r², C')) = pixel_shuffle",
               bk.depth_to_space(regroup((c_out, block)), r), shuffled, oracle.pixel_shuffle, x, r, support=True)
     ctx.agree("pixel_shuffle(channels regrouped (r², C') → (C', r²)) = depth_to_space",
               bk.pixel_shuffle(regroup((block, c_out)), r), d2s, oracle.depth_to_space, x, r, support=True)
-    # unshuffle and space_to_depth are the inverses, in both directions
     ctx.identical("pixel_unshuffle(pixel_shuffle(x)) = x", bk.pixel_unshuffle(shuffled, r), x, support=True)
     ctx.identical("space_to_depth(depth_to_space(x)) = x", bk.space_to_depth(d2s, r), x, support=True)
     z = ctx.array("z", (n, c_out, h * r, w * r))

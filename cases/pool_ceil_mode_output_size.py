@@ -3,7 +3,8 @@ import numpy as np
 from hypothesis import strategies as st
 
 from equivcheck import oracle
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV, example_input, native_layer
+from equivcheck.casekit_layers import native_layer
+from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV, example_input
 from equivcheck.claim import claim, source
 
 

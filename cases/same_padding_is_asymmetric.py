@@ -4,7 +4,8 @@ from hypothesis import strategies as st
 from equivcheck import oracle
 from equivcheck.casekit import conv_arrays
 from equivcheck.casekit_discovery import discover_pads, record_same_split
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV, native_layer
+from equivcheck.casekit_layers import native_layer
+from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
 
@@ -85,12 +86,11 @@ def check(bk, p, ctx):
     same = bk.conv(X, bk.asarray(w), stride=s, padding="same")
     ctx.matches(f"'same' (stride {s}) vs the formula", same, oracle.conv, x, w, stride=s, padding="same", support=True)
     _split(ctx, same, x, w, s, 1)
-    # The statement: symmetric padding (k-1)//2 on both sides equals 'same' (two paddings: the larger magnitude).
+    # The statement, then the native layer with padding='same' (Keras Conv{n}D, Flax Conv 'SAME', torch Conv{n}d)
     half = [(k - 1) // 2 for k in p.k]
     ctx.alike(f"symmetric padding (k-1)//2 vs 'same' (stride {s})", bk.conv(X, bk.asarray(w), stride=s, padding=half),
               same, (oracle.conv, (x, w), dict(stride=s, padding="same")),
               (oracle.conv, (x, w), dict(stride=s, padding=half)))
-    # The native layer with padding='same' (Keras Conv{n}D, Flax Conv 'SAME', torch Conv{n}d at stride 1).
     layer = native_layer(bk, "conv", rank=len(p.spatial), in_channels=p.c_in, out_channels=p.c_out,
                          kernel_size=tuple(p.k), stride=s, padding="same", use_bias=False, input_shape=x.shape)
     if layer is not None:

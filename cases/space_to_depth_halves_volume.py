@@ -45,13 +45,11 @@ from equivcheck.claim import claim, source
 def check(bk, p, ctx):
     x, w = ctx.array("x", (p.n, p.c, p.h, p.w)), ctx.array("w", (2 * p.c, p.c, p.k, p.k))
     xt, pad, volume, half = bk.asarray(x), (p.k - 1) // 2, p.c * p.h * p.w, (p.h // 2, p.w // 2)  # volume per sample
-    # 1. stride 2 with twice the channels: the framework's conv, checked against the oracle.
     y = bk.conv(xt, bk.asarray(w), stride=2, padding=pad)
     ctx.matches("stride-2 conv vs oracle", y, oracle.conv, x, w, stride=2, padding=pad, support=True)
     y_shape = tuple(bk.to_numpy(y).shape)
     ctx.equal("stride-2 conv output shape (N, 2C, H/2, W/2)", y_shape, (p.n, 2 * p.c, *half))
     ctx.equal("stride 2 + channel doubling: 2 × output volume == input volume", 2 * int(np.prod(y_shape[1:])), volume)
-    # 2. space_to_depth with block 2 (TF's DCR order): same volume, and depth_to_space inverts it exactly.
     s2d = bk.space_to_depth(xt, 2)
     s2d_np = bk.to_numpy(s2d)
     ctx.equal("space_to_depth output shape (N, 4C, H/2, W/2)", s2d_np.shape, (p.n, 4 * p.c, *half))
@@ -62,8 +60,7 @@ def check(bk, p, ctx):
     labels = np.arange(x.size, dtype=np.float64).reshape(x.shape)
     moved = bk.to_numpy(bk.space_to_depth(bk.asarray(labels), 2))
     ctx.identical("space_to_depth is a permutation of the elements", np.sort(moved.ravel()), labels.ravel())
-    # 3. The CRD pair (PyTorch's pixel_unshuffle / pixel_shuffle), where the framework has or composes it;
-    #    on the fixed examples only (two more compiles per shape in JAX).
+    # The CRD pair (pixel_unshuffle / pixel_shuffle) on the fixed examples only (two more compiles per shape in JAX)
     if not p.get("crd"):
         return
     try:

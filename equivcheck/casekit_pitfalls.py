@@ -1,5 +1,6 @@
-"""Pieces the porting-pitfall claims 38–45 share: a kernel split into its stride phases, the phases
-folded into channels in a shuffle's order, and the choice of the shuffle a framework offers.
+"""Pieces the porting-pitfall claims 30–45 share: a kernel split into its stride phases, the phases
+folded into channels in a shuffle's order, the choice of the shuffle a framework offers, an example's own
+input values, and a 'SAME' pooling space.
 
 Design rules (those of :mod:`equivcheck.casekit`): helpers compute NumPy float64 kernels and pick
 framework ops; they never decide a verdict, and every check stays in the case body.
@@ -57,29 +58,14 @@ def pick_shuffle(bk, names, channels: int, r: int, rank: int = 2):
     :class:`NotApplicable` naming all of them when it has none.  Probed on a zero tensor with
     ``channels`` channels (the op's input), so a missing op is told apart from a failing one."""
     for name in names:
-        if shuffle_missing(bk, name, channels, r, rank) is None:
-            return name, getattr(bk, name), SHUFFLE_ORDER[name]
+        spatial = (1,) * rank if name in ("pixel_shuffle", "depth_to_space") else (r,) * rank
+        try:
+            getattr(bk, name)(bk.asarray(np.zeros((1, channels) + spatial)), r)
+        except NotApplicable:
+            continue
+        return name, getattr(bk, name), SHUFFLE_ORDER[name]
     raise NotApplicable(f"{bk.framework_name} has none of {', '.join(names)}")
 
-
-def shuffle_missing(bk, name: str, channels: int, r: int, rank: int = 2):
-    """None where the backend shuffle ``name`` runs with block ``r`` on a zero tensor of ``channels`` channels
-    (the op's input), else the :class:`NotApplicable` saying what the framework lacks (any other error propagates)."""
-    spatial = (1,) * rank if name in ("pixel_shuffle", "depth_to_space") else (r,) * rank
-    try:
-        getattr(bk, name)(bk.asarray(np.zeros((1, channels) + spatial)), r)
-    except NotApplicable as exc:
-        return exc
-    return None
-
-
-def native_layer(bk, kind: str, **layer_kw):
-    """The framework's own layer of ``kind`` (``bk.layer(kind, **layer_kw)``), or None where it has none
-    (:class:`NotApplicable`): for the claims whose statement is also checked on the native layer where one exists."""
-    try:
-        return bk.layer(kind, **layer_kw)
-    except NotApplicable:
-        return None
 
 def example_input(ctx, p, shape, name: str = "x") -> np.ndarray:
     """The input of example ``p``: its own values ``p.x`` (a source's worked numbers, one sample and one
