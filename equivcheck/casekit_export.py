@@ -3,7 +3,7 @@ layer descriptions, the module one describes with its parameters drawn from ``ct
 computes, and the two numbers of the error bound between two engines that both run it.
 
 A layer description is a dict: ``kind`` (one of :data:`KINDS`), ``rank``, ``n`` (batch), ``size`` (each spatial
-size of the output of a shuffle, else of the input) and the layer's own arguments (``c_in``, ``c_out``, ``k``,
+size of the input, of the output for PixelUnshuffle) and the layer's own arguments (``c_in``, ``c_out``, ``k``,
 ``stride``, ``padding``, ...).  Design rules are :mod:`equivcheck.casekit`'s: nothing here decides a verdict, every
 check stays in the case body.
 
