@@ -43,25 +43,22 @@ from equivcheck.claim import claim, source
 )
 def check(bk, p, ctx):
     x, w, b = conv_arrays(ctx, p)
-    rank, bt = len(p.spatial), tensor(bk, b)
-    spatial_args = dict(stride=p.stride, padding=p.padding, dilation=p.dilation)
-    conv = bk.conv(bk.asarray(x), bk.asarray(w), bt, **spatial_args)
+    rank, bt, kw = len(p.spatial), tensor(bk, b), dict(stride=p.stride, padding=p.padding, dilation=p.dilation)
+    conv = bk.conv(bk.asarray(x), bk.asarray(w), bt, **kw)
     # The volume: one channel of depth C (x with a unit channel axis); the kernel: depth C (all of it), one
     # input channel.  Both are views of the same numbers, made on the host: (N, 1, C, *sp), (O, 1, C, *k).
-    volume, kernel = bk.asarray(x[:, None]), bk.asarray(w[:, None])
-    deep = ctx.numpy(bk.conv(volume, kernel, bt, **depth_axis_kw(rank, **spatial_args)))
+    deep = ctx.numpy(bk.conv(bk.asarray(x[:, None]), bk.asarray(w[:, None]), bt, **depth_axis_kw(rank, **kw)))
     ctx.equal("the (r+1)-D output has depth 1 (valid along depth)", deep.shape[2], 1)
-    ctx.agree(f"Conv{rank}D vs Conv{rank + 1}D with kernel depth C", conv, deep[:, :, 0], oracle.conv, x, w, b,
-              **spatial_args)
-    ctx.matches(f"Conv{rank}D vs oracle", conv, oracle.conv, x, w, b, **spatial_args)
+    ctx.agree(f"Conv{rank}D vs Conv{rank + 1}D with kernel depth C", conv, deep[:, :, 0], oracle.conv, x, w, b, **kw)
+    ctx.matches(f"Conv{rank}D vs oracle", conv, oracle.conv, x, w, b, **kw)
     # Side fact (seed 002): the r-D layer's kernel holds exactly the weights of the (r+1)-D layer's kernel.
     if p.padding != 0:  # Keras layers take 'valid'/'same' only
         return
-    kw = dict(out_channels=p.c_out, use_bias=p.bias)
+    layer_kw = dict(out_channels=p.c_out, use_bias=p.bias)
     if (flat_layer := native_layer(bk, "conv", rank=rank, in_channels=p.c_in, kernel_size=tuple(p.k),
-                                   input_shape=x.shape, **kw)) is None \
+                                   input_shape=x.shape, **layer_kw)) is None \
             or (deep_layer := native_layer(bk, "conv", rank=rank + 1, in_channels=1, kernel_size=(p.c_in, *p.k),
-                                           input_shape=(p.n, 1, p.c_in, *p.spatial), **kw)) is None:
+                                           input_shape=(p.n, 1, p.c_in, *p.spatial), **layer_kw)) is None:
         return
     ctx.equal(f"parameter count: Conv{rank}D(C→O, k) == Conv{rank + 1}D(1→O, (C, *k))", flat_layer.param_count,
               deep_layer.param_count, support=True)

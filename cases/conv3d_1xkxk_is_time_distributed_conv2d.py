@@ -59,10 +59,8 @@ def check(bk, p, ctx):
     # TimeDistributed(Conv2D): every time step becomes an image of the batch (time folded into the batch,
     # row-major: image n*T + t is step t of sample n), one Conv2D call on all of them, then unfolded.
     frames = x.transpose(0, 2, 1, 3, 4).reshape(p.n * p.t, p.c_in, *p.spatial)
-
     def unfold(folded):  # (N*T, O, H', W') -> (N, O, T, H', W')
         return ctx.numpy(folded).reshape(p.n, p.t, p.c_out, *out_shape[3:]).transpose(0, 2, 1, 3, 4)
-
     distributed = unfold(bk.conv(bk.asarray(frames), bk.asarray(w), bias, **args2))
     op = (oracle.conv, x, w3, bias)
     ctx.agree("Conv3D (1,kh,kw) vs TimeDistributed Conv2D (time folded into batch)", conv3d, distributed, *op, **args3)

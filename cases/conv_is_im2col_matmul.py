@@ -12,11 +12,11 @@ from equivcheck.claim import claim, source
     statement="conv(x, w) equals: extract every kh×kw×C input patch (the framework's own patch extraction), "
               "flatten the filter to a [kh·kw·in, out] matrix in the same feature order as the patches, and "
               "right-multiply each patch vector by it (then add the bias).",
-    sources=[source("003", "Flattens the filter to a 2-D matrix with shape [filter_height * filter_width * "
-                           "in_channels, output_channels]."),
-             source("003", "Extracts image patches from the input tensor to form a virtual tensor of shape [batch, "
-                           "out_height, out_width, filter_height * filter_width * in_channels]."),
-             source("003", "For each patch, right-multiplies the filter matrix and the image patch vector.")],
+    sources=[source("003", words) for words in (  # the seed's three steps
+        "Flattens the filter to a 2-D matrix with shape [filter_height * filter_width * in_channels, output_channels].",
+        "Extracts image patches from the input tensor to form a virtual tensor of shape [batch, out_height, "
+        "out_width, filter_height * filter_width * in_channels].",
+        "For each patch, right-multiplies the filter matrix and the image patch vector.")],
     examples=[
         # seed 003: a (60, 60, 10) input and a (5, 5, 10, 5) filter give 56 x 56 x 5
         dict(n=1, c_in=10, c_out=5, spatial=[60, 60], k=[5, 5], stride=1, padding=0, dilation=1, bias=True),

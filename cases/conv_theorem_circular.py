@@ -31,9 +31,8 @@ def _space(draw):
                                        "FFTs': this is done by computing convolutions as pointwise products in the "
                                        "Fourier domain while reusing the same transformed feature map many times.")],
     examples=[
-        # 8 samples, a 3-tap kernel (a power-of-two FFT); a 2-D 5×6 map (not a power of two) with 2 channels
-        {"n": 1, "c_in": 1, "c_out": 1, "spatial": [8], "k": [3], "describe": True},
-        {"n": 1, "c_in": 2, "c_out": 2, "spatial": [5, 6], "k": [3, 2]}],
+        dict(n=1, c_in=1, c_out=1, spatial=[8], k=[3], describe=True),  # 8 samples, a 3-tap kernel (a power-of-two FFT)
+        dict(n=1, c_in=2, c_out=2, spatial=[5, 6], k=[3, 2])],  # a 2-D 5×6 map (not a power of two) with 2 channels
     space=_space(), expected={"*": "holds", "onnxruntime": "n/a", "onnx": "n/a", "openvino": "n/a", "litert": "n/a"},
     notes={"*": "fftn/ifftn/conj/real are the framework's own; the product and the channel sum are its tensor "
                 "arithmetic (* and +), the kernel's zero padding is done on the host. The comparison uses the "

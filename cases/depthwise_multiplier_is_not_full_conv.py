@@ -33,10 +33,9 @@ def _space(draw):
              source("001", "you just copy this 3x3 kernel N times in 3rd dimension")],
     examples=[
         # seed 001: 32×14×14 after pooling, two 5×5 kernels per channel → 64 channels: 32·2·25 weights, not 64·32·25
-        {"n": 1, "c": 32, "m": 2, "spatial": [14, 14], "k": [5, 5], "stride": 1, "padding": "same", "bias": True},
-        # a small strided one, and a 1-D one
-        {"n": 2, "c": 3, "m": 2, "spatial": [6, 7], "k": [3, 2], "stride": 2, "padding": "valid", "bias": False},
-        {"n": 1, "c": 2, "m": 3, "spatial": [6], "k": [3], "stride": 1, "padding": "valid", "bias": True}],
+        dict(n=1, c=32, m=2, spatial=[14, 14], k=[5, 5], stride=1, padding="same", bias=True),
+        dict(n=2, c=3, m=2, spatial=[6, 7], k=[3, 2], stride=2, padding="valid", bias=False),  # a small strided one
+        dict(n=1, c=2, m=3, spatial=[6], k=[3], stride=1, padding="valid", bias=True)],  # a 1-D one
     space=_space(), deviations=[ORT_NO_FLOAT64_CONV], expected="refuted",
     notes={"*": "The statement is checked twice: the full C→C·M conv whose kernel is the depthwise kernel copied "
                 "across the input depth (the seed's 'copy this kernel N times in 3rd dimension') gives different "
@@ -56,7 +55,6 @@ def check(bk, p, ctx):
     depthwise = bk.conv(X, bk.asarray(grouped_kernel), bias, groups=C, **args)
     op = (oracle.conv, x, grouped_kernel, b)
     ctx.matches("depthwise (groups=C) vs oracle", depthwise, *op, groups=C, **args, support=True)
-    # Per input channel: one conv of that channel with its M kernels; concatenated in channel order.
     ctx.agree("depthwise vs C single-channel convs with M kernels each", depthwise,
               slice_convs(ctx, bk, x, grouped_kernel, b, groups=C, **args), *op, groups=C, **args, support=True)
     # A full conv represents it only with a block-diagonal kernel: zero outside each channel's own block.

@@ -17,8 +17,8 @@ def _spread(w, dilation):
 
 
 def _transposed(example):
-    # the dilation-1 form takes output_padding < stride only (torch: "output padding must be smaller than either
-    # stride or dilation"), so output_padding is kept below the stride; the output stays ≥ 1 element
+    # the dilation-1 form needs output_padding < stride (torch: "output padding must be smaller than either stride
+    # or dilation"), so it is kept below the stride; _fits keeps the examples whose output has ≥ 1 element
     extra = [min(e, s - 1) for e, s in zip(example["output_padding"], example["stride"])]
     return {**example, "output_padding": extra}
 
@@ -37,8 +37,7 @@ def _fits(example):
                     "Yu and Koltun, 'Multi-Scale Context Aggregation by Dilated Convolutions', define the "
                     "l-dilated convolution (F *_l k)(p) = Σ_{s+lt=p} F(s) k(t): the kernel's taps are l apart.")],
     examples=[
-        # a 3-tap kernel dilated by 2 spans 5 inputs: the zero-inserted kernel is 5 wide
-        conv_example(1, 1, 1, [7], [3], [1], [[0, 0]], [2], transposed=False, describe=True),
+        conv_example(1, 1, 1, [7], [3], [1], [[0, 0]], [2], transposed=False, describe=True),  # 3 taps, d = 2: 5 wide
         conv_example(1, 2, 4, [6, 7], [3, 2], [1, 2], [[2, 1], [0, 1]], [2, 3], 2, transposed=False),
         conv_example(1, 2, 2, [3, 4], [3, 2], [2, 1], [[1, 0], [0, 2]], [2, 3], output_padding=[1, 0],
                      transposed=True)],
@@ -56,8 +55,7 @@ def check(bk, p, ctx):
     g = conv_geometry(p)
     x = ctx.array("x", (p.n, p.c_in, *p.spatial))
     if p.transposed:
-        kw = dict(stride=g.stride, padding=g.pairs, output_padding=per_dim(p.output_padding, g.rank),
-                  dilation=g.dilation, groups=p.groups)
+        kw = {**g.conv_kw, "output_padding": per_dim(p.output_padding, g.rank)}
         w = ctx.array("w", (p.c_in, p.c_out // p.groups, *g.k))
         op, run, name = oracle.conv_transpose, run_conv_transpose, "conv_transpose"
     else:

@@ -34,13 +34,11 @@ def correlation(f1, f2, d, s1, s2):
                            "are taken with vectors of shape (1, c) * (1, c)")],
     examples=[
         # seed 000 / FlowNetC: d = 20, s2 = 2 → D = 21, 441 channels (C = 8 keeps 36 pixels' 41×41 neighbourhoods small)
-        {"n": 1, "c": 8, "h": 6, "w": 6, "d": 20, "s1": 1, "s2": 2},
-        {"n": 1, "c": 256, "h": 2, "w": 2, "d": 20, "s1": 1, "s2": 2},  # the seed's 21x21x256 patches, on a 2×2 map
-        # d not a multiple of s2 (D = 2⌊5/2⌋+1 = 5), f1 stride s1 = 2, batch 2, uneven map
-        {"n": 2, "c": 3, "h": 7, "w": 5, "d": 5, "s1": 2, "s2": 2}],
-    space=st.fixed_dictionaries({"n": st.integers(1, 2), "c": st.integers(1, 4), "h": st.integers(1, 5),
-                                 "w": st.integers(1, 5), "d": st.integers(0, 4), "s1": st.integers(1, 2),
-                                 "s2": st.integers(1, 3)}),
+        dict(n=1, c=8, h=6, w=6, d=20, s1=1, s2=2),
+        dict(n=1, c=256, h=2, w=2, d=20, s1=1, s2=2),  # the seed's 21x21x256 patches, on a 2×2 map
+        dict(n=2, c=3, h=7, w=5, d=5, s1=2, s2=2)],  # s2 ∤ d (D = 2⌊5/2⌋+1 = 5), f1 stride s1 = 2, batch 2, uneven map
+    space=st.fixed_dictionaries(dict(n=st.integers(1, 2), c=st.integers(1, 4), h=st.integers(1, 5), w=st.integers(1, 5),
+                                     d=st.integers(0, 4), s1=st.integers(1, 2), s2=st.integers(1, 3))),
     deviations=[ORT_NO_FLOAT64_CONV], expected="holds",
     notes={"*": "The reference is the layer's definition in NumPy float64 (a loop over the D² displacements of einsum "
                 "dot products over channels; f2 zero outside the map; no 1/C normalisation).  The framework computes "

@@ -23,9 +23,8 @@ _DOCS = "https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html"
                     "channel axis. Each group is convolved separately with filters // groups filters. The output is "
                     "the concatenation of all the groups results along the channel axis.")],
     examples=[
-        # the documentation's groups=2, and one with three groups and unequal kernel sizes
-        conv_example(1, 4, 6, [5, 5], [3, 3], [1, 1], [[0, 0], [0, 0]], [1, 1], 2, describe=True),
-        conv_example(2, 6, 3, [6], [2], [2], [[0, 1]], [1], 3)],
+        conv_example(1, 4, 6, [5, 5], [3, 3], [1, 1], [[0, 0], [0, 0]], [1, 1], 2, describe=True),  # the docs' groups=2
+        conv_example(2, 6, 3, [6], [2], [2], [[0, 1]], [1], 3)],  # three groups, 1-D, strided and padded
     space=conv_geometries(), expected="holds", deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "The g slice convs run in the framework and are concatenated on the host; the native layer with groups "
                 "(torch Conv{n}d(groups), Keras Conv{n}D(groups), Flax Conv(feature_group_count)) is checked where the "

@@ -39,15 +39,14 @@ from equivcheck.claim import claim, source
            "jax": "lax has no layers: the kernel count is not read off a layer; the per-channel identity is tested."},
 )
 def check(bk, p, ctx):
-    x, w, b = conv_arrays(ctx, p)
     kw = dict(stride=p.stride, padding=p.padding, dilation=p.dilation)
+    x, w, b = conv_arrays(ctx, p)
     conv = bk.conv(bk.asarray(x), bk.asarray(w), tensor(bk, b), **kw)
     # Every single-channel convolution at once, nothing summed: a conv with groups=C_in and the kernels stacked
     # (C_in*C_out, 1, *k) gives output map i*C_out + o = conv(x_i, w[o, i]), for all (i, o).
     singles = np.swapaxes(w, 0, 1).reshape(p.c_in * p.c_out, 1, *p.k)
     maps = ctx.numpy(bk.conv(bk.asarray(x), bk.asarray(singles), groups=p.c_in, **kw))
     ctx.equal("single-channel 2-D convolutions (one per kernel) == C_in·C_out", maps.shape[1], p.c_in * p.c_out)
-    # Per output channel: the sum over the input channels, plus the bias.
     sums = maps.reshape(p.n, p.c_in, p.c_out, *maps.shape[2:]).sum(axis=1) + (
         0.0 if b is None else b.reshape((-1,) + (1,) * len(p.k)))
     ctx.agree("conv vs Σ over input channels of single-channel convs (+ bias)", conv, sums, oracle.conv, x, w, b, **kw)

@@ -22,15 +22,13 @@ from equivcheck.claim import claim, source
         dict(n=1, c_in=4, c_out=2, spatial=[9], bias=True),  # 1-D
         dict(n=1, c_in=2, c_out=3, spatial=[2, 3, 4], bias=True),  # 3-D
         dict(n=1, c_in=8, c_out=8, spatial=[3, 3], bias=True)],  # C → C: W and Wᵀ of one shape, told apart by values
-    space=st.fixed_dictionaries({"n": st.integers(1, 3), "c_in": st.integers(1, 16), "c_out": st.integers(1, 16),
-                                 "spatial": st.lists(st.integers(1, 6), min_size=1, max_size=3),
-                                 "bias": st.booleans()}),
+    space=st.fixed_dictionaries(dict(n=st.integers(1, 3), c_in=st.integers(1, 16), c_out=st.integers(1, 16),
+                                     spatial=st.lists(st.integers(1, 6), min_size=1, max_size=3), bias=st.booleans())),
     deviations=[ORT_NO_FLOAT64_CONV], expected="holds",
     notes={"jax": "lax has no layers, so the parameter-count part runs in the flax column only"},
 )
 def check(bk, p, ctx):
-    rank = len(p.spatial)
-    x = ctx.tensor("x", (p.n, p.c_in, *p.spatial))
+    rank, x = len(p.spatial), ctx.tensor("x", (p.n, p.c_in, *p.spatial))
     weight = ctx.array("weight", (p.c_out, p.c_in))
     bias = ctx.tensor("bias", (p.c_out,)) if p.bias else None
     kernel = weight.reshape(p.c_out, p.c_in, *([1] * rank))

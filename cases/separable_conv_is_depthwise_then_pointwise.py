@@ -44,8 +44,7 @@ def _space(draw):
 def check(bk, p, ctx):
     rank, c, cm, kw = len(p.spatial), p.c, p.c * p.m, dict(stride=p.stride, padding=p.padding)
     x, dw = ctx.array("x", (p.n, c, *p.spatial)), ctx.array("depthwise", (cm, 1, *(p.k,) * rank))  # dw: c·M + m
-    pw = ctx.array("pointwise", (p.o, cm, *(1,) * rank))
-    b = ctx.array("b", (p.o,)) if p.bias else None
+    pw, b = ctx.array("pointwise", (p.o, cm, *(1,) * rank)), ctx.array("b", (p.o,)) if p.bias else None
     inner = ctx.numpy(run_conv(bk, x, dw, groups=c, **kw))
     composed = run_conv(bk, inner, pw, b)
     # a composition: the 1×1 conv's bound over the depthwise magnitudes, the two ops' terms added
