@@ -18,10 +18,8 @@ def _space(draw):
     steps, spatial = [], [draw(st.integers(1, 9)) for _ in range(rank)]
     sizes = list(spatial)
     for _ in range(draw(st.integers(1, 2))):
-        k = [draw(st.integers(1, 4)) for _ in range(rank)]
-        s = [draw(st.integers(1, 3)) for _ in range(rank)]
-        d = [draw(st.integers(1, 2)) for _ in range(rank)]
-        p = [draw(st.integers(0, 2)) for _ in range(rank)]
+        # per dimension, drawn in this order: k in 1..4, s in 1..3, d in 1..2, p in 0..2
+        k, s, d, p = ([draw(st.integers(lo, hi)) for _ in range(rank)] for lo, hi in ((1, 4), (1, 3), (1, 2), (0, 2)))
         sizes = [formula(n, *a) for n, a in zip(sizes, zip(k, s, p, d))]
         if min(sizes) < 1:  # the kernel does not fit: a different claim
             break
