@@ -1,6 +1,6 @@
-"""Pieces the porting-pitfall claims 30–45 share: a kernel split into its stride phases, the phases
-folded into channels in a shuffle's order, the choice of the shuffle a framework offers, an example's own
-input values, and a 'SAME' pooling space.
+"""Pieces claims share (first those of the porting pitfalls, 38–45): the ONNX Runtime float64 deviation, a
+kernel split into its stride phases, the phases folded into channels in a shuffle's order, the choice of the
+shuffle a framework offers, an example's own input values, and a 'SAME' pooling space.
 
 Design rules (those of :mod:`equivcheck.casekit`): helpers compute NumPy float64 kernels and pick
 framework ops; they never decide a verdict, and every check stays in the case body.
