@@ -179,6 +179,13 @@ class Backend:
         self.allow_tf32 = allow_tf32
         #: float32 on a GPU with TF32 allowed computes in "tf32": comparisons use its unit roundoff.
         self.compute_dtype = type(self).compute_dtype or compute_precision(dtype, device, allow_tf32)
+        self.load()
+
+    def load(self) -> None:
+        """Import the framework and keep its handles, once the run's settings (``self.dtype``,
+        ``self.device``, ``self.allow_tf32``) are set: an adapter's only start-up code.  Import inside,
+        never at module level; what this machine cannot run (the package, a device, a dtype) raises
+        :class:`BackendUnavailable` with a sentence saying so.  A subclass calls ``super().load()`` first."""
 
     # ---- identity -------------------------------------------------------
     def versions(self) -> dict[str, str]:

@@ -42,8 +42,8 @@ class FlaxBackend(FlaxLayers, JaxBackend):
     functional_api = "linen"
     layer_apis = ("linen", "nnx")
 
-    def __init__(self, dtype: str = "float32", device: str = "cpu", allow_tf32: bool = False):
-        super().__init__(dtype, device, allow_tf32)
+    def load(self):
+        super().load()
         import flax
         from flax import linen, nnx
 

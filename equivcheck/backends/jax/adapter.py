@@ -56,8 +56,8 @@ class JaxBackend(ComposedOps, WindowOps, Backend):
     patch_order = "C,k"
     array_functions = ("jnp", "reshape", "transpose", "concatenate", "expand_dims")
 
-    def __init__(self, dtype: str = "float32", device: str = "cpu", allow_tf32: bool = False):
-        super().__init__(dtype, device, allow_tf32)
+    def load(self):
+        super().load()
         import jax
         import jax.numpy as jnp
         from jax import lax
@@ -66,10 +66,10 @@ class JaxBackend(ComposedOps, WindowOps, Backend):
         use_compilation_cache(jax)
         self._compiled: dict[tuple, object] = {}
         try:
-            self._device = jax.devices(device)[0]
+            self._device = jax.devices(self.device)[0]
         except RuntimeError as exc:
-            raise RuntimeError(f"device={device!r} was asked for, but JAX finds no {device} device: {exc}") from None
-        if device == "gpu" and not allow_tf32:
+            raise RuntimeError(f"device={self.device!r} was asked for, but JAX finds no {self.device} device: {exc}") from None
+        if self.device == "gpu" and not self.allow_tf32:
             # JAX's documented global switch: float32 matmuls/convs at full precision, no TF32.
             jax.config.update("jax_default_matmul_precision", "highest")
 

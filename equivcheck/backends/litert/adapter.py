@@ -65,18 +65,18 @@ class LitertBackend(Backend):
     #: long runs take 12 distinct parameter sets and vary the values
     distinct_draws = 12
 
-    def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
-        super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
-        if dtype == "float64":
+    def load(self):
+        super().load()
+        if self.dtype == "float64":
             from equivcheck.backends import dtype_unavailable
-            raise BackendUnavailable(dtype_unavailable(self.framework_name, dtype))
+            raise BackendUnavailable(dtype_unavailable(self.framework_name, self.dtype))
         import ai_edge_litert
         from ai_edge_litert import interpreter
 
-        self.tf_bk = _Programs(dtype=dtype, device="cpu")
+        self.tf_bk = _Programs(dtype=self.dtype, device="cpu")
         self.tf, self.keras = self.tf_bk.tf, self.tf_bk.keras
         self.litert, self.interpreter = ai_edge_litert, interpreter
-        self._np_dtype = np.dtype(dtype)
+        self._np_dtype = np.dtype(self.dtype)
         self._programs: dict = {}
 
     # ---- identity ------------------------------------------------------------

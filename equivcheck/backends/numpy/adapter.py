@@ -23,9 +23,9 @@ class NumpyBackend(Backend):
     patch_order = "C,k"
     array_functions = ("np", "reshape", "transpose", "concatenate", "expand_dims")
 
-    def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
-        super().__init__(dtype, device, allow_tf32)
-        if device != "cpu":
+    def load(self):
+        super().load()
+        if self.device != "cpu":
             raise ValueError("the NumPy oracle runs on the CPU only; use --device cpu for it")
         from equivcheck import oracle
 

@@ -63,11 +63,11 @@ class OnnxBackend(Backend):
     #: OpenVINO graph a compile per shape: long runs take 24 distinct parameter sets and vary the values
     distinct_draws = 24
 
-    def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
-        super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
-        if device != "cpu":
-            raise BackendUnavailable(f"{self.framework_name}: equivcheck runs ONNX on the CPU only (device={device!r})")
-        self._np_dtype = np.dtype(dtype)
+    def load(self):
+        super().load()
+        if self.device != "cpu":
+            raise BackendUnavailable(f"{self.framework_name}: equivcheck runs ONNX on the CPU only (device={self.device!r})")
+        self._np_dtype = np.dtype(self.dtype)
         self.graphs = GraphCache(self._compile)
         self._exporter = None
 
@@ -284,8 +284,8 @@ class OnnxRuntimeBackend(OnnxBackend):
 
     framework_name = "onnxruntime"
 
-    def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
-        super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
+    def load(self):
+        super().load()
         import onnx
         import onnxruntime
 
@@ -324,8 +324,8 @@ class OnnxReferenceBackend(OnnxBackend):
 
     framework_name = "onnx"
 
-    def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
-        super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
+    def load(self):
+        super().load()
         import onnx
         from onnx.reference import ReferenceEvaluator
 

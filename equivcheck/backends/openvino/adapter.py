@@ -33,11 +33,11 @@ class OpenvinoBackend(OnnxBackend):
 
     framework_name = "openvino"
 
-    def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
-        if dtype == "float64":
+    def load(self):
+        if self.dtype == "float64":
             from equivcheck.backends import dtype_unavailable
-            raise BackendUnavailable(dtype_unavailable(self.framework_name, dtype))
-        super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
+            raise BackendUnavailable(dtype_unavailable(self.framework_name, self.dtype))
+        super().load()
         import openvino
 
         self.ov = openvino

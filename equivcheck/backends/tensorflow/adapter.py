@@ -42,8 +42,8 @@ class TensorflowBackend(PoolingOps, FftOps, KerasLayers, Backend):
     patch_order = "k,C"
     array_functions = ("tf", "reshape", "transpose", "concat", "expand_dims")
 
-    def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
-        super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
+    def load(self):
+        super().load()
         from equivcheck.backends import import_torch_first
         import_torch_first("tensorflow")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -51,9 +51,9 @@ class TensorflowBackend(PoolingOps, FftOps, KerasLayers, Backend):
         import tensorflow as tf
         self.tf, self.keras = tf, keras
         self.keras_backend = keras.backend.backend()
-        self._device_name = "/GPU:0" if device == "gpu" else "/CPU:0"
+        self._device_name = "/GPU:0" if self.device == "gpu" else "/CPU:0"
         self._grouped = {}
-        if device == "gpu":
+        if self.device == "gpu":
             if not tf.config.list_physical_devices("GPU"):
                 raise RuntimeError("tensorflow: device='gpu' was asked for but TensorFlow sees no GPU "
                                    "(tf.config.list_physical_devices('GPU') is empty)")

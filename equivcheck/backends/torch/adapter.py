@@ -53,19 +53,19 @@ class TorchBackend(PoolingOps, Backend):
     patch_order = "C,k"
     array_functions = ("torch", "reshape", "permute", "cat", "unsqueeze")
 
-    def __init__(self, dtype="float32", device="cpu", allow_tf32=False):
-        super().__init__(dtype=dtype, device=device, allow_tf32=allow_tf32)
+    def load(self):
+        super().load()
         import torch
         import torch.nn.functional as F
 
         self.torch, self.F = torch, F
-        self._dtype = getattr(torch, dtype)
-        self._device = torch.device("cuda" if device == "gpu" else "cpu")
-        if device == "gpu":
+        self._dtype = getattr(torch, self.dtype)
+        self._device = torch.device("cuda" if self.device == "gpu" else "cpu")
+        if self.device == "gpu":
             if not torch.cuda.is_available():
                 raise BackendUnavailable("torch: device='gpu' was asked for but torch.cuda.is_available() "
                                          f"is False (torch {torch.__version__}, CUDA build {torch.version.cuda})")
-            if not allow_tf32:
+            if not self.allow_tf32:
                 self._disable_tf32()
 
     def _disable_tf32(self):
