@@ -13,9 +13,8 @@ def _space(draw):
     rank = draw(st.sampled_from([2, 1]))
     k = draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
     padding = [draw(st.integers(0, kk // 2)) for kk in k]
-    return {"n": draw(st.integers(1, 2)), "c": draw(st.integers(1, 3)), "k": k,
-            "stride": [draw(st.integers(1, 3))] * rank, "padding": padding,
-            "spatial": [max(1, kk - 2 * q) + draw(st.integers(0, 3)) for kk, q in zip(k, padding)]}
+    return dict(n=draw(st.integers(1, 2)), c=draw(st.integers(1, 3)), k=k, stride=[draw(st.integers(1, 3))] * rank,
+                padding=padding, spatial=[max(1, kk - 2 * q) + draw(st.integers(0, 3)) for kk, q in zip(k, padding)])
 
 
 @claim(
@@ -30,10 +29,9 @@ def _space(draw):
                     "a convolutional layer with increased stride.")],
     examples=[
         # 2×2 average pooling with stride 2 (the classic downsampling); 3×3 stride 1 padded by 1
-        {"n": 1, "c": 2, "k": [2, 2], "stride": [2, 2], "padding": [0, 0], "spatial": [4, 4], "describe": True},
-        {"n": 1, "c": 1, "k": [3, 3], "stride": [1, 1], "padding": [1, 1], "spatial": [3, 4], "describe": True},
-        {"n": 2, "c": 3, "k": [3], "stride": [2], "padding": [1], "spatial": [6]},
-    ],
+        dict(n=1, c=2, k=[2, 2], stride=[2, 2], padding=[0, 0], spatial=[4, 4], describe=True),
+        dict(n=1, c=1, k=[3, 3], stride=[1, 1], padding=[1, 1], spatial=[3, 4], describe=True),
+        dict(n=2, c=3, k=[3], stride=[2], padding=[1], spatial=[6])],
     space=_space(), expected="holds", deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "The kernel 1/prod(k) is handed to the framework, which rounds it to its dtype (one more rounding per "
                 "product, inside the pooling's bound); the pooling and the depthwise conv run in the framework, and "

@@ -20,14 +20,11 @@ from equivcheck.claim import claim, source
                                        "default"),
         source("microsoft/onnxruntime#16203", "count_include_pad calculates the most right output with dividing it "
                                               "by kernel size regardless it's not padded (ONNX AveragePool, whose "
-                                              "default is count_include_pad=0)"),
-    ],
+                                              "default is count_include_pad=0)")],
     examples=[
         # apache/tvm#1144: the 2x2 map [[1, 2], [3, 4]] padded by 1, k = 3: the corner is 10/4 vs 10/9
-        {"n": 1, "c": 1, "spatial": [2, 2], "k": 3, "stride": 1, "x": [[1.0, 2.0], [3.0, 4.0]]},
-        {"n": 1, "c": 2, "spatial": [7, 5], "k": 3, "stride": 2},
-        {"n": 1, "c": 1, "spatial": [6], "k": 5, "stride": 1},
-    ],
+        dict(n=1, c=1, spatial=[2, 2], k=3, stride=1, x=[[1.0, 2.0], [3.0, 4.0]]),
+        dict(n=1, c=2, spatial=[7, 5], k=3, stride=2), dict(n=1, c=1, spatial=[6], k=5, stride=1)],
     # every example is an AveragePool, which ONNX Runtime's CPU provider has no float64 kernel for
     space=same_pools(2), expected="refuted", deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "'SAME' average pooling is TF's: the 'SAME' pads with the padding left out of each divisor (the "

@@ -37,13 +37,11 @@ def _close(ctx, label, got, want, x, w, b, worst, support=False, **kw):
                                                "None, None]; bias = (bias - running_mean) * (scale / "
                                                "torch.sqrt(running_var + eps)) + shift"),
         source("Samsung/ONE#3565", "fusion of Convolution and BN is already done by the compiler; going further, see "
-                                   "if it is possible to fuse with TCONV (transposed convolution)"),
-    ],
+                                   "if it is possible to fuse with TCONV (transposed convolution)")],
     examples=[
-        {"n": 1, "c_in": 1, "c": 2, "spatial": [1], "k": 1, "stride": 1, "padding": 0},     # the smallest
-        {"n": 2, "c_in": 3, "c": 4, "spatial": [5, 6], "k": 3, "stride": 1, "padding": 1},  # a ResNet conv-BN block
-        {"n": 1, "c_in": 2, "c": 3, "spatial": [4, 4], "k": 4, "stride": 2, "padding": 1},  # a DCGAN ConvT-BN block
-    ],
+        dict(n=1, c_in=1, c=2, spatial=[1], k=1, stride=1, padding=0),     # the smallest
+        dict(n=2, c_in=3, c=4, spatial=[5, 6], k=3, stride=1, padding=1),  # a ResNet conv-BN block
+        dict(n=1, c_in=2, c=3, spatial=[4, 4], k=4, stride=2, padding=1)],  # a DCGAN ConvT-BN block
     space=_space(), expected="refuted", deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "The transposed conv has c → c channels, so scaling axis 0 of its (I, O, *k) kernel broadcasts "
                 "silently (the porting bug). Supporting: the conv fold along axis 0, the transposed fold along axis 1, "
@@ -65,7 +63,6 @@ def check(bk, p, ctx):
     along = [scale.reshape((-1,) + (1,) * (rank + 1)), scale.reshape((1, -1) + (1,) * rank)]  # kernel axis 0, 1
     folded_b, worst = (b - mean) * scale + beta, np.abs(b) * np.abs(scale) + np.abs(mean) * np.abs(scale) + np.abs(beta)
     bn_args = [bk.asarray(v) for v in (mean, var, gamma, beta)] + [eps]
-
     y = ctx.numpy(run_conv(bk, x, w, b, **kw))
     bn = bk.batch_norm(bk.asarray(y), *bn_args)
     ctx.matches("the framework's batch_norm vs oracle", bn, oracle.batch_norm, y, mean, var, gamma, beta, eps,

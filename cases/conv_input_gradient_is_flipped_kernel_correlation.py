@@ -18,19 +18,16 @@ from equivcheck.claim import claim, source
         source("004", "Gradient of conv layer = convolution between gradient of next layer\nand weights of this layer"),
         source("004", "So, to calculate the gradient for conv layer we again to calculate the convolution between "
                       "2x2 gradient layer and 2x2x3 weight layer but they are incompatible ."),
-        source("004", "I have read that deconvolution is the convolution of the output with flipped kernel."),
-    ],
+        source("004", "I have read that deconvolution is the convolution of the output with flipped kernel.")],
     examples=[  # conv_example(n, c_in, c_out, spatial, k, stride=1, padding=0, dilation=1, groups=1)
         conv_example(1, 1, 1, [3, 3], 2),  # seed 004: the article's 3x3 input, 2x2 filter, 2x2 output (one channel)
         conv_example(1, 3, 1, [3, 3], 2),  # seed 004: its 3-channel generalisation: 3x3x3 input, one 2x2x3 filter
         conv_example(1, 3, 1, [7, 7], 3, 2),  # seed 004: 3x7x7 input, 3x3x3 filter, stride 2, 3x3 output
-        # seed 001: MNIST's second layer, 32x14x14 → 64 maps with 5x5 kernels (size kept: padding 2)
-        conv_example(1, 32, 64, [14, 14], 5, padding=2),
+        conv_example(1, 32, 64, [14, 14], 5, padding=2),  # seed 001: MNIST's second layer (size kept: padding 2)
         # beyond the seeds: asymmetric padding, dilation, groups, uneven sizes, 1-D and 3-D
         conv_example(2, 4, 6, [6, 5], [3, 2], [2, 3], [[1, 2], [0, 1]], [1, 2], 2),
         conv_example(1, 2, 3, [10], 4, 3, 1),
-        conv_example(1, 2, 2, [4, 5, 3], [2, 3, 1], [2, 1, 2]),
-    ],
+        conv_example(1, 2, 2, [4, 5, 3], [2, 3, 1], [2, 1, 2])],
     space=conv_geometries(),
     expected={"*": "holds", "onnxruntime": "n/a", "onnx": "n/a", "openvino": "n/a", "litert": "n/a"},
     notes=tf_missing_kernel_notes({
@@ -38,14 +35,12 @@ from equivcheck.claim import claim, source
                  "(every output sends ∂L/∂y·w back to the input pixels it read; a scatter-add per kernel tap), "
                  "compared with the rotated-kernel correlation and the oracle's conv_input_grad.",
         "*": "Autodiff through bk.vjp (torch.autograd / tf.GradientTape / jax.vjp); zero insertion and padding of "
-             "∂L/∂y in NumPy (exact), the rotated-kernel correlation through the framework's own conv.",
-    }),
+             "∂L/∂y in NumPy (exact), the rotated-kernel correlation through the framework's own conv."}),
 )
 def check(bk, p, ctx):
     g, x, w, gy = conv_with_output(ctx, p, "grad_y")
     how = "scatter definition" if bk.framework_name == "numpy" else "autodiff"
     grad = input_grad(bk, x, w, gy, **g.conv_kw)
-
     # "Rotate by 180, then convolve": zero insertion + full padding (NumPy, exact); the rows of x the forward
     # stride never reached (g.leftover) get no gradient from the last output: padded at the end.  Then the
     # framework's conv (a cross-correlation) with the rotated, in/out-swapped kernel.

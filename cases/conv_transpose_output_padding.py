@@ -18,8 +18,8 @@ def _geometries(draw):
     # the smallest input giving m outputs is (m−1)s + d(k−1) + 1 − 2p; keep it ≥ 1
     low = 1 + max(0, -(-(2 * padding - dilation * (k - 1)) // stride))
     out = draw(st.lists(st.integers(low, low + 2), min_size=rank, max_size=rank))
-    return {"n": draw(st.integers(1, 2)), "c_in": draw(st.integers(1, 3)), "c_out": draw(st.integers(1, 3)),
-            "out": out, "k": k, "stride": stride, "padding": padding, "dilation": dilation}
+    return dict(n=draw(st.integers(1, 2)), c_in=draw(st.integers(1, 3)), c_out=draw(st.integers(1, 3)), out=out, k=k,
+                stride=stride, padding=padding, dilation=dilation)
 
 
 @claim(
@@ -35,28 +35,23 @@ def _geometries(draw):
         source("004", "But on flipping the kernel, it will still be of dimension 3x3x3 and output is of dimension 3x3 "
                       "which . The input was of dimension 3x7x7 . So, how is deconvolution calculated ?"),
         source("004", "How could these feature maps be combined together in order to achieve the activation map with "
-                      "same resolution as original input?"),
-    ],
-    examples=[
-        # seed 004: k=3, s=2, p=0: inputs 7x7 and 8x8 both give 3x3; RGB in, one filter out
+                      "same resolution as original input?")],
+    examples=[  # first, seed 004: k=3, s=2, p=0: inputs 7x7 and 8x8 both give 3x3; RGB in, one filter out
         dict(n=1, c_in=3, c_out=1, out=[3, 3], k=3, stride=2, padding=0, dilation=1, describe=True),
         # padded (p=1: inputs 5 and 6 give 3), stride 3 (three sizes), dilation, 1-D and non-square
-        {"n": 2, "c_in": 2, "c_out": 3, "out": [3, 4], "k": 3, "stride": 2, "padding": 1, "dilation": 1},
-        {"n": 1, "c_in": 2, "c_out": 2, "out": [4], "k": 4, "stride": 3, "padding": 1, "dilation": 1},
-        {"n": 1, "c_in": 1, "c_out": 2, "out": [2, 3], "k": 2, "stride": 3, "padding": 2, "dilation": 2},
-    ],
+        dict(n=2, c_in=2, c_out=3, out=[3, 4], k=3, stride=2, padding=1, dilation=1),
+        dict(n=1, c_in=2, c_out=2, out=[4], k=4, stride=3, padding=1, dilation=1),
+        dict(n=1, c_in=1, c_out=2, out=[2, 3], k=2, stride=3, padding=2, dilation=2)],
     space=_geometries(), deviations=[ORT_NO_FLOAT64_CONV], expected="holds",
     notes=tf_missing_kernel_notes({
         "tensorflow": "TF spells output_padding through conv{n}d_transpose's output_shape (the adapter).",
-        "*": "The framework's conv_transpose is called with PyTorch's (padding, output_padding); each adapter "
-             "spells it natively (TF: the output_shape argument; lax/Flax: explicit pads of the zero-inserted "
-             "input).",
+        "*": "The framework's conv_transpose is called with PyTorch's (padding, output_padding); each adapter spells "
+             "it natively (TF: the output_shape argument; lax/Flax: explicit pads of the zero-inserted input).",
         "jax": "The settings of lax.conv_transpose that reproduce PyTorch's output_padding are discovered live on the "
                "seed example (transpose_kernel, kernel arrangement, padding candidates) and recorded as a fact.",
         "flax": "The settings of flax.linen.ConvTranspose that reproduce PyTorch's conv_transpose (padding pairs, "
-                "transpose_kernel, kernel layout and flip) are discovered live on the seed example and recorded as "
-                "a fact.",
-    }),
+                "transpose_kernel, kernel layout and flip) are discovered live on the seed example and recorded as a "
+                "fact."}),
 )
 def check(bk, p, ctx):
     rank, k, s, pad, d = len(p.out), p.k, p.stride, p.padding, p.dilation
@@ -65,7 +60,6 @@ def check(bk, p, ctx):
     w = ctx.array("w", (p.c_out, p.c_in, *(k,) * rank))   # conv (O, I, *k) = conv_transpose (I_t, O_t, *k)
     y0 = ctx.array("y", (p.n, p.c_out, *p.out))
     wt, yt = bk.asarray(w), bk.asarray(y0)
-
     # conv_transpose with every output_padding: the size grows by one row per unit, at the end only
     outs = []
     for extra in range(s):
@@ -78,7 +72,6 @@ def check(bk, p, ctx):
         if extra:
             ctx.agree(f"output_padding={extra} only appends rows: the first rows equal output_padding=0's",
                       spatial_crop(outs[-1], smallest), outs[0], oracle.conv_transpose, y0, w, **conv_kw, support=True)
-
     restoring = {}
     for r in range(s):
         x = ctx.array(f"x_{r}", (p.n, p.c_in, *(n + r for n in smallest)))
@@ -91,7 +84,6 @@ def check(bk, p, ctx):
         back = bk.conv_transpose(y, wt, **conv_kw, output_padding=r)
         ctx.equal(f"conv_transpose(conv(x), output_padding={r}) has x's shape", list(ctx.numpy(back).shape),
                   list(x.shape))
-
     if p.get("describe"):
         ctx.fact(f"output_padding that restores each input size (k={k}, s={s}, p={pad}, d={d}; conv output {p.out[0]})",
                  restoring)

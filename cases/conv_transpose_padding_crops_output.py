@@ -32,15 +32,13 @@ def _space(draw):
                                       "shape; PyTorch's docs: padding adds dilation*(kernel_size-1)-padding zero "
                                       "padding to both sides of the input"),
         source("jax-ml/jax#11252", "lax.conv_transpose takes explicit pads of the dilated input, so PyTorch's "
-                                   "(p, output_padding) become (d(k-1)-p, d(k-1)-p+output_padding) (CLAIMS.md §F)"),
-    ],
+                                   "(p, output_padding) become (d(k-1)-p, d(k-1)-p+output_padding) (CLAIMS.md §F)")],
     examples=[
         # the smallest: one pixel, k = 3, p = 1 -> one output x·w[1]; the converter gives 0
         dict(n=1, c_in=1, c_out=1, spatial=[1], k=3, stride=1, padding=1, output_padding=0, dilation=1),
         # the usual 2x upsampler ConvTranspose2d(k=4, s=2, p=1), and k=3, s=2, p=1, output_padding=1 (PyTorch docs)
         dict(n=1, c_in=2, c_out=3, spatial=[4, 4], k=4, stride=2, padding=1, output_padding=0, dilation=1),
-        dict(n=2, c_in=2, c_out=2, spatial=[3, 5], k=3, stride=2, padding=1, output_padding=1, dilation=1),
-    ],
+        dict(n=2, c_in=2, c_out=2, spatial=[3, 5], k=3, stride=2, padding=1, output_padding=1, dilation=1)],
     space=_space(), deviations=[ORT_NO_FLOAT64_CONV], expected="refuted",
     notes={"*": "Supporting checks (must hold): conv_transpose(p, output_padding) equals the full (p = 0) transposed "
                 "conv with p rows removed at each end and output_padding rows added at the end (zeros beyond the "
@@ -63,13 +61,11 @@ def check(bk, p, ctx):
     ctx.matches("conv_transpose(padding=p, output_padding) vs oracle", got, oracle.conv_transpose, x, w, **cropped,
                 support=True)
     out = got.shape[2:]
-
     # the crop: the full output without p rows at each end, output_padding rows (zeros past the end) appended
     full = ctx.numpy(run_conv_transpose(bk, x, w, **kw))
     crop = spatial_crop(np.pad(full, [(0, 0)] * 2 + [(0, max(0, extra - pad))] * rank), out, pad)
     ctx.agree("conv_transpose(p) == full output cropped by p (output_padding appended)", got, crop,
               oracle.conv_transpose, x, w, **cropped, support=True)
-
     # the statement: Pad(p) before a ConvTranspose with padding 0, cut to the same shape
     xp = np.pad(x, [(0, 0)] * 2 + [(pad, pad)] * rank)
     converted = spatial_crop(ctx.numpy(run_conv_transpose(bk, xp, w, output_padding=extra, **kw)), out)
@@ -78,7 +74,6 @@ def check(bk, p, ctx):
     magnitude = np.maximum(op_bounds.magnitude(oracle.conv_transpose, x, w, **cropped), spatial_crop(mag_padded, out))
     ctx.close("conv_transpose(padding=p) vs Pad(p) then conv_transpose(padding=0), first rows", got, converted,
               magnitude=magnitude, terms=op_bounds.terms(oracle.conv_transpose, x, w))
-
     span = p.dilation * (p.k - 1)
     native = [(span - pad, span - pad)] * rank if bk.framework_name == "flax" else pad
     layer = None if extra else native_layer(bk, "conv_transpose", rank=rank, in_channels=p.c_in, out_channels=p.c_out,

@@ -27,20 +27,17 @@ _NUMPY_HOW = ("NumPy has no autodiff: the gradient side is ∂L/∂w written out
         source("001", "The simple approach is to rotate your stored channel matrix by 180 degrees and then convolve "
                       "it with the gradient."),
         source("004", "Lets say out input layer is of dimension 3x3x3 and we use 1 filter of dimension 2x2x3 then "
-                      "the resultant convolution will again be of dimension 2x2"),
-    ],
+                      "the resultant convolution will again be of dimension 2x2")],
     examples=[  # conv_example(n, c_in, c_out, spatial, k, stride=1, padding=0, dilation=1, groups=1)
         # seed 004: 3x3 input, 2x2 filter, 2x2 output; the seed-001 reading of the 180° recipe is recorded here
         conv_example(1, 1, 1, [3, 3], 2, describe=True),
         conv_example(1, 3, 1, [3, 3], 2),  # seed 004: 3x3x3 input, one 2x2x3 filter
         conv_example(1, 3, 1, [7, 7], 3, 2),  # seed 004: 3x7x7, 3x3x3 filter, stride 2
-        # seed 001: the layer after MNIST's first pooling, 32x14x14 → 64 maps with 5x5 kernels (padding 2)
-        conv_example(1, 32, 64, [14, 14], 5, padding=2),
+        conv_example(1, 32, 64, [14, 14], 5, padding=2),  # seed 001: the layer after MNIST's first pooling
         # beyond the seeds: a batch, asymmetric padding, dilation, groups, 1-D and 3-D
         conv_example(2, 4, 6, [6, 5], [3, 2], [2, 3], [[1, 2], [0, 1]], [1, 2], 2),
         conv_example(3, 2, 3, [10], 4, 3, 1),
-        conv_example(1, 2, 2, [4, 5, 3], [2, 3, 1], [2, 1, 2]),
-    ],
+        conv_example(1, 2, 2, [4, 5, 3], [2, 3, 1], [2, 1, 2])],
     space=conv_geometries(max_n=3),  # batched: n up to 3
     expected={"*": "holds", "onnxruntime": "n/a", "onnx": "n/a", "openvino": "n/a", "litert": "n/a"},
     notes=tf_missing_kernel_notes({"numpy": _NUMPY_HOW,
@@ -53,7 +50,6 @@ def check(bk, p, ctx):
     cg, og = p.c_in // g.groups, p.c_out // g.groups
     how = "shift definition" if bk.framework_name == "numpy" else "autodiff"
     grad = weight_grad(bk, x, w, gy, **g.conv_kw)
-
     # Correlation of the stored input with ∂L/∂y as the kernel.  Rearranged in NumPy (exact):
     # "batch" := the Cg channels of a group, "channels" := (group, sample); kernel := ∂L/∂y as (O, N, *out).
     tail = tuple(range(3, 3 + g.rank))
@@ -72,7 +68,6 @@ def check(bk, p, ctx):
     ctx.agree(f"∂L/∂w ({how}) vs correlation of the stored input with ∂L/∂y", grad, correlate(stored, kernel), *op,
               **g.conv_kw)
     ctx.matches(f"∂L/∂w ({how}) vs oracle conv_weight_grad", grad, *op, **g.conv_kw)
-
     if p.get("describe"):
         # Seed 001's "simple approach", read literally: rotate the stored matrix by 180°, then *convolve*
         # (true convolution = the framework's correlation with a flipped kernel) with the gradient.

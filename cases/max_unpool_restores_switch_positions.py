@@ -31,19 +31,16 @@ def _geometries(draw):
         source("004", "the activations are restored back to the locations of maximum activation selections, which "
                       "makes sense, but what about the remaining activations?"),
         source("001", "Max Pooling layer with pool_size (2,2) and step (2,2)\n"
-                      "new dimension of throughput = (32, 14, 14)"),
-    ],
+                      "new dimension of throughput = (32, 14, 14)")],
     examples=[
         # seed 001: MNIST's 32x28x28 feature maps, 2x2 max pooling with step 2 → 32x14x14
-        {"n": 1, "c": 32, "spatial": [28, 28], "kernel": [2, 2], "stride": [2, 2], "values": "normal"},
+        dict(n=1, c=32, spatial=[28, 28], kernel=[2, 2], stride=[2, 2], values="normal"),
         # a batch and several channels (the index convention is told apart here), uneven size
-        {"n": 2, "c": 3, "spatial": [5, 7], "kernel": [2, 2], "stride": [2, 2], "values": "normal"},
+        dict(n=2, c=3, spatial=[5, 7], kernel=[2, 2], stride=[2, 2], values="normal"),
         # overlapping 3x3 windows with stride 2 (the pooling of Zeiler & Fergus' net), with ties (small integers)
-        {"n": 2, "c": 3, "spatial": [7, 7], "kernel": [3, 3], "stride": [2, 2], "values": "int", "describe": True},
-        # 1-D and 3-D
-        {"n": 1, "c": 2, "spatial": [9], "kernel": [3], "stride": [3], "values": "int"},
-        {"n": 1, "c": 2, "spatial": [4, 4, 5], "kernel": [2, 2, 2], "stride": [2, 2, 2], "values": "normal"},
-    ],
+        dict(n=2, c=3, spatial=[7, 7], kernel=[3, 3], stride=[2, 2], values="int", describe=True),
+        dict(n=1, c=2, spatial=[9], kernel=[3], stride=[3], values="int"),  # 1-D
+        dict(n=1, c=2, spatial=[4, 4, 5], kernel=[2, 2, 2], stride=[2, 2, 2], values="normal")],  # 3-D
     space=_geometries(), deviations=[ORT_NO_FLOAT64_CONV],
     expected={"*": "holds", "jax": "n/a", "flax": "n/a", "openvino": "n/a", "litert": "n/a"},
     notes={
@@ -53,13 +50,11 @@ def _geometries(draw):
                       "adapter scatters the values to their indices with tf.tensor_scatter_nd_update, as a TF user "
                       "would.",
         "jax": "JAX has no max pooling that returns the argmax, and no unpooling.",
-        "flax": "Flax has no max pooling that returns the argmax, and no unpooling.",
-    },
+        "flax": "Flax has no max pooling that returns the argmax, and no unpooling."},
 )
 def check(bk, p, ctx):
     kernel, stride, shape = list(p.kernel), list(p.stride), (p.n, p.c, *p.spatial)
     x = ctx.array("x", shape, kind=p.get("values"))
-
     # 1. Distinct values: the switch of every window is unambiguous, so the framework's index convention
     #    can be read off against the oracle's argmax, and unpooling must reproduce the oracle exactly.
     xd = distinct_ranks(x)
@@ -77,7 +72,6 @@ def check(bk, p, ctx):
     restored = bk.max_unpool(values, index, kernel, stride, output_size=list(p.spatial))
     ctx.matches("unpool(pool(x)) vs oracle: maxima at their switches, zeros elsewhere (distinct values)", restored,
                 oracle.max_unpool, want_values, want_pos, p.spatial)
-
     # 2. The example's own values (small integers tie often): whichever maximum the framework picks,
     #    unpool(pool(x)) is x at the recorded switches and 0 elsewhere.
     values, index = bk.max_pool(bk.asarray(x), kernel, stride, return_indices=True)

@@ -19,8 +19,7 @@ def _lr_kernel(w, r, order):
 
 @st.composite
 def _space(draw):
-    r = draw(st.integers(2, 3))
-    k = draw(st.lists(st.integers(1, 5), min_size=2, max_size=2))
+    r, k = draw(st.integers(2, 3)), draw(st.lists(st.integers(1, 5), min_size=2, max_size=2))
     return {"n": draw(st.integers(1, 2)), "c_in": draw(st.integers(1, 3)), "c_out": draw(st.integers(1, 2)),
             "spatial": draw(st.lists(st.integers(1, 3), min_size=2, max_size=2)), "k": k, "r": r,
             "padding": draw(st.integers(0, max(0, min(k) - 1) // 2))}
@@ -38,11 +37,10 @@ def _space(draw):
                     "by the periodic shuffle.")],
     examples=[
         # the note's example: a (1, 1, 4, 4) deconvolution kernel with r = 2 is a (4, 1, 2, 2) LR-space conv
-        {"n": 1, "c_in": 1, "c_out": 1, "spatial": [3, 3], "k": [4, 4], "r": 2, "padding": 0, "describe": True},
+        dict(n=1, c_in=1, c_out=1, spatial=[3, 3], k=[4, 4], r=2, padding=0, describe=True),
         # k not a multiple of r (zero taps appended), several channels, a cropped padding
-        {"n": 1, "c_in": 2, "c_out": 3, "spatial": [2, 3], "k": [3, 5], "r": 2, "padding": 1},
-        {"n": 2, "c_in": 3, "c_out": 2, "spatial": [2, 2], "k": [3, 3], "r": 3, "padding": 0},
-    ],
+        dict(n=1, c_in=2, c_out=3, spatial=[2, 3], k=[3, 5], r=2, padding=1),
+        dict(n=2, c_in=3, c_out=2, spatial=[2, 2], k=[3, 3], r=3, padding=0)],
     space=_space(), expected="holds", deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "The kernel rearrangement and the crop are done on the host (exact); conv_transpose, the LR-space "
                 "conv and the shuffle run in the framework (pixel_shuffle, or depth_to_space with the kernel's "
@@ -55,7 +53,6 @@ def check(bk, p, ctx):
     X, tr_kw = bk.asarray(x), dict(stride=r, padding=pad)
     transposed = bk.conv_transpose(X, bk.asarray(w), **tr_kw)
     ctx.matches("conv_transpose vs oracle", transposed, oracle.conv_transpose, x, w, **tr_kw, support=True)
-
     name, shuffle, order = pick_shuffle(bk, ("pixel_shuffle", "depth_to_space"), r * r, r)
     kernel = _lr_kernel(w, r, order)
     lr = bk.conv(X, bk.asarray(kernel), padding=[(m - 1, m - 1) for m in kernel.shape[2:]])

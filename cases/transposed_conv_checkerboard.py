@@ -26,12 +26,11 @@ def _space(draw):
                     "output window size) is not divisible by the stride (the spacing between points on the top).")],
     examples=[
         # the article's pictures: kernel 3 stride 2 overlaps unevenly (1-D and 2-D), kernel 4 stride 2 evenly
-        {"rank": 1, "k": 3, "s": 2, "n": 5, "c_in": 1, "describe": True},
-        {"rank": 2, "k": 3, "s": 2, "n": 4, "c_in": 1, "describe": True},
-        {"rank": 2, "k": 4, "s": 2, "n": 4, "c_in": 1, "describe": True},
+        dict(rank=1, k=3, s=2, n=5, c_in=1, describe=True),
+        dict(rank=2, k=3, s=2, n=4, c_in=1, describe=True),
+        dict(rank=2, k=4, s=2, n=4, c_in=1, describe=True),
         # the smallest counterexample: k < s leaves every other output unpainted
-        {"rank": 1, "k": 1, "s": 2, "n": 3, "c_in": 1, "describe": True},
-    ],
+        dict(rank=1, k=1, s=2, n=3, c_in=1, describe=True)],
     space=_space(), expected="refuted", deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "Input and kernel are all ones. Supporting facts (must hold): the framework matches the oracle, the "
                 "native transposed-conv layer (where there is one) matches the functional op, and the interior is "
@@ -56,7 +55,6 @@ def check(bk, p, ctx):
                      {"api": layer.api, "size": out.shape[2], "functional (n−1)·s + k": size})
         ctx.agree(f"native {layer.api} vs functional conv_transpose", spatial_crop(out, [size] * d), y,
                   oracle.conv_transpose, x, w, stride=s, support=True)
-
     inner = (0, 0) + (slice(k - 1, (p.n - 1) * s + 1),) * d       # outputs that all k taps of every input reach
     got = ctx.numpy(y)[inner]
     mag = op_bounds.magnitude(oracle.conv_transpose, x, w, stride=s)[inner]

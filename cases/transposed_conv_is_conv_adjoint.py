@@ -20,19 +20,16 @@ from equivcheck.claim import claim, source
                       "deconv layer will have the shape [height, width, next_layer_fms, previous_layer_fms]. "
                       "The weights of conv and deconv layers are shared!"),
         source("004", "Lets say the input is a 3 dimensional RGB image with dimension 3x7x7 The filter has the "
-                      "dimension 3x3x3. On convolving with stride set to 2 we will get an output of dimension 3x3."),
-    ],
+                      "dimension 3x3x3. On convolving with stride set to 2 we will get an output of dimension 3x3.")],
     examples=[  # conv_example(n, c_in, c_out, spatial, k, stride=1, padding=0, dilation=1, groups=1)
         # seed 004: a 3x7x7 RGB input, one 3x3x3 filter, stride 2 → 1x3x3; deconv brings 3x3 back to 3x7x7.
-        # With layers: the conv layer and the deconv layer built from one weight tensor.
-        conv_example(1, 3, 1, [7, 7], 3, 2, layers=True),
+        conv_example(1, 3, 1, [7, 7], 3, 2, layers=True),  # with layers: conv and deconv layer from one weight tensor
         # the same with several output maps ("more than one feature map output" in 004's question)
         conv_example(1, 3, 4, [7, 7], 3, 2, layers=False),
         # everything at once: padded (asymmetrically), dilated, grouped, uneven sizes, stride not dividing
         conv_example(2, 4, 6, [6, 5], [3, 2], [2, 3], [[1, 2], [0, 1]], [1, 2], 2, layers=False),
         conv_example(1, 2, 3, [9], 4, 3, 1, layers=False),
-        conv_example(1, 2, 2, [4, 5, 3], [2, 3, 1], [2, 1, 2], 0, [1, 1, 1], layers=False),
-    ],
+        conv_example(1, 2, 2, [4, 5, 3], [2, 3, 1], [2, 1, 2], 0, [1, 1, 1], layers=False)],
     space=conv_geometries(layers=False),
     expected={"*": "holds", "onnxruntime": "n/a", "onnx": "n/a", "openvino": "n/a", "litert": "n/a"},
     notes=tf_missing_kernel_notes({
@@ -45,15 +42,13 @@ from equivcheck.claim import claim, source
                 "feature_group_count). Shared layer weights: linen.ConvTranspose's kernel is (*k, I_t, O_t), the "
                 "conv kernel's shape with in/out swapped as the seed says ([h, w, next, prev]); with Flax's default "
                 "transpose_kernel=False it must also be flipped spatially, which the adapter's set_weights does (see "
-                "conv_transpose_output_padding for the settings discovered live).",
-    }),
+                "conv_transpose_output_padding for the settings discovered live)."}),
 )
 def check(bk, p, ctx):
     # One tensor: the conv kernel (O, I/g, *k) is read by conv_transpose as (I_t = O, O_t/g = I/g, *k).
     g, x, w, y = conv_with_output(ctx, p, "y")
     # the output padding that makes conv_transpose land on x's size again
     tr_kw = dict(stride=g.stride, padding=g.pairs, output_padding=g.leftover, dilation=g.dilation, groups=g.groups)
-
     # The inner products compose the two ops with a sum over every output: Σ conv(|x|, |w|)·|y|
     # (= Σ |x|·conv_transpose(|y|, |w|)), with every product of either op in it.
     terms = max(op_bounds.terms(oracle.conv, x, w), op_bounds.terms(oracle.conv_transpose, y, w, **tr_kw))
@@ -65,7 +60,6 @@ def check(bk, p, ctx):
     # <conv(x, w), y> = <x, conv_transpose(y, w)>, both sums taken in float64 of the framework's outputs.
     ctx.close("<conv(x, w), y> = <x, conv_transpose(y, w)>", np.sum(ctx.numpy(forward) * y),
               np.sum(x * ctx.numpy(backward)), **inner)
-
     how = "brute-force adjoint (scatter)" if bk.framework_name == "numpy" else "autodiff VJP"
     vjp = input_grad(bk, x, w, y, **g.conv_kw)
     ctx.agree(f"conv_transpose(y, w) = {how} of conv w.r.t. x", backward, vjp, oracle.conv_transpose, y, w, **tr_kw)
