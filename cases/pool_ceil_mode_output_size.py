@@ -2,17 +2,18 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle
+from equivcheck import known_issues, oracle
 from equivcheck.casekit_layers import native_layer
 from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV, example_input
-from equivcheck.claim import claim, source
+from equivcheck.claim import claim, deviation, source
 
 
 @st.composite
 def _space(draw):
     rank, k, s, d = draw(st.integers(1, 2)), draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
     p = draw(st.integers(0, k // 2))   # PyTorch's limit: padding at most half the kernel
-    spatial = [max(1, d * (k - 1) + 1 - 2 * p) + draw(st.integers(0, 4)) for _ in range(rank)]
+    # dilated: the input spans the dilated kernel, so no window's taps all fall in the padding
+    spatial = [max(1, d * (k - 1) + 1 - (2 * p if d == 1 else 0)) + draw(st.integers(0, 4)) for _ in range(rank)]
     return {"n": 1, "c": draw(st.integers(1, 2)), "spatial": spatial, "k": k, "stride": s, "padding": p, "dilation": d}
 
 
@@ -52,16 +53,17 @@ def ceil_rule(n, k, s, p, d):
     space=_space(),
     expected={"*": "n/a", "numpy": "holds", "torch": "holds", "onnxruntime": "holds", "onnx": "refuted",
               "openvino": "refuted"},
-    deviations=[ORT_NO_FLOAT64_CONV],
+    deviations=[ORT_NO_FLOAT64_CONV, deviation("onnxruntime", "refuted", onnxruntime="1.18.1",
+                                               reason=known_issues.BY_ID["ort-ceil-mode-window-in-padding"].reason)],
     notes={"*": "Checked: the output size against the rule, MaxPool (with dilation) and AveragePool (both divisors) "
                 "against the oracle, and the native pooling layers with ceil_mode.",
            "onnx": "The ONNX reference (onnx 1.23.2) evaluates AveragePool with ceil_mode=1 wrongly: on x = [2, 1, 0, "
                    "-2], kernel 3, stride 3, no pads it gives [1, 0] with count_include_pad=1 and [1.5, 0] with 0 "
                    "(PyTorch and ONNX Runtime: [1, -2]); MaxPool and the output sizes agree "
-                   "(equivcheck/known_issues.py: onnx-reference-avg-pool-ceil-overhang).",
+                   "(equivcheck/known_issues/: onnx-reference-avg-pool-ceil-overhang).",
            "openvino": "OpenVINO's MaxPool with ceil_mode=1 keeps a last window that starts in the right padding: "
                        "a 2×2 input, kernel 3, stride 3, pads 1 pools to 2×2, not 1×1 (its AveragePool drops it; "
-                       "equivcheck/known_issues.py: openvino-ceil-mode-window-in-padding).",
+                       "equivcheck/known_issues/: openvino-ceil-mode-window-in-padding).",
            "litert": "LiteRT runs TensorFlow programs, and TF pooling has no ceil_mode (the adapter's sentence).",
            "tensorflow": "TF/Keras pooling has no ceil_mode (the adapter's NotApplicable names 'SAME', ⌈n/s⌉ "
                          "outputs, as what it offers).",

@@ -48,6 +48,7 @@ def torch_layers(draw):
                  padding=draw(st.sampled_from([0, 1, "same", "valid"])),
                  padding_mode=draw(st.sampled_from(["zeros", "reflect", "replicate", "circular"])))
         p["stride"] = 1 if p["padding"] == "same" else draw(st.integers(1, 2))
+        p["size"] = max(p["size"], p["dilation"] * (p["k"] - 1) + 1)  # unpadded, the dilated kernel must fit
     elif kind == "conv_transpose":
         p.update(c_in=draw(st.sampled_from([2, 4])), c_out=draw(st.sampled_from([2, 4])), k=draw(st.integers(1, 3)),
                  groups=draw(st.sampled_from([1, 2])), dilation=draw(st.integers(1, 2)),

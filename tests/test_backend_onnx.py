@@ -286,7 +286,12 @@ def test_what_onnx_lacks_is_not_applicable(backend):
 def exported_engine():
     pytest.importorskip("torch", reason="the ONNX columns' layers are torch.nn layers exported with torch.onnx.export")
     pytest.importorskip("onnxscript", reason="torch.onnx.export (dynamo) needs onnxscript")
-    return make("onnxruntime", "float32")
+    bk = make("onnxruntime", "float32")
+    try:
+        bk.layer("dense", in_channels=1, out_channels=1)
+    except NotApplicable as exc:  # torch's exporter cannot run with these onnx/onnxscript versions
+        pytest.skip(str(exc))
+    return bk
 
 
 def test_conv_layer_through_the_exporter(exported_engine):

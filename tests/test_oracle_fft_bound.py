@@ -11,6 +11,10 @@ import pytest
 
 from equivcheck import oracle, tolerance
 
+if np.fft.fftn(np.zeros(2, np.float32)).dtype != np.complex64:
+    pytest.skip(f"NumPy {np.__version__} computes every FFT in float64 (single precision from NumPy 2 on): "
+                "there is no float32 FFT here to measure the bound against", allow_module_level=True)
+
 
 def _fft_correlation32(x, w):
     """The convolution theorem in float32: ifftn(Σ_c fftn(x_c)·conj(fftn(w_c)))."""
@@ -18,7 +22,6 @@ def _fft_correlation32(x, w):
     w32[(slice(None),) * 2 + tuple(slice(0, k) for k in w.shape[2:])] = w
     axes = tuple(range(2, x.ndim))
     X, W = np.fft.fftn(x32, axes=axes), np.fft.fftn(w32, axes=axes)
-    assert X.dtype == np.complex64                       # NumPy >= 2 keeps single precision
     P = (X[:, None] * np.conj(W)[None]).sum(axis=2)      # (N, O, *sp)
     return np.fft.ifftn(P, axes=axes).real
 

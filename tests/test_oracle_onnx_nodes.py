@@ -47,6 +47,18 @@ OUTSIDE: dict[str, str] = {}
 #: every input element (the op is linear in x; the other arguments are exact).
 DECIMAL_LITERALS = {"test_averagepool_2d_ceil_last_window_starts_on_pad": 4}
 
+#: Cases whose stored output an onnx release computed with its own reference pooling while that had a
+#: known defect (a record of equivcheck.known_issues): in those releases the data are the defect's, not
+#: the spec's, and the oracle must disagree with them.  onnx 1.16's generator pads a ceil-mode
+#: AveragePool with get_output_shape_explicit_padding, which splits the overhang between both ends
+#: (onnx-reference-avg-pool-ceil-overhang); onnx 1.23's data are the spec's.
+WRONG_DATA = {"test_averagepool_3d_dilations_large_count_include_pad_is_1_ceil_mode_is_True":
+              ("onnx-reference-avg-pool-ceil-overhang", ("1.16.2",))}
+
+#: Cases per operator in the generators of the oldest and the newest onnx checked here.
+CASE_COUNTS = {"1.16.2": {"Conv": 6, "ConvTranspose": 9, "MaxPool": 19, "AveragePool": 19},
+               "1.23.2": {"Conv": 6, "ConvTranspose": 11, "MaxPool": 19, "AveragePool": 20}}
+
 
 def _from_data_dir():
     """(op, name, attributes, inputs, outputs) from onnx/backend/test/data/node, if it is there."""
@@ -225,6 +237,15 @@ def _onnx_indices(idx, x_shape, storage_order):
 def test_oracle_matches_onnx_node_test(op_type, name, node, inputs, outputs):
     if name in OUTSIDE:
         pytest.skip(OUTSIDE[name])
+    record, releases = WRONG_DATA.get(name, (None, ()))
+    if onnx.__version__ in releases:
+        with pytest.raises(AssertionError):
+            _check(op_type, name, node, inputs, outputs)
+        return  # the data are onnx's defect here; the day they agree, this fails (pytest.raises)
+    _check(op_type, name, node, inputs, outputs)
+
+
+def _check(op_type, name, node, inputs, outputs):
     a = _attrs(node)
     x = inputs[0].astype(np.float64)
     if op_type == "Conv":
@@ -251,9 +272,12 @@ def test_oracle_matches_onnx_node_test(op_type, name, node, inputs, outputs):
 
 
 def test_every_case_of_the_four_operators_is_collected():
-    """The generators of onnx 1.23 hold 6 Conv, 11 ConvTranspose, 19 MaxPool and 20 AveragePool
-    cases; a newer onnx may add some (then this count grows, and each new case runs above)."""
+    """As many cases per operator as the installed onnx's generators hold (:data:`CASE_COUNTS`); an onnx
+    newer than 1.23 may add some (then the count grows, and each new case runs above)."""
     counts = {op: sum(c[0] == op for c in CASES) for op in OPS}
-    assert counts["Conv"] >= 6 and counts["ConvTranspose"] >= 11
-    assert counts["MaxPool"] >= 19 and counts["AveragePool"] >= 20
+    known = CASE_COUNTS.get(onnx.__version__)
+    if known is not None:
+        assert counts == known
+    else:
+        assert all(counts[op] >= n for op, n in CASE_COUNTS["1.23.2"].items()), counts
     assert len({c[1] for c in CASES}) == len(CASES)

@@ -128,10 +128,27 @@ class Exporter:
             try:
                 program = self.torch.onnx.export(module, (example,), None, verbose=False, dynamo=True,
                                                  dynamic_shapes=(dynamic,) if dynamic else None)
+            except ModuleNotFoundError as exc:
+                raise self._exporter_cannot_run(exc) from None
             except Exception:  # a dynamic axis torch specialises (size-1 axes, say): let it decide
-                program = self.torch.onnx.export(module, (example,), None, verbose=False, dynamo=True,
-                                                 dynamic_shapes=({a: Dim.AUTO for a in dynamic},) if dynamic else None)
+                try:
+                    program = self.torch.onnx.export(module, (example,), None, verbose=False, dynamo=True,
+                                                     dynamic_shapes=({a: Dim.AUTO for a in dynamic},) if dynamic
+                                                     else None)
+                except ModuleNotFoundError as exc:
+                    raise self._exporter_cannot_run(exc) from None
         return program.model_proto
+
+    def _exporter_cannot_run(self, exc: ModuleNotFoundError) -> Exception:
+        """The exporter's own missing piece: torch's exporter imports the onnxscript module written for its
+        torch version (``onnxscript._framework_apis.torch_2_11`` for torch 2.11 and later), which an older
+        onnxscript lacks; onnxscript 0.6, the first with it, needs onnx ≥ 1.17.  Anything else is raised."""
+        if not (exc.name or "").startswith("onnxscript"):
+            return exc
+        return NotApplicable(f"{self.bk.framework_name} layers are torch.nn layers exported with torch.onnx.export, "
+                             f"and torch {self.torch.__version__}'s exporter cannot run with the installed onnxscript "
+                             f"{self.versions['onnxscript']} (no module {exc.name}; the onnxscript versions that have "
+                             f"it need onnx ≥ 1.17, this is onnx {self.versions['onnx']})")
 
     # ---- handles -------------------------------------------------------------------
     def layer(self, kind, *, rank, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,

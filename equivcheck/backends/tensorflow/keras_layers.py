@@ -62,6 +62,10 @@ class KerasLayers:
         conv_args = dict(kernel_size=kernel_size, strides=stride, padding=padding, dilation_rate=dilation,
                          data_format="channels_last" if native_layout.endswith("C") else "channels_first")
         if kind == "conv":
+            if max(spatial_ints(stride, rank)) > 1 and max(spatial_ints(dilation, rank)) > 1:
+                raise NotApplicable(f"keras.layers.Conv{rank}D refuses strides > 1 together with dilation_rate > 1 "
+                                    f"('`strides > 1` not supported in conjunction with `dilation_rate > 1`'): a Keras "
+                                    f"user runs the dilated conv at stride 1 and subsamples")
             name, args = f"Conv{rank}D", dict(filters=out_channels, groups=groups, **conv_args)
         elif kind == "conv_transpose":
             if groups != 1:
