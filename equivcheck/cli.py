@@ -45,8 +45,9 @@ examples:
 
 exit codes: 0 all verdicts as expected, 1 unexpected verdicts, 2 usage/configuration error.
 environment: EQUIVCHECK_FRAMEWORKS is the default for --frameworks; EQUIVCHECK_CASES (directories
-separated by ':') adds to --cases; EQUIVCHECK_NO_BUILTIN=1 is --no-builtin. TensorFlow's C++ log lines
-are off (TF_CPP_MIN_LOG_LEVEL=2) unless TF_CPP_MIN_LOG_LEVEL is set."""
+separated by ':') adds to --cases; EQUIVCHECK_NO_BUILTIN=1 is --no-builtin; EQUIVCHECK_OPENVINO_PRECISION=default
+runs the openvino column at the CPU plugin's own precision (f32, the default, pins it). TensorFlow's C++ log
+lines are off (TF_CPP_MIN_LOG_LEVEL=2) unless TF_CPP_MIN_LOG_LEVEL is set."""
 
 
 def _whole_number(minimum: int, hint: str = ""):

@@ -106,6 +106,8 @@ class Result:
     #: not counted); fewer than asked when the space is small or a draw decided the claim early.
     draws_asked: int = 0
     draws_run: int = 0
+    #: The engine's precision setting when it is not equivcheck's pinned one (Backend.precision).
+    precision: str = ""
 
     @property
     def as_expected(self) -> bool:
@@ -316,6 +318,7 @@ def run_claim(claim: Claim, framework: str, *, dtype: str = "float32", examples:
     result = _summarise(claim, bk, framework, outcomes, shrunk, dtype=dtype, device=device, seed=seed,
                         examples=examples, duration=time.perf_counter() - started)
     result.draws_asked, result.draws_run = draws_asked, draws_run
+    result.precision = bk.precision
     return result
 
 

@@ -43,7 +43,9 @@ import numpy as np
 #: Explicitly stored mantissa (fraction) bits per compute precision.  "tf32" is NVIDIA's TensorFloat-32:
 #: float32's exponent with a 10-bit mantissa, used for float32 matmuls/convs on Ampere and later GPUs
 #: when TF32 is allowed (inputs rounded to 10 bits, products accumulated in float32).
-MANTISSA_BITS = {"float32": 23, "float64": 52, "tf32": 10}
+#: "bfloat16" and "float16" are the inference precisions OpenVINO's CPU plugin picks by default on CPUs
+#: with those instructions (a run with EQUIVCHECK_OPENVINO_PRECISION=default is judged in them).
+MANTISSA_BITS = {"float32": 23, "float64": 52, "tf32": 10, "bfloat16": 7, "float16": 10}
 
 #: Unit roundoff u = 2**-(mantissa bits + 1) per compute precision (round to nearest).
 UNIT_ROUNDOFF = {name: 2.0 ** -(bits + 1) for name, bits in MANTISSA_BITS.items()}

@@ -112,6 +112,29 @@ def test_openvino_pins_f32_and_records_the_default():
     assert settings["default_inference_precision"] in ("f32", "bf16", "f16")
 
 
+def test_openvino_at_its_default_precision_is_judged_in_it(monkeypatch):
+    """EQUIVCHECK_OPENVINO_PRECISION=default compiles without the f32 pin and judges in the plugin's own
+    precision; any other value is a one-line error naming the variable."""
+    make("openvino")  # installed (else skipped, with the reason)
+    from equivcheck.backends.openvino.adapter import HINTS, OpenvinoBackend
+    monkeypatch.setenv("EQUIVCHECK_OPENVINO_PRECISION", "default")
+    backend = OpenvinoBackend(dtype="float32")  # a new adapter (backends.load caches one per process)
+    hint = backend.default_precision()
+    assert backend.config == {} and backend.compute_dtype == HINTS[hint]
+    assert backend.precision == f"default ({hint})"
+    assert backend.numeric_settings()["inference_precision"] == f"the plugin's default ({hint})"
+    (x, w) = data(9, (1, 2, 5, 5), (3, 2, 3, 3))
+    result = compare(backend.to_numpy(backend.conv(backend.asarray(x), backend.asarray(w))), oracle.conv(x, w),
+                     magnitude=op_bounds.magnitude(oracle.conv, x, w), terms=op_bounds.terms(oracle.conv, x, w),
+                     dtype=backend.compute_dtype, sides=1)
+    assert result.ok, result  # within the bound of the precision it computes in
+    monkeypatch.setenv("EQUIVCHECK_OPENVINO_PRECISION", "bf16")
+    with pytest.raises(ValueError, match="EQUIVCHECK_OPENVINO_PRECISION='bf16': use 'f32'"):
+        OpenvinoBackend(dtype="float32")
+    monkeypatch.delenv("EQUIVCHECK_OPENVINO_PRECISION")
+    assert OpenvinoBackend(dtype="float32").precision == ""
+
+
 def test_litert_missing_builtin_is_named():
     backend = make("litert")
     (x,) = data(7, (1, 2, 4, 4))

@@ -390,3 +390,26 @@ def test_the_report_shows_each_claims_sources_in_words():
     out = []
     render_html._sources({"claims": claims}, out)
     assert "href='https://github.com/Samsung/TICO/issues/420'" in "".join(out)
+
+
+def test_openvino_at_its_default_precision_gets_its_own_column(tmp_path):
+    """EQUIVCHECK_OPENVINO_PRECISION=default: those results are a second openvino column beside the pinned f32
+    one, so error/bound at the plugin's default precision shows next to it (like TF32 on a GPU)."""
+    versions = {"openvino": "2026.4.1", "onnx": "1.23.2"}
+
+    def ov(ratio, **extra):
+        return {"claim": "one_by_one_conv_is_linear", "framework": "openvino", "framework_version": "2026.4.1",
+                "versions": versions, "verdict": "holds", "expected": "holds", "max_abs_err": ratio * 1e-6,
+                "bound": 1e-6, "ratio": ratio, "counterexample": None, "seed": 0, "dtype": "float32", "examples": 1,
+                "examples_run": 2, "device": "cpu", **extra}
+
+    _write(tmp_path / "pinned.jsonl", None, [], [ov(0.05, precision="")])
+    _write(tmp_path / "default.jsonl", None, [], [ov(0.4, precision="default (bf16)", compute_dtype="bfloat16")])
+    report = _merged(tmp_path)
+    cells = report["verdicts"][0]["cells"]
+    assert {c: cell["max_ratio"] for c, cell in cells.items()} == {
+        "openvino: openvino 2026.4.1 · onnx 1.23.2": 0.05,
+        "openvino: openvino 2026.4.1 · onnx 1.23.2 · precision default (bf16)": 0.4}
+    schema = json.loads((ROOT / "docs" / "report-schema.json").read_text())
+    _validate(json.loads(render(report, "json")), schema, schema, "report")
+    assert "precision default (bf16)" in render(report, "md")

@@ -165,6 +165,9 @@ class Backend:
     #: values (kind and seed), so the programs, cached per signature, are built that many times, not
     #: once per draw.  The fixed examples always run; a run of at most this many draws is unchanged.
     distinct_draws: int | None = None
+    #: An engine run at a precision setting other than equivcheck's pinned one names it here (OpenVINO's
+    #: "default (bf16)"); results carry it and the report gives those results a column of their own.
+    precision: str = ""
 
     def __init__(self, dtype: str = "float32", device: str = "cpu", allow_tf32: bool = False):
         if dtype not in ("float32", "float64"):

@@ -101,15 +101,20 @@ def version_label(framework: str, versions: dict) -> str:
 # ---------------------------------------------------------------------------
 # building the report
 # ---------------------------------------------------------------------------
-def _column_of(framework: str, versions: dict, device: str = "cpu", tf32: bool = False) -> dict:
+def _column_of(framework: str, versions: dict, device: str = "cpu", tf32: bool = False, precision: str = "") -> dict:
     label = version_label(framework, versions)
     suffix = ""
     if device and device != "cpu":
         suffix += f" · {device}"
     if tf32:
         suffix += " · TF32 allowed"
-    return {"id": f"{framework}: {label}{suffix}", "framework": framework, "label": label + suffix,
-            "versions": versions, "device": device or "cpu", "allow_tf32": bool(tf32), "environments": []}
+    if precision:  # an engine run at its own precision instead of the pinned one (OpenVINO's default)
+        suffix += f" · precision {precision}"
+    column = {"id": f"{framework}: {label}{suffix}", "framework": framework, "label": label + suffix,
+              "versions": versions, "device": device or "cpu", "allow_tf32": bool(tf32), "environments": []}
+    if precision:
+        column["precision"] = precision
+    return column
 
 
 def _result_versions(record: dict, environment: dict | None) -> dict:
@@ -131,8 +136,8 @@ def build(environments: list[dict], sources: list[tuple], name: str = "report") 
     errors: dict[tuple, dict] = {}
     env_list = []
 
-    def column(framework, versions, device="cpu", tf32=False, env_name=None):
-        spec = _column_of(framework, versions, device, tf32)
+    def column(framework, versions, device="cpu", tf32=False, env_name=None, precision=""):
+        spec = _column_of(framework, versions, device, tf32, precision)
         col = columns.setdefault(spec["id"], spec)
         if env_name and env_name not in col["environments"]:
             col["environments"].append(env_name)
@@ -159,7 +164,8 @@ def build(environments: list[dict], sources: list[tuple], name: str = "report") 
             # bound used) or, for older lines, by the environment record; its error/bound is under TF32
             record_tf32 = record.get("compute_dtype") == "tf32" or (
                 bool(record.get("allow_tf32", tf32)) and record_device != "cpu")
-            col = column(framework, _result_versions(record, environment), record_device, record_tf32, env_name)
+            col = column(framework, _result_versions(record, environment), record_device, record_tf32, env_name,
+                         record.get("precision") or "")
             key = (record["claim"], framework)
             entry = verdicts.setdefault(key, {"claim": record["claim"], "framework": framework, "cells": {}})
             cell = entry["cells"].setdefault(col, {"dtypes": {}})

@@ -8,6 +8,9 @@ Design rules
   on CPUs with those instructions and to f32 elsewhere; claims compile with ``f32`` so that their
   bound (float32's unit roundoff) is honest everywhere.  :meth:`numeric_settings` records the
   plugin's default on this CPU, and the report probes what the default does.
+  ``EQUIVCHECK_OPENVINO_PRECISION=default`` runs the claims at the plugin's default instead, judged
+  in that precision's unit roundoff (bf16: 2⁻⁸, f16: 2⁻¹¹); those results are a column of their own
+  in the report ("default precision"), like TF32 on a GPU.
 - **No float64.**  OpenVINO's CPU plugin has no f64 kernels: it accepts an f64 model and computes it
   in f32 (its outputs are f64 arrays holding f32 results).  Judging those by float64's bound would
   refute correct claims, and by float32's would not be a float64 run, so there is no float64 column:
@@ -16,6 +19,7 @@ Design rules
 """
 from __future__ import annotations
 
+import os
 import re
 
 from equivcheck.backends.base import BackendUnavailable, NotApplicable
@@ -23,6 +27,10 @@ from equivcheck.backends.onnx.adapter import OnnxBackend
 
 #: What claims compile with (the CPU plugin's property and value).
 PINNED = {"INFERENCE_PRECISION_HINT": "f32"}
+#: The plugin's precision hints as the tolerance model's compute precisions.
+HINTS = {"f32": "float32", "bf16": "bfloat16", "f16": "float16"}
+#: The environment variable choosing what claims compile with: "f32" (pinned, the default) or "default".
+PRECISION_SETTING = "EQUIVCHECK_OPENVINO_PRECISION"
 
 #: What OpenVINO's ONNX frontend says when it has no conversion for an op or an attribute value: the
 #: runtime lacks that operation, so the example is n/a with its words (anything else it raises is its own).
@@ -43,6 +51,17 @@ class OpenvinoBackend(OnnxBackend):
         self.ov = openvino
         self.core = openvino.Core()
         self.core.set_property("CPU", {"INFERENCE_NUM_THREADS": 1})
+        setting = os.environ.get(PRECISION_SETTING) or "f32"
+        if setting not in ("f32", "default"):
+            raise ValueError(f"{PRECISION_SETTING}={setting!r}: use 'f32' (pinned, the default) or 'default' "
+                             f"(the CPU plugin's own inference precision)")
+        self.config = PINNED
+        if setting == "default":
+            hint = self.default_precision()
+            if hint not in HINTS:
+                raise BackendUnavailable(f"openvino: the CPU plugin's default inference precision {hint!r} has no "
+                                         f"unit roundoff in equivcheck's error model ({', '.join(HINTS)})")
+            self.config, self.compute_dtype, self.precision = {}, HINTS[hint], f"default ({hint})"
 
     def versions(self):
         import onnx
@@ -53,13 +72,15 @@ class OpenvinoBackend(OnnxBackend):
         return self.core.get_property("CPU", "INFERENCE_PRECISION_HINT").to_string()
 
     def numeric_settings(self):
-        return {**super().numeric_settings(), "device": "CPU", "inference_precision": PINNED["INFERENCE_PRECISION_HINT"],
+        pinned = self.config.get("INFERENCE_PRECISION_HINT")
+        return {**super().numeric_settings(), "device": "CPU",
+                "inference_precision": pinned or f"the plugin's default ({self.default_precision()})",
                 "default_inference_precision": self.default_precision(), "threads": 1}
 
     def _compile(self, model, config=None):
         try:
             compiled = self.core.compile_model(self.core.read_model(model.SerializeToString(), b""), "CPU",
-                                               PINNED if config is None else config)
+                                               self.config if config is None else config)
         except RuntimeError as exc:
             lacks = _LACKS.search(str(exc))
             if lacks:
