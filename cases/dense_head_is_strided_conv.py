@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from equivcheck import layouts, oracle
 from equivcheck.casekit import KERAS_TORCH_FLOAT64_DENSE, dense_layer
 from equivcheck.casekit_layouts import blocks_last, checked_flatten, columns_in_order
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.casekit_pitfalls import ONNX_116_NO_LAYERS, ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
 
@@ -42,7 +42,7 @@ from equivcheck.claim import claim, source
                            {"n": 1, "c": 1, "block": [1, 2, 2], "grid": [2, 1, 2], "out": 1, "grow": [0, 1, 1]}]),
     expected="holds",
     # Keras' Dense on its torch backend computes float64 in float32: every Dense check of normal-valued draws
-    deviations=[ORT_NO_FLOAT64_CONV, KERAS_TORCH_FLOAT64_DENSE],
+    deviations=[ORT_NO_FLOAT64_CONV, *ONNX_116_NO_LAYERS, KERAS_TORCH_FLOAT64_DENSE],
     notes={
         "*": "Dense is the framework's Dense/Linear layer (JAX: its linear op) and Flatten its Flatten layer "
              "(where it has none, its reshape; each framework's note names it) fed the map in the framework's "

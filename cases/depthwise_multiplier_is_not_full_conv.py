@@ -6,7 +6,7 @@ from equivcheck import layouts, oracle
 from equivcheck.casekit import tensor
 from equivcheck.casekit_equivalences import loaded_layer, slice_convs
 from equivcheck.casekit_layers import native_layer
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.casekit_pitfalls import ONNX_116_AUTO_PAD, ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
 
@@ -36,7 +36,7 @@ def _space(draw):
         dict(n=1, c=32, m=2, spatial=[14, 14], k=[5, 5], stride=1, padding="same", bias=True),
         dict(n=2, c=3, m=2, spatial=[6, 7], k=[3, 2], stride=2, padding="valid", bias=False),  # a small strided one
         dict(n=1, c=2, m=3, spatial=[6], k=[3], stride=1, padding="valid", bias=True)],  # a 1-D one
-    space=_space(), deviations=[ORT_NO_FLOAT64_CONV], expected="refuted",
+    space=_space(), deviations=[ORT_NO_FLOAT64_CONV, ONNX_116_AUTO_PAD], expected="refuted",
     notes={"*": "The statement is checked twice: the full C→C·M conv whose kernel is the depthwise kernel copied "
                 "across the input depth (the seed's 'copy this kernel N times in 3rd dimension') gives different "
                 "outputs, and the native full-conv layer has C times the depthwise layer's weights. Supporting facts "

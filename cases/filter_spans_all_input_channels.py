@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 from equivcheck import layouts, oracle
 from equivcheck.casekit import conv_layers
 from equivcheck.casekit_layouts import functional_kernel_shape
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.casekit_pitfalls import ONNX_116_NO_LAYERS, ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
 
@@ -48,7 +48,7 @@ def _space(draw):
         # conv with 2 groups exactly
         {"f": 10, "kd": 5, "n": 6, "k": [5, 5], "spatial": [60, 60], "fixed": True},
     ],
-    space=_space(), deviations=[ORT_NO_FLOAT64_CONV],
+    space=_space(), deviations=[ORT_NO_FLOAT64_CONV, *ONNX_116_NO_LAYERS],
     expected={"*": "holds", "tensorflow": "refuted", "litert": "refuted"},
     notes={
         "tensorflow": "tf.nn.conv1d/conv2d infer a grouped convolution from the filter: a kernel of depth kd on "

@@ -9,6 +9,7 @@ from equivcheck import layouts, oracle
 from equivcheck.casekit import KERAS_TORCH_FLOAT64, dense_layer
 from equivcheck.casekit_discovery import column_order_rule
 from equivcheck.casekit_layouts import checked_flatten, columns_in_order
+from equivcheck.casekit_pitfalls import ONNX_116_NO_LAYERS
 from equivcheck.claim import claim, deviation, source
 
 
@@ -39,7 +40,7 @@ from equivcheck.claim import claim, deviation, source
     expected="refuted",
     # the bug also breaks the supporting check "NHWC Flatten+Dense with permuted columns == NCHW model"
     deviations=[deviation("tensorflow", "refuted", dtype="float64", keras_backend="torch", supporting=True,
-                          reason=KERAS_TORCH_FLOAT64)],
+                          reason=KERAS_TORCH_FLOAT64), *ONNX_116_NO_LAYERS],
     notes={
         "*": "The NCHW source model: the (N, C, *spatial) maps flattened channel-major (x.view(-1, C·H·W)), then a "
              "linear map with weight (out, C·H·W); the maps are the drawn ones plus every one-hot map, and the "

@@ -3,6 +3,7 @@ from hypothesis import strategies as st
 
 from equivcheck import oracle
 from equivcheck.casekit import KERAS_TORCH_FLOAT64_DENSE, dense_layer
+from equivcheck.casekit_pitfalls import ONNX_116_NO_LAYERS
 from equivcheck.claim import claim, source
 
 
@@ -34,7 +35,7 @@ from equivcheck.claim import claim, source
         "lead": st.lists(st.integers(1, 4), min_size=1, max_size=3), "in_features": st.integers(1, 6),
         "out_features": st.integers(1, 4), "bias": st.booleans(), "bad_last": st.integers(1, 7),
         "seed_error": st.just(False)}).filter(lambda p: p["bad_last"] != p["in_features"]),
-    expected="holds", deviations=[KERAS_TORCH_FLOAT64_DENSE],
+    expected="holds", deviations=[KERAS_TORCH_FLOAT64_DENSE, *ONNX_116_NO_LAYERS],
     notes={
         "numpy": "The oracle's linear (x @ W.T + b on the last axis); a wrong last axis raises OracleError.",
         "torch": "torch.nn.Linear.",

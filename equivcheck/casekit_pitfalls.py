@@ -24,6 +24,14 @@ from equivcheck.claim import deviation
 #: claim built on them is n/a there (the registry's record says which ops), float32 gives the claim's verdict.
 ORT_NO_FLOAT64_CONV = deviation("onnxruntime", "n/a", dtype="float64",
                                 reason=known_issues.BY_ID["ort-no-float64-conv"].reason)
+#: With onnx 1.16.2 (tox env onnx-oldest) torch's exporter cannot run: claims built on layers are n/a in
+#: both ONNX columns there.
+ONNX_116_NO_LAYERS = tuple(deviation(column, "n/a", onnx="1.16.2",
+                                     reason=known_issues.BY_ID["onnx-exporter-needs-onnx-1.17"].reason)
+                           for column in ("onnxruntime", "onnx"))
+#: onnx 1.16.2's reference pads Conv's auto_pad wrong, so the examples that use it are not run there.
+ONNX_116_AUTO_PAD = deviation("onnx", "n/a", onnx="1.16.2",
+                              reason=known_issues.BY_ID["onnx-reference-conv-auto-pad"].reason)
 
 #: The channel order of each shuffle of the backend interface: CRD (channel-major: c·r² + i·r + j,
 #: PyTorch's pixel_shuffle / pixel_unshuffle) or DCR (phase-major: (i·r + j)·C + c, TF's depth_to_space /

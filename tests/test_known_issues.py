@@ -708,3 +708,20 @@ def test_litert_grouped_3d_transpose_conv_still_fails_to_prepare():
                                                                  function).convert()
     with pytest.raises(RuntimeError, match=re.escape(issue.words[1])):
         Interpreter(model_content=flatbuffer).allocate_tensors()
+
+
+def test_the_exporter_still_needs_an_onnxscript_onnx_1_16_lacks():
+    """Pins onnx-exporter-needs-onnx-1.17 where the installed onnx is in its range (tox env onnx-oldest): exporting
+    a torch.nn.Linear for the ONNX columns is n/a with the exporter's missing onnxscript module named.  Fails the
+    day an onnxscript that torch's exporter can use installs beside that onnx: narrow the record."""
+    onnx = pytest.importorskip("onnx", reason="the ONNX columns need onnx")
+    pytest.importorskip("onnxruntime", reason="the onnxruntime column needs onnxruntime")
+    pytest.importorskip("torch", reason="the ONNX columns' layers are exported torch.nn layers")
+    issue = known_issues.BY_ID["onnx-exporter-needs-onnx-1.17"]
+    if not issue.affects(onnx.__version__):
+        pytest.skip(f"onnx {onnx.__version__} is outside {issue.id}'s range (≤ {issue.last_seen})")
+    from equivcheck.backends.base import NotApplicable
+    from equivcheck.backends.onnx.adapter import OnnxRuntimeBackend
+
+    with pytest.raises(NotApplicable, match=r"cannot run with the installed onnxscript \S+ \(no module onnxscript"):
+        OnnxRuntimeBackend(dtype="float32").layer("dense", in_channels=1, out_channels=1)
