@@ -41,7 +41,7 @@ def _space(draw):
                 "input, exact), one Conv2D call of the framework on all N·T frames, and the output unfolded the same "
                 "way. The backend interface has no TimeDistributed wrapper, so Keras' own TimeDistributed layer is not "
                 "called: this checks the composition, not the layer.",
-           "tensorflow": "No dilation in the draws: TF's CPU Conv3D has no dilated kernel (known_issues.py: "
+           "tensorflow": "No dilation in the draws: TF's CPU Conv3D has no dilated kernel (equivcheck/known_issues/: "
                          "tf-no-dilated-conv3d), a TF limitation, not part of this claim.",
            "jax": "lax has no layers: the layer-level check (Conv3D layer vs Conv2D layer with the same weights) is "
                   "skipped; the functional identity is tested.",

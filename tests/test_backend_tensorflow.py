@@ -143,7 +143,7 @@ def test_conv_transpose_matches_oracle(backend, x_shape, w_shape, kwargs):
     try:
         got = run(backend, "conv_transpose", x, w, b, **kwargs)
     except Exception as exc:  # noqa: BLE001 - only a gap the registry knows may skip; anything else fails
-        # float32 goes to oneDNN, whose dilated backprop kernels depend on the CPU (known_issues.py)
+        # float32 goes to oneDNN, whose dilated backprop kernels depend on the CPU (equivcheck/known_issues/)
         try:
             known_issues.missing_kernel(backend, "conv_transpose", len(x_shape) - 2, exc,
                                         stride=kwargs.get("stride", 1), dilation=kwargs.get("dilation", 1),

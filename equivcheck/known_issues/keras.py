@@ -24,7 +24,7 @@ def check_keras_avg_pool(keras_backend: str, padding, spatial, pool_size, stride
             and keras_same_avg_pool_replicates(spatial, pool_size, strides)):
         raise KnownIssueSkip(f"not run: Keras {keras_version} on torch pads an uneven 'same' average pool by "
                              "replicating the edge pixels, which the border averages then count "
-                             "(equivcheck/known_issues.py: keras-torch-same-avg-pool-replicates)")
+                             "(equivcheck/known_issues/: keras-torch-same-avg-pool-replicates)")
 
 
 def check_keras_batch_norm(keras_backend: str, dtype: str, keras_version: str) -> None:
@@ -33,4 +33,4 @@ def check_keras_batch_norm(keras_backend: str, dtype: str, keras_version: str) -
     if (dtype == "float64" and keras_backend in ("jax", "torch")
             and BY_ID["keras-float64-batch-norm-in-float32"].affects(keras_version)):
         raise KnownIssueSkip(f"not run: Keras {keras_version}'s BatchNormalization on {keras_backend} computes a "
-                             "float64 input in float32 (equivcheck/known_issues.py: keras-float64-batch-norm-in-float32)")
+                             "float64 input in float32 (equivcheck/known_issues/: keras-float64-batch-norm-in-float32)")

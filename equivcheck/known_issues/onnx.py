@@ -10,14 +10,14 @@ def check_onnx_reference_conv_transpose(groups: int, onnx_version: str) -> None:
     """Raise :class:`KnownIssueSkip` before onnx.reference runs a grouped ConvTranspose (wrong or raises)."""
     if int(groups) > 1 and BY_ID["onnx-reference-grouped-conv-transpose"].affects(onnx_version):
         raise KnownIssueSkip(f"not run: onnx {onnx_version}'s reference ConvTranspose computes group > 1 wrong or "
-                             f"raises (equivcheck/known_issues.py: onnx-reference-grouped-conv-transpose)")
+                             f"raises (equivcheck/known_issues/: onnx-reference-grouped-conv-transpose)")
 
 
 def check_onnx_reference_conv_auto_pad(auto_pad, onnx_version: str) -> None:
     """Raise :class:`KnownIssueSkip` before an affected onnx.reference runs a Conv with an auto_pad word."""
     if auto_pad in ("VALID", "SAME_UPPER", "SAME_LOWER") and BY_ID["onnx-reference-conv-auto-pad"].affects(onnx_version):
         raise KnownIssueSkip(f"not run: onnx {onnx_version}'s reference Conv pads auto_pad={auto_pad} wrong "
-                             f"(equivcheck/known_issues.py: onnx-reference-conv-auto-pad)")
+                             f"(equivcheck/known_issues/: onnx-reference-conv-auto-pad)")
 
 
 def check_onnx_reference_max_pool_indices(strides, dilations, onnx_version: str) -> None:
@@ -26,7 +26,7 @@ def check_onnx_reference_max_pool_indices(strides, dilations, onnx_version: str)
     if (all(int(s) == 1 for s in strides) and all(int(d) == 1 for d in dilations)
             and BY_ID["onnx-reference-max-pool-unit-stride-indices"].affects(onnx_version)):
         raise KnownIssueSkip(f"not run: onnx {onnx_version}'s reference MaxPool numbers the Indices per (n, c) plane "
-                             f"at stride 1 (equivcheck/known_issues.py: onnx-reference-max-pool-unit-stride-indices)")
+                             f"at stride 1 (equivcheck/known_issues/: onnx-reference-max-pool-unit-stride-indices)")
 
 
 def check_onnx_reference_max_unpool(input_shape, kernel, strides, output_shape, onnx_version: str) -> None:
@@ -38,5 +38,5 @@ def check_onnx_reference_max_unpool(input_shape, kernel, strides, output_shape, 
     if (list(output_shape[2:]) != inferred
             and BY_ID["onnx-reference-max-unpool-output-shape"].affects(onnx_version)):
         raise KnownIssueSkip(f"not run: onnx {onnx_version}'s reference MaxUnpool misplaces values for an "
-                             f"output_shape other than the default (equivcheck/known_issues.py: "
+                             f"output_shape other than the default (equivcheck/known_issues/: "
                              f"onnx-reference-max-unpool-output-shape)")

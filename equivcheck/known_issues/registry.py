@@ -250,9 +250,9 @@ def missing_kernel(bk, op: str, rank: int, exc: BaseException, *, stride=1, dila
         version = bk.versions().get(issue.package, "0")
         if (issue.affects(version) and issue.device in ("any", bk.device)
                 and issue.applies(op, rank, bk.dtype, stride, dilation, groups)):
-            raise KnownIssueSkip(f"not run: {issue.reason} (equivcheck/known_issues.py: {issue.id})") from exc
+            raise KnownIssueSkip(f"not run: {issue.reason} (equivcheck/known_issues/: {issue.id})") from exc
         raise UnrecognisedGap(
             f"{bk.framework_name} raised the words of known issue {issue.id} ({issue.words[0]!r}) outside its "
             f"bounds: op {op}, {rank}-D, {bk.dtype}, {bk.device}, stride {stride}, dilation {dilation}, groups "
-            f"{groups}, {issue.package} {version}; widen the record in equivcheck/known_issues.py only if this "
+            f"{groups}, {issue.package} {version}; widen the record in equivcheck/known_issues/ only if this "
             f"is the same gap") from exc

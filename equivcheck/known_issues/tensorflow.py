@@ -67,4 +67,4 @@ def check_tf_conv2d(x_shape, kernel_shape, strides, padding, dilations, dtype: s
         raise KnownIssueSkip(
             f"not run: TensorFlow {tf_version}'s oneDNN float32 conv2d computes wrong values for such a "
             f"convolution (batch ≥ 2, one input channel, a one-column output at column stride > 1; "
-            f"see equivcheck/known_issues.py)")
+            f"see equivcheck/known_issues/)")

@@ -88,4 +88,4 @@ def check_program(jaxpr, jaxlib_version: str) -> None:
             # one wording per defect and version, so results group the examples it stopped
             raise KnownIssueSkip(
                 f"not run: jaxlib {jaxlib_version}'s XLA CPU compiler aborts the process on such a convolution "
-                f"(operand swap with a base-dilated group dimension; see equivcheck/known_issues.py)")
+                f"(operand swap with a base-dilated group dimension; see equivcheck/known_issues/)")
