@@ -6,7 +6,7 @@ from equivcheck import layouts
 from equivcheck.backends.base import NotApplicable
 from equivcheck.casekit_layouts import (functional_kernel_shape, kernel_dims, kernel_shape, layout_shape,
                                         out_channels, reference_op, wrong_permutation_checks)
-from equivcheck.casekit_pitfalls import ONNX_116_NO_LAYERS, ORT_NO_FLOAT64_CONV
+from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
 from equivcheck.claim import claim, source
 
 _TORCH = {"conv": "OI*", "conv_transpose": "IO*", "depthwise": "OI*"}
@@ -84,7 +84,7 @@ def _example(op, c_in, c_out, k, spatial, mult=1, groups=1, **extra):
         _example("conv_transpose", 3, 2, [2, 1, 3], [2, 2, 2]),
         _example("depthwise", 3, 0, [3, 2], [4, 4], mult=2), _example("depthwise", 2, 0, [3], [5], mult=2),
     ],
-    space=_space(), deviations=[ORT_NO_FLOAT64_CONV, *ONNX_116_NO_LAYERS], expected="holds",
+    space=_space(), deviations=[ORT_NO_FLOAT64_CONV], expected="holds",
     notes={
         "jax": "lax has no layer classes: only the functional kernel layout is checked (lax.conv_general_dilated "
                "with default dimension_numbers, OI*; transposed via the forward kernel, IO*).",
