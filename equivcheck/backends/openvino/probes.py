@@ -8,6 +8,7 @@ import numpy as np
 from equivcheck import op_bounds, oracle, tolerance
 from equivcheck.backends.onnx.graphs import Signature, build
 from equivcheck.backends.onnx.probe_rows import register_all, setup  # noqa: F401  (setup: the probe worker's)
+from equivcheck.backends.openvino.adapter import PINNED
 from equivcheck.report.probes import probe
 
 FRAMEWORK = "openvino"
