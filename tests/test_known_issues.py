@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import pytest
 
@@ -725,3 +726,27 @@ def test_the_exporter_still_needs_an_onnxscript_onnx_1_16_lacks():
 
     with pytest.raises(NotApplicable, match=r"cannot run with the installed onnxscript \S+ \(no module onnxscript"):
         OnnxRuntimeBackend(dtype="float32").layer("dense", in_channels=1, out_channels=1)
+
+
+def test_onnx_116_reference_ceil_mode_average_pool_still_keeps_the_window():
+    """Pins onnx-reference-avg-pool-ceil-window-in-padding with onnx alone: x = 1 2 3 4 5, AveragePool kernel 2,
+    stride 2, pads 1, ceil_mode 1: the spec's [1, 2.5, 4.5]; inside the record's range the reference adds a NaN
+    window.  Fails the day it does not: narrow the record."""
+    onnx = pytest.importorskip("onnx", reason="the onnx column needs onnx")
+    from onnx import TensorProto, helper
+    from onnx.reference import ReferenceEvaluator
+
+    issue = known_issues.BY_ID["onnx-reference-avg-pool-ceil-window-in-padding"]
+    node = helper.make_node("AveragePool", ["X"], ["Y"], kernel_shape=[2], strides=[2], pads=[1, 1], ceil_mode=1)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 1, 5])],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the empty window's mean is the symptom
+        got = ReferenceEvaluator(model).run(None, {"X": np.arange(1, 6, dtype=np.float32).reshape(1, 1, 5)})[0]
+    got = got.ravel().tolist()
+    if issue.affects(onnx.__version__):
+        assert got[:3] == [1.0, 2.5, 4.5] and len(got) == 4 and np.isnan(got[3]), \
+            f"{issue.id}: onnx {onnx.__version__} now gives {got}: narrow the record's last_seen"
+    else:
+        assert got == [1.0, 2.5, 4.5], f"onnx {onnx.__version__} keeps the window in the padding: widen {issue.id}"

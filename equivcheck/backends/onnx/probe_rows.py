@@ -171,7 +171,8 @@ def _pool_divisor(framework, count_include_pad):
 #: record's range keeps the last window that starts in the right padding, one output more than the rule.
 CEIL_MODE_DEFECTS = {("openvino", "MaxPool"): "openvino-ceil-mode-window-in-padding",
                      ("onnxruntime", "MaxPool"): "ort-ceil-mode-window-in-padding",
-                     ("onnxruntime", "AveragePool"): "ort-ceil-mode-window-in-padding"}
+                     ("onnxruntime", "AveragePool"): "ort-ceil-mode-window-in-padding",
+                     ("onnx", "AveragePool"): "onnx-reference-avg-pool-ceil-window-in-padding"}
 
 
 def _ceil_mode(framework, op):
