@@ -750,3 +750,25 @@ def test_onnx_116_reference_ceil_mode_average_pool_still_keeps_the_window():
             f"{issue.id}: onnx {onnx.__version__} now gives {got}: narrow the record's last_seen"
     else:
         assert got == [1.0, 2.5, 4.5], f"onnx {onnx.__version__} keeps the window in the padding: widen {issue.id}"
+
+
+def test_ort_still_refuses_dilated_same_auto_pad():
+    """Pins ort-no-dilated-auto-pad-same with ONNX Runtime and onnx alone: Conv of x (1, 1, 5), w (1, 1, 2),
+    dilations 2, auto_pad SAME_UPPER (the spec: 5 outputs).  Fails the day ORT runs it: narrow the record."""
+    ort = pytest.importorskip("onnxruntime", reason="the onnxruntime column needs onnxruntime")
+    from onnx import TensorProto, helper
+
+    issue = known_issues.BY_ID["ort-no-dilated-auto-pad-same"]
+    if not issue.affects(ort.__version__):
+        pytest.skip(f"onnxruntime {ort.__version__} is outside {issue.id}'s range (≤ {issue.last_seen})")
+    node = helper.make_node("Conv", ["x", "w"], ["y"], dilations=[2], auto_pad="SAME_UPPER")
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 5]),
+                                            helper.make_tensor_value_info("w", TensorProto.FLOAT, [1, 1, 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+    model.ir_version = 9  # ONNX Runtime 1.18 reads IR ≤ 9
+    options = ort.SessionOptions()
+    options.log_severity_level = 4
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    with pytest.raises(Exception, match=re.escape(issue.words[0])):
+        session.run(None, {"x": np.ones((1, 1, 5), np.float32), "w": np.ones((1, 1, 2), np.float32)})

@@ -88,6 +88,16 @@ ISSUES: tuple[KnownIssue, ...] = (
         applies=lambda op, rank, dtype, stride, dilation, groups: dtype == "float64" and op in ORT_NO_FLOAT64_OPS,
         pinned_by="tests/test_known_issues.py::test_ort_still_has_no_float64_kernel"),
     KnownIssue(
+        id="ort-no-dilated-auto-pad-same", kind="missing kernel", framework="onnxruntime", package="onnxruntime",
+        **seen_in("1.32.0"),
+        reason="ONNX Runtime's Conv refuses auto_pad SAME_UPPER or SAME_LOWER together with dilations > 1 when it "
+               "runs ('Dilation not supported for AutoPadType::SAME_UPPER or AutoPadType::SAME_LOWER'; the ONNX "
+               "spec and the reference have it): such a conv cannot be run there, where an exporter writes "
+               "explicit pads instead",
+        words=("Dilation not supported for AutoPadType",),
+        applies=lambda op, rank, dtype, stride, dilation, groups: op == "Conv" and max(dilation) > 1,
+        pinned_by="tests/test_known_issues.py::test_ort_still_refuses_dilated_same_auto_pad"),
+    KnownIssue(
         id="ort-output-padding-below-stride", kind="missing kernel", framework="onnxruntime", package="onnxruntime",
         **seen_in("1.32.0"), older_too=False,
         reason="ONNX Runtime's ConvTranspose refuses an output_padding that is not below the stride ('output_padding "

@@ -316,7 +316,17 @@ class OnnxRuntimeBackend(OnnxBackend):
                 known_issues.missing_kernel(self, named.group(1), 0, exc)
             raise
         names = [i.name for i in session.get_inputs()]
-        return lambda feeds: session.run(None, dict(zip(names, feeds)), self._run_options)
+        node = model.graph.node[0] if len(model.graph.node) == 1 else None  # a functional op's graph
+
+        def run(feeds):
+            try:
+                return session.run(None, dict(zip(names, feeds)), self._run_options)
+            except Exception as exc:  # a kernel refusing these attributes when run: the registry decides
+                if node is not None:
+                    dilations = next((list(a.ints) for a in node.attribute if a.name == "dilations"), [1])
+                    known_issues.missing_kernel(self, node.op_type, len(dilations), exc, dilation=dilations)
+                raise
+        return run
 
 
 class OnnxReferenceBackend(OnnxBackend):
