@@ -772,3 +772,38 @@ def test_ort_still_refuses_dilated_same_auto_pad():
     session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
     with pytest.raises(Exception, match=re.escape(issue.words[0])):
         session.run(None, {"x": np.ones((1, 1, 5), np.float32), "w": np.ones((1, 1, 2), np.float32)})
+
+
+_ORT_CONV_ONE_AXIS_SHORT = """
+import numpy as np, onnxruntime as ort
+from onnx import TensorProto, helper
+node = helper.make_node("Conv", ["x", "w"], ["y"])
+graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 7, 9]),
+                                        helper.make_tensor_value_info("w", TensorProto.FLOAT, [5, 3, 2, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+model.ir_version = 9
+options = ort.SessionOptions()
+options.log_severity_level = 4
+try:
+    ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    print("built")
+except Exception as exc:
+    print("rejected:", exc)
+"""
+
+
+def test_ort_118_still_aborts_on_a_conv_one_axis_short():
+    """Pins ort-conv-rank-mismatch-abort in a subprocess with ONNX Runtime and onnx alone: a session for Conv of X
+    (3, 7, 9) with W (5, 3, 2, 4).  Inside the record's range the process dies of SIGABRT; outside it the session
+    is rejected with a shape-inference error.  Fails the day that changes: narrow or widen the record."""
+    ort = pytest.importorskip("onnxruntime", reason="the onnxruntime column needs onnxruntime")
+    issue = known_issues.BY_ID["ort-conv-rank-mismatch-abort"]
+    done = subprocess.run([sys.executable, "-c", _ORT_CONV_ONE_AXIS_SHORT], capture_output=True, text=True,
+                          timeout=120)
+    if issue.affects(ort.__version__):
+        assert done.returncode < 0 or done.returncode == 134, \
+            f"{issue.id}: onnxruntime {ort.__version__} no longer aborts ({done.stdout.strip()}): narrow the record"
+    else:
+        assert done.returncode == 0 and done.stdout.startswith("rejected:"), \
+            f"onnxruntime {ort.__version__}: {done.returncode} {done.stdout} {done.stderr[-300:]} (widen {issue.id}?)"
