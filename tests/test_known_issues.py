@@ -807,3 +807,22 @@ def test_ort_118_still_aborts_on_a_conv_one_axis_short():
     else:
         assert done.returncode == 0 and done.stdout.startswith("rejected:"), \
             f"onnxruntime {ort.__version__}: {done.returncode} {done.stdout} {done.stderr[-300:]} (widen {issue.id}?)"
+
+
+def test_onnx_reference_still_fails_output_padding_beyond_the_stride():
+    """Pins onnx-reference-output-padding-beyond-stride with onnx alone: ConvTranspose of X (1, 1, 1), W (1, 1, 2),
+    dilations 2, output_padding 1 (PyTorch: [1, 0, 1, 0]).  Fails the day the reference runs it: narrow the record."""
+    onnx = pytest.importorskip("onnx", reason="the onnx column needs onnx")
+    from onnx import TensorProto, helper
+    from onnx.reference import ReferenceEvaluator
+
+    issue = known_issues.BY_ID["onnx-reference-output-padding-beyond-stride"]
+    if not issue.affects(onnx.__version__):
+        pytest.skip(f"onnx {onnx.__version__} is outside {issue.id}'s range (≤ {issue.last_seen})")
+    node = helper.make_node("ConvTranspose", ["X", "W"], ["Y"], dilations=[2], output_padding=[1])
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, None),
+                                            helper.make_tensor_value_info("W", TensorProto.FLOAT, None)],
+                              [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 22)])
+    with pytest.raises(ValueError, match=issue.words[0]):
+        ReferenceEvaluator(model).run(None, {"X": np.ones((1, 1, 1), np.float32), "W": np.ones((1, 1, 2), np.float32)})

@@ -20,13 +20,21 @@ def check_onnx_reference_conv_auto_pad(auto_pad, onnx_version: str) -> None:
                              f"(equivcheck/known_issues/: onnx-reference-conv-auto-pad)")
 
 
-def check_onnx_reference_max_pool_indices(strides, dilations, onnx_version: str) -> None:
-    """Raise :class:`KnownIssueSkip` before onnx.reference runs a MaxPool whose Indices are used with every
-    stride and dilation 1 (its generic pooling path numbers them per (n, c) plane, not over the tensor)."""
-    if (all(int(s) == 1 for s in strides) and all(int(d) == 1 for d in dilations)
+def check_onnx_reference_max_pool_indices(strides, dilations, onnx_version: str, *, indices: bool = True,
+                                           pads=()) -> None:
+    """Raise :class:`KnownIssueSkip` before onnx.reference runs a MaxPool with every stride and dilation 1 on its
+    generic pooling path, where it numbers the Indices per (n, c) plane, not over the tensor (when ``indices``
+    are used), and raises IndexError for a padded 1-D or 3-D input (with or without them)."""
+    if not (all(int(s) == 1 for s in strides) and all(int(d) == 1 for d in dilations)
             and BY_ID["onnx-reference-max-pool-unit-stride-indices"].affects(onnx_version)):
+        return
+    if indices:
         raise KnownIssueSkip(f"not run: onnx {onnx_version}'s reference MaxPool numbers the Indices per (n, c) plane "
                              f"at stride 1 (equivcheck/known_issues/: onnx-reference-max-pool-unit-stride-indices)")
+    if len(strides) in (1, 3) and any(int(p) for p in pads):
+        raise KnownIssueSkip(f"not run: onnx {onnx_version}'s reference MaxPool raises IndexError for a padded "
+                             f"{len(strides)}-D input at stride 1 (equivcheck/known_issues/: "
+                             f"onnx-reference-max-pool-unit-stride-indices)")
 
 
 def check_onnx_reference_max_unpool(input_shape, kernel, strides, output_shape, onnx_version: str) -> None:

@@ -107,6 +107,17 @@ ISSUES: tuple[KnownIssue, ...] = (
         applies=lambda op, rank, dtype, stride, dilation, groups: op == "Conv" and max(dilation) > 1,
         pinned_by="tests/test_known_issues.py::test_ort_still_refuses_dilated_same_auto_pad"),
     KnownIssue(
+        id="onnx-reference-output-padding-beyond-stride", kind="missing kernel", framework="onnx", package="onnx",
+        **seen_in("1.23.2"),
+        reason="onnx.reference's ConvTranspose fails (ValueError 'expected size of input's dimension 2 to match the "
+               "calculated number of sliding blocks') when an output_padding is not below its stride, which PyTorch "
+               "accepts below the dilation (minimal graph: X (1, 1, 1), W (1, 1, 2), dilations 2, output_padding 1: "
+               "PyTorch gives [1, 0, 1, 0]); such a transposed conv cannot be run there",
+        words=("to match the calculated number of sliding blocks",),
+        applies=lambda op, rank, dtype, stride, dilation, groups: op in ("conv_transpose", "ConvTranspose")
+        and max(dilation) > 1,
+        pinned_by="tests/test_known_issues.py::test_onnx_reference_still_fails_output_padding_beyond_the_stride"),
+    KnownIssue(
         id="ort-output-padding-below-stride", kind="missing kernel", framework="onnxruntime", package="onnxruntime",
         **seen_in("1.32.0"), older_too=False,
         reason="ONNX Runtime's ConvTranspose refuses an output_padding that is not below the stride ('output_padding "

@@ -357,10 +357,11 @@ class OnnxReferenceBackend(OnnxBackend):
                 known_issues.check_onnx_reference_conv_auto_pad(attrs.get("auto_pad", b"NOTSET").decode(), version)
             if node.op_type == "ConvTranspose":
                 known_issues.check_onnx_reference_conv_transpose(attrs.get("group", 1), version)
-            if node.op_type == "MaxPool" and len(node.output) > 1 and node.output[1]:
+            if node.op_type == "MaxPool":
                 rank = len(attrs["kernel_shape"])
-                known_issues.check_onnx_reference_max_pool_indices(attrs.get("strides", [1] * rank),
-                                                                   attrs.get("dilations", [1] * rank), version)
+                known_issues.check_onnx_reference_max_pool_indices(
+                    attrs.get("strides", [1] * rank), attrs.get("dilations", [1] * rank), version,
+                    indices=len(node.output) > 1 and bool(node.output[1]), pads=attrs.get("pads", ()))
             if node.op_type == "MaxUnpool" and len(node.input) > 2:
                 constants = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
                 shapes = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
@@ -369,4 +370,14 @@ class OnnxReferenceBackend(OnnxBackend):
                                                              list(constants[node.input[2]]), version)
         evaluator = self._evaluator(model)
         names = [i.name for i in model.graph.input]
-        return lambda feeds: evaluator.run(None, dict(zip(names, feeds)))
+        node = model.graph.node[0] if len(model.graph.node) == 1 else None  # a functional op's graph
+
+        def run(feeds):
+            try:
+                return evaluator.run(None, dict(zip(names, feeds)))
+            except Exception as exc:  # the reference refusing these attributes: the registry decides
+                if node is not None:
+                    dilations = next((list(a.ints) for a in node.attribute if a.name == "dilations"), [1])
+                    known_issues.missing_kernel(self, node.op_type, len(dilations), exc, dilation=dilations)
+                raise
+        return run
