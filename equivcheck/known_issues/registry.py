@@ -104,7 +104,7 @@ ISSUES: tuple[KnownIssue, ...] = (
                "spec and the reference have it): such a conv cannot be run there, where an exporter writes "
                "explicit pads instead",
         words=("Dilation not supported for AutoPadType",),
-        applies=lambda op, rank, dtype, stride, dilation, groups: op == "Conv" and max(dilation) > 1,
+        applies=lambda op, rank, dtype, stride, dilation, groups: op in ("conv", "Conv") and max(dilation) > 1,
         pinned_by="tests/test_known_issues.py::test_ort_still_refuses_dilated_same_auto_pad"),
     KnownIssue(
         id="onnx-reference-output-padding-beyond-stride", kind="missing kernel", framework="onnx", package="onnx",
