@@ -76,6 +76,22 @@ class OnnxBackend(Backend):
         """ONNX model → callable(list of arrays) → list of outputs."""
         raise NotImplementedError
 
+    def _asking_the_registry(self, model, run):
+        """``run`` for a compiled ``model``, with a run-time refusal of a functional op's one-node graph put to
+        :func:`equivcheck.known_issues.missing_kernel` (a known gap is n/a, its words outside the record's
+        bounds an error); anything else, and any refusal of a multi-node graph, is raised as it is."""
+        node = model.graph.node[0] if len(model.graph.node) == 1 else None
+
+        def guarded(feeds):
+            try:
+                return run(feeds)
+            except Exception as exc:  # the engine refusing these attributes when run: the registry decides
+                if node is not None:
+                    dilations = next((list(a.ints) for a in node.attribute if a.name == "dilations"), [1])
+                    known_issues.missing_kernel(self, node.op_type, len(dilations), exc, dilation=dilations)
+                raise
+        return guarded
+
     def _run(self, kind, arrays, outputs=1, **attrs):
         arrays = [np.asarray(a) for a in arrays]
         types = tuple("int64" if a.dtype.kind in "iu" else self.dtype for a in arrays)
@@ -316,17 +332,8 @@ class OnnxRuntimeBackend(OnnxBackend):
                 known_issues.missing_kernel(self, named.group(1), 0, exc)
             raise
         names = [i.name for i in session.get_inputs()]
-        node = model.graph.node[0] if len(model.graph.node) == 1 else None  # a functional op's graph
-
-        def run(feeds):
-            try:
-                return session.run(None, dict(zip(names, feeds)), self._run_options)
-            except Exception as exc:  # a kernel refusing these attributes when run: the registry decides
-                if node is not None:
-                    dilations = next((list(a.ints) for a in node.attribute if a.name == "dilations"), [1])
-                    known_issues.missing_kernel(self, node.op_type, len(dilations), exc, dilation=dilations)
-                raise
-        return run
+        return self._asking_the_registry(model, lambda feeds: session.run(None, dict(zip(names, feeds)),
+                                                                          self._run_options))
 
 
 class OnnxReferenceBackend(OnnxBackend):
@@ -370,14 +377,4 @@ class OnnxReferenceBackend(OnnxBackend):
                                                              list(constants[node.input[2]]), version)
         evaluator = self._evaluator(model)
         names = [i.name for i in model.graph.input]
-        node = model.graph.node[0] if len(model.graph.node) == 1 else None  # a functional op's graph
-
-        def run(feeds):
-            try:
-                return evaluator.run(None, dict(zip(names, feeds)))
-            except Exception as exc:  # the reference refusing these attributes: the registry decides
-                if node is not None:
-                    dilations = next((list(a.ints) for a in node.attribute if a.name == "dilations"), [1])
-                    known_issues.missing_kernel(self, node.op_type, len(dilations), exc, dilation=dilations)
-                raise
-        return run
+        return self._asking_the_registry(model, lambda feeds: evaluator.run(None, dict(zip(names, feeds))))
