@@ -6,7 +6,7 @@ of an extracted patch come, where pixel shuffles put each channel, and how 'same
 odd total.  Claims, the conventions report's probes and the layout table all name them from here.
 
 Design rules
-- One entry per convention, with a short ``key`` (what adapters declare, e.g. ``patch_order = "C,k"``),
+- One entry per convention, with a short ``key`` (what adapters declare, e.g. ``patch_order="C,k"``),
   the formula that defines it, the ``report`` name the conventions report prints, and the ``claim``
   name claims record as a fact (both spellings are the published texts: changing either changes
   docs/CONVENTIONS.md or results files, so they are data here, not code in a probe or a case).

@@ -108,3 +108,16 @@ def test_same_seed_gives_identical_results_files(tmp_path, capsys):
             record.pop("duration_s")
         files.append([header, *records])
     assert files[0] == files[1] and len(files[0]) == 5
+
+
+def test_an_adapter_class_statement_with_an_unknown_keyword_names_it():
+    from equivcheck.backends.base import Backend
+
+    with pytest.raises(TypeError, match=r"MyBackend: unknown adapter keyword\(s\) \['framwork'\]; .*'framework'"):
+        class MyBackend(Backend, framwork="mine"):
+            pass
+
+    class Mine(Backend, framework="mine", patch_order="k,C"):
+        pass
+
+    assert (Mine.framework_name, Mine.patch_order, Mine.functional_api) == ("mine", "k,C", Backend.functional_api)

@@ -144,7 +144,26 @@ class LayerHandle:
 
 
 class Backend:
-    """Base adapter. Subclasses set ``framework_name`` and implement what they can."""
+    """Base adapter.  A subclass declares who it is in its class statement and implements what it can::
+
+        class TorchBackend(Backend, framework="torch", functional_api="functional", layer_apis=("nn",),
+                           patch_order="C,k", array_functions=("torch", "reshape", "permute", "cat", "unsqueeze")):
+
+    Each keyword sets the class attribute of that name (``framework`` sets ``framework_name``); one left
+    out is inherited."""
+
+    #: The class keywords of :meth:`__init_subclass__` and the attribute each one sets.
+    IDENTITY = {"framework": "framework_name", "functional_api": "functional_api", "layer_apis": "layer_apis",
+                "patch_order": "patch_order", "array_functions": "array_functions"}
+
+    def __init_subclass__(cls, **identity):
+        unknown = sorted(set(identity) - set(Backend.IDENTITY))
+        if unknown:
+            raise TypeError(f"{cls.__name__}: unknown adapter keyword(s) {unknown}; "
+                            f"the class statement takes {sorted(Backend.IDENTITY)}")
+        super().__init_subclass__()
+        for keyword, value in identity.items():
+            setattr(cls, Backend.IDENTITY[keyword], value)
 
     framework_name: str = "?"
     #: The layer APIs this framework offers, e.g. ("keras",) or ("linen", "nnx").

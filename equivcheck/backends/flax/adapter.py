@@ -35,12 +35,8 @@ from equivcheck.backends.jax.adapter import JaxBackend
 from equivcheck.backends.jax.windows import no_ceil_mode
 
 
-class FlaxBackend(FlaxLayers, JaxBackend):
+class FlaxBackend(FlaxLayers, JaxBackend, framework="flax", functional_api="linen", layer_apis=("linen", "nnx")):
     """Flax linen/nnx on canonical tensors; every array is a ``jax.Array``."""
-
-    framework_name = "flax"
-    functional_api = "linen"
-    layer_apis = ("linen", "nnx")
 
     def load(self):
         super().load()

@@ -46,15 +46,10 @@ def _lax_dimensions(rank: int) -> tuple[str, str, str]:
     return "NC" + spatial, "OI" + spatial, "NC" + spatial
 
 
-class JaxBackend(ComposedOps, WindowOps, Backend):
+# patch order: lax.conv_general_dilated_patches's feature = c * prod(k) + row-major kernel offset
+class JaxBackend(ComposedOps, WindowOps, Backend, framework="jax", functional_api="lax", layer_apis=(),
+                 patch_order="C,k", array_functions=("jnp", "reshape", "transpose", "concatenate", "expand_dims")):
     """``jax.lax`` ops on canonical tensors; every array is a ``jax.Array``."""
-
-    framework_name = "jax"
-    functional_api = "lax"
-    layer_apis = ()
-    #: lax.conv_general_dilated_patches: feature = c * prod(k) + row-major kernel offset.
-    patch_order = "C,k"
-    array_functions = ("jnp", "reshape", "transpose", "concatenate", "expand_dims")
 
     def load(self):
         super().load()

@@ -52,14 +52,11 @@ class _Programs(TensorflowBackend):
         return None
 
 
-class LitertBackend(Backend):
+# The programs are the TensorFlow adapter's: its functional and layer APIs, and its patch order.
+class LitertBackend(Backend, framework="litert", functional_api=TensorflowBackend.functional_api,
+                    layer_apis=TensorflowBackend.layer_apis, patch_order=TensorflowBackend.patch_order):
     """LiteRT's interpreter, fed by TensorFlow programs converted with the TFLite converter."""
 
-    framework_name = "litert"
-    # The programs are the TensorFlow adapter's: its functional and layer APIs, and its patch order.
-    functional_api = TensorflowBackend.functional_api
-    layer_apis = TensorflowBackend.layer_apis
-    patch_order = TensorflowBackend.patch_order
     cpu_only = "equivcheck runs LiteRT's interpreter on the CPU only"
     #: every program is a TFLite conversion per signature (0.14–0.25 s, benchmarks/deploy_compile.py):
     #: long runs take 12 distinct parameter sets and vary the values

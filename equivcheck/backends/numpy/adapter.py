@@ -15,13 +15,9 @@ from equivcheck.backends.base import Backend, NotApplicable
 from equivcheck.backends.numpy import layers
 
 
-class NumpyBackend(Backend):
-    framework_name = "numpy"
-    functional_api = "oracle"
-    layer_apis = ("oracle",)
+class NumpyBackend(Backend, framework="numpy", functional_api="oracle", layer_apis=("oracle",), patch_order="C,k",
+                   array_functions=("np", "reshape", "transpose", "concatenate", "expand_dims")):
     compute_dtype = "float64"
-    patch_order = "C,k"
-    array_functions = ("np", "reshape", "transpose", "concatenate", "expand_dims")
 
     def load(self):
         super().load()

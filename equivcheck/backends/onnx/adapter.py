@@ -53,12 +53,9 @@ def _check_epsilon(bk, eps) -> None:
                             f"float32 holds exactly, 2**-10 say, runs)")
 
 
-class OnnxBackend(Backend):
+class OnnxBackend(Backend, functional_api="ops", layer_apis=("torch.onnx",), patch_order="?"):
     """What both ONNX columns share; subclasses give :meth:`_compile` and their versions."""
 
-    functional_api = "ops"
-    layer_apis = ("torch.onnx",)
-    patch_order = "?"
     #: a layer is a ``torch.onnx.export`` per construction (1.5–2.5 s, benchmarks/onnx_export.py), an
     #: OpenVINO graph a compile per shape: long runs take 24 distinct parameter sets and vary the values
     distinct_draws = 24
@@ -295,10 +292,8 @@ class OnnxBackend(Backend):
                                     input_shape=input_shape, options=options)
 
 
-class OnnxRuntimeBackend(OnnxBackend):
+class OnnxRuntimeBackend(OnnxBackend, framework="onnxruntime"):
     """ONNX Runtime's ``InferenceSession`` on the CPU execution provider (one intra-op thread)."""
-
-    framework_name = "onnxruntime"
 
     def load(self):
         super().load()
@@ -336,10 +331,8 @@ class OnnxRuntimeBackend(OnnxBackend):
                                                                           self._run_options))
 
 
-class OnnxReferenceBackend(OnnxBackend):
+class OnnxReferenceBackend(OnnxBackend, framework="onnx"):
     """``onnx.reference.ReferenceEvaluator``: the ONNX spec's own Python (NumPy) implementation."""
-
-    framework_name = "onnx"
 
     def load(self):
         super().load()

@@ -36,10 +36,8 @@ PRECISION_SETTING = "EQUIVCHECK_OPENVINO_PRECISION"
 #: runtime lacks that operation, so the example is n/a with its words (anything else it raises is its own).
 _LACKS = re.compile(r"No conversion rule found for operations: ([^\n]+)|(Unsupported padding mode: \[\w+\])")
 
-class OpenvinoBackend(OnnxBackend):
+class OpenvinoBackend(OnnxBackend, framework="openvino"):
     """OpenVINO's CPU plugin, fed the ONNX family's graphs, inference precision pinned to f32."""
-
-    framework_name = "openvino"
 
     def load(self):
         if self.dtype == "float64":

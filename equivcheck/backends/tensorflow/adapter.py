@@ -32,15 +32,11 @@ from equivcheck.backends.tensorflow.padding import pad_list, pad_spec
 from equivcheck.backends.tensorflow.pooling import PoolingOps
 
 
-class TensorflowBackend(PoolingOps, FftOps, KerasLayers, Backend):
+# patch order: tf.image.extract_patches's feature = (row-major kernel offset) * C + c
+class TensorflowBackend(PoolingOps, FftOps, KerasLayers, Backend, framework="tensorflow", functional_api="tf.nn",
+                        layer_apis=("keras",), patch_order="k,C",
+                        array_functions=("tf", "reshape", "transpose", "concat", "expand_dims")):
     """TensorFlow: functional ops via ``tf.nn`` (NHWC), layers via ``keras.layers``."""
-
-    framework_name = "tensorflow"
-    functional_api = "tf.nn"
-    layer_apis = ("keras",)
-    #: tf.image.extract_patches: feature = (row-major kernel offset) * C + c.
-    patch_order = "k,C"
-    array_functions = ("tf", "reshape", "transpose", "concat", "expand_dims")
 
     def load(self):
         super().load()

@@ -43,15 +43,10 @@ def _has_fp32_precision(holder) -> bool:
         return False
 
 
-class TorchBackend(PoolingOps, Backend):
+# patch order: F.unfold's feature index is c * prod(k) + row-major kernel offset
+class TorchBackend(PoolingOps, Backend, framework="torch", functional_api="functional", layer_apis=("nn",),
+                   patch_order="C,k", array_functions=("torch", "reshape", "permute", "cat", "unsqueeze")):
     """PyTorch: functional ops via ``torch.nn.functional``, layers via ``torch.nn``."""
-
-    framework_name = "torch"
-    functional_api = "functional"
-    layer_apis = ("nn",)
-    #: F.unfold's feature index is c * prod(k) + row-major kernel offset.
-    patch_order = "C,k"
-    array_functions = ("torch", "reshape", "permute", "cat", "unsqueeze")
 
     def load(self):
         super().load()
