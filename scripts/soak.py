@@ -23,12 +23,17 @@ and the N results files together equal the unsharded run; ``equivcheck report --
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import time
 from collections import defaultdict
 
 from equivcheck.results import read
+
+
+#: The example-specific tail of a reason, e.g. LiteRT's "(… TF Select ops; inputs [((1, 2, 2, 3), 'float32')])".
+_EXAMPLE_INPUTS = re.compile(r"; inputs \[.*\]\)$")
 
 
 def main(argv=None) -> int:
@@ -87,7 +92,9 @@ def main(argv=None) -> int:
     not_run = defaultdict(int)
     for result in results:
         for entry in result.skipped:
-            not_run[(result.claim, result.framework, entry["reason"])] += entry["count"]
+            # one line per reason, not per example: an engine's sentence may end with the example's inputs
+            reason = _EXAMPLE_INPUTS.sub(")", entry["reason"])
+            not_run[(result.claim, result.framework, reason)] += entry["count"]
     print(f"examples not run (n/a inside a claim that otherwise ran; not alarms): {sum(not_run.values())}")
     for (claim, framework, reason), count in sorted(not_run.items()):
         print(f"  {count:5d}  {claim} × {framework}: {reason}")
