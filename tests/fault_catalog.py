@@ -243,7 +243,9 @@ def tf_depthwise_multiplier_order(mp):
                                                 [0, 1, 2, 4, 3]), moved.shape)
             return tf.experimental.numpy.moveaxis(reordered, -1, axis)
         return faulty
-    _wrap(mp, tf.nn, "depthwise_conv2d", make)
+    import tensorflow.compat.v2 as tf_v2  # Keras 2 (tf.keras 2.15) calls tf.compat.v2.nn, a module of its own
+    for namespace in {id(ns): ns for ns in (tf.nn, tf_v2.nn)}.values():
+        _wrap(mp, namespace, "depthwise_conv2d", make)
 
 
 def tf_argmax_channels_first(mp):
@@ -261,19 +263,29 @@ def tf_argmax_channels_first(mp):
     _wrap(mp, tf.nn, "max_pool_with_argmax", make)
 
 
+def _keras_moveaxis_reshape():
+    """``keras.ops``' moveaxis and reshape (Keras 3, any backend); Keras 2 has no keras.ops and runs on
+    TensorFlow only, so there they are TensorFlow's."""
+    import keras
+    if hasattr(keras, "ops"):
+        return keras.ops.moveaxis, keras.ops.reshape
+    import tensorflow as tf
+    return tf.experimental.numpy.moveaxis, tf.reshape
+
+
 def keras_flatten_channels_first(mp):
     """keras.layers.Flatten(data_format='channels_last') flattens an (N, *sp, C) map in PyTorch's
     channel-major order (C, *sp) instead of its own (*sp, C)."""
     import math
 
     import keras
-    from keras import ops
+    moveaxis, reshape = _keras_moveaxis_reshape()
 
     def call(self, inputs):
         shape = tuple(inputs.shape)
         if len(shape) > 2 and self.data_format == "channels_last":
-            inputs = ops.moveaxis(inputs, -1, 1)
-        return ops.reshape(inputs, (-1 if shape[0] is None else shape[0], math.prod(shape[1:])))
+            inputs = moveaxis(inputs, -1, 1)
+        return reshape(inputs, (-1 if shape[0] is None else shape[0], math.prod(shape[1:])))
     mp.setattr(keras.layers.Flatten, "call", call)
 
 
@@ -283,13 +295,13 @@ def keras_flatten_data_format_ignored(mp):
     import math
 
     import keras
-    from keras import ops
+    moveaxis, reshape = _keras_moveaxis_reshape()
 
     def call(self, inputs):
         shape = tuple(inputs.shape)
         if len(shape) > 2:  # Keras' channels_first branch, whatever self.data_format says
-            inputs = ops.moveaxis(inputs, 1, -1)
-        return ops.reshape(inputs, (-1 if shape[0] is None else shape[0], math.prod(shape[1:])))
+            inputs = moveaxis(inputs, 1, -1)
+        return reshape(inputs, (-1 if shape[0] is None else shape[0], math.prod(shape[1:])))
     mp.setattr(keras.layers.Flatten, "call", call)
 
 

@@ -27,6 +27,15 @@ def _version_tuple(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+def at_least(version: str, minimum: str) -> bool:
+    """Whether ``version`` is ``minimum`` or newer (by the first three numbers).
+
+    >>> at_least("0.10.5", "0.10.5"), at_least("0.8.5", "0.10.5"), at_least("0.12.0.1", "0.10.5")
+    (True, False, True)
+    """
+    return _version_tuple(version) >= _version_tuple(minimum)
+
+
 def affected(version: str, seen: dict = OPERAND_SWAP_ABORT, *, older_too: bool = True) -> bool:
     """Whether ``version`` is inside the range a defect was ``seen`` in (``older_too``: anything older
     than the last version seen)."""

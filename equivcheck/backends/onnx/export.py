@@ -56,6 +56,11 @@ class Export:
         self.input_name = model.graph.input[0].name
 
 
+def has_dynamo_exporter(torch) -> bool:
+    """Whether this torch's ``torch.onnx.export`` takes ``dynamo=`` and ``dynamic_shapes=`` (torch ≥ 2.5)."""
+    return {"dynamo", "dynamic_shapes"} <= set(inspect.signature(torch.onnx.export).parameters)
+
+
 class Exporter:
     """Exports torch.nn layers for one ONNX adapter ``bk`` and builds their handles."""
 
@@ -65,7 +70,7 @@ class Exporter:
         from equivcheck.backends.torch import TorchBackend
 
         self.bk, self.torch = bk, torch
-        if not {"dynamo", "dynamic_shapes"} <= set(inspect.signature(torch.onnx.export).parameters):
+        if not has_dynamo_exporter(torch):
             raise NotApplicable(f"{bk.framework_name} layers are torch.nn layers exported with torch.onnx.export's "
                                 f"dynamo exporter, which torch {torch.__version__} does not have (torch ≥ 2.5 has it)")
         self.torch_bk = TorchBackend(dtype=bk.dtype)

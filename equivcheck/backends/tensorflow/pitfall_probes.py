@@ -44,6 +44,18 @@ def _adapter_answer(call):
         return f"raises {error_text(exc)}"
 
 
+def _register(topic, item, api, run):
+    """Register ``run`` as the probe of (topic, item, api); a ``keras.ops`` row run under a Keras without
+    keras.ops (Keras 2, tox env oldest) says so instead of probing, as the layout rows of probes.py do."""
+    def gated(env):
+        keras = env["bk"].keras
+        if api.startswith("keras.ops.") and not hasattr(keras, "ops"):
+            return Row(topic, item, FRAMEWORK, api,
+                       f"n/a: Keras {keras.__version__} has no keras.ops (functional ops arrived with Keras 3)")
+        return run(env)
+    probe(FRAMEWORK, topic, item, api)(gated)
+
+
 # ---- pool_divisor: 3×3 'SAME' at stride 1 on a 4×4 ones map; the corner window holds 4 of 9 in bounds ----
 def divisor_name(value: float) -> str:
     candidates = {"window": 9, "in_bounds": 4}
@@ -72,7 +84,7 @@ def _divisor(api, pool):
         return Row("pool_divisor", "3×3, 'SAME'", FRAMEWORK, api, name, table, table.endswith(": " + name),
                    f"corner window: {value:.4g} = 4 in-bounds ones / {4 / value:.4g}; "
                    f"{POOL_DIVISORS.get(name, 'no conventions.POOL_DIVISORS name')}")
-    probe(FRAMEWORK, "pool_divisor", "3×3, 'SAME'", api)(run)
+    _register("pool_divisor", "3×3, 'SAME'", api, run)
 
 
 _divisor("tf.nn.avg_pool2d", lambda env: env["bk"].tf.nn.avg_pool2d(_ones_nhwc(), 3, 1, "SAME"))
@@ -107,7 +119,7 @@ def _uneven(api, pool):
                    f"last window of 1..6: {last:.4g}; Keras backend {bk.keras_backend}"
                    + ("; known issue keras-torch-same-avg-pool-replicates (the adapter's Keras layer skips such "
                       "examples)" if name.startswith("edge") else ""))
-    probe(FRAMEWORK, "pool_divisor", item, api)(run)
+    _register("pool_divisor", item, api, run)
 
 
 _uneven("keras.ops.average_pool", lambda env, x: env["bk"].keras.ops.average_pool(x, 3, 2, "same"))
@@ -154,7 +166,7 @@ def _ceil_row(api, fn_of, length_of):
                    table if isinstance(table, str) else "adapter: computed",
                    (not has) == (isinstance(table, str) and table.startswith("n/a")),
                    f"parameters: {', '.join(params)}; first difference: {first_diff or 'none'}")
-    probe(FRAMEWORK, "ceil_mode", "output size, ceil_mode=True", api)(run)
+    _register("ceil_mode", "output size, ceil_mode=True", api, run)
 
 
 _ceil_row("tf.nn.max_pool1d", lambda env: env["bk"].tf.nn.max_pool1d,
@@ -196,7 +208,7 @@ def _pad_rows(api, words_of, pad_of):
                 agrees = mode in numpy_modes_of(_np(env, adapter)) and (word in found or word.lower() in found)
             return Row("pad_modes", mode, FRAMEWORK, api, value, table, agrees,
                        f"{PAD_MODES[mode]}; words tried: {', '.join(words)}; rejected: {', '.join(rejected) or 'none'}")
-        probe(FRAMEWORK, "pad_modes", mode, api)(run)
+        _register("pad_modes", mode, api, run)
 
 
 def _tf_pad_words(env):
@@ -297,7 +309,7 @@ def _causal(api, call, k=3, d=2):
         table = describe_split(d * (k - 1), 0)
         return Row("causal", item, FRAMEWORK, api, value, f"{table}: d(k−1) on the left", value == table,
                    f"output length {out.shape[1]} for n={n}")
-    probe(FRAMEWORK, "causal", item, api)(run)
+    _register("causal", item, api, run)
 
 
 def _keras_causal(env, x, weight, k, d, rank=1):
@@ -335,7 +347,7 @@ def _separable(rank):
                    not isinstance(handle, str) and handle.param_count == layer.count_params(),
                    f"k^d·C·M + C·M·O + O (one bias) = {formula}; depthwise {tuple(layer.depthwise_kernel.shape)}, "
                    f"pointwise {tuple(layer.pointwise_kernel.shape)}")
-    probe(FRAMEWORK, "separable", item, api)(run)
+    _register("separable", item, api, run)
 
 
 for _rank in (1, 2, 3):
