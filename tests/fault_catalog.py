@@ -21,6 +21,8 @@ class Fault:
     description: str
     install: Callable  # install(monkeypatch) -> None
     try_first: tuple = ()  # claim ids to run before the catalog order (see tests/test_faults.py)
+    #: () -> None, or the sentence saying why this env's build never calls what the fault changes (a skip)
+    unreachable: Callable | None = None
 
     def __str__(self):
         return self.name
@@ -248,6 +250,18 @@ def tf_depthwise_multiplier_order(mp):
         _wrap(mp, namespace, "depthwise_conv2d", make)
 
 
+def keras_not_on_tensorflow():
+    """Keras 3 on another backend (tox envs keras-jax, keras-torch) runs its layers on that backend, so a
+    fault in a tf.nn function reaches only what the layers would have called on TensorFlow."""
+    import keras
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        return (f"Keras runs on {backend} (KERAS_BACKEND): its DepthwiseConv layers do not call "
+                "tf.nn.depthwise_conv2d, the function this fault changes, and the tf.nn column's depthwise conv is "
+                "a grouped tf.nn.conv2d")
+    return None
+
+
 def tf_argmax_channels_first(mp):
     """tf.nn.max_pool_with_argmax returns the channels-first flat index (c·H + y)·W + x (an NCHW
     kernel's) instead of its documented NHWC (y·W + x)·C + c."""
@@ -421,7 +435,7 @@ FAULTS = [
     Fault("tensorflow-depthwise-multiplier-order", "tensorflow",
           "tf.nn.depthwise_conv2d (Keras DepthwiseConv1D/2D): output channel m·C+c instead of c·M+m",
           tf_depthwise_multiplier_order,
-          try_first=("depthwise_multiplier_is_not_full_conv",)),
+          try_first=("depthwise_multiplier_is_not_full_conv",), unreachable=keras_not_on_tensorflow),
     Fault("tensorflow-argmax-channels-first", "tensorflow",
           "tf.nn.max_pool_with_argmax index (c·H+y)·W+x instead of (y·W+x)·C+c", tf_argmax_channels_first,
           try_first=("max_unpool_restores_switch_positions",)),

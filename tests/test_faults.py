@@ -118,7 +118,7 @@ def find_catchers(fault, order, sweep, monkeypatch):
 
 @pytest.mark.parametrize("fault", FAULTS, ids=str)
 def test_injected_fault_is_caught(fault, monkeypatch, record_property, request):
-    reason = backends.availability(fault.framework)
+    reason = backends.availability(fault.framework) or (fault.unreachable and fault.unreachable())
     if reason:
         pytest.skip(reason)
     claims = load_claims()

@@ -497,11 +497,21 @@ KERAS_BACKEND_PROGRAMS = {
                   "x = rng.normal(size=(4, 3))\n"
                   "y = keras.ops.convert_to_numpy(bn(keras.ops.convert_to_tensor(x, dtype='float64'), training=False))\n"
                   "print(float(np.abs(y - ((x - m) / np.sqrt(v + 1e-2) * g + b)).max()))\n",
+    # keras-torch-pad-symmetric-is-replicate: 1..6 padded by 2 on each side, 'symmetric'
+    "pad_symmetric": "import numpy as np, keras\n"
+                     "x = np.arange(1, 7, dtype='float32').reshape(1, 6)\n"
+                     "print(*keras.ops.convert_to_numpy(keras.ops.pad(x, [[0, 0], [2, 2]], mode='symmetric'))[0])\n",
+    # keras-torch-ops-conv-causal-is-valid: the output length of a 'causal' conv (8 = causal, 4 = valid)
+    "conv_causal": "import numpy as np, keras\n"
+                   "x, w = np.ones((1, 8, 1), 'float32'), np.ones((3, 1, 1), 'float32')\n"
+                   "y = keras.ops.conv(x, w, dilation_rate=2, padding='causal')\n"
+                   "print(keras.ops.convert_to_numpy(y).shape[1])\n",
 }
 
 
 @pytest.mark.parametrize("keras_backend, program", [("torch", "avg_pool"), ("jax", "batch_norm"),
-                                                    ("torch", "batch_norm")])
+                                                    ("torch", "batch_norm"), ("torch", "pad_symmetric"),
+                                                    ("torch", "conv_causal")])
 def test_keras_on_other_backends_items_still_there(keras_backend, program):
     """A fresh interpreter per Keras backend (≈ 7 s each), opt-in like tests/test_backend_tensorflow.py's
     other-backend test (EQUIVCHECK_KERAS_BACKENDS=1; CI sets it)."""
@@ -511,15 +521,24 @@ def test_keras_on_other_backends_items_still_there(keras_backend, program):
         pytest.skip("opt-in (EQUIVCHECK_KERAS_BACKENDS=1; CI sets it): a subprocess per Keras backend")
     keras = pytest.importorskip("keras")
     pytest.importorskip(keras_backend)
-    record = {"avg_pool": "keras-torch-same-avg-pool-replicates",
-              "batch_norm": "keras-float64-batch-norm-in-float32"}[program]
+    record = {"avg_pool": "keras-torch-same-avg-pool-replicates", "batch_norm": "keras-float64-batch-norm-in-float32",
+              "pad_symmetric": "keras-torch-pad-symmetric-is-replicate",
+              "conv_causal": "keras-torch-ops-conv-causal-is-valid"}[program]
     if not known_issues.BY_ID[record].affects(keras.__version__):
         pytest.skip(f"Keras {keras.__version__} is outside {record}'s range: the record is off")
     env = dict(os.environ, KERAS_BACKEND=keras_backend, TF_CPP_MIN_LOG_LEVEL="2")
     out = subprocess.run([sys.executable, "-c", KERAS_BACKEND_PROGRAMS[program]], env=env, capture_output=True,
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
+    if program == "pad_symmetric":
+        padded = [float(v) for v in out.stdout.split()]
+        assert padded == [1, 1, 1, 2, 3, 4, 5, 6, 6, 6], (
+            f"{record}: Keras now pads 'symmetric' as {padded} (fixed: NumPy's [2, 1, 1, 2, ..., 6, 6, 5]?)")
+        return
     value = float(out.stdout.split()[-1])
+    if program == "conv_causal":
+        assert value == 4, f"{record}: Keras now gives {value:g} outputs for a 'causal' conv of 8 (fixed: 8?)"
+        return
     if program == "avg_pool":
         assert value == pytest.approx(17 / 3, abs=1e-6), f"{record}: Keras now gives {value} (fixed: 5.5?)"
     else:  # float32 rounding (≈ 1e-7), not float64's (≈ 1e-16): fixed the day this drops below 1e-12

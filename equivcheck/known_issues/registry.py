@@ -71,6 +71,25 @@ ISSUES: tuple[KnownIssue, ...] = (
                "not [2, 4, 5.5]; max pooling is unaffected)",
         pinned_by="tests/test_known_issues.py::test_keras_on_other_backends_items_still_there[torch-avg_pool]"),
     KnownIssue(
+        id="keras-torch-pad-symmetric-is-replicate", kind="wrong values", framework="tensorflow", package="keras",
+        **KERAS_BACKEND_SEEN,
+        reason="Keras 3 on the torch backend pads keras.ops.pad(mode='symmetric') by replication: its pad maps "
+               "'symmetric' to F.pad's 'replicate', so the border repeats the edge element instead of mirroring "
+               "it (minimal program: keras.ops.pad(arange(1, 7) as (1, 6), [[0, 0], [2, 2]], 'symmetric') gives "
+               "[1, 1, 1, 2, ..., 6, 6, 6], NumPy's and TensorFlow's 'symmetric' [2, 1, 1, 2, ..., 6, 6, 5]); "
+               "equivcheck's adapter pads with tf.pad, so only the conventions report meets it",
+        pinned_by="tests/test_known_issues.py::test_keras_on_other_backends_items_still_there[torch-pad_symmetric]"),
+    KnownIssue(
+        id="keras-torch-ops-conv-causal-is-valid", kind="wrong values", framework="tensorflow", package="keras",
+        **KERAS_BACKEND_SEEN,
+        reason="Keras 3 on the torch backend runs keras.ops.conv(padding='causal') as 'valid', without a word: its "
+               "conv pads only for 'same' and takes any other word as no padding (keras.ops.conv documents "
+               "'valid' and 'same'; on the TensorFlow backend 'causal' pads d(k−1) on the left, as Conv1D does; "
+               "minimal program: keras.ops.conv of a (1, 8, 1) input with a (3, 1, 1) kernel, dilation 2, "
+               "padding='causal' gives 4 outputs, not 8); equivcheck's adapter uses the Conv1D layer, so only the "
+               "conventions report meets it",
+        pinned_by="tests/test_known_issues.py::test_keras_on_other_backends_items_still_there[torch-conv_causal]"),
+    KnownIssue(
         id="keras-float64-batch-norm-in-float32", kind="wrong values", framework="tensorflow", package="keras",
         **KERAS_BACKEND_SEEN,
         reason="Keras 3's BatchNormalization on the jax and torch backends computes a float64 input in float32 "

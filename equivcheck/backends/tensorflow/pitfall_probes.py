@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from equivcheck import layouts, oracle, tolerance
+from equivcheck import known_issues, layouts, oracle, tolerance
 from equivcheck.backends.base import NotApplicable
 from equivcheck.backends.tensorflow import pooling as tf_pooling
 from equivcheck.conventions import PAD_MODES, POOL_DIVISORS, describe_split
@@ -115,7 +115,14 @@ def _uneven(api, pool):
                                                       count_include_pad=False))
         table = adapter if isinstance(adapter, str) else f"adapter (tf.nn): {uneven_name(float(_np(env, adapter)[0, 0, -1]))}"
         name = uneven_name(last)
-        return Row("pool_divisor", item, FRAMEWORK, api, name, table, table.endswith(": " + name),
+        agrees = table.endswith(": " + name)
+        record = known_issues.BY_ID["keras-torch-same-avg-pool-replicates"]
+        if (bk.keras_backend == "torch" and record.affects(bk.keras.__version__)
+                and known_issues.keras_same_avg_pool_replicates((6,), (3,), (2,))):
+            # this build is known to replicate the edge pixels here: the row agrees when that is what it did
+            table += f"; this Keras build: the edge-padded window ({record.id})"
+            agrees = name.startswith("edge")
+        return Row("pool_divisor", item, FRAMEWORK, api, name, table, agrees,
                    f"last window of 1..6: {last:.4g}; Keras backend {bk.keras_backend}"
                    + ("; known issue keras-torch-same-avg-pool-replicates (the adapter's Keras layer skips such "
                       "examples)" if name.startswith("edge") else ""))
@@ -206,6 +213,12 @@ def _pad_rows(api, words_of, pad_of):
                 word = tf_pooling.PAD_MODES[mode]
                 table = f"adapter pad({mode!r}) → tf.pad {word!r}"
                 agrees = mode in numpy_modes_of(_np(env, adapter)) and (word in found or word.lower() in found)
+            record = known_issues.BY_ID["keras-torch-pad-symmetric-is-replicate"]
+            if (api == "keras.ops.pad" and mode in ("edge", "symmetric") and bk.keras_backend == "torch"
+                    and record.affects(bk.keras.__version__)):
+                # this build is known to pad 'symmetric' as 'edge': the row agrees when that is what it found
+                table += f"; this Keras build pads 'symmetric' as 'edge' ({record.id})"
+                agrees = found == (["symmetric"] if mode == "edge" else [])
             return Row("pad_modes", mode, FRAMEWORK, api, value, table, agrees,
                        f"{PAD_MODES[mode]}; words tried: {', '.join(words)}; rejected: {', '.join(rejected) or 'none'}")
         _register("pad_modes", mode, api, run)
@@ -306,9 +319,14 @@ def _causal(api, call, k=3, d=2):
             return Row("causal", item, FRAMEWORK, api, "rejected", detail=error_text(exc))
         before, after = same_split_from_output(out.ravel(), n, d * (k - 1) + 1, 1)
         value = describe_split(before, after)
-        table = describe_split(d * (k - 1), 0)
-        return Row("causal", item, FRAMEWORK, api, value, f"{table}: d(k−1) on the left", value == table,
-                   f"output length {out.shape[1]} for n={n}")
+        causal = describe_split(d * (k - 1), 0)
+        table, agrees = f"{causal}: d(k−1) on the left", value == causal
+        bk, record = env["bk"], known_issues.BY_ID["keras-torch-ops-conv-causal-is-valid"]
+        if api == "keras.ops.conv" and bk.keras_backend == "torch" and record.affects(bk.keras.__version__):
+            # this build is known to run 'causal' as 'valid': the row agrees when that is what it did
+            table += f"; this Keras build: 'valid' ({record.id})"
+            agrees = out.shape[1] == n - d * (k - 1)
+        return Row("causal", item, FRAMEWORK, api, value, table, agrees, f"output length {out.shape[1]} for n={n}")
     _register("causal", item, api, run)
 
 
