@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("tensorflow")
 pytest.importorskip("keras")
 
-from equivcheck import op_bounds, oracle, tolerance  # noqa: E402
+from equivcheck import known_issues, op_bounds, oracle, tolerance  # noqa: E402
 from equivcheck.backends import NotApplicable, load  # noqa: E402
 
 
@@ -209,6 +209,13 @@ def test_batch_norm_layer_runs_in_inference_mode(backend):
     x, mean, beta = data(29, (2, 3, 4, 5), (3,), (3,), dtype=backend.dtype)
     var, gamma = (np.random.default_rng(29).uniform(0.25, 2, 3).astype(backend.dtype).astype(np.float64)
                   for _ in range(2))
+    try:  # tox envs keras-jax and keras-torch: a float64 BatchNormalization is known to compute in float32
+        known_issues.check_keras_batch_norm(backend.keras_backend, backend.dtype, backend.keras.__version__)
+    except known_issues.KnownIssueSkip:
+        with pytest.raises(known_issues.KnownIssueSkip, match="keras-float64-batch-norm-in-float32"):
+            with backend.session():
+                backend.layer("batch_norm", rank=2, in_channels=3, eps=1e-2)(backend.asarray(x))
+        return
     handle = backend.layer("batch_norm", rank=2, in_channels=3, eps=1e-2)
     assert handle.api == "keras.layers.BatchNormalization" and handle.extra["axis"] == -1
     handle.set_weights(mean=mean, var=var, gamma=gamma, beta=beta)
