@@ -240,6 +240,15 @@ def test_pool_layers_match_oracle(backend, kind, padding, include):
     x, = data(31, (2, 3, 7, 8), dtype=backend.dtype)
     handle = backend.layer(kind, rank=2, in_channels=3, kernel_size=3, stride=2, padding=padding,
                            count_include_pad=include)
+    if kind == "avg_pool":
+        try:  # tox env keras-torch: an uneven 'same' average pool is known to count replicated edge pixels
+            known_issues.check_keras_avg_pool(backend.keras_backend, padding, (7, 8), (3, 3), (2, 2),
+                                              backend.keras.__version__)
+        except known_issues.KnownIssueSkip:
+            with pytest.raises(known_issues.KnownIssueSkip, match="keras-torch-same-avg-pool-replicates"):
+                with backend.session():
+                    handle(backend.asarray(x))
+            return
     with backend.session():
         got = backend.to_numpy(handle(backend.asarray(x)))
     op = oracle.max_pool if kind == "max_pool" else oracle.avg_pool
