@@ -35,7 +35,7 @@ _OTHER_KINDS = ("flatten", "separable", "batch_norm", "avg_pool", "max_pool")
 #: ``layer(**options)`` names Flax's layers understand (each ignored by the kinds it does not concern).
 OPTIONS = ("padding_mode", "eps", "ceil_mode", "count_include_pad")
 #: canonical padding mode → Flax Conv's padding word (the others Flax's Conv does not offer)
-_FLAX_PAD_WORDS = {"wrap": "CIRCULAR", "reflect": "REFLECT"}
+FLAX_PAD_WORDS = {"wrap": "CIRCULAR", "reflect": "REFLECT"}
 #: The first flax whose Conv takes padding='REFLECT' (0.10.4's passes it on to lax, which rejects it).
 FLAX_REFLECT_SINCE = "0.10.5"
 
@@ -55,13 +55,13 @@ def conv_padding(padding, mode, kernel, strides, dilations, flax_version="0.12.8
         return padding.upper() if isinstance(padding, str) else padding
     if mode not in PAD_MODES:
         raise ValueError(f"padding_mode must be one of {', '.join(PAD_MODES)}, got {mode!r}")
-    if mode not in _FLAX_PAD_WORDS:
+    if mode not in FLAX_PAD_WORDS:
         raise NotApplicable(f"Flax's Conv offers padding='CIRCULAR' (wrap) and 'REFLECT' (reflect) besides zeros; "
                             f"it has no {mode!r} padding ({PAD_MODES[mode].split(' (')[0]})")
     if mode == "reflect" and not at_least(flax_version, FLAX_REFLECT_SINCE):
         raise NotApplicable(f"flax {flax_version}'s Conv has no padding='REFLECT' (Flax added it in "
                             f"{FLAX_REFLECT_SINCE}); it offers 'CIRCULAR' (wrap) besides zeros")
-    word = _FLAX_PAD_WORDS[mode]
+    word = FLAX_PAD_WORDS[mode]
     fixed = [((d * (k - 1)) // 2, (d * (k - 1) + 1) // 2) for k, d in zip(kernel, dilations)]
     if isinstance(padding, str) and padding.lower() == "same" and all(s == 1 for s in strides):
         return word
@@ -101,8 +101,10 @@ class FlaxLayers:
         options_native = dict(use_bias=use_bias, dtype=self.dtype, param_dtype=self.dtype)
         if kind != "dense":
             mode = options.get("padding_mode") or "constant"
-            native_padding = (conv_padding(padding, mode, k, s, d, self.flax.__version__) if kind in ("conv", "depthwise")
-                              else padding.upper() if isinstance(padding, str) else padding)
+            if kind in ("conv", "depthwise"):
+                native_padding = conv_padding(padding, mode, k, s, d, self.flax.__version__)
+            else:
+                native_padding = padding.upper() if isinstance(padding, str) else padding
             options_native.update(kernel_size=k, strides=s, kernel_dilation=d, padding=native_padding)
         features = in_channels * depth_multiplier if kind == "depthwise" else out_channels
         if kind in ("conv", "depthwise"):

@@ -10,6 +10,7 @@ import numpy as np
 
 from equivcheck import layouts
 from equivcheck.backends.base import NotApplicable
+from equivcheck.backends.flax.layers import FLAX_PAD_WORDS
 from equivcheck.backends.jax.pitfall_probes import (BN_EPS, CAUSAL_CASES, PAD_X, POOL_KERNEL, POOL_SHAPE, _canonical,
                                                     _native, _np, _t, bn_fold_row, bn_inputs, causal_row,
                                                     ceil_mode_row, divisor_row, fold_magnitude, mode_of, pad_mode_from,
@@ -83,7 +84,7 @@ def _padding_word(env, api, mode):
         module = _adapter_layer(env, api, "conv", rank=1, in_channels=1, out_channels=1, kernel_size=k,
                                 padding="same", padding_mode=mode)
     except NotApplicable as exc:  # an older Flax without the word (flax < 0.10.5: no 'REFLECT')
-        return Row("pad_modes", f"padding={_FLAX_WORDS[mode]!r}", "flax", f"flax.{api}.Conv", f"n/a: {exc}",
+        return Row("pad_modes", f"padding={FLAX_PAD_WORDS[mode]!r}", "flax", f"flax.{api}.Conv", f"n/a: {exc}",
                    f"asked the adapter for padding_mode={mode!r}")
     x = _native(env, PAD_X.reshape(1, 1, -1))
     padded = np.zeros(len(PAD_X) + k - 1)
@@ -98,9 +99,8 @@ def _padding_word(env, api, mode):
                detail=PAD_MODES.get(mode_of(value), ""))
 
 
-_FLAX_WORDS = {"wrap": "CIRCULAR", "reflect": "REFLECT"}
 for _api in APIS:
-    for _mode, _word in _FLAX_WORDS.items():
+    for _mode, _word in FLAX_PAD_WORDS.items():
         probe("flax", "pad_modes", f"padding={_word!r}", f"flax.{_api}.Conv")(
             lambda env, api=_api, mode=_mode: _padding_word(env, api, mode))
 

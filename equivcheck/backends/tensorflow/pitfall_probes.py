@@ -56,6 +56,12 @@ def _register(topic, item, api, run):
     probe(FRAMEWORK, topic, item, api)(gated)
 
 
+def _keras_torch_record(bk, record_id):
+    """The known-issue record ``record_id`` (a Keras-on-torch item) when this build is inside it, else None."""
+    record = known_issues.BY_ID[record_id]
+    return record if bk.keras_backend == "torch" and record.affects(bk.keras.__version__) else None
+
+
 # ---- pool_divisor: 3×3 'SAME' at stride 1 on a 4×4 ones map; the corner window holds 4 of 9 in bounds ----
 def divisor_name(value: float) -> str:
     candidates = {"window": 9, "in_bounds": 4}
@@ -116,9 +122,8 @@ def _uneven(api, pool):
         table = adapter if isinstance(adapter, str) else f"adapter (tf.nn): {uneven_name(float(_np(env, adapter)[0, 0, -1]))}"
         name = uneven_name(last)
         agrees = table.endswith(": " + name)
-        record = known_issues.BY_ID["keras-torch-same-avg-pool-replicates"]
-        if (bk.keras_backend == "torch" and record.affects(bk.keras.__version__)
-                and known_issues.keras_same_avg_pool_replicates((6,), (3,), (2,))):
+        record = _keras_torch_record(bk, "keras-torch-same-avg-pool-replicates")
+        if record and known_issues.keras_same_avg_pool_replicates((6,), (3,), (2,)):
             # this build is known to replicate the edge pixels here: the row agrees when that is what it did
             table += f"; this Keras build: the edge-padded window ({record.id})"
             agrees = name.startswith("edge")
@@ -217,9 +222,8 @@ def _pad_rows(api, words_of, pad_of):
                 word = tf_pooling.PAD_MODES[mode]
                 table = f"adapter pad({mode!r}) → tf.pad {word!r}"
                 agrees = mode in numpy_modes_of(_np(env, adapter)) and (word in found or word.lower() in found)
-            record = known_issues.BY_ID["keras-torch-pad-symmetric-is-replicate"]
-            if (api == "keras.ops.pad" and mode in ("edge", "symmetric") and bk.keras_backend == "torch"
-                    and record.affects(bk.keras.__version__)):
+            record = _keras_torch_record(bk, "keras-torch-pad-symmetric-is-replicate")
+            if record and api == "keras.ops.pad" and mode in ("edge", "symmetric"):
                 # this build is known to pad 'symmetric' as 'edge': the row agrees when that is what it found
                 table += f"; this Keras build pads 'symmetric' as 'edge' ({record.id})"
                 agrees = found == (["symmetric"] if mode == "edge" else [])
@@ -325,8 +329,8 @@ def _causal(api, call, k=3, d=2):
         value = describe_split(before, after)
         causal = describe_split(d * (k - 1), 0)
         table, agrees = f"{causal}: d(k−1) on the left", value == causal
-        bk, record = env["bk"], known_issues.BY_ID["keras-torch-ops-conv-causal-is-valid"]
-        if api == "keras.ops.conv" and bk.keras_backend == "torch" and record.affects(bk.keras.__version__):
+        record = _keras_torch_record(env["bk"], "keras-torch-ops-conv-causal-is-valid")
+        if record and api == "keras.ops.conv":
             # this build is known to run 'causal' as 'valid': the row agrees when that is what it did
             table += f"; this Keras build: 'valid' ({record.id})"
             agrees = out.shape[1] == n - d * (k - 1)
