@@ -2,10 +2,7 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.casekit_layers import if_applicable, native_layer_output
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import ORT_NO_FLOAT64_CONV, claim, if_applicable, native_layer_output, oracle, source
 
 
 @st.composite

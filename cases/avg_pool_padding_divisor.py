@@ -1,11 +1,8 @@
 """TF 'SAME' average pooling divides by the in-bounds count; PyTorch's AvgPool (count_include_pad=True) by k^d."""
 import numpy as np
 
-from equivcheck import oracle
-from equivcheck.backends.base import NotApplicable
-from equivcheck.casekit_layers import if_applicable, native_layer
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV, same_pools
-from equivcheck.claim import claim, source
+from equivcheck.case import (ORT_NO_FLOAT64_CONV, NotApplicable, claim, if_applicable, native_layer, oracle, same_pools,
+                             source)
 
 
 @claim(

@@ -2,11 +2,8 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import op_bounds, oracle
-from equivcheck.casekit import run_conv, run_conv_transpose
-from equivcheck.casekit_layers import native_layer
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import (ORT_NO_FLOAT64_CONV, claim, native_layer, op_bounds, oracle, run_conv, run_conv_transpose,
+                             source)
 
 
 @st.composite

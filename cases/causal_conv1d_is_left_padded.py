@@ -1,11 +1,7 @@
 """Keras Conv1D(padding='causal') = left-pad d(k−1), VALID conv; output t sees inputs ≤ t only (WaveNet)."""
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.backends.base import NotApplicable
-from equivcheck.casekit import tensor
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import ORT_NO_FLOAT64_CONV, NotApplicable, claim, oracle, source, tensor
 
 _SPACE = st.fixed_dictionaries({
     "n": st.integers(1, 2), "c_in": st.integers(1, 2), "c_out": st.integers(1, 2), "k": st.integers(1, 3),

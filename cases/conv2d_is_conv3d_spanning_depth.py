@@ -2,12 +2,8 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.casekit import STRIDE_OR_DILATION, conv_arrays, small_convs, tensor
-from equivcheck.casekit_equivalences import depth_axis_kw
-from equivcheck.casekit_layers import native_layer
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import (ORT_NO_FLOAT64_CONV, STRIDE_OR_DILATION, claim, conv_arrays, depth_axis_kw, native_layer,
+                             oracle, small_convs, source, tensor)
 
 
 @claim(
@@ -38,8 +34,7 @@ from equivcheck.claim import claim, source
            "tensorflow": "Dilation is drawn only for Conv1D -> Conv2D: TF 2.21's CPU Conv3D raises "
                          "InvalidArgumentError 'CPU implementation of Conv3D currently only supports dilated rates of "
                          "1.' in float64 (float32 runs, through oneDNN), which is a TF limitation, not part of this "
-                         "claim.",
-           "jax": "lax has no layers: the parameter-count side check is skipped (the functional identity is tested)."},
+                         "claim."},
 )
 def check(bk, p, ctx):
     x, w, b = conv_arrays(ctx, p)

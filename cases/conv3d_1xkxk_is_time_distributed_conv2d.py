@@ -1,10 +1,7 @@
 """A Conv3D with a (1, kh, kw) kernel ≡ the same Conv2D applied to every time step (TimeDistributed)."""
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.casekit_equivalences import depth_axis_kw, loaded_layer
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import ORT_NO_FLOAT64_CONV, claim, depth_axis_kw, loaded_layer, oracle, source
 
 
 @st.composite
@@ -42,11 +39,7 @@ def _space(draw):
                 "way. The backend interface has no TimeDistributed wrapper, so Keras' own TimeDistributed layer is not "
                 "called: this checks the composition, not the layer.",
            "tensorflow": "No dilation in the draws: TF's CPU Conv3D has no dilated kernel (equivcheck/known_issues/: "
-                         "tf-no-dilated-conv3d), a TF limitation, not part of this claim.",
-           "jax": "lax has no layers: the layer-level check (Conv3D layer vs Conv2D layer with the same weights) is "
-                  "skipped; the functional identity is tested.",
-           "flax": "The layer-level check (examples with layers=True: the seed's and the 'same' one; the draws test "
-                   "the functional identity) uses flax.linen.Conv with a 3-D and a 2-D kernel."},
+                         "tf-no-dilated-conv3d), a TF limitation, not part of this claim."},
 )
 def check(bk, p, ctx):
     x, w = ctx.array("x", (p.n, p.c_in, p.t, *p.spatial)), ctx.array("w", (p.c_out, p.c_in, *p.k))

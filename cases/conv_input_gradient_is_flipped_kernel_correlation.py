@@ -1,9 +1,6 @@
 """∂L/∂x of a conv is the full correlation of ∂L/∂y with the 180°-rotated kernel (seeds 001, 004)."""
-from equivcheck import oracle
-from equivcheck.casekit import (conv_example, conv_geometries, input_grad, run_conv, swapped_kernel,
-                                tf_missing_kernel_notes, zero_insert_and_pad)
-from equivcheck.casekit_gradients import conv_with_output
-from equivcheck.claim import claim, source
+from equivcheck.case import (claim, conv_example, conv_geometries, conv_with_output, input_grad, oracle, run_conv,
+                             source, swapped_kernel, tf_missing_kernel_notes, zero_insert_and_pad)
 
 
 @claim(

@@ -1,10 +1,8 @@
 """conv ≡ im2col (the framework's own patch extraction) followed by one matmul with the flattened filter."""
 import numpy as np
 
-from equivcheck import layouts, oracle
-from equivcheck.casekit import STRIDE_OR_DILATION, conv_arrays, small_convs, tensor
-from equivcheck.casekit_discovery import in_patch_order, patch_orders
-from equivcheck.claim import claim, source
+from equivcheck.case import (STRIDE_OR_DILATION, claim, conv_arrays, in_patch_order, layouts, oracle, patch_orders,
+                             small_convs, source, tensor)
 
 
 @claim(
@@ -27,11 +25,7 @@ from equivcheck.claim import claim, source
     notes={"*": "The patch feature order is discovered, not assumed: every ordering of (C, kh, kw) is tried against "
                 "the oracle's patches and the one that matches is recorded; the kernel (O, C, kh, kw) is then "
                 "flattened in that order, and the matmul is the framework's Linear on the (N, L, F) patch matrix "
-                "(the framework's patches, transposed on the host).",
-           "tensorflow": "tf.image.extract_patches (the patch order of the documented filter flattening).",
-           "jax": "lax.conv_general_dilated_patches.",
-           "flax": "Flax has no patch extraction of its own; its adapter uses lax.conv_general_dilated_patches, "
-                   "as a Flax user would."},
+                "(the framework's patches, transposed on the host)."},
 )
 def check(bk, p, ctx):
     x, w, b = conv_arrays(ctx, p)

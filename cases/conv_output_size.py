@@ -1,10 +1,7 @@
 """Conv output size: out = floor((n + 2p − d(k−1) − 1)/s) + 1, per spatial dim, in every framework."""
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.casekit import per_dim
-from equivcheck.claim import claim, source
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
+from equivcheck.case import ORT_NO_FLOAT64_CONV, claim, oracle, per_dim, source
 
 
 def formula(n, k, s, p, d):

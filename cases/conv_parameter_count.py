@@ -3,8 +3,7 @@ import math
 
 from hypothesis import strategies as st
 
-from equivcheck.casekit_pitfalls import ONNX_116_NO_LAYERS
-from equivcheck.claim import claim, source
+from equivcheck.case import ONNX_116_NO_LAYERS, claim, source
 
 
 @claim(
@@ -36,8 +35,6 @@ from equivcheck.claim import claim, source
     }).filter(lambda p: p["f"] % p["groups"] == 0 and p["n"] % p["groups"] == 0),
     expected={"*": "holds", "jax": "n/a"}, deviations=ONNX_116_NO_LAYERS,
     notes={
-        "jax": "jax.lax has no layer objects that own parameters (the adapter's layer() has no kind with weights); "
-               "the Flax column counts Flax's layers on top of lax.",
         "*": "With groups=g the formula generalises to n·((f/g)·prod(k) + 1): each filter spans the f/g maps of "
              "its group only; 1-D and 3-D kernels replace k·k by prod(k).",
     },

@@ -2,12 +2,7 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle, tolerance
-from equivcheck.casekit_layers import if_applicable
-from equivcheck.claim import claim, source
-
-_ONNX_NO_FFTN = ("n/a: ONNX's DFT op transforms one axis of a real or complex-as-pairs tensor at a time; the ONNX "
-                 "columns do not rebuild fftn, conj or real from it (the adapter's sentence).")
+from equivcheck.case import claim, if_applicable, oracle, source, tolerance
 
 
 @st.composite
@@ -38,8 +33,7 @@ def _space(draw):
                 "arithmetic (* and +), the kernel's zero padding is done on the host. The comparison uses the "
                 "worst-case FFT bound of equivcheck.tolerance.fft_correlation_bound (Higham, Theorem 24.2). "
                 "Supporting, where the framework has a 'wrap' pad: wrap-padding by k−1 then a VALID conv is the "
-                "same circular correlation. Fact: dropping the conjugate gives the circular convolution instead.",
-           "onnxruntime": _ONNX_NO_FFTN, "onnx": _ONNX_NO_FFTN},
+                "same circular correlation. Fact: dropping the conjugate gives the circular convolution instead."},
 )
 def check(bk, p, ctx):
     axes = list(range(2, 2 + len(p.spatial)))

@@ -2,11 +2,8 @@
 conv_transpose goes back to (seed 004: 3x7x7 and 3x8x8 both give 3x3 with k=3, s=2)."""
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.casekit import run_conv, run_conv_transpose, spatial_crop, tf_missing_kernel_notes
-from equivcheck.casekit_discovery import conv_transpose_settings
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import (ORT_NO_FLOAT64_CONV, claim, conv_transpose_settings, oracle, run_conv, run_conv_transpose,
+                             source, spatial_crop, tf_missing_kernel_notes)
 
 
 @st.composite

@@ -2,11 +2,8 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import op_bounds, oracle
-from equivcheck.casekit import run_conv_transpose, spatial_crop
-from equivcheck.casekit_layers import native_layer
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import (ORT_NO_FLOAT64_CONV, claim, native_layer, op_bounds, oracle, run_conv_transpose, source,
+                             spatial_crop)
 
 
 @st.composite
@@ -44,8 +41,6 @@ def _space(draw):
                 "conv with p rows removed at each end and output_padding rows added at the end (zeros beyond the "
                 "full output), and the native layer built as that framework's users write it equals the functional "
                 "op (output_padding 0 examples).",
-           "jax": "lax.conv_transpose gets PyTorch's (p, output_padding) as explicit pads (d(k−1)−p, d(k−1)−p+op) of "
-                  "the dilated input (the adapter); lax has no layers.",
            "flax": "flax.linen.ConvTranspose's integer padding is lax's (pads of the dilated input), so the layer is "
                    "built with padding (d(k−1)−p, d(k−1)−p) per dimension, as a Flax user porting PyTorch must.",
            "tensorflow": "Keras Conv{n}DTranspose takes 'valid' or 'same' only, no integer padding: no layer check; "

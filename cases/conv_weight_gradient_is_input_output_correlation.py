@@ -1,10 +1,8 @@
 """∂L/∂w of a conv is the cross-correlation of the stored input with ∂L/∂y (seed 001)."""
 import numpy as np
 
-from equivcheck import oracle
-from equivcheck.casekit import conv_example, conv_geometries, run_conv, spatial_crop, tf_missing_kernel_notes
-from equivcheck.casekit_gradients import conv_with_output, weight_grad
-from equivcheck.claim import claim, source
+from equivcheck.case import (claim, conv_example, conv_geometries, conv_with_output, oracle, run_conv, source,
+                             spatial_crop, tf_missing_kernel_notes, weight_grad)
 
 _NUMPY_HOW = ("NumPy has no autodiff: the gradient side is ∂L/∂w written out from the definition (one shifted, "
               "strided slice of the padded input per kernel tap, contracted with ∂L/∂y), compared with the "

@@ -5,11 +5,8 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import layouts, oracle
-from equivcheck.casekit import KERAS_TORCH_FLOAT64_DENSE, dense_layer
-from equivcheck.casekit_layouts import blocks_last, checked_flatten, columns_in_order
-from equivcheck.casekit_pitfalls import ONNX_116_NO_LAYERS, ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import (KERAS_TORCH_FLOAT64_DENSE, ONNX_116_NO_LAYERS, ORT_NO_FLOAT64_CONV, blocks_last,
+                             checked_flatten, claim, columns_in_order, dense_layer, layouts, oracle, source)
 
 
 @claim(
@@ -45,7 +42,7 @@ from equivcheck.claim import claim, source
     deviations=[ORT_NO_FLOAT64_CONV, *ONNX_116_NO_LAYERS, KERAS_TORCH_FLOAT64_DENSE],
     notes={
         "*": "Dense is the framework's Dense/Linear layer (JAX: its linear op) and Flatten its Flatten layer "
-             "(where it has none, its reshape; each framework's note names it) fed the map in the framework's "
+             "(where it has none, its reshape; the check labels name it) fed the map in the framework's "
              "native layout, as a model in that framework flattens after a conv.  The per-block Dense: every "
              "non-overlapping block is cut out and flattened in (C, *block) order (reshape+transpose, done in "
              "NumPy: pure data movement), then the Dense layer; the conv (the functional op) has the same weight "
@@ -53,14 +50,6 @@ from equivcheck.claim import claim, source
              "columns in the row-major order of the native layout's axes, which is the order the Flatten is "
              "checked (support, bit for bit) to produce.  The wrong-size error is the Dense layer's own, raised "
              "on the Flatten of the larger map.",
-        "numpy": "No layers: Flatten is np.reshape of the NCHW map, Dense the oracle's linear.",
-        "torch": "torch.nn.Flatten on the NCHW map, then torch.nn.Linear; the recorded error is raised by the "
-                 "torch.nn.Linear call.",
-        "tensorflow": "keras.layers.Flatten(data_format='channels_last') on the NHWC map (bk.to_native), then "
-                      "keras.layers.Dense; the recorded error is raised by the keras.layers.Dense call.",
-        "jax": "JAX has no layers: Flatten is jnp.reshape of lax's NCHW map, Dense = jnp.matmul.",
-        "flax": "Flax has no Flatten layer: x.reshape((x.shape[0], -1)) of the NHWC map, as Flax's CNN examples "
-                "flatten, then flax.linen.Dense; the recorded error is raised by the flax.linen.Dense call.",
     },
 )
 def check(bk, p, ctx):

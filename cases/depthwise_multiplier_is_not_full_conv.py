@@ -2,12 +2,8 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import layouts, oracle
-from equivcheck.casekit import tensor
-from equivcheck.casekit_equivalences import loaded_layer, slice_convs
-from equivcheck.casekit_layers import native_layer
-from equivcheck.casekit_pitfalls import ONNX_116_AUTO_PAD, ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import (ONNX_116_AUTO_PAD, ORT_NO_FLOAT64_CONV, claim, layouts, loaded_layer, native_layer, oracle,
+                             slice_convs, source, tensor)
 
 
 @st.composite
@@ -44,8 +40,7 @@ def _space(draw):
                 "M kernels each (concatenated on the host), the full conv with a block-diagonal kernel, the native "
                 "depthwise layer (Keras DepthwiseConv{1,2}D, torch Conv{n}d(groups=C), Flax "
                 "Conv(feature_group_count=C)) loaded with the same weights, and the oracle; the depthwise layer has "
-                "C·M·prod(k) (+ C·M bias) weights.",
-           "jax": "lax has no layers: the weight-count checks are skipped; the output identities are tested."},
+                "C·M·prod(k) (+ C·M bias) weights."},
 )
 def check(bk, p, ctx):
     C, M, k, args = p.c, p.m, tuple(p.k), dict(stride=p.stride, padding=p.padding)

@@ -2,11 +2,8 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.casekit import (TF_MISSING_KERNEL_NOTE, conv_example, conv_geometries, conv_geometry, per_dim, run_conv,
-                                run_conv_transpose)
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import (ORT_NO_FLOAT64_CONV, TF_MISSING_KERNEL_NOTE, claim, conv_example, conv_geometries,
+                             conv_geometry, oracle, per_dim, run_conv, run_conv_transpose, source)
 
 
 def _spread(w, dilation):
@@ -45,11 +42,7 @@ def _fits(example):
                     conv_geometries(output_padding=True, transposed=True).map(_transposed).filter(_fits)),
     expected="holds", deviations=[ORT_NO_FLOAT64_CONV],
     notes={"*": "The zeros are inserted on the host (exact); both convs run in the framework.",
-           "tensorflow": TF_MISSING_KERNEL_NOTE,
-           "flax": "Grouped transposed examples are n/a: flax ConvTranspose has no feature_group_count (the "
-                   "adapter's sentence); the rest run.",
-           "onnx": "Grouped transposed examples are n/a: the ONNX reference's grouped ConvTranspose is wrong or raises "
-                   "(known_issues onnx-reference-grouped-conv-transpose); the rest run."},
+           "tensorflow": TF_MISSING_KERNEL_NOTE},
 )
 def check(bk, p, ctx):
     g = conv_geometry(p)

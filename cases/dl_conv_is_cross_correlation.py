@@ -2,10 +2,7 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import op_bounds, oracle
-from equivcheck.casekit import STRIDE_OR_DILATION, small_convs
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import ORT_NO_FLOAT64_CONV, STRIDE_OR_DILATION, claim, op_bounds, oracle, small_convs, source
 
 #: Seed 001's example kernel (a Sobel x-derivative): 180° rotation negates it.
 SOBEL = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])

@@ -1,11 +1,8 @@
 """A conv filter spans the whole input depth: a kernel of the wrong depth is rejected."""
 from hypothesis import strategies as st
 
-from equivcheck import layouts, oracle
-from equivcheck.casekit import conv_layers
-from equivcheck.casekit_layouts import functional_kernel_shape
-from equivcheck.casekit_pitfalls import ONNX_116_NO_LAYERS, ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import (ONNX_116_NO_LAYERS, ORT_NO_FLOAT64_CONV, claim, conv_layers, functional_kernel_shape,
+                             layouts, oracle, source)
 
 
 @st.composite

@@ -5,12 +5,8 @@ import math
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import layouts, oracle
-from equivcheck.casekit import KERAS_TORCH_FLOAT64, dense_layer
-from equivcheck.casekit_discovery import column_order_rule
-from equivcheck.casekit_layouts import checked_flatten, columns_in_order
-from equivcheck.casekit_pitfalls import ONNX_116_NO_LAYERS
-from equivcheck.claim import claim, deviation, source
+from equivcheck.case import (KERAS_TORCH_FLOAT64, ONNX_116_NO_LAYERS, checked_flatten, claim, column_order_rule,
+                             columns_in_order, dense_layer, deviation, layouts, oracle, source)
 
 
 @claim(
@@ -46,29 +42,12 @@ from equivcheck.claim import claim, deviation, source
              "linear map with weight (out, C·H·W); the maps are the drawn ones plus every one-hot map, and the "
              "weight's columns are distinct (noise + 8·column), so the refutation never hinges on a lucky draw.  "
              "The NHWC port: the same maps in channels-last order, flattened, then a Dense with the weight copied "
-             "as is.  Which flatten and which dense ran is in each framework's note, and the check labels name "
-             "the flatten; every flatten is checked bit for bit (support=True) against the row-major flatten of "
+             "as is.  The check labels name the flatten that ran (the Flatten layer, or the reshape where there is "
+             "none); every flatten is checked bit for bit (support=True) against the row-major flatten of "
              "its input's axes, (C, *spatial) on the source side and (*spatial, C) on the port side, so a Flatten "
              "layer that flattened in another order fails that check.  The repair, with support=True: the "
              "weight's input columns permuted from (C, *spatial) to (*spatial, C) order, which gives identical "
              "outputs; the fact 'column_order' is found by trying every axis order.",
-        "numpy": "NumPy's native layout is NCHW and it has no layers: the source side is np.reshape of the NCHW "
-                 "map then the oracle's linear; 'porting' means to an NHWC framework, so the NHWC side is the "
-                 "canonical map transposed to channels-last, np.reshape, then the oracle's linear.",
-        "torch": "PyTorch is NCHW-native, so it runs the source model: torch.nn.Flatten on the NCHW map, then "
-                 "torch.nn.Linear.  'Porting' means from this torch model to an NHWC framework (Keras, Flax); the "
-                 "NHWC side is the map permuted to channels-last (torch.permute), flattened by torch.nn.Flatten "
-                 "(which flattens the tensor as given), then a second torch.nn.Linear.",
-        "tensorflow": "The port target itself: the map in TF's native NHWC layout (bk.to_native), flattened by "
-                      "keras.layers.Flatten(data_format='channels_last'), then keras.layers.Dense.  The NCHW "
-                      "source model is not a Keras model: tf.reshape of the canonical NCHW tensor, then tf.matmul.",
-        "jax": "lax is told NCHW (its default dimension_numbers) and JAX has no Flatten or Dense layer: the source "
-               "side is jnp.reshape of the NCHW map then jnp.matmul; 'porting' means to an NHWC framework, so the "
-               "NHWC side is the map transposed to channels-last in JAX, jnp.reshape, then jnp.matmul.",
-        "flax": "The port target itself: the map in Flax's native NHWC layout, flattened with "
-                "x.reshape((x.shape[0], -1)) (Flax has no Flatten layer; this is how Flax's CNN examples "
-                "flatten), then flax.linen.Dense.  The NCHW source side: jnp.reshape of the canonical NCHW "
-                "map, then flax.linen.Dense.",
     },
 )
 def check(bk, p, ctx):

@@ -2,8 +2,7 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import ORT_NO_FLOAT64_CONV, claim, source
 
 
 def correlation(f1, f2, d, s1, s2):

@@ -1,11 +1,6 @@
 """A conv with groups g is g independent convs on channel slices, concatenated (PyTorch/Keras `groups` docs)."""
-from equivcheck import oracle
-from equivcheck.casekit import (TF_MISSING_KERNEL_NOTE, conv_example, conv_geometries, conv_geometry, run_conv,
-                                unless_missing_kernel)
-from equivcheck.casekit_equivalences import slice_convs
-from equivcheck.casekit_layers import native_layer
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import (ORT_NO_FLOAT64_CONV, TF_MISSING_KERNEL_NOTE, claim, conv_example, conv_geometries,
+                             conv_geometry, native_layer, oracle, run_conv, slice_convs, source, unless_missing_kernel)
 
 _DOCS = "https://pytorch.org/docs/stable/generated/torch.nn.Conv2d.html"
 

@@ -2,12 +2,9 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import layouts
-from equivcheck.backends.base import NotApplicable
-from equivcheck.casekit_layouts import (functional_kernel_shape, kernel_dims, kernel_shape, layout_shape,
-                                        out_channels, reference_op, wrong_permutation_checks)
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import (ORT_NO_FLOAT64_CONV, NotApplicable, claim, functional_kernel_shape, kernel_dims,
+                             kernel_shape, layout_shape, layouts, out_channels, reference_op, source,
+                             wrong_permutation_checks)
 
 _TORCH = {"conv": "OI*", "conv_transpose": "IO*", "depthwise": "OI*"}
 _KERAS = {"conv": "*IO", "conv_transpose": "*OI", "depthwise": "*CM"}
@@ -86,10 +83,6 @@ def _example(op, c_in, c_out, k, spatial, mult=1, groups=1, **extra):
     ],
     space=_space(), deviations=[ORT_NO_FLOAT64_CONV], expected="holds",
     notes={
-        "jax": "lax has no layer classes: only the functional kernel layout is checked (lax.conv_general_dilated "
-               "with default dimension_numbers, OI*; transposed via the forward kernel, IO*).",
-        "torch": "A depthwise conv is Conv{n}d(groups=C, out=C·M): native kernel (C·M, 1, *k), the (C, M, *k) "
-                 "depthwise kernel reshaped (channel c·M + m).",
         "flax": "A depthwise conv is nn.Conv(feature_group_count=C, features=C·M): native kernel (*k, 1, C·M). "
                 "Flax ConvTranspose (transpose_kernel=False) is (*k, I, O) and correlates with the kernel as given.",
         "*": "Facts: native kernel shape and layout string per API, op and rank. Wrong permutations are the I/O "

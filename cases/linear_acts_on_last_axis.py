@@ -1,10 +1,7 @@
 """nn.Linear / Dense on an input of any rank acts on the last axis only: (*, in) → (*, out)."""
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.casekit import KERAS_TORCH_FLOAT64_DENSE, dense_layer
-from equivcheck.casekit_pitfalls import ONNX_116_NO_LAYERS
-from equivcheck.claim import claim, source
+from equivcheck.case import KERAS_TORCH_FLOAT64_DENSE, ONNX_116_NO_LAYERS, claim, dense_layer, oracle, source
 
 
 @claim(
@@ -36,14 +33,6 @@ from equivcheck.claim import claim, source
         "out_features": st.integers(1, 4), "bias": st.booleans(), "bad_last": st.integers(1, 7),
         "seed_error": st.just(False)}).filter(lambda p: p["bad_last"] != p["in_features"]),
     expected="holds", deviations=[KERAS_TORCH_FLOAT64_DENSE, *ONNX_116_NO_LAYERS],
-    notes={
-        "numpy": "The oracle's linear (x @ W.T + b on the last axis); a wrong last axis raises OracleError.",
-        "torch": "torch.nn.Linear.",
-        "tensorflow": "keras.layers.Dense: an input whose last axis is not in_features is rejected (checked, "
-                      "error recorded); what it does with a rank-1 input is recorded as the fact 'rank1_input'.",
-        "jax": "JAX has no layer API: jnp.matmul(x, W) on the last axis, as a JAX user writes a dense layer.",
-        "flax": "flax.linen.Dense and flax.nnx.Linear, both checked.",
-    },
 )
 def check(bk, p, ctx):
     lead = tuple(p.lead)

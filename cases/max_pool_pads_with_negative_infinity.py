@@ -1,11 +1,7 @@
 """Max pooling pads with −∞, not zeros: zero-padding first differs wherever a window's inputs are all negative."""
 import numpy as np
 
-from equivcheck import oracle
-from equivcheck.backends.base import NotApplicable
-from equivcheck.casekit_layers import native_layer
-from equivcheck.casekit_pitfalls import example_input, same_pools
-from equivcheck.claim import claim, source
+from equivcheck.case import NotApplicable, claim, example_input, native_layer, oracle, same_pools, source
 
 
 @claim(

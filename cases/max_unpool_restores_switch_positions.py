@@ -2,10 +2,8 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.casekit_discovery import argmax_conventions, decode_argmax, distinct_ranks
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import (ORT_NO_FLOAT64_CONV, argmax_conventions, claim, decode_argmax, distinct_ranks, oracle,
+                             source)
 
 
 @st.composite
@@ -43,14 +41,6 @@ def _geometries(draw):
         dict(n=1, c=2, spatial=[4, 4, 5], kernel=[2, 2, 2], stride=[2, 2, 2], values="normal")],  # 3-D
     space=_geometries(), deviations=[ORT_NO_FLOAT64_CONV],
     expected={"*": "holds", "jax": "n/a", "flax": "n/a", "openvino": "n/a", "litert": "n/a"},
-    notes={
-        "numpy": "The oracle's max_pool returns PyTorch-convention indices and max_unpool scatters them.",
-        "torch": "F.max_pool{n}d(return_indices=True) and F.max_unpool{n}d.",
-        "tensorflow": "tf.nn.max_pool_with_argmax (2-D only: other ranks are n/a); TF has no unpooling op, so the "
-                      "adapter scatters the values to their indices with tf.tensor_scatter_nd_update, as a TF user "
-                      "would.",
-        "jax": "JAX has no max pooling that returns the argmax, and no unpooling.",
-        "flax": "Flax has no max pooling that returns the argmax, and no unpooling."},
 )
 def check(bk, p, ctx):
     kernel, stride, shape = list(p.kernel), list(p.stride), (p.n, p.c, *p.spatial)

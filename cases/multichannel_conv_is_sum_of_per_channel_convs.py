@@ -2,11 +2,8 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.casekit import STRIDE_OR_DILATION, conv_arrays, small_convs, tensor
-from equivcheck.casekit_layers import native_layer
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import (ORT_NO_FLOAT64_CONV, STRIDE_OR_DILATION, claim, conv_arrays, native_layer, oracle,
+                             small_convs, source, tensor)
 
 
 @claim(
@@ -35,8 +32,7 @@ from equivcheck.claim import claim, source
     notes={"*": "The C_in·C_out single-channel convs are computed by the framework in one call, a conv with "
                 "groups=C_in whose C_in·C_out output maps are conv(x_i, w[o, i]) each (no sum inside); the sum over "
                 "i and the bias are then added on the host in float64 and compared with the framework's ordinary "
-                "conv. The count of 2-D kernels is read off the native layer's kernel shape (prod(shape)/prod(k)).",
-           "jax": "lax has no layers: the kernel count is not read off a layer; the per-channel identity is tested."},
+                "conv. The count of 2-D kernels is read off the native layer's kernel shape (prod(shape)/prod(k))."},
 )
 def check(bk, p, ctx):
     kw = dict(stride=p.stride, padding=p.padding, dilation=p.dilation)

@@ -2,9 +2,7 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.casekit_pitfalls import ONNX_116_NO_LAYERS, ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import ONNX_116_NO_LAYERS, ORT_NO_FLOAT64_CONV, claim, oracle, source
 
 
 @claim(
@@ -25,7 +23,6 @@ from equivcheck.claim import claim, source
     space=st.fixed_dictionaries(dict(n=st.integers(1, 3), c_in=st.integers(1, 16), c_out=st.integers(1, 16),
                                      spatial=st.lists(st.integers(1, 6), min_size=1, max_size=3), bias=st.booleans())),
     deviations=[ORT_NO_FLOAT64_CONV, *ONNX_116_NO_LAYERS], expected="holds",
-    notes={"jax": "lax has no layers, so the parameter-count part runs in the flax column only"},
 )
 def check(bk, p, ctx):
     rank, x = len(p.spatial), ctx.tensor("x", (p.n, p.c_in, *p.spatial))

@@ -1,10 +1,8 @@
 """ONNX auto_pad=SAME_UPPER is TF's 'SAME' (odd pixel last); SAME_LOWER is its mirror; SAME ConvTranspose gives n·s."""
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.casekit import STRIDE_OR_DILATION, conv_arrays, run_conv, run_conv_transpose
-from equivcheck.casekit_pitfalls import ONNX_116_AUTO_PAD, ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import (ONNX_116_AUTO_PAD, ORT_NO_FLOAT64_CONV, STRIDE_OR_DILATION, claim, conv_arrays, oracle,
+                             run_conv, run_conv_transpose, source)
 
 #: The frameworks whose conv_transpose takes a 'same' word (PyTorch's and the oracle's take integer padding only).
 SAME_TRANSPOSE = ("tensorflow", "jax", "flax", "onnxruntime", "onnx")
@@ -51,10 +49,6 @@ def _space(draw):
                 "elsewhere (no other framework has it); the pads of each are recorded as facts.",
            "torch": "PyTorch's padding='same' raises for strided convs (RuntimeError), and its conv_transpose takes "
                     "integer padding only: the strided fixed example raises.",
-           "onnxruntime": "ONNX Runtime's Conv raises InvalidArgument 'Dilation not supported for "
-                          "AutoPadType::SAME_UPPER or AutoPadType::SAME_LOWER' on dilated examples, which are n/a "
-                          "there (equivcheck/known_issues/: ort-no-dilated-auto-pad-same; the ONNX reference runs "
-                          "them and holds).",
            "numpy": "The oracle's conv_transpose takes PyTorch's integer padding: no SAME ConvTranspose check."},
 )
 def check(bk, p, ctx):

@@ -6,13 +6,9 @@ their attributes are facts.
 """
 import numpy as np
 
-from equivcheck import oracle
-from equivcheck.backends.base import NotApplicable
-from equivcheck.casekit_export import (SUMMING, abs_magnitude, bn_stats, import_torch, layer_example as _example,
-                                       layer_input_shape, load_parameters, run_torch, summed_terms, torch_layers,
-                                       torch_module, torch_oracle)
-from equivcheck.casekit_pitfalls import ONNX_116_NO_LAYERS
-from equivcheck.claim import claim, source
+from equivcheck.case import (ONNX_116_NO_LAYERS, SUMMING, NotApplicable, abs_magnitude, bn_stats, claim, import_torch,
+                             layer_example as _example, layer_input_shape, load_parameters, oracle, run_torch, source,
+                             summed_terms, torch_layers, torch_module, torch_oracle)
 
 
 @claim(
@@ -52,11 +48,6 @@ from equivcheck.claim import claim, source
     notes={
         "*": "The claim is about torch.onnx.export: it runs on the torch column (the torch side: the layer vs the "
              "oracle) and the ONNX columns (the exported model vs torch); elsewhere it is n/a.",
-        "onnxruntime": "float64: no Conv/ConvTranspose/AveragePool kernel in ONNX Runtime's CPU provider "
-                       "(ort-no-float64-conv), so the conv and average-pool examples are n/a there.",
-        "onnx": "Grouped ConvTranspose examples are n/a on the reference (onnx-reference-grouped-conv-transpose), "
-                "and so are MaxPool(return_indices=True) exports (onnx-reference-max-pool-unit-stride-indices: the "
-                "exporter's kernel-1 MaxPool that recovers per-plane indices meets the reference's stride-1 bug).",
         "torch": "ConvTranspose draws keep output_padding below the stride: ONNX rejects output_padding ≥ stride "
                  "(ONNX Runtime: 'output_padding may be too large for stride'), where torch accepts it below the "
                  "dilation too; that rule is ONNX's, not the exporter's.",

@@ -1,12 +1,8 @@
 """padding_mode is np.pad then a VALID conv: reflect='reflect', replicate='edge', circular='wrap', not SYMMETRIC."""
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.backends.base import NotApplicable
-from equivcheck.casekit import conv_arrays
-from equivcheck.casekit_layers import native_layer
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, deviation, source
+from equivcheck.case import (ORT_NO_FLOAT64_CONV, NotApplicable, claim, conv_arrays, deviation, native_layer, oracle,
+                             source)
 
 
 @st.composite
@@ -48,9 +44,7 @@ def _space(draw):
     notes={"*": "The statement is checked on the framework's own pad: its replicate ('edge') against np.pad "
                 "'symmetric', or where it has no replicate (tf.pad) its SYMMETRIC against np.pad 'edge'. Supporting: "
                 "every mode the framework's pad has equals np.pad's, and every padding_mode its conv layer has "
-                "(torch padding_mode, Flax padding='CIRCULAR', ...) equals np.pad then a VALID conv.",
-           "tensorflow": "tf.pad has CONSTANT, REFLECT and SYMMETRIC: no replicate or circular (n/a sentences); Keras "
-                         "Conv has zero padding only."},
+                "(torch padding_mode, Flax padding='CIRCULAR', ...) equals np.pad then a VALID conv."},
 )
 def check(bk, p, ctx):
     rank, pad = len(p.spatial), p.padding

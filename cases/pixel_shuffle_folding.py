@@ -4,11 +4,7 @@ import itertools
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import op_bounds, oracle
-from equivcheck.backends.base import NotApplicable
-from equivcheck.casekit_layers import if_applicable
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import ORT_NO_FLOAT64_CONV, NotApplicable, claim, if_applicable, op_bounds, oracle, source
 
 #: The shuffles a framework offers through the backend: PyTorch's pixel_shuffle (CRD: channel c·r² + i·r + j)
 #: and TF's depth_to_space (DCR: channel (i·r + j)·C' + c).

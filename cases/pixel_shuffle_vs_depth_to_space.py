@@ -2,9 +2,7 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.casekit_discovery import SHUFFLE_PERMUTATIONS, shuffle_order
-from equivcheck.claim import claim, source
+from equivcheck.case import SHUFFLE_PERMUTATIONS, claim, oracle, shuffle_order, source
 
 
 @claim(
@@ -26,15 +24,6 @@ from equivcheck.claim import claim, source
     space=st.fixed_dictionaries({"n": st.integers(1, 2), "c_out": st.integers(2, 4), "r": st.integers(2, 3),
                                  "h": st.integers(1, 3), "w": st.integers(1, 3)}),
     expected="refuted",
-    notes={
-        "numpy": "The oracle's pixel_shuffle (CRD) and depth_to_space (DCR, channels-first).",
-        "torch": "F.pixel_shuffle / F.pixel_unshuffle are native; depth_to_space / space_to_depth are composed with "
-                 "reshape + permute (torch has no DCR op).",
-        "tensorflow": "tf.nn.depth_to_space / space_to_depth are native (NHWC); pixel_shuffle / unshuffle are "
-                      "composed with reshape + transpose (TF has no CRD op).",
-        "jax": "JAX has neither op: both composed with jnp.reshape + jnp.transpose, as a JAX user would.",
-        "flax": "Flax has neither op: both composed with jnp.reshape + jnp.transpose (as in the JAX column).",
-    },
 )
 def check(bk, p, ctx):
     r, c_out, block, n, h, w = p.r, p.c_out, p.r * p.r, p.n, p.h, p.w

@@ -2,10 +2,8 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import known_issues, oracle
-from equivcheck.casekit_layers import native_layer
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV, example_input
-from equivcheck.claim import claim, deviation, source
+from equivcheck.case import (ORT_NO_FLOAT64_CONV, claim, deviation, example_input, known_issues, native_layer, oracle,
+                             source)
 
 
 @st.composite
@@ -51,24 +49,13 @@ def ceil_rule(n, k, s, p, d):
         {"n": 1, "c": 1, "spatial": [4], "k": 3, "stride": 3, "padding": 0, "dilation": 1, "x": [2.0, 1.0, 0.0, -2.0]},
     ],
     space=_space(),
+    # onnx and openvino: the records onnx-reference-avg-pool-ceil-overhang, openvino-ceil-mode-window-in-padding
     expected={"*": "n/a", "numpy": "holds", "torch": "holds", "onnxruntime": "holds", "onnx": "refuted",
               "openvino": "refuted"},
     deviations=[ORT_NO_FLOAT64_CONV, deviation("onnxruntime", "refuted", onnxruntime="1.18.1",
                                                reason=known_issues.BY_ID["ort-ceil-mode-window-in-padding"].reason)],
     notes={"*": "Checked: the output size against the rule, MaxPool (with dilation) and AveragePool (both divisors) "
-                "against the oracle, and the native pooling layers with ceil_mode.",
-           "onnx": "The ONNX reference (onnx 1.23.2) evaluates AveragePool with ceil_mode=1 wrongly: on x = [2, 1, 0, "
-                   "-2], kernel 3, stride 3, no pads it gives [1, 0] with count_include_pad=1 and [1.5, 0] with 0 "
-                   "(PyTorch and ONNX Runtime: [1, -2]); MaxPool and the output sizes agree "
-                   "(equivcheck/known_issues/: onnx-reference-avg-pool-ceil-overhang).",
-           "openvino": "OpenVINO's MaxPool with ceil_mode=1 keeps a last window that starts in the right padding: "
-                       "a 2×2 input, kernel 3, stride 3, pads 1 pools to 2×2, not 1×1 (its AveragePool drops it; "
-                       "equivcheck/known_issues/: openvino-ceil-mode-window-in-padding).",
-           "litert": "LiteRT runs TensorFlow programs, and TF pooling has no ceil_mode (the adapter's sentence).",
-           "tensorflow": "TF/Keras pooling has no ceil_mode (the adapter's NotApplicable names 'SAME', ⌈n/s⌉ "
-                         "outputs, as what it offers).",
-           "jax": "lax.reduce_window pooling has no ceil_mode (n/a with the adapter's sentence).",
-           "flax": "flax.linen pooling has no ceil_mode (n/a with the adapter's sentence)."},
+                "against the oracle, and the native pooling layers with ceil_mode."},
 )
 def check(bk, p, ctx):
     rank, k, s, pad, d = len(p.spatial), p.k, p.stride, p.padding, p.dilation

@@ -2,7 +2,7 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck.claim import claim, source
+from equivcheck.case import claim, source
 
 
 @claim(
@@ -29,13 +29,8 @@ from equivcheck.claim import claim, source
     notes={
         "numpy": "np.reshape, x[:, None, :], np.expand_dims and the ndarray .reshape method (ndarray.view means a "
                  "dtype view in NumPy, so it is not one of the spellings here).",
-        "torch": "torch.reshape, x[:, None, :], torch.unsqueeze (bk.expand_dims), Tensor.reshape, Tensor.view and "
-                 "Tensor.unsqueeze.",
         "tensorflow": "tf.reshape (bk.reshape), tf.expand_dims (bk.expand_dims) and x[:, None, :] on the tf.Tensor "
                       "(None is tf.newaxis); tf.Tensor has no .reshape/.view method.",
-        "jax": "jnp.reshape (bk.reshape), jnp.expand_dims (bk.expand_dims), x[:, None, :] and the jax.Array "
-               ".reshape method.",
-        "flax": "Flax arrays are jax.Arrays: the same spellings as the jax column.",
     },
 )
 def check(bk, p, ctx):

@@ -2,10 +2,7 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import layouts, op_bounds, oracle
-from equivcheck.casekit_layouts import nhwc_rows
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import ORT_NO_FLOAT64_CONV, claim, layouts, nhwc_rows, op_bounds, oracle, source
 
 
 @st.composite
@@ -49,14 +46,6 @@ def _space(draw):
              "the permute, checked on the head outputs and on a labelled tensor (every element its own index), so "
              "the refutation never hinges on two equal outputs.  Supporting: permute(0, 2, 3, 1) then reshape "
              "equals the reference.",
-        "numpy": "NCHW-native: the NHWC frameworks' plain reshape is the NumPy reference itself.",
-        "torch": "NCHW-native (this is torchvision's case: it permutes before reshaping); the NHWC side is the "
-                 "NumPy reference.",
-        "tensorflow": "NHWC-native: also checked that tf.reshape of the native (N, H, W, A·K) output equals the "
-                      "reference with no permute.",
-        "jax": "lax is told NCHW: as torch; the NHWC side is the NumPy reference.",
-        "flax": "NHWC-native: also checked that jnp.reshape of the native (N, H, W, A·K) output equals the "
-                "reference with no permute.",
     },
 )
 def check(bk, p, ctx):

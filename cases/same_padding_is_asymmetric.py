@@ -1,12 +1,8 @@
 """'SAME' is not symmetric padding: it pads max((⌈n/s⌉−1)s + d(k−1)+1 − n, 0) in all, the odd pixel last."""
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.casekit import conv_arrays
-from equivcheck.casekit_discovery import discover_pads, record_same_split
-from equivcheck.casekit_layers import native_layer
-from equivcheck.casekit_pitfalls import ONNX_116_AUTO_PAD, ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import (ONNX_116_AUTO_PAD, ORT_NO_FLOAT64_CONV, claim, conv_arrays, discover_pads, native_layer,
+                             oracle, record_same_split, source)
 
 
 @st.composite
@@ -70,7 +66,6 @@ def _split(ctx, got, x, w, s, d):
                  "at the end, as the even-kernel check shows); for stride > 1 F.conv{n}d raises RuntimeError "
                  "\"padding='same' is not supported for strided convolutions\", so the strided statement cannot be "
                  "evaluated: verdict raises.",
-        "jax": "lax has no layers: the layer check is skipped.",
     },
 )
 def check(bk, p, ctx):

@@ -2,11 +2,8 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import op_bounds, oracle
-from equivcheck.casekit import run_conv, tensor
-from equivcheck.casekit_layers import native_layer
-from equivcheck.casekit_pitfalls import ONNX_116_AUTO_PAD, ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import (ONNX_116_AUTO_PAD, ORT_NO_FLOAT64_CONV, claim, native_layer, op_bounds, oracle, run_conv,
+                             source, tensor)
 
 
 @st.composite

@@ -2,10 +2,7 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.backends.base import NotApplicable
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import ORT_NO_FLOAT64_CONV, NotApplicable, claim, oracle, source
 
 
 @claim(
@@ -32,15 +29,6 @@ from equivcheck.claim import claim, source
                            {"n": 1, "c": 5, "h": 6, "w": 2, "k": 3}]),
     deviations=[ORT_NO_FLOAT64_CONV],
     expected="holds",
-    notes={
-        "numpy": "The oracle's conv, space_to_depth/depth_to_space (DCR) and pixel_unshuffle/pixel_shuffle (CRD).",
-        "torch": "F.conv2d; space_to_depth/depth_to_space composed as TF's DCR order with reshape+permute (torch has "
-                 "only the CRD pixel_unshuffle/pixel_shuffle, checked too).",
-        "tensorflow": "tf.nn.conv2d; tf.nn.space_to_depth / tf.nn.depth_to_space (NHWC); the CRD pair is composed "
-                      "by the adapter.",
-        "jax": "lax.conv_general_dilated; JAX has no space_to_depth: both orders composed with reshape+transpose.",
-        "flax": "As jax, in Flax's NHWC layout.",
-    },
 )
 def check(bk, p, ctx):
     x, w = ctx.array("x", (p.n, p.c, p.h, p.w)), ctx.array("w", (2 * p.c, p.c, p.k, p.k))

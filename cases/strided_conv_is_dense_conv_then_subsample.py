@@ -2,10 +2,8 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.casekit import TF_MISSING_KERNEL_NOTE, conv_example, conv_geometry, run_conv
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV, fold_phases, kernel_phases, pick_shuffle
-from equivcheck.claim import claim, source
+from equivcheck.case import (ORT_NO_FLOAT64_CONV, TF_MISSING_KERNEL_NOTE, claim, conv_example, conv_geometry,
+                             fold_phases, kernel_phases, oracle, pick_shuffle, run_conv, source)
 
 
 @st.composite

@@ -2,10 +2,8 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.casekit import spatial_crop
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV, fold_phases, kernel_phases, pick_shuffle
-from equivcheck.claim import claim, source
+from equivcheck.case import (ORT_NO_FLOAT64_CONV, claim, fold_phases, kernel_phases, oracle, pick_shuffle, source,
+                             spatial_crop)
 
 _RULE = ("W'[ch(o, φh, φw), c, bh, bw] = w[c, o, (m−1−bh)·r + φh, (m−1−bw)·r + φw], m = ⌈k/r⌉, "
          "zero taps beyond k")

@@ -2,11 +2,7 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import op_bounds, oracle
-from equivcheck.casekit import spatial_crop
-from equivcheck.casekit_layers import native_layer_output
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import ORT_NO_FLOAT64_CONV, claim, native_layer_output, op_bounds, oracle, source, spatial_crop
 
 
 @st.composite

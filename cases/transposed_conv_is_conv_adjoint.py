@@ -1,12 +1,8 @@
 """Transposed convolution is the adjoint of convolution, with the same (shared) weights (seed 004)."""
 import numpy as np
 
-from equivcheck import op_bounds, oracle
-from equivcheck.casekit import (conv_example, conv_geometries, input_grad, run_conv, run_conv_transpose,
-                                tf_missing_kernel_notes)
-from equivcheck.casekit_gradients import conv_with_output
-from equivcheck.casekit_layers import native_layer
-from equivcheck.claim import claim, source
+from equivcheck.case import (claim, conv_example, conv_geometries, conv_with_output, input_grad, native_layer,
+                             op_bounds, oracle, run_conv, run_conv_transpose, source, tf_missing_kernel_notes)
 
 
 @claim(

@@ -1,9 +1,7 @@
 """Transposed conv = insert zeros between pixels, pad, then convolve with the flipped kernel (seed 004)."""
-from equivcheck import oracle
-from equivcheck.casekit import (conv_example, conv_geometries, pad_pairs, per_dim, run_conv, run_conv_transpose,
-                                swapped_kernel, tf_missing_kernel_notes, zero_insert_and_pad)
-from equivcheck.casekit_pitfalls import ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import (ORT_NO_FLOAT64_CONV, claim, conv_example, conv_geometries, oracle, pad_pairs, per_dim,
+                             run_conv, run_conv_transpose, source, swapped_kernel, tf_missing_kernel_notes,
+                             zero_insert_and_pad)
 
 
 @claim(

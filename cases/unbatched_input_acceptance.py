@@ -2,10 +2,7 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.casekit import conv_layers
-from equivcheck.casekit_pitfalls import ONNX_116_NO_LAYERS, ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import ONNX_116_NO_LAYERS, ORT_NO_FLOAT64_CONV, claim, conv_layers, oracle, source
 
 #: Above this many output elements the oracle comparison is skipped (the seed's 246×248 image with a
 #: 33×33 kernel is 50 M products; the statement itself is checked exactly against the batched call).

@@ -2,11 +2,8 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import layouts, op_bounds, oracle
-from equivcheck.casekit import KERAS_TORCH_FLOAT64_DENSE, conv_layers, dense_layer
-from equivcheck.casekit_layouts import checked_flatten, row_major_flatten
-from equivcheck.casekit_pitfalls import ONNX_116_NO_LAYERS, ORT_NO_FLOAT64_CONV
-from equivcheck.claim import claim, source
+from equivcheck.case import (KERAS_TORCH_FLOAT64_DENSE, ONNX_116_NO_LAYERS, ORT_NO_FLOAT64_CONV, checked_flatten, claim,
+                             conv_layers, dense_layer, layouts, op_bounds, oracle, row_major_flatten, source)
 
 
 def _length(out, k, s, d, extra):
@@ -61,8 +58,6 @@ def _space(draw):
              "flatten of that layout's axes; the Dense layer after it is built for the first length. Stride > 1 "
              "never meets dilation > 1 here: Keras Conv1D refuses that pair (\"`strides > 1` not supported in "
              "conjunction with `dilation_rate > 1`\"), a restriction of Keras, not of variable lengths.",
-        "jax": "lax has no layers: the 'layer' is lax.conv_general_dilated with one fixed weight array, the Dense "
-               "a lax dot with a fixed (units, C·L) matrix, as a JAX user writes them.",
     },
 )
 def check(bk, p, ctx):

@@ -165,7 +165,9 @@ class Claim:
     expected: Mapping[str, str]
     body: Callable
     path: Path
-    #: Free-form notes per framework: how an op was composed, why n/a (shown in reports).
+    #: Notes per framework ("*": every framework): how the claim is checked there, where that is particular
+    #: to this claim (what an adapter always does, or a known-issue record says, lives there instead).
+    #: ``equivcheck list --json`` shows them; a failure message quotes its framework's note.
     notes: Mapping[str, str] = field(default_factory=dict)
     #: Test-only claims (loaded from EQUIVCHECK_EXTRA_CASES by the meta-tests) are marked so in reports.
     test_only: bool = False
@@ -186,6 +188,7 @@ class Claim:
             "title": self.title,
             "statement": self.statement,
             "sources": [s.to_dict() for s in self.sources],
+            "notes": dict(self.notes),
         }
 
 

@@ -104,8 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
                                   description="Show every claim in cases/ with its title and its sources in words (seed thread, "
                                               "GitHub issue/PR, paper, documentation page, with a URL where there is one).")
     _flag(listing, "--json",
-          help='print a JSON array of {"id", "title", "statement", "sources"}; each source '
-               'is {"seed" (the reference), "kind", "url", "words", "quote"}')
+          help='print a JSON array of {"id", "title", "statement", "sources", "notes"}; each source '
+               'is {"seed" (the reference), "kind", "url", "words", "quote"}; notes maps a framework '
+               '("*": all) to the case\'s note on how it is checked there')
     _add_case_options(listing)
 
     run = commands.add_parser("run", help="run claims through frameworks and print the verdict table",

@@ -40,14 +40,17 @@ def test_the_command_line_entry_point_runs():
     assert proc.returncode == 0 and "one_by_one_conv_is_linear" in proc.stdout
 
 
-def test_list_json_is_an_array_of_id_title_statement_sources(capsys):
+def test_list_json_is_an_array_of_id_title_statement_sources_notes(capsys):
     assert main(["list", "--json"]) == EXIT_OK
     claims = json.loads(capsys.readouterr().out)
     assert isinstance(claims, list) and claims
     for claim in claims:
-        assert set(claim) == {"id", "title", "statement", "sources"}
+        assert set(claim) == {"id", "title", "statement", "sources", "notes"}
         assert all(set(s) == {"seed", "kind", "url", "words", "quote"} for s in claim["sources"])
         assert all(s["words"] and s["quote"] for s in claim["sources"])
+    # the case file's notes per framework, as written (filter_spans_all_input_channels has one for tensorflow)
+    notes = {c["id"]: c["notes"] for c in claims}
+    assert "grouped convolution from the filter" in notes["filter_spans_all_input_channels"]["tensorflow"]
 
 
 @pytest.mark.parametrize("argv", [

@@ -16,8 +16,7 @@ from equivcheck.cli import EXIT_UNEXPECTED, EXIT_USAGE, main
 WRONG = '''
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.claim import claim, source
+from equivcheck.case import claim, oracle, source
 
 
 @claim(
@@ -28,6 +27,7 @@ from equivcheck.claim import claim, source
     space=st.fixed_dictionaries({"n": st.integers(1, 2), "c": st.integers(1, 3), "h": st.integers(3, 6),
                                  "k": st.integers(1, 3)}),
     expected="holds",
+    notes={"numpy": "the numpy column runs the oracle's own conv"},
 )
 def check(bk, p, ctx):
     x = ctx.array("x", (p.n, p.c, p.h, p.h))
@@ -37,7 +37,7 @@ def check(bk, p, ctx):
               magnitude=2.001 * oracle.conv(abs(x), abs(w)), terms=p.c * p.k * p.k, sides=1)
 '''
 
-#: A right one, in the catalog's style.
+#: A right one, importing from the modules the names live in (the one-import ``equivcheck.case`` is optional).
 RIGHT = '''
 from equivcheck import oracle
 from equivcheck.claim import claim, source
@@ -135,6 +135,7 @@ def test_the_same_diagnosis_from_equivcheck_run_and_pytest_and_its_reproduce_com
     assert cli[0] == (f"doubling_kernel on numpy {np.__version__} (float32, cpu): UNEXPECTED FAILURE: expected "
                       f"'holds' but it is 'refuted'")
     assert cli[2] == "  source: my_claims/doubling_kernel.py"
+    assert cli[3] == "  note: the numpy column runs the oracle's own conv"  # the case's note for this framework
     assert any(line.startswith("  params: {") for line in cli)
     assert any(line.startswith("  failed check 'conv(x, 2w) vs 2.001·conv(x, w)': max_abs_err=") and " vs bound="
                in line for line in cli)

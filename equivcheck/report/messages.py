@@ -4,7 +4,7 @@
 with it, so a user reads the same diagnosis whichever way they ran the claim:
 
 - the claim, the framework and its version, the dtype and device, and which way the verdict differs;
-- the statement and the case file;
+- the statement and the case file, and the case's note for that framework where it has one;
 - the parameters of the deciding example (and its input values when they are not the defaults);
 - the failing check: the error against the bound, or the shapes in words, or the values that differ;
 - the exception for ``raises`` and ``error`` (with the traceback's tail for ``error``);
@@ -131,6 +131,8 @@ def failure_message(claim, result: Result) -> str:
              f"{direction(result)}",
              f"  statement: {claim.statement}",
              f"  source: {claim.path}"]
+    if result.framework in claim.notes:
+        lines.append(f"  note: {claim.notes[result.framework]}")
     example = result.counterexample or {}
     if result.broken is not None:
         example = {"params": result.broken["params"], "failure": result.broken["check"],

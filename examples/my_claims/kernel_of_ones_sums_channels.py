@@ -6,8 +6,7 @@
 import numpy as np
 from hypothesis import strategies as st
 
-from equivcheck import oracle
-from equivcheck.claim import claim, source
+from equivcheck.case import claim, oracle, source
 
 
 @claim(
