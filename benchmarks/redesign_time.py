@@ -8,7 +8,9 @@ nothing about the redesign.  What does: the work both commits can do, the 29 see
 commit on the five engines it had (numpy, torch, tensorflow, jax, flax), both dtypes, the default draws,
 run with the README's pytest options from a checkout of each commit in the same virtualenv, JAX's
 compilation cache on and empty each time (a user's first run).  Rounds alternate base and head, so a
-machine whose load drifts affects both alike; the figure is each commit's fastest round.
+machine whose load drifts affects both alike; the figure is each commit's fastest round, in wall time and
+in the summed durations of its tests (pytest --durations=0; that sum does not depend on which worker pays a
+framework's import or first compile).
 Prints one JSON object and a Markdown line.
 """
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -41,14 +44,17 @@ def _run(checkout: Path, claims: list[str], work: Path, label: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "JAX_COMPILATION_CACHE_DIR")}
     env.update(EQUIVCHECK_JAX_CACHE=str(cache), HYPOTHESIS_DATABASE="none", PYTHONPATH=str(checkout))
     argv = [sys.executable, "-m", "pytest", "-n", "2", "--dist", "worksteal", "-q", "-p", "no:cacheprovider",
-            "tests/test_claims.py", "--frameworks", FRAMEWORKS, "--claims", ",".join(claims)]
+            "tests/test_claims.py", "--frameworks", FRAMEWORKS, "--claims", ",".join(claims), "--durations=0"]
     load = os.getloadavg()[0]
     started = time.perf_counter()
     proc = subprocess.run(argv, cwd=checkout, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
     tail = proc.stdout.strip().splitlines()[-1:] or [""]
-    return {"commit": label, "wall_s": round(wall, 1), "exit": proc.returncode, "summary": tail[0],
-            "load_before": load}
+    # the summed durations of every test phase: less sensitive than the wall time to which of the two
+    # workers pays a framework's import or a first compile
+    summed = sum(float(m.group(1)) for m in re.finditer(r"^\s*([\d.]+)s (?:call|setup|teardown) ", proc.stdout, re.M))
+    return {"commit": label, "wall_s": round(wall, 1), "tests_s": round(summed, 1), "exit": proc.returncode,
+            "summary": tail[0], "load_before": load}
 
 
 def main(argv=None) -> int:
@@ -58,11 +64,12 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="alternating base/head rounds (default 2)")
     args = parser.parse_args(argv)
     claims = _claims_at(args.base)
+    commits = {"base": _git("rev-parse", "--short", args.base), "head": _git("rev-parse", "--short", args.head)}
     runs = []
     with tempfile.TemporaryDirectory(prefix="equivcheck-redesign-") as tmp:
         work = Path(tmp)
         checkouts = {}
-        for name, commit in (("base", args.base), ("head", args.head)):
+        for name, commit in commits.items():
             checkouts[name] = work / name
             _git("worktree", "add", "--detach", str(checkouts[name]), commit)
         try:
@@ -74,12 +81,15 @@ def main(argv=None) -> int:
             for path in checkouts.values():
                 _git("worktree", "remove", "--force", str(path))
     best = {name: min(r["wall_s"] for r in runs if r["commit"] == name) for name in ("base", "head")}
+    tests = {name: min(r["tests_s"] for r in runs if r["commit"] == name) for name in ("base", "head")}
     ratio = best["head"] / best["base"]
-    print(json.dumps({"base": _git("rev-parse", "--short", args.base), "head": _git("rev-parse", "--short", args.head),
+    print(json.dumps({"base": commits["base"], "head": commits["head"],
                       "claims": len(claims), "frameworks": FRAMEWORKS, "runs": runs, "best_s": best,
-                      "head_over_base": round(ratio, 3)}))
+                      "best_tests_s": tests, "head_over_base": round(ratio, 3),
+                      "tests_head_over_base": round(tests["head"] / tests["base"], 3)}))
     print(f"| seed claims × {FRAMEWORKS} | base {best['base']:.0f} s | head {best['head']:.0f} s | "
-          f"{ratio:.2f}× ({'within' if ratio <= 1.05 else 'beyond'} 5 %) |")
+          f"{ratio:.2f}× ({'within' if ratio <= 1.05 else 'beyond'} 5 %) | summed test time "
+          f"{tests['base']:.0f} s → {tests['head']:.0f} s ({tests['head'] / tests['base']:.2f}×) |")
     return 0 if all(r["exit"] == 0 for r in runs) else 1
 
 
