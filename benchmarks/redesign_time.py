@@ -10,7 +10,8 @@ run with the README's pytest options from a checkout of each commit in the same 
 compilation cache on and empty each time (a user's first run).  Rounds alternate base and head, so a
 machine whose load drifts affects both alike; the figure is each commit's fastest round, in wall time and
 in the summed durations of its tests (pytest --durations=0; that sum does not depend on which worker pays a
-framework's import or first compile).
+framework's import or first compile), and in CPU time (user + system of pytest and its workers: what the
+code costs, whatever else the host runs).
 Prints one JSON object and a Markdown line.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -46,14 +48,18 @@ def _run(checkout: Path, claims: list[str], work: Path, label: str) -> dict:
     argv = [sys.executable, "-m", "pytest", "-n", "2", "--dist", "worksteal", "-q", "-p", "no:cacheprovider",
             "tests/test_claims.py", "--frameworks", FRAMEWORKS, "--claims", ",".join(claims), "--durations=0"]
     load = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(argv, cwd=checkout, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # pytest and its xdist workers, all waited for
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     tail = proc.stdout.strip().splitlines()[-1:] or [""]
     # the summed durations of every test phase: less sensitive than the wall time to which of the two
     # workers pays a framework's import or a first compile
     summed = sum(float(m.group(1)) for m in re.finditer(r"^\s*([\d.]+)s (?:call|setup|teardown) ", proc.stdout, re.M))
-    return {"commit": label, "wall_s": round(wall, 1), "tests_s": round(summed, 1), "exit": proc.returncode,
+    return {"commit": label, "wall_s": round(wall, 1), "tests_s": round(summed, 1), "cpu_s": round(cpu, 1),
+            "exit": proc.returncode,
             "summary": tail[0], "load_before": load}
 
 
@@ -82,14 +88,17 @@ def main(argv=None) -> int:
                 _git("worktree", "remove", "--force", str(path))
     best = {name: min(r["wall_s"] for r in runs if r["commit"] == name) for name in ("base", "head")}
     tests = {name: min(r["tests_s"] for r in runs if r["commit"] == name) for name in ("base", "head")}
+    cpu = {name: min(r["cpu_s"] for r in runs if r["commit"] == name) for name in ("base", "head")}
     ratio = best["head"] / best["base"]
     print(json.dumps({"base": commits["base"], "head": commits["head"],
                       "claims": len(claims), "frameworks": FRAMEWORKS, "runs": runs, "best_s": best,
                       "best_tests_s": tests, "head_over_base": round(ratio, 3),
-                      "tests_head_over_base": round(tests["head"] / tests["base"], 3)}))
+                      "tests_head_over_base": round(tests["head"] / tests["base"], 3), "best_cpu_s": cpu,
+                      "cpu_head_over_base": round(cpu["head"] / cpu["base"], 3)}))
     print(f"| seed claims × {FRAMEWORKS} | base {best['base']:.0f} s | head {best['head']:.0f} s | "
           f"{ratio:.2f}× ({'within' if ratio <= 1.05 else 'beyond'} 5 %) | summed test time "
-          f"{tests['base']:.0f} s → {tests['head']:.0f} s ({tests['head'] / tests['base']:.2f}×) |")
+          f"{tests['base']:.0f} s → {tests['head']:.0f} s ({tests['head'] / tests['base']:.2f}×) | CPU time "
+          f"{cpu['base']:.0f} s → {cpu['head']:.0f} s ({cpu['head'] / cpu['base']:.2f}×) |")
     return 0 if all(r["exit"] == 0 for r in runs) else 1
 
 
