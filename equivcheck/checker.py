@@ -34,6 +34,24 @@ PRINT_LIMIT = 64
 INT_RANGE = 3
 
 
+#: What :func:`_fingerprint` returns for an argument it cannot fingerprint (the call is then not memoised).
+_NO_KEY = object()
+
+
+def _fingerprint(value):
+    """A hashable stand-in for an oracle op's argument, equal exactly when the argument is: arrays by shape,
+    dtype and bytes (so an array changed in place is a new argument), lists and tuples by their items,
+    scalars and strings as they are; :data:`_NO_KEY` for anything else."""
+    if isinstance(value, np.ndarray):
+        return ("ndarray", value.shape, value.dtype.str, value.tobytes())
+    if isinstance(value, (list, tuple)):
+        parts = tuple(_fingerprint(item) for item in value)
+        return _NO_KEY if any(part is _NO_KEY for part in parts) else (type(value).__name__, parts)
+    if value is None or isinstance(value, (str, int, float, bool, np.generic)):
+        return (type(value).__name__, value)
+    return _NO_KEY
+
+
 class Params(dict):
     """The parameters of one example: a dict that also allows ``p.stride``."""
 
@@ -75,6 +93,8 @@ class Checker:
         self.facts: dict[str, Any] = {}
         self.errors: dict[str, dict] = {}
         self.worst: tolerance.Comparison | None = None
+        #: Oracle values and magnitudes already computed in this example (see :meth:`_derived`).
+        self._memo: dict = {}
 
     # ---- inputs ------------------------------------------------------------
     def array(self, name: str, shape, *, kind: str | None = None) -> np.ndarray:
@@ -142,6 +162,24 @@ class Checker:
             return self.numpy(value)
         return tuple(host(a) for a in args), {k: host(v) for k, v in kwargs.items()}
 
+    def _derived(self, what: str, op: Callable, args: tuple, kwargs: dict):
+        """``op(*args, **kwargs)`` (``what="value"``) or its magnitude Σ|x·w| (``"magnitude"``), each computed
+        once per example for the same op and arguments: a body compares several results with one oracle
+        op (a layer and the functional op, a candidate convention after another), and the derived
+        numbers are the same every time.  The cached arrays are read-only."""
+        key = _fingerprint((args, tuple(sorted(kwargs.items()))))
+        compute = op if what == "value" else (lambda *a, **k: op_bounds.magnitude(op, *a, **k))
+        if key is _NO_KEY:
+            return compute(*args, **kwargs)
+        key = (what, op, key)
+        if key not in self._memo:
+            value = compute(*args, **kwargs)
+            if isinstance(value, np.ndarray):
+                value = value.view()
+                value.flags.writeable = False
+            self._memo[key] = value
+        return self._memo[key]
+
     def matches(self, label: str, got, op: Callable, *args, support: bool = False, **kwargs) -> bool:
         """``got`` equals the oracle op ``op(*args, **kwargs)``: the expected value, Σ|x·w| and the number
         of summed products all come from the op (:mod:`equivcheck.op_bounds`); ``sides=1``.  An op that
@@ -155,11 +193,11 @@ class Checker:
         (True, 'close')
         """
         args, kwargs = self._host(args, kwargs)
-        want = op(*args, **kwargs)
+        want = self._derived("value", op, args, kwargs)
         terms = op_bounds.terms(op, *args, **kwargs)
         if terms is None:
             return self.identical(label, got, want, support=support)
-        return self.close(label, got, want, magnitude=op_bounds.magnitude(op, *args, **kwargs), terms=terms,
+        return self.close(label, got, want, magnitude=self._derived("magnitude", op, args, kwargs), terms=terms,
                           sides=1, support=support)
 
     def agree(self, label: str, got, other, op: Callable, *args, support: bool = False, **kwargs) -> bool:
@@ -170,7 +208,7 @@ class Checker:
         terms = op_bounds.terms(op, *args, **kwargs)
         if terms is None:
             return self.identical(label, got, other, support=support)
-        return self.close(label, got, other, magnitude=op_bounds.magnitude(op, *args, **kwargs), terms=terms,
+        return self.close(label, got, other, magnitude=self._derived("magnitude", op, args, kwargs), terms=terms,
                           sides=2, support=support)
 
     def alike(self, label: str, got, want, *ops: tuple, sides: int = 2, support: bool = False) -> bool:
@@ -190,7 +228,7 @@ class Checker:
         magnitude, terms = None, 1
         for op, args, kwargs in ops:
             args, kwargs = self._host(tuple(args), dict(kwargs))
-            size = op_bounds.magnitude(op, *args, **kwargs)
+            size = self._derived("magnitude", op, args, kwargs)
             if magnitude is None:
                 magnitude = size
             elif size.shape == magnitude.shape:
@@ -215,7 +253,7 @@ class Checker:
         terms = op_bounds.terms(op, *args, **kwargs)
         if terms is None:
             return got.shape == want.shape and bool(np.array_equal(got, want))
-        return tolerance.compare(got, want, magnitude=op_bounds.magnitude(op, *args, **kwargs), terms=terms,
+        return tolerance.compare(got, want, magnitude=self._derived("magnitude", op, args, kwargs), terms=terms,
                                  dtype=self.compute_dtype, sides=sides).ok
 
     def equal(self, label: str, got, want, *, support: bool = False) -> bool:

@@ -50,6 +50,7 @@ are derived here from the op and its arguments, never written by hand in a case:
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 from typing import Callable, NamedTuple
@@ -152,8 +153,14 @@ def _lookup(op: Callable) -> OpBound:
                          f"{', '.join(f.__name__ for f in OPS)}") from None
 
 
+@functools.lru_cache(maxsize=None)
+def _signature(op: Callable) -> inspect.Signature:
+    """``inspect.signature(op)``, computed once per op (the checker binds arguments for every comparison)."""
+    return inspect.signature(op)
+
+
 def _bind(op: Callable, args: tuple, kwargs: dict) -> dict:
-    bound = inspect.signature(op).bind(*args, **kwargs)
+    bound = _signature(op).bind(*args, **kwargs)
     return dict(bound.arguments)
 
 
@@ -176,7 +183,7 @@ def magnitude(op: Callable, *args, **kwargs) -> np.ndarray:
     array([[[3., 5.]]])
     """
     arrays, _, rule = _lookup(op)
-    bound = inspect.signature(op).bind(*args, **kwargs)
+    bound = _signature(op).bind(*args, **kwargs)
     if rule is not None:
         oracle_value = op(*bound.args, **bound.kwargs)      # validates the arguments, gives the shape
         return np.broadcast_to(rule(dict(bound.arguments)), oracle_value.shape)

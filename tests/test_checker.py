@@ -200,3 +200,36 @@ def test_fact_outcome_records_what_the_framework_did_and_lets_harness_errors_thr
     with pytest.raises(NotApplicable):
         ctx.fact_outcome("n/a", lambda: (_ for _ in ()).throw(NotApplicable("no such op")))
     assert "bug" not in ctx.facts and "n/a" not in ctx.facts
+
+
+def test_an_example_derives_each_oracle_value_once_and_an_array_changed_in_place_is_a_new_argument():
+    ctx = Checker(backend=None, dtype="float64", compute_dtype="float64", values="int")
+    calls = []
+
+    def op(x, k=1):
+        calls.append(k)
+        return x * k
+
+    x = ctx.array("x", (2, 3))
+    first = ctx._derived("value", op, (x,), {"k": 2})
+    assert ctx._derived("value", op, (x,), {"k": 2}) is first and calls == [2]
+    assert not first.flags.writeable                     # a shared result cannot be changed by one caller
+    ctx._derived("value", op, (x,), {"k": 3})
+    x[0, 0] += 1                                         # the same array object with other values
+    assert ctx._derived("value", op, (x,), {"k": 2})[0, 0] == 2 * x[0, 0] and calls == [2, 3, 2]
+    # an argument without a fingerprint (a dict) is computed every time
+    for _ in range(2):
+        ctx._derived("value", lambda x, opts: op(x), (x, {"a": 1}), {})
+    assert calls == [2, 3, 2, 1, 1]
+
+
+def test_a_second_comparison_with_the_same_op_records_what_the_first_did():
+    from equivcheck import oracle
+
+    ctx = Checker(backend=None, dtype="float32", compute_dtype="float32", values="normal", value_seed=1)
+    x, w = ctx.array("x", (1, 2, 6)), ctx.array("w", (3, 2, 3))
+    got = oracle.conv(x, w).astype(np.float32)
+    ctx.matches("first", got, oracle.conv, x, w)
+    ctx.matches("second", got, oracle.conv, x, w)
+    first, second = ctx.checks
+    assert first["ratio"] > 0 and {**first, "label": "second"} == second
