@@ -83,6 +83,8 @@ def _example(op, c_in, c_out, k, spatial, mult=1, groups=1, **extra):
     ],
     space=_space(), deviations=[ORT_NO_FLOAT64_CONV], expected="holds",
     notes={
+        "torch": "A depthwise conv is Conv{n}d(groups=C, out=C·M): native kernel (C·M, 1, *k), the (C, M, *k) "
+                 "depthwise kernel reshaped (channel c·M + m).",
         "flax": "A depthwise conv is nn.Conv(feature_group_count=C, features=C·M): native kernel (*k, 1, C·M). "
                 "Flax ConvTranspose (transpose_kernel=False) is (*k, I, O) and correlates with the kernel as given.",
         "*": "Facts: native kernel shape and layout string per API, op and rank. Wrong permutations are the I/O "
