@@ -57,10 +57,10 @@ def _run(checkout: Path, claims: list[str], work: Path, label: str) -> dict:
     tail = proc.stdout.strip().splitlines()[-1:] or [""]
     # the summed durations of every test phase: less sensitive than the wall time to which of the two
     # workers pays a framework's import or a first compile
-    summed = sum(float(m.group(1)) for m in re.finditer(r"^\s*([\d.]+)s (?:call|setup|teardown) ", proc.stdout, re.M))
+    phases = re.finditer(r"^\s*([\d.]+)s (?:call|setup|teardown) ", proc.stdout, re.M)
+    summed = sum(float(m.group(1)) for m in phases)
     return {"commit": label, "wall_s": round(wall, 1), "tests_s": round(summed, 1), "cpu_s": round(cpu, 1),
-            "exit": proc.returncode,
-            "summary": tail[0], "load_before": load}
+            "exit": proc.returncode, "summary": tail[0], "load_before": load}
 
 
 def main(argv=None) -> int:
@@ -86,9 +86,10 @@ def main(argv=None) -> int:
         finally:
             for path in checkouts.values():
                 _git("worktree", "remove", "--force", str(path))
-    best = {name: min(r["wall_s"] for r in runs if r["commit"] == name) for name in ("base", "head")}
-    tests = {name: min(r["tests_s"] for r in runs if r["commit"] == name) for name in ("base", "head")}
-    cpu = {name: min(r["cpu_s"] for r in runs if r["commit"] == name) for name in ("base", "head")}
+    def fastest(measure):
+        return {name: min(r[measure] for r in runs if r["commit"] == name) for name in ("base", "head")}
+
+    best, tests, cpu = fastest("wall_s"), fastest("tests_s"), fastest("cpu_s")
     ratio = best["head"] / best["base"]
     print(json.dumps({"base": commits["base"], "head": commits["head"],
                       "claims": len(claims), "frameworks": FRAMEWORKS, "runs": runs, "best_s": best,
